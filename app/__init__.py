@@ -1,0 +1,72 @@
+"""The composition root: create_app builds the web app from settings, and nothing here runs on import."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+from flask import Flask, request
+
+from app.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """`overrides` holds settings by their lower-case names (see app.config) or raw upper-case Flask keys."""
+    overrides = dict(overrides or {})
+    settings = load_settings()
+    field_names = {f.name for f in dataclasses.fields(settings)}
+    settings = dataclasses.replace(settings, **{k: overrides.pop(k) for k in list(overrides) if k in field_names})
+    settings.validate()
+
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(settings.as_flask_config())
+    app.config.update(overrides)
+    for directory in (app.instance_path, app.config["UPLOAD_TMP_DIR"]):
+        os.makedirs(directory, exist_ok=True)
+    if app.config["STORAGE_BACKEND"] == "local":
+        os.makedirs(app.config["STORAGE_ROOT"], exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from app.http import SpoolingRequest, discard_spools
+
+    app.request_class = SpoolingRequest
+
+    from app.adapters.queue import RQQueue
+    from app.adapters.storage import build_storage
+    from app.extensions import csrf, db, htmx, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    htmx.init_app(app)
+    csrf.init_app(app)
+    app.extensions["storage"] = build_storage(app.config)
+    app.extensions["queue"] = RQQueue(app.config["REDIS_URL"])
+
+    from app import api, web
+    from app.domain import register_models
+
+    register_models()
+    api.init_app(app)
+    web.init_app(app)
+    _api_errors_outside_blueprint(app)
+    app.teardown_request(lambda exc: discard_spools(request))
+    return app
+
+
+def _api_errors_outside_blueprint(app: Flask) -> None:
+    """Unrouted /api paths (404, 405) answer problem+json too, not the HTML error page."""
+    from werkzeug.exceptions import HTTPException
+
+    from app.api.problems import from_http_exception
+
+    @app.errorhandler(HTTPException)
+    def handle(error: HTTPException):
+        if request.path.startswith("/api/") or request.path == "/api":
+            return from_http_exception(error)
+        return error

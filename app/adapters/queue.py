@@ -1,0 +1,71 @@
+"""The RQ side of the product: one Redis connection per process, queues named by purpose, enqueue by dotted path."""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAMES = ("events", "images", "default")
+
+
+class RQQueue:
+    def __init__(self, redis_url: str):
+        self.redis_url = redis_url
+        # Short timeouts: a request that enqueues must not hang when Redis is away; the relay catches up.
+        self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+
+    def queue(self, name: str) -> Queue:
+        if name not in QUEUE_NAMES:
+            raise ValueError(f"unknown queue {name!r}")
+        return Queue(name, connection=self.connection)
+
+    def enqueue(
+        self,
+        queue_name: str,
+        func: str,
+        *args,
+        job_id: str | None = None,
+        timeout: int = 180,
+        retry: Retry | None = None,
+        description: str | None = None,
+    ) -> Job:
+        return self.queue(queue_name).enqueue(
+            func, *args, job_id=job_id, job_timeout=timeout, retry=retry, description=description,
+            result_ttl=600, failure_ttl=7 * 24 * 3600,
+        )
+
+    def try_enqueue(self, queue_name: str, func: str, *args, **kwargs) -> Job | None:
+        """Enqueue, or log and return None when Redis cannot be reached (the caller has a durable fallback)."""
+        try:
+            return self.enqueue(queue_name, func, *args, **kwargs)
+        except (RedisError, OSError) as exc:
+            log.warning("could not enqueue %s (%s); it will be relayed later", func, exc)
+            return None
+
+    def live_job_ids(self, job_ids: list[str]) -> set[str]:
+        """Ids among these whose job is still waiting or running, so it needs no second copy."""
+        if not job_ids:
+            return set()
+        live = set()
+        for job in Job.fetch_many(job_ids, connection=self.connection):
+            if job is None:
+                continue
+            status = job.get_status(refresh=False)
+            if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+                live.add(job.id)
+        return live
+
+    def lock(self, name: str, seconds: float):
+        return self.connection.lock(f"aeontel:lock:{name}", timeout=seconds, blocking=False)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.connection.ping())
+        except (RedisError, OSError):
+            return False

@@ -1,0 +1,61 @@
+from flask import current_app, g, redirect, request
+
+from app.api import bp
+from app.api.auth import require, workspace_param
+from app.api.problems import ApiProblem
+from app.api.schemas import file_json, list_json
+from app.domain import files
+
+
+@bp.post("/files")
+@require("write")
+def upload_file():
+    if not request.mimetype == "multipart/form-data":
+        raise ApiProblem(415, "multipart_required", "Send the file as multipart/form-data in the field 'file'.")
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiProblem(400, "file_missing", "The multipart field 'file' is missing.", parameter="file")
+    project_id = request.form.get("project_id") or request.args.get("project_id")
+    if not project_id:
+        raise ApiProblem(400, "project_id_missing", "Say which project the file belongs to with 'project_id'.",
+                         parameter="project_id")
+    spool = request.spools[-1] if request.spools else None
+    if spool is None:
+        raise ApiProblem(400, "file_missing", "The multipart field 'file' is missing.", parameter="file")
+    file = files.store_upload(g.workspace_id, project_id, spool, upload.filename)
+    return file_json(file), 201, {"Location": f"{request.url_root.rstrip('/')}/api/files/{file.id}"}
+
+
+@bp.get("/files")
+@require("read")
+def list_files():
+    workspace_id = workspace_param(request.args.get("workspace_id"))
+    limit = files.parse_limit(request.args.get("limit"))
+    rows, next_cursor = files.list_files(workspace_id, project_id=request.args.get("project_id"), limit=limit,
+                                         cursor=request.args.get("cursor"))
+    return list_json([file_json(row) for row in rows], next_cursor)
+
+
+@bp.get("/files/<file_id>")
+@require("read")
+def get_file(file_id):
+    return file_json(files.get_file(g.workspace_id, file_id))
+
+
+@bp.get("/files/<file_id>/content")
+@require("read")
+def file_content(file_id):
+    file = files.get_file(g.workspace_id, file_id)
+    if file.status != "ready" and not (file.status == "error" and file.error_code != "upload_interrupted"):
+        raise ApiProblem(409, "file_not_ready", "The file's bytes are not stored yet.")
+    url = current_app.extensions["storage"].signed_url(file.storage_key, current_app.config["SIGNED_URL_TTL"])
+    response = redirect(url, 302)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.delete("/files/<file_id>")
+@require("write")
+def delete_file(file_id):
+    files.delete_file(g.workspace_id, file_id)
+    return {"id": file_id, "object": "file", "deleted": True}

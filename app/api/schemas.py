@@ -1,0 +1,31 @@
+"""JSON shapes of the API's objects, one function each, shared by every face of the product."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from app.domain.common import isoformat
+from app.domain.files import File
+
+
+def file_json(file: File) -> dict:
+    return {
+        "object": "file",
+        "id": file.id,
+        "workspaceId": file.workspace_id,
+        "projectId": file.project_id,
+        "name": file.name,
+        "mimeType": file.mime_type,
+        "size": file.size,
+        "sha256": file.sha256,
+        "status": file.status,
+        "error": {"code": file.error_code, "message": file.error_message} if file.status == "error" else None,
+        "isImage": file.is_image,
+        "createdAt": isoformat(file.created_at),
+        "updatedAt": isoformat(file.updated_at),
+        "contentUrl": url_for("api.file_content", file_id=file.id, _external=True),
+    }
+
+
+def list_json(items: list[dict], next_cursor: str | None) -> dict:
+    return {"object": "list", "data": items, "has_more": next_cursor is not None, "next_cursor": next_cursor}

@@ -1,0 +1,174 @@
+"""The `aeontel` command: admin commands on the database, plus Flask's and Flask-Migrate's own (`db upgrade`)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.domain import accounts
+from app.extensions import db
+
+
+def _create_app():
+    from app import create_app
+
+    return create_app()
+
+
+def emit_result(as_json: bool, data: dict, text: str) -> None:
+    click.echo(json.dumps(data) if as_json else text)
+
+
+def fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def run_domain(func, *args, **kwargs):
+    """Calls a domain function inside a transaction; a refusal becomes one clear line on stderr."""
+    try:
+        result = func(*args, **kwargs)
+        db.session.commit()
+        return result
+    except accounts.DomainError as exc:
+        db.session.rollback()
+        fail(exc.message, 3 if exc.status == 404 else 1)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False,
+             help="aeontel Images: admin and developer commands.")
+def main() -> None:
+    pass
+
+
+@main.group()
+def workspace() -> None:
+    """Workspaces (tenants)."""
+
+
+@workspace.command("create")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def workspace_create(name: str, as_json: bool) -> None:
+    ws = run_domain(accounts.create_workspace, name)
+    emit_result(as_json, {"workspaceId": ws.id, "name": ws.name}, f"Created workspace {ws.id} ({ws.name})")
+
+
+@main.group()
+def project() -> None:
+    """Projects inside a workspace."""
+
+
+@project.command("create")
+@click.option("--workspace", "workspace_id", required=True)
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def project_create(workspace_id: str, name: str, as_json: bool) -> None:
+    prj = run_domain(accounts.create_project, workspace_id, name)
+    emit_result(as_json, {"projectId": prj.id, "workspaceId": workspace_id, "name": prj.name},
+                f"Created project {prj.id} ({prj.name}) in {workspace_id}")
+
+
+@main.group()
+def user() -> None:
+    """People who sign in to the gallery."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--workspace", "workspace_id", required=True)
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True)
+@click.option("--password", default=None, help="Prompted for on a terminal when left out.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def user_create(email: str, workspace_id: str, role: str, password: str | None, as_json: bool) -> None:
+    generated = False
+    if password is None:
+        if as_json or not sys.stdin.isatty():
+            password, generated = secrets.token_urlsafe(12), True
+        else:
+            password = getpass.getpass("Password: ")
+            if password != getpass.getpass("Repeat password: "):
+                fail("the passwords differ", 2)
+    usr = run_domain(accounts.create_user, email, password, workspace_id, role)
+    data = {"userId": usr.id, "email": usr.email, "workspaceId": workspace_id, "role": role}
+    if generated:
+        data["password"] = password
+    text = f"Created user {usr.email} ({role} in {workspace_id})" + (f"\npassword: {password}" if generated else "")
+    emit_result(as_json, data, text)
+
+
+@main.group()
+def token() -> None:
+    """API tokens (only a hash is stored; the secret is printed once)."""
+
+
+@token.command("create")
+@click.option("--workspace", "workspace_id", required=True)
+@click.option("--scope", type=click.Choice(accounts.SCOPES), required=True)
+@click.option("--name", default="")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def token_create(workspace_id: str, scope: str, name: str, as_json: bool) -> None:
+    tok, secret = run_domain(accounts.create_token, workspace_id, scope, name)
+    emit_result(as_json, {"tokenId": tok.id, "workspaceId": workspace_id, "scope": scope, "token": secret},
+                f"Created {scope} token {tok.id} for {workspace_id}\ntoken: {secret}\n(shown once; keep it safe)")
+
+
+@main.command("seed-demo")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def seed_demo(as_json: bool) -> None:
+    """Creates the demo workspace, project, user and write token once; later runs print the same ones."""
+    record = Path(current_app.instance_path) / "demo.json"
+    if record.exists():
+        data = json.loads(record.read_text())
+        if db.session.get(accounts.Workspace, data["workspaceId"]) is not None:
+            _print_demo(data, as_json)
+            return
+    ws = accounts.create_workspace("Demo")
+    prj = accounts.create_project(ws.id, "Website")
+    password = secrets.token_urlsafe(9)
+    usr = accounts.create_user("demo@example.com", password, ws.id, "owner")
+    tok, secret = accounts.create_token(ws.id, "write", "demo")
+    db.session.commit()
+    data = {"workspaceId": ws.id, "projectId": prj.id, "email": usr.email, "password": password, "token": secret}
+    record.write_text(json.dumps(data))
+    os.chmod(record, 0o600)
+    _print_demo(data, as_json)
+
+
+def _print_demo(data: dict, as_json: bool) -> None:
+    emit_result(as_json, data, "\n".join([
+        "Demo workspace ready:",
+        f"  workspace  {data['workspaceId']}",
+        f"  project    {data['projectId']}",
+        f"  sign in    {data['email']} / {data['password']}",
+        f"  API token  {data['token']}",
+        f"  try: curl -H 'Authorization: Bearer {data['token']}' -F project_id={data['projectId']} "
+        "-F file=@photo.jpg http://127.0.0.1:5000/api/files",
+    ]))
+
+
+@main.group()
+def events() -> None:
+    """The event outbox."""
+
+
+@events.command("relay")
+@with_appcontext
+def events_relay() -> None:
+    """Enqueues committed events that were never dispatched (normally the worker does this every few seconds)."""
+    from app.domain.events import relay
+
+    click.echo(f"relayed {relay()} events")

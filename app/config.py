@@ -1,0 +1,163 @@
+"""Every setting of every process (web, worker, images stand-in) is read here, once, from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("AEONTEL_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+# The stand-in and the product share these defaults so that the embedded stack works with no .env at all.
+DEV_IMAGES_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
+DEV_IMAGES_ACCOUNT_HASH = "aeontel-dev-hash"
+DEV_IMAGES_API_TOKEN = "dev-images-token"
+
+
+def env_str(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+def _sqlite_default() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'aeontel.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=_sqlite_default)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_key: str = "dev-only-secret-change-me"
+    port: int = 5000
+    public_url: str = "http://127.0.0.1:5000"
+
+    storage_backend: str = "local"
+    storage_root: str = str(INSTANCE_DIR / "storage")
+    s3_endpoint_url: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_region: str = "auto"
+    s3_bucket: str = "aeontel"
+    s3_bucket_per_workspace: bool = False
+    signed_url_ttl: int = 900
+
+    max_upload_bytes: int = 100 * 1024 * 1024
+    upload_tmp_dir: str = str(INSTANCE_DIR / "uploads")
+    stale_upload_seconds: int = 3600
+
+    relay_after_seconds: float = 5.0
+    relay_interval_seconds: float = 2.0
+    event_max_attempts: int = 10
+
+    images_api_base: str = "http://127.0.0.1:8787/client/v4"
+    images_account_id: str = DEV_IMAGES_ACCOUNT_ID
+    images_api_token: str = DEV_IMAGES_API_TOKEN
+    images_account_hash: str = DEV_IMAGES_ACCOUNT_HASH
+    images_delivery_base: str = "http://127.0.0.1:8787"
+    images_signing_key: str = ""
+    images_max_attempts: int = 5
+
+    imagesd_port: int = 8787
+    imagesd_data_dir: str = str(INSTANCE_DIR / "imagesd")
+    imagesd_public_url: str = "http://127.0.0.1:8787"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        defaults = cls()
+        return cls(
+            database_url=env_str("DATABASE_URL", defaults.database_url),
+            redis_url=env_str("REDIS_URL", defaults.redis_url),
+            secret_key=env_str("SECRET_KEY", defaults.secret_key),
+            port=env_int("PORT", defaults.port),
+            public_url=env_str("PUBLIC_URL", f"http://127.0.0.1:{env_int('PORT', defaults.port)}"),
+            storage_backend=env_str("STORAGE_BACKEND", defaults.storage_backend),
+            storage_root=env_str("STORAGE_ROOT", defaults.storage_root),
+            s3_endpoint_url=env_str("S3_ENDPOINT_URL", defaults.s3_endpoint_url),
+            s3_access_key_id=env_str("S3_ACCESS_KEY_ID", defaults.s3_access_key_id),
+            s3_secret_access_key=env_str("S3_SECRET_ACCESS_KEY", defaults.s3_secret_access_key),
+            s3_region=env_str("S3_REGION", defaults.s3_region),
+            s3_bucket=env_str("S3_BUCKET", defaults.s3_bucket),
+            s3_bucket_per_workspace=env_bool("S3_BUCKET_PER_WORKSPACE", defaults.s3_bucket_per_workspace),
+            signed_url_ttl=env_int("SIGNED_URL_TTL", defaults.signed_url_ttl),
+            max_upload_bytes=env_int("MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+            upload_tmp_dir=env_str("UPLOAD_TMP_DIR", defaults.upload_tmp_dir),
+            stale_upload_seconds=env_int("STALE_UPLOAD_SECONDS", defaults.stale_upload_seconds),
+            relay_after_seconds=env_float("RELAY_AFTER_SECONDS", defaults.relay_after_seconds),
+            relay_interval_seconds=env_float("RELAY_INTERVAL_SECONDS", defaults.relay_interval_seconds),
+            event_max_attempts=env_int("EVENT_MAX_ATTEMPTS", defaults.event_max_attempts),
+            images_api_base=env_str("IMAGES_API_BASE", defaults.images_api_base),
+            images_account_id=env_str("IMAGES_ACCOUNT_ID", defaults.images_account_id),
+            images_api_token=env_str("IMAGES_API_TOKEN", defaults.images_api_token),
+            images_account_hash=env_str("IMAGES_ACCOUNT_HASH", defaults.images_account_hash),
+            images_delivery_base=env_str("IMAGES_DELIVERY_BASE", defaults.images_delivery_base),
+            images_signing_key=env_str("IMAGES_SIGNING_KEY", defaults.images_signing_key),
+            images_max_attempts=env_int("IMAGES_MAX_ATTEMPTS", defaults.images_max_attempts),
+            imagesd_port=env_int("IMAGESD_PORT", defaults.imagesd_port),
+            imagesd_data_dir=env_str("IMAGESD_DATA_DIR", defaults.imagesd_data_dir),
+            imagesd_public_url=env_str(
+                "IMAGESD_PUBLIC_URL", f"http://127.0.0.1:{env_int('IMAGESD_PORT', defaults.imagesd_port)}"
+            ),
+        )
+
+    def validate(self) -> "Settings":
+        if self.storage_backend not in {"local", "s3"}:
+            raise ValueError(f"STORAGE_BACKEND must be local or s3, not {self.storage_backend!r}")
+        if self.max_upload_bytes <= 0:
+            raise ValueError("MAX_UPLOAD_BYTES must be positive")
+        return self
+
+    def as_flask_config(self) -> dict:
+        """Flask's own keys plus every setting under its upper-case name."""
+        values = {key.upper(): value for key, value in asdict(self).items()}
+        values.update(
+            SQLALCHEMY_DATABASE_URI=self.database_url,
+            SECRET_KEY=self.secret_key,
+            # Multipart framing adds a little to the file itself; the file's own size is checked exactly later.
+            MAX_CONTENT_LENGTH=self.max_upload_bytes + 64 * 1024,
+            MAX_FORM_MEMORY_SIZE=1024 * 1024,
+            SQLALCHEMY_ENGINE_OPTIONS=engine_options(self.database_url),
+        )
+        return values
+
+
+def engine_options(database_url: str) -> dict:
+    if database_url.startswith("sqlite"):
+        # Several processes share one file: wait for a writer instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def load_settings() -> Settings:
+    return Settings.from_env().validate()

@@ -1,0 +1,133 @@
+"""The outbox: events are rows written with the change they report, then dispatched through RQ."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import JSON, Index, Integer, String, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.domain.common import UTCDateTime, new_id, utcnow
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+DISPATCH_JOB = "app.jobs.events.dispatch_event"
+Handler = Callable[["Event"], None]
+_handlers: dict[str, list[Handler]] = {}
+
+
+class Event(db.Model):
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_undispatched", "dispatched_at", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("evt"))
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    workspace_id: Mapped[str] = mapped_column(String(32), index=True)
+    subject_id: Mapped[str] = mapped_column(String(32), index=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def handles(event_type: str) -> Callable[[Handler], Handler]:
+    """Registers a handler; handlers run inside the dispatch transaction and must be idempotent."""
+
+    def register(func: Handler) -> Handler:
+        _handlers.setdefault(event_type, []).append(func)
+        return func
+
+    return register
+
+
+def handlers_for(event_type: str) -> list[Handler]:
+    return list(_handlers.get(event_type, ()))
+
+
+def emit(event_type: str, *, workspace_id: str, subject_id: str, payload: dict | None = None) -> Event:
+    """Adds the event to the current transaction; it is enqueued only if that transaction commits."""
+    event = Event(
+        id=new_id("evt"), type=event_type, workspace_id=workspace_id, subject_id=subject_id,
+        payload=payload or {}, created_at=utcnow(), attempts=0,
+    )
+    db.session.add(event)
+    db.session.info.setdefault("outbox", []).append(event.id)
+    return event
+
+
+def dispatch_job_id(event_id: str) -> str:
+    return f"event-{event_id}"
+
+
+def enqueue_dispatch(event_id: str) -> bool:
+    queue = current_app.extensions["queue"]
+    return queue.try_enqueue("events", DISPATCH_JOB, event_id, job_id=dispatch_job_id(event_id), timeout=120) is not None
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _enqueue_committed(session: Session) -> None:
+    event_ids = session.info.pop("outbox", None)
+    if not event_ids:
+        return
+    for event_id in event_ids:
+        enqueue_dispatch(event_id)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction) -> None:
+    if not session.in_transaction():
+        session.info.pop("outbox", None)
+
+
+def dispatch(event_id: str) -> str:
+    """Runs the handlers of one event exactly once; returns what happened, for logs and tests."""
+    claimed = db.session.execute(
+        update(Event).where(Event.id == event_id, Event.dispatched_at.is_(None)).values(dispatched_at=utcnow())
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        return "already-dispatched" if db.session.get(Event, event_id) else "missing"
+    event = db.session.get(Event, event_id)
+    try:
+        for handler in handlers_for(event.type):
+            handler(event)
+        db.session.commit()
+        return "dispatched"
+    except Exception:
+        db.session.rollback()
+        db.session.execute(update(Event).where(Event.id == event_id).values(attempts=Event.attempts + 1))
+        db.session.commit()
+        raise
+
+
+def relay(older_than: timedelta | None = None, max_attempts: int | None = None, limit: int = 500) -> int:
+    """Enqueues events that were committed but never dispatched (Redis was down, or a job was lost)."""
+    config = current_app.config
+    older_than = older_than if older_than is not None else timedelta(seconds=config["RELAY_AFTER_SECONDS"])
+    max_attempts = max_attempts if max_attempts is not None else config["EVENT_MAX_ATTEMPTS"]
+    queue = current_app.extensions["queue"]
+    cutoff = utcnow() - older_than
+    ids = db.session.scalars(
+        select(Event.id)
+        .where(Event.dispatched_at.is_(None), Event.created_at <= cutoff, Event.attempts < max_attempts)
+        .order_by(Event.created_at)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    if not ids:
+        return 0
+    live = queue.live_job_ids([dispatch_job_id(event_id) for event_id in ids])
+    relayed = 0
+    for event_id in ids:
+        if dispatch_job_id(event_id) in live:
+            continue
+        if enqueue_dispatch(event_id):
+            relayed += 1
+    if relayed:
+        log.info("relayed %d undispatched events", relayed)
+    return relayed

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import delete
+
+from tests.services import RedisProcess, ThreadedServer, free_port, throwaway_database
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A private Redis per test session (TEST_REDIS_URL to use another); tests flush it freely."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    server = RedisProcess().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """SQLite by default; TEST_DATABASE_URL=postgresql://… runs the same tests on a fresh PostgreSQL database."""
+    with throwaway_database(os.environ.get("TEST_DATABASE_URL")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    path = Path(tempfile.mkdtemp(prefix="aeontel-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def web_port():
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def base_settings(database_url, redis_url, workdir, web_port):
+    return {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "secret_key": "test-secret",
+        "storage_backend": "local",
+        "storage_root": str(workdir / "storage"),
+        "upload_tmp_dir": str(workdir / "uploads"),
+        "public_url": f"http://127.0.0.1:{web_port}",
+        "max_upload_bytes": 5 * 1024 * 1024,
+        "TESTING": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(base_settings):
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    application = create_app(dict(base_settings))
+    with application.app_context():
+        upgrade()  # the real migrations build the schema, so they are tested on every run
+    return application
+
+
+@pytest.fixture(scope="session")
+def live_server(app, web_port):
+    server = ThreadedServer(app, web_port).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request):
+    """Every test starts with empty tables, an empty Redis and an empty storage folder."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    from app.extensions import db
+
+    with application.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(delete(table))
+        db.session.commit()
+        db.session.remove()
+        application.extensions["queue"].connection.flushdb()
+    shutil.rmtree(application.config["STORAGE_ROOT"], ignore_errors=True)
+    os.makedirs(application.config["STORAGE_ROOT"], exist_ok=True)
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Factory:
+    """Small factories for rows the tests need."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def workspace(self, name="Acme"):
+        from app.domain import accounts
+        from app.extensions import db
+
+        with self.app.app_context():
+            ws = accounts.create_workspace(name)
+            prj = accounts.create_project(ws.id, "Website")
+            _, write = accounts.create_token(ws.id, "write")
+            _, read = accounts.create_token(ws.id, "read")
+            db.session.commit()
+            return Tenant(ws.id, prj.id, write, read)
+
+
+class Tenant:
+    def __init__(self, workspace_id, project_id, write_token, read_token):
+        self.workspace_id = workspace_id
+        self.project_id = project_id
+        self.write_token = write_token
+        self.read_token = read_token
+
+    def auth(self, scope="write"):
+        return {"Authorization": f"Bearer {self.write_token if scope == 'write' else self.read_token}"}
+
+
+@pytest.fixture
+def factory(app):
+    return Factory(app)
+
+
+@pytest.fixture
+def tenant(factory):
+    return factory.workspace("Acme")
+
+
+@pytest.fixture
+def other_tenant(factory):
+    return factory.workspace("Other")
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Works every queue until empty, in this process, as a real RQ worker does."""
+
+    def run(max_rounds: int = 10) -> None:
+        from app.adapters.queue import QUEUE_NAMES
+
+        connection = app.extensions["queue"].connection
+        with app.app_context():
+            for _ in range(max_rounds):
+                worker = SimpleWorker(list(QUEUE_NAMES), connection=connection)
+                if not worker.work(burst=True, with_scheduler=False):
+                    return
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    assert CORPUS.is_dir(), f"the shared corpus is missing at {CORPUS}"
+    return CORPUS

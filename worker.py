@@ -1,0 +1,79 @@
+"""The worker process: builds the app once, relays the outbox, and works the events, images and default queues."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+
+from redis.exceptions import RedisError
+from rq import SimpleWorker, Worker
+
+from app import create_app
+from app.adapters.queue import QUEUE_NAMES
+from app.extensions import db
+
+log = logging.getLogger("aeontel.worker")
+
+
+def run_maintenance_once(app) -> None:
+    """Relays undispatched events and sweeps stale uploads; a Redis lock keeps many workers from doing it twice."""
+    from app.domain.events import relay
+    from app.domain.files import sweep_stale_uploads
+
+    queue = app.extensions["queue"]
+    with app.app_context():
+        try:
+            lock = queue.lock("maintenance", seconds=max(app.config["RELAY_INTERVAL_SECONDS"], 1.0))
+            if not lock.acquire():
+                return
+        except (RedisError, OSError):
+            return  # Redis is away: nothing can be relayed until it is back.
+        try:
+            relay()
+            sweep_stale_uploads()
+        except Exception:  # noqa: BLE001 - maintenance must never stop the worker
+            log.exception("maintenance pass failed")
+        finally:
+            db.session.remove()
+
+
+def start_maintenance(app, stop: threading.Event) -> threading.Thread:
+    def loop() -> None:
+        while not stop.wait(app.config["RELAY_INTERVAL_SECONDS"]):
+            run_maintenance_once(app)
+
+    thread = threading.Thread(target=loop, name="outbox-relay", daemon=True)
+    thread.start()
+    return thread
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    parser.add_argument("--simple", action="store_true", help="run jobs in this process instead of a forked child")
+    parser.add_argument("--name", default=None)
+    args = parser.parse_args(argv)
+
+    app = create_app()
+    import app.jobs.events  # noqa: F401  preload job modules once, before forking
+    import app.jobs.files  # noqa: F401
+
+    with app.app_context():
+        engine = db.engine
+        # A forked work horse must not share the parent's database connections.
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        stop = threading.Event()
+        if not args.burst:
+            start_maintenance(app, stop)
+        worker_class = SimpleWorker if args.simple else Worker
+        worker = worker_class(list(QUEUE_NAMES), connection=app.extensions["queue"].connection, name=args.name)
+        try:
+            worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+        finally:
+            stop.set()
+
+
+if __name__ == "__main__":
+    main()
