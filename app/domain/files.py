@@ -147,7 +147,7 @@ def safe_display_name(raw: str | None) -> str:
     """A name for people to read: no path, no control characters, bounded; it never becomes a storage key."""
     name = unicodedata.normalize("NFC", raw or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE_NAME.sub("", name)
+    name = _UNSAFE_NAME.sub("", re.sub(r"[\t\n\r\f\v]", " ", name))
     name = re.sub(r"\s+", " ", name).strip(" .")
     if not name:
         return "untitled"
