@@ -1,0 +1,86 @@
+"""The local Cloudflare Images stand-in: its own WSGI app, built by create_imagesd_app()."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from app.config import Settings
+
+from .errors import ApiError, DeliveryError
+from .settings import ImagesdSettings
+
+log = logging.getLogger(__name__)
+
+
+def parse_faults(text: str) -> list[tuple[int, int]]:
+    """`503:2,429:1` → the first two API calls answer 503, the next one 429."""
+    plan = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        status, sep, count = item.partition(":")
+        if not sep or status not in {"503", "429"} or not count.isdigit():
+            raise ValueError(f"IMAGESD_FAULTS must look like 503:2,429:1 (status 503 or 429, then a count), not {text!r}")
+        plan.append((int(status), int(count)))
+    return plan
+
+
+def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **overrides) -> Flask:
+    import pillow_heif
+    from PIL import Image
+
+    from .api import api
+    from .delivery import delivery
+    from .store import Store
+    from .views import Imagesd, error_envelope
+
+    config = settings if isinstance(settings, ImagesdSettings) else ImagesdSettings.from_settings(settings)
+    config = config.with_overrides(**overrides) if overrides else config
+    faults = parse_faults(config.faults)
+
+    pillow_heif.register_heif_opener()
+    # The stand-in checks side and area limits from the header itself, before Pillow would ever decode.
+    Image.MAX_IMAGE_PIXELS = None
+
+    store = Store(config.data_dir)
+    store.initialize(config.signing_key, faults=faults)
+
+    app = Flask(__name__, static_folder=None)
+    # Bodies up to 64 MB are read so the answer can say how big the file was; the 10 MB rule is checked on the file.
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024 * 1024, MAX_FORM_MEMORY_SIZE=1024 * 1024)
+    app.json.sort_keys = False
+    app.extensions["imagesd"] = Imagesd(settings=config, store=store, has_faults=bool(faults))
+    app.register_blueprint(api)
+    app.register_blueprint(delivery)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"ok": True, "account_id": config.account_id, "account_hash": config.account_hash}
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return error_envelope(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.errorhandler(DeliveryError)
+    def delivery_error(exc: DeliveryError):
+        return f"ERROR {exc.code}: {exc.message}\n", exc.status, {
+            "Content-Type": "text/plain; charset=utf-8", "Cf-Resized": f"err={exc.code}", "Cache-Control": "no-store",
+        }
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if request.path.startswith("/client/v4/"):
+            code = {404: 5404, 405: 5405, 413: 5413}.get(exc.code or 400, 5400)
+            message = "The request is larger than 10 MB." if exc.code == 413 else exc.description or exc.name
+            return error_envelope(exc.code or 500, code, message)
+        return f"ERROR {exc.code}: {exc.name}\n", exc.code or 500, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("imagesd failed on %s %s", request.method, request.path)
+        if request.path.startswith("/client/v4/"):
+            return error_envelope(500, 5500, f"The stand-in failed unexpectedly ({exc.__class__.__name__}).")
+        return f"ERROR 9500: the stand-in failed unexpectedly ({exc.__class__.__name__})\n", 500
+
+    return app

@@ -1,0 +1,341 @@
+"""Images, variants, keys and settings in one SQLite file, originals and derivatives as files, shared by every worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    filename TEXT,
+    meta TEXT NOT NULL DEFAULT '{}',
+    creator TEXT,
+    require_signed INTEGER NOT NULL DEFAULT 0,
+    custom_id INTEGER NOT NULL DEFAULT 0,
+    uploaded TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    frames INTEGER NOT NULL DEFAULT 1,
+    alpha INTEGER NOT NULL DEFAULT 0,
+    sha256 TEXT NOT NULL,
+    blob TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS variants (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    options TEXT NOT NULL,
+    never_require_signed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS config (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (seq INTEGER PRIMARY KEY, status INTEGER NOT NULL, remaining INTEGER NOT NULL);
+"""
+
+# Cloudflare does not document the options of the default variants; these are the stand-in's choice.
+DEFAULT_VARIANTS = {
+    "public": {"fit": "scale-down", "width": 12000, "height": 12000, "metadata": "none"},
+    "thumbnail": {"fit": "cover", "width": 320, "height": 320, "metadata": "none"},
+}
+DEFAULT_CONFIG = {"flexible_variants": True, "browser_ttl": None}
+DEFAULT_KEY_NAME = "default"
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    seq: int
+    id: str
+    filename: str | None
+    meta: dict
+    creator: str | None
+    require_signed: bool
+    custom_id: bool
+    uploaded: str
+    kind: str
+    size: int
+    width: int
+    height: int
+    frames: int
+    alpha: bool
+    sha256: str
+    blob: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "StoredImage":
+        values = dict(row)
+        values["meta"] = json.loads(values["meta"])
+        values["require_signed"] = bool(values["require_signed"])
+        values["custom_id"] = bool(values["custom_id"])
+        values["alpha"] = bool(values["alpha"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class StoredVariant:
+    id: str
+    options: dict
+    never_require_signed: bool
+
+
+class IdTaken(Exception):
+    """The custom id is already used by another image."""
+
+
+def utc_now_iso() -> str:
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    """One per process; connections are opened lazily per thread (and per pid, so forked workers never share one)."""
+
+    def __init__(self, data_dir: str | os.PathLike):
+        self.root = Path(data_dir)
+        self.db_path = self.root / "imagesd.sqlite3"
+        self.originals = self.root / "originals"
+        self.cache = self.root / "cache"
+        self._local = threading.local()
+
+    def connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def initialize(self, signing_key: str = "", faults: list[tuple[int, int]] | None = None) -> None:
+        """Create the schema and defaults; reset the fault plan when one is given (the server does this once)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.originals.mkdir(exist_ok=True)
+        self.cache.mkdir(exist_ok=True)
+        conn = self.connect()
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(SCHEMA)
+        with self.transaction() as tx:
+            for name, options in DEFAULT_VARIANTS.items():
+                tx.execute(
+                    "INSERT OR IGNORE INTO variants (id, options, never_require_signed) VALUES (?, ?, 0)",
+                    (name, json.dumps(options)),
+                )
+            for name, value in DEFAULT_CONFIG.items():
+                tx.execute("INSERT OR IGNORE INTO config (name, value) VALUES (?, ?)", (name, json.dumps(value)))
+            if signing_key:
+                tx.execute(
+                    "INSERT INTO keys (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    (DEFAULT_KEY_NAME, signing_key),
+                )
+            elif tx.execute("SELECT COUNT(*) FROM keys").fetchone()[0] == 0:
+                tx.execute("INSERT INTO keys (name, value) VALUES (?, ?)", (DEFAULT_KEY_NAME, new_key_value()))
+            if faults is not None:
+                tx.execute("DELETE FROM faults")
+                tx.executemany(
+                    "INSERT INTO faults (seq, status, remaining) VALUES (?, ?, ?)",
+                    [(index, status, count) for index, (status, count) in enumerate(faults)],
+                )
+
+    def transaction(self):
+        return _Transaction(self.connect())
+
+    # Images
+
+    def new_blob_path(self, kind: str) -> tuple[str, Path]:
+        name = f"{uuid.uuid4().hex}.{kind}"
+        return name, self.originals / name[:2] / name
+
+    def blob_path(self, blob: str) -> Path:
+        return self.originals / blob[:2] / blob
+
+    def insert_image(self, image: StoredImage) -> StoredImage:
+        try:
+            with self.transaction() as tx:
+                tx.execute(
+                    "INSERT INTO images (id, filename, meta, creator, require_signed, custom_id, uploaded, kind, size,"
+                    " width, height, frames, alpha, sha256, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        image.id, image.filename, json.dumps(image.meta), image.creator, int(image.require_signed),
+                        int(image.custom_id), image.uploaded, image.kind, image.size, image.width, image.height,
+                        image.frames, int(image.alpha), image.sha256, image.blob,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise IdTaken(image.id) from None
+        return self.get_image(image.id)
+
+    def get_image(self, image_id: str) -> StoredImage | None:
+        row = self.connect().execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+        return StoredImage.from_row(row) if row else None
+
+    def update_image(self, image_id: str, **changes) -> StoredImage | None:
+        columns = {"meta": lambda v: json.dumps(v), "creator": str, "require_signed": int}
+        assignments = [(name, columns[name](value)) for name, value in changes.items()]
+        if assignments:
+            with self.transaction() as tx:
+                tx.execute(
+                    f"UPDATE images SET {', '.join(f'{name} = ?' for name, _ in assignments)} WHERE id = ?",
+                    [value for _, value in assignments] + [image_id],
+                )
+        return self.get_image(image_id)
+
+    def delete_image(self, image_id: str) -> bool:
+        with self.transaction() as tx:
+            row = tx.execute("SELECT blob FROM images WHERE id = ?", (image_id,)).fetchone()
+            if row is None:
+                return False
+            tx.execute("DELETE FROM images WHERE id = ?", (image_id,))
+        self.blob_path(row["blob"]).unlink(missing_ok=True)
+        shutil.rmtree(self.cache_dir(row["blob"]), ignore_errors=True)
+        return True
+
+    def list_images(
+        self, *, creator: str | None, after_seq: int | None = None, descending: bool = False,
+        limit: int, offset: int = 0,
+    ) -> list[StoredImage]:
+        where, args = [], []
+        if creator is not None:
+            if creator == "":
+                where.append("creator IS NULL")
+            else:
+                where.append("creator = ?")
+                args.append(creator)
+        if after_seq is not None:
+            where.append("seq < ?" if descending else "seq > ?")
+            args.append(after_seq)
+        sql = "SELECT * FROM images"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ? OFFSET ?"
+        rows = self.connect().execute(sql, [*args, limit, offset]).fetchall()
+        return [StoredImage.from_row(row) for row in rows]
+
+    def count_images(self) -> int:
+        return self.connect().execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+    # Variants
+
+    def variants(self) -> list[StoredVariant]:
+        rows = self.connect().execute("SELECT * FROM variants ORDER BY seq").fetchall()
+        return [StoredVariant(row["id"], json.loads(row["options"]), bool(row["never_require_signed"])) for row in rows]
+
+    def get_variant(self, name: str) -> StoredVariant | None:
+        row = self.connect().execute("SELECT * FROM variants WHERE id = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        return StoredVariant(row["id"], json.loads(row["options"]), bool(row["never_require_signed"]))
+
+    def insert_variant(self, variant: StoredVariant) -> bool:
+        try:
+            with self.transaction() as tx:
+                tx.execute(
+                    "INSERT INTO variants (id, options, never_require_signed) VALUES (?, ?, ?)",
+                    (variant.id, json.dumps(variant.options), int(variant.never_require_signed)),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def update_variant(self, variant: StoredVariant) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE variants SET options = ?, never_require_signed = ? WHERE id = ?",
+                (json.dumps(variant.options), int(variant.never_require_signed), variant.id),
+            )
+
+    def delete_variant(self, name: str) -> bool:
+        with self.transaction() as tx:
+            return tx.execute("DELETE FROM variants WHERE id = ?", (name,)).rowcount > 0
+
+    # Keys and config
+
+    def keys(self) -> list[tuple[str, str]]:
+        return [(row["name"], row["value"]) for row in self.connect().execute("SELECT * FROM keys ORDER BY name")]
+
+    def put_key(self, name: str) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO keys (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, new_key_value()),
+            )
+
+    def delete_key(self, name: str) -> bool:
+        with self.transaction() as tx:
+            deleted = tx.execute("DELETE FROM keys WHERE name = ?", (name,)).rowcount > 0
+            if tx.execute("SELECT COUNT(*) FROM keys").fetchone()[0] == 0:
+                tx.execute("INSERT INTO keys (name, value) VALUES (?, ?)", (DEFAULT_KEY_NAME, new_key_value()))
+        return deleted
+
+    def config(self) -> dict:
+        return {row["name"]: json.loads(row["value"]) for row in self.connect().execute("SELECT * FROM config")}
+
+    def set_config(self, changes: dict) -> dict:
+        with self.transaction() as tx:
+            for name, value in changes.items():
+                tx.execute(
+                    "INSERT INTO config (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    (name, json.dumps(value)),
+                )
+        return self.config()
+
+    # Faults
+
+    def take_fault(self) -> int | None:
+        """Consume one injected failure, if any remain, and return its HTTP status."""
+        conn = self.connect()
+        if conn.execute("SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1").fetchone() is None:
+            return None
+        with self.transaction() as tx:
+            row = tx.execute("SELECT seq, status FROM faults WHERE remaining > 0 ORDER BY seq LIMIT 1").fetchone()
+            if row is None:
+                return None
+            tx.execute("UPDATE faults SET remaining = remaining - 1 WHERE seq = ?", (row["seq"],))
+            return row["status"]
+
+    # Derivatives
+
+    def cache_dir(self, blob: str) -> Path:
+        return self.cache / blob[:2] / blob
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE so concurrent writers from several processes queue up instead of deadlocking."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def new_key_value() -> str:
+    return secrets.token_urlsafe(32)
