@@ -172,3 +172,20 @@ def events_relay() -> None:
     from app.domain.events import relay
 
     click.echo(f"relayed {relay()} events")
+
+
+@main.group()
+def storage() -> None:
+    """The file store."""
+
+
+@storage.command("init")
+@with_appcontext
+def storage_init() -> None:
+    """Creates the S3/R2 bucket when it does not exist yet (local storage needs nothing)."""
+    store = current_app.extensions["storage"]
+    if hasattr(store, "ensure_bucket"):
+        store.ensure_bucket()
+        click.echo(f"bucket {store.bucket_prefix!r} is ready")
+    else:
+        click.echo(f"local storage at {current_app.config['STORAGE_ROOT']} is ready")

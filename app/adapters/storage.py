@@ -14,6 +14,7 @@ from typing import IO, Protocol
 from urllib.parse import urlencode
 
 import boto3
+from boto3.exceptions import Boto3Error
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from boto3.s3.transfer import TransferConfig
@@ -111,6 +112,7 @@ class S3Storage:
         bucket_per_workspace: bool = False,
     ):
         self.bucket_prefix = bucket
+        self.region = region
         self.bucket_per_workspace = bucket_per_workspace
         self.client = boto3.client(
             "s3",
@@ -141,14 +143,22 @@ class S3Storage:
         name = bucket_name(self.bucket_prefix, workspace_id if self.bucket_per_workspace else None)
         try:
             self.client.head_bucket(Bucket=name)
+            return
         except ClientError:
+            pass
+        try:
             self.client.create_bucket(Bucket=name)
+        except ClientError as exc:
+            # Some S3 servers want the region spelt out when it is not us-east-1; R2 takes either form.
+            if exc.response.get("Error", {}).get("Code") != "IllegalLocationConstraintException":
+                raise
+            self.client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
 
     def put_file(self, key: str, path: str) -> None:
         bucket, key = self.locate(key)
         try:
             self.client.upload_file(path, bucket, key, Config=self.transfer)
-        except (BotoCoreError, ClientError, OSError) as exc:
+        except (BotoCoreError, ClientError, Boto3Error, OSError) as exc:
             raise StorageError(f"could not write {key}: {exc}") from exc
 
     def open(self, key: str) -> IO[bytes]:

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -111,6 +112,9 @@ def create_workspace(name: str) -> Workspace:
     workspace = Workspace(name=_require_name(name, "workspace"), settings={})
     db.session.add(workspace)
     db.session.flush()
+    storage = current_app.extensions["storage"]
+    if getattr(storage, "bucket_per_workspace", False):
+        storage.ensure_bucket(workspace.id)
     return workspace
 
 
