@@ -192,7 +192,7 @@ def verify_pixels(data: bytes, kind: str, image: Image.Image) -> None:
         image.load()
         return
     if kind == "png":
-        image.verify()
+        open_image(data, kind).verify()
         if image.width * image.height > PNG_DECODE_LIMIT:
             return
         image = open_image(data, kind)
