@@ -8,7 +8,7 @@ import os
 
 from flask import Flask, request
 
-from app.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from app.config import PROJECT_ROOT, load_settings
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -21,7 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app = Flask(
         __name__,
-        instance_path=str(INSTANCE_DIR),
+        instance_path=settings.instance_dir,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )

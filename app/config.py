@@ -57,6 +57,7 @@ def _sqlite_default() -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    instance_dir: str = str(INSTANCE_DIR)
     database_url: str = field(default_factory=_sqlite_default)
     redis_url: str = "redis://127.0.0.1:6379/0"
     secret_key: str = "dev-only-secret-change-me"
@@ -95,8 +96,16 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
-        defaults = cls()
+        instance = Path(env_str("AEONTEL_INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
+        defaults = cls(
+            instance_dir=str(instance),
+            database_url=f"sqlite:///{instance / 'aeontel.db'}",
+            storage_root=str(instance / "storage"),
+            upload_tmp_dir=str(instance / "uploads"),
+            imagesd_data_dir=str(instance / "imagesd"),
+        )
         return cls(
+            instance_dir=defaults.instance_dir,
             database_url=env_str("DATABASE_URL", defaults.database_url),
             redis_url=env_str("REDIS_URL", defaults.redis_url),
             secret_key=env_str("SECRET_KEY", defaults.secret_key),

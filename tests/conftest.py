@@ -47,6 +47,7 @@ def web_port():
 @pytest.fixture(scope="session")
 def base_settings(database_url, redis_url, workdir, web_port):
     return {
+        "instance_dir": str(workdir / "instance"),
         "database_url": database_url,
         "redis_url": redis_url,
         "secret_key": "test-secret",

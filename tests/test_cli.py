@@ -1,0 +1,71 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.domain.accounts import ApiToken, Membership, User, authenticate_token
+from app.extensions import db
+
+
+@pytest.fixture
+def aeontel(app, base_settings):
+    """Runs `aeontel …` as a user would, with the test stack's settings in the environment."""
+    env = {key.upper(): str(value) for key, value in base_settings.items() if key.islower()}
+    env["AEONTEL_INSTANCE_DIR"] = env.pop("INSTANCE_DIR")
+
+    def run(*args, input=None):
+        return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+    return run
+
+
+def test_admin_commands_create_what_they_say(aeontel, app):
+    ws = json.loads(aeontel("workspace", "create", "Acme Corp", "--json").output)
+    assert ws["name"] == "Acme Corp" and ws["workspaceId"].startswith("ws_")
+    prj = json.loads(aeontel("project", "create", "--workspace", ws["workspaceId"], "Website", "--json").output)
+    assert prj["workspaceId"] == ws["workspaceId"] and prj["projectId"].startswith("prj_")
+    usr = json.loads(aeontel("user", "create", "Ed@Example.com", "--workspace", ws["workspaceId"],
+                             "--role", "editor", "--json").output)
+    assert usr["email"] == "ed@example.com" and len(usr["password"]) >= 12
+    tok = json.loads(aeontel("token", "create", "--workspace", ws["workspaceId"], "--scope", "read", "--json").output)
+    assert tok["token"].startswith("aet_") and tok["scope"] == "read"
+    with app.app_context():
+        user = db.session.get(User, usr["userId"])
+        assert user.check_password(usr["password"]) and usr["password"] not in user.password_hash
+        assert db.session.get(Membership, (user.id, ws["workspaceId"])).role == "editor"
+        found = authenticate_token(tok["token"])
+        assert found.workspace_id == ws["workspaceId"]
+        assert tok["token"] not in {t.token_hash for t in db.session.query(ApiToken)}
+
+
+def test_text_output_and_given_password(aeontel, app):
+    ws = json.loads(aeontel("workspace", "create", "Plain", "--json").output)["workspaceId"]
+    result = aeontel("user", "create", "v@example.com", "--workspace", ws, "--role", "viewer", "--password", "longenough")
+    assert result.exit_code == 0 and "Created user v@example.com (viewer" in result.output
+    assert "password:" not in result.output
+    token = aeontel("token", "create", "--workspace", ws, "--scope", "write")
+    assert "shown once" in token.output and "token: aet_" in token.output
+
+
+def test_refusals_are_one_clear_line_with_an_exit_code(aeontel):
+    missing = aeontel("project", "create", "--workspace", "ws_nope", "X")
+    assert missing.exit_code == 3 and "error: No workspace 'ws_nope'." in missing.output
+    ws = json.loads(aeontel("workspace", "create", "W", "--json").output)["workspaceId"]
+    weak = aeontel("user", "create", "a@b.c", "--workspace", ws, "--role", "owner", "--password", "short")
+    assert weak.exit_code == 1 and "at least 8 characters" in weak.output
+    bad_role = aeontel("user", "create", "a@b.c", "--workspace", ws, "--role", "king")
+    assert bad_role.exit_code == 2
+    empty = aeontel("workspace", "create", "   ")
+    assert empty.exit_code == 1 and "1 to 200 characters" in empty.output
+
+
+def test_seed_demo_is_idempotent(aeontel, app):
+    first = aeontel("seed-demo", "--json")
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.output)
+    assert data["token"].startswith("aet_") and data["email"] == "demo@example.com"
+    assert json.loads(aeontel("seed-demo", "--json").output) == data
+    with app.app_context():
+        assert authenticate_token(data["token"]).workspace_id == data["workspaceId"]
+        assert db.session.get(User, db.session.query(User.id).filter_by(email="demo@example.com").scalar()).check_password(data["password"])
