@@ -104,6 +104,8 @@ def choose_format(kind: str, alpha: bool, animated: bool, transform: Transform, 
         return "webp"
     if kind in {"jpeg", "png", "gif"}:
         return kind
+    if moving:
+        return "gif"
     return "png" if alpha else "jpeg"
 
 
