@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import threading
 
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 
@@ -15,6 +17,7 @@ from app.adapters.queue import QUEUE_NAMES
 from app.extensions import db
 
 log = logging.getLogger("aeontel.worker")
+JOB_MODULES = ("app.jobs.events", "app.jobs.files")
 
 
 def run_maintenance_once(app) -> None:
@@ -56,19 +59,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
 
-    app = create_app()
-    import app.jobs.events  # noqa: F401  preload job modules once, before forking
-    import app.jobs.files  # noqa: F401
+    flask_app = create_app()
+    for module in JOB_MODULES:
+        importlib.import_module(module)  # preload once, before forking, so each job starts warm
 
-    with app.app_context():
+    with flask_app.app_context():
         engine = db.engine
         # A forked work horse must not share the parent's database connections.
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         stop = threading.Event()
         if not args.burst:
-            start_maintenance(app, stop)
+            start_maintenance(flask_app, stop)
         worker_class = SimpleWorker if args.simple else Worker
-        worker = worker_class(list(QUEUE_NAMES), connection=app.extensions["queue"].connection, name=args.name)
+        # Blocking dequeues wait longer than the request-side socket timeout, so the worker gets its own connection.
+        connection = Redis.from_url(flask_app.config["REDIS_URL"], socket_connect_timeout=5, health_check_interval=30)
+        worker = worker_class(list(QUEUE_NAMES), connection=connection, name=args.name)
         try:
             worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
         finally:

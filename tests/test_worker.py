@@ -1,0 +1,81 @@
+"""The worker as it runs in production: its own process, a real Redis, HTTP uploads from another server."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from app.domain.events import Event
+from app.extensions import db
+from tests.services import RedisProcess, ThreadedServer, child_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_worker(settings: dict, log) -> subprocess.Popen:
+    env = child_env(**{key.upper(): value for key, value in settings.items() if key.islower() and key != "instance_dir"},
+                    AEONTEL_INSTANCE_DIR=settings["instance_dir"], RELAY_AFTER_SECONDS="0.5", RELAY_INTERVAL_SECONDS="0.3")
+    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def undispatched(app) -> list[str]:
+    with app.app_context():
+        try:
+            return list(db.session.scalars(select(Event.type).where(Event.dispatched_at.is_(None))))
+        finally:
+            db.session.remove()
+
+
+def upload(url: str, tenant, n: int) -> str:
+    response = requests.post(f"{url}/api/files", headers=tenant.auth(), timeout=10,
+                             data={"project_id": tenant.project_id}, files={"file": (f"{n}.txt", f"note {n}".encode())})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+@pytest.fixture
+def own_redis():
+    server = RedisProcess().start()
+    yield server
+    server.stop()
+
+
+def test_worker_process_dispatches_and_survives_a_redis_outage(app, base_settings, tenant, own_redis):
+    from app import create_app
+
+    settings = dict(base_settings, redis_url=own_redis.url)
+    web = ThreadedServer(create_app(dict(settings))).start()
+    log = (Path(base_settings["instance_dir"]) / "worker.log").open("wb")
+    worker = start_worker(settings, log)
+    try:
+        upload(web.url, tenant, 0)
+        wait_until(lambda: undispatched(app) == [], 15, "the first event to be dispatched")
+
+        own_redis.stop()
+        ids = [upload(web.url, tenant, n) for n in range(1, 11)]  # all answered while the queue is gone
+        assert len(set(ids)) == 10
+        assert undispatched(app) == ["file.ready"] * 10
+        assert worker.poll() is None  # the worker waits for Redis instead of dying
+
+        own_redis.start()  # same port, empty: every job it held is gone
+        wait_until(lambda: undispatched(app) == [], 30, "the relay to deliver the events made during the outage")
+        assert worker.poll() is None
+    finally:
+        worker.terminate()
+        worker.wait(10)
+        log.close()
+        web.stop()
