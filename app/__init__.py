@@ -32,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["STORAGE_BACKEND"] == "local":
         os.makedirs(app.config["STORAGE_ROOT"], exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from app.http import SpoolingRequest, discard_spools
 

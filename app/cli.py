@@ -189,3 +189,12 @@ def storage_init() -> None:
         click.echo(f"bucket {store.bucket_prefix!r} is ready")
     else:
         click.echo(f"local storage at {current_app.config['STORAGE_ROOT']} is ready")
+
+
+def _add_images_group() -> None:
+    from app.imagesd.cli import images
+
+    main.add_command(images)
+
+
+_add_images_group()

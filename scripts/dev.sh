@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make dev`: migrate, seed the demo workspace, make sure Redis answers, then run web, worker and images with honcho.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PY="$VENV/bin/python"
+export PATH="$PWD/$VENV/bin:$PATH"
+[ -f .env ] && set -a && . ./.env && set +a
+
+export PORT=${PORT:-5000}
+export IMAGESD_PORT=${IMAGESD_PORT:-8787}
+export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
+
+. scripts/redis.sh
+REDIS_PID=""
+trap '[ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null; true' EXIT
+ensure_redis
+
+aeontel db upgrade 2>&1 | grep -v "^INFO" || true
+aeontel storage init
+aeontel seed-demo
+echo "web: $PUBLIC_URL   images stand-in: http://127.0.0.1:$IMAGESD_PORT   (Ctrl-C stops everything)"
+honcho start -f Procfile -p "$PORT"

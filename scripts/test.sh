@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make test`: every test on SQLite; `scripts/test.sh postgres` runs the database tests again on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+export PATH="$PWD/$VENV/bin:$PATH"
+
+if [ "${1:-}" = postgres ]; then
+  export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
+  echo "== database tests on PostgreSQL ($TEST_DATABASE_URL)"
+  exec python -m pytest -q -p no:cacheprovider tests --ignore=tests/imagesd
+fi
+echo "== all tests on SQLite"
+exec python -m pytest -q -p no:cacheprovider tests
