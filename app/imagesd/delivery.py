@@ -99,6 +99,9 @@ def deliver(account_hash: str, image_id: str, variant: str):
     if _etag_matches(etag):
         return Response(status=304, headers=headers)
 
+    if not ctx.settings.derivative_cache:
+        data = _render(image, transform, fmt)
+        return Response(data, mimetype=render.MIME[fmt], headers=headers)
     path = ctx.store.cache_dir(image.blob) / f"{key}.{EXTENSIONS[fmt]}"
     try:
         data = path.read_bytes()

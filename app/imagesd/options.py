@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import astuple, dataclass, replace
+import functools
+from dataclasses import dataclass, replace
 
 from PIL import ImageColor
 
@@ -48,7 +49,7 @@ class Transform:
     anim: bool = True
 
     def cache_text(self) -> str:
-        return repr(astuple(self))
+        return repr(self)
 
     def target_size(self) -> tuple[int | None, int | None]:
         """Width and height after dpr, capped at the largest side Images will produce."""
@@ -152,6 +153,7 @@ def _apply(transform: Transform, key: str, raw: str) -> Transform:
     raise invalid(f"{key} is not an image option.")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_flexible(text: str) -> Transform:
     """Parse the last URL segment of a flexible variant; raise 9401 with the offending option otherwise."""
     transform = Transform()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from app.config import Settings, env_float, env_int, env_str, load_settings
+from app.config import Settings, env_bool, env_float, env_int, env_str, load_settings
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 12_000
@@ -25,6 +25,7 @@ class ImagesdSettings:
     fetch_read_timeout: float = 10.0
     fetch_total_timeout: float = 30.0
     browser_ttl: int = 2 * 24 * 3600
+    derivative_cache: bool = True
     max_upload_bytes: int = MAX_UPLOAD_BYTES
 
     @classmethod
@@ -43,6 +44,8 @@ class ImagesdSettings:
             fetch_read_timeout=env_float("IMAGESD_FETCH_READ_TIMEOUT", 10.0),
             fetch_total_timeout=env_float("IMAGESD_FETCH_TOTAL_TIMEOUT", 30.0),
             browser_ttl=env_int("IMAGESD_BROWSER_TTL", 2 * 24 * 3600),
+            # IMAGESD_DERIVATIVE_CACHE=off renders every request (for benchmarks and engine debugging).
+            derivative_cache=env_bool("IMAGESD_DERIVATIVE_CACHE", True),
         )
 
     def with_overrides(self, **overrides) -> "ImagesdSettings":
