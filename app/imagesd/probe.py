@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image
@@ -155,31 +154,29 @@ def probe(data: bytes) -> Probe:
             raise ApiError(415, 5415, str(exc)) from None
         width, height = svg.dimensions(root)
         return Probe("svg", width, height)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            image = open_image(data, kind)
-            width, height = image.size
-            check_dimensions(width, height)
-            if kind == "gif":
-                frames = gif_frame_count(data)
-            elif kind in {"webp", "png"}:
-                frames = getattr(image, "n_frames", 1)
-            else:
-                frames = 1
-        except ApiError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any parser failure means the header is damaged
-            raise damaged(kind, exc) from None
-        check_dimensions(width, height, frames)
-        try:
-            orientation = image.getexif().get(0x0112, 1) if kind in {"jpeg", "png", "webp"} else 1
-            alpha = image.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info
-            verify_pixels(data, kind, image)
-        except ApiError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - truncated or corrupt data surfaces as many exception types
-            raise damaged(kind, exc) from None
+    try:
+        image = open_image(data, kind)
+        width, height = image.size
+        check_dimensions(width, height)
+        if kind == "gif":
+            frames = gif_frame_count(data)
+        elif kind in {"webp", "png"}:
+            frames = getattr(image, "n_frames", 1)
+        else:
+            frames = 1
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure means the header is damaged
+        raise damaged(kind, exc) from None
+    check_dimensions(width, height, frames)
+    try:
+        orientation = image.getexif().get(0x0112, 1) if kind in {"jpeg", "png", "webp"} else 1
+        alpha = image.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info
+        verify_pixels(data, kind, image)
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - truncated or corrupt data surfaces as many exception types
+        raise damaged(kind, exc) from None
     if orientation in {5, 6, 7, 8}:
         width, height = height, width
     return Probe(kind, width, height, frames, alpha)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageEnhance, ImageFilter, ImageSequence
@@ -207,22 +206,20 @@ def _save_options(fmt: str, source: Image.Image, transform: Transform) -> dict:
 
 def render(data: bytes, transform: Transform, fmt: str) -> bytes:
     """Return the encoded derivative of the original bytes."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        source = Image.open(io.BytesIO(data))
-        if getattr(source, "n_frames", 1) > 1 and transform.anim and fmt in {"webp", "gif"}:
-            return _render_animation(source, transform, fmt)
-        full_size = source.size
-        if source.format == "JPEG":
-            _shrink_on_load(source, transform)
-        source.load()
-        image, oriented = _prepare(source, transform, full_size)
-        image = _resize(image, geometry(*oriented, transform), oriented, transform)
-        if fmt == "jpeg":
-            image = _flatten(image, transform)
-        out = io.BytesIO()
-        image.save(out, PIL_SAVE[fmt], **_save_options(fmt, source, transform))
-        return out.getvalue()
+    source = Image.open(io.BytesIO(data))
+    if getattr(source, "n_frames", 1) > 1 and transform.anim and fmt in {"webp", "gif"}:
+        return _render_animation(source, transform, fmt)
+    full_size = source.size
+    if source.format == "JPEG":
+        _shrink_on_load(source, transform)
+    source.load()
+    image, oriented = _prepare(source, transform, full_size)
+    image = _resize(image, geometry(*oriented, transform), oriented, transform)
+    if fmt == "jpeg":
+        image = _flatten(image, transform)
+    out = io.BytesIO()
+    image.save(out, PIL_SAVE[fmt], **_save_options(fmt, source, transform))
+    return out.getvalue()
 
 
 def _shrink_on_load(source: Image.Image, transform: Transform) -> None:
