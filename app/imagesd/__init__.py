@@ -45,6 +45,7 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
 
     store = Store(config.data_dir)
     store.initialize(config.signing_key, faults=faults)
+    store.close()
 
     app = Flask(__name__, static_folder=None)
     # Bodies up to 64 MB are read so the answer can say how big the file was; the 10 MB rule is checked on the file.

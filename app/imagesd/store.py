@@ -161,6 +161,13 @@ class Store:
                     [(index, status, count) for index, (status, count) in enumerate(faults)],
                 )
 
+    def close(self) -> None:
+        """Close this thread's connection, so a process about to fork hands none of it to its children."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
     def transaction(self):
         return _Transaction(self.connect())
 

@@ -12,8 +12,8 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import (
-    ACCOUNT_ID, TOKEN, Route, _free_port, corpus_bytes, decode, jpeg_bytes, png_bytes, png_header_only,
+from imagesd_support import (
+    ACCOUNT_ID, TOKEN, Route, free_port, corpus_bytes, decode, jpeg_bytes, png_bytes, png_header_only,
 )
 
 
@@ -211,7 +211,7 @@ def test_bad_urls_are_4xx_with_the_reason(standin, url, code, words):
 
 
 def test_unreachable_origin(standin):
-    status, code, message = error_of(_upload_url(standin, f"http://127.0.0.1:{_free_port()}/a.jpg"))
+    status, code, message = error_of(_upload_url(standin, f"http://127.0.0.1:{free_port()}/a.jpg"))
     assert (status, code) == (400, 5452) and "connection was refused" in message
 
 

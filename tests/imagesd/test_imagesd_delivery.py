@@ -8,7 +8,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import corpus_bytes, decode, png_bytes
+from imagesd_support import corpus_bytes, decode, png_bytes
 
 GPS_IFD = 0x8825
 

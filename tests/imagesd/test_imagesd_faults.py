@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from app.imagesd import parse_faults
 from app.imagesd.cli import images
-from conftest import ACCOUNT_ID, TOKEN, start_standin, stop_standin
+from imagesd_support import ACCOUNT_ID, TOKEN, start_standin, stop_standin
 
 
 @pytest.fixture(scope="module")

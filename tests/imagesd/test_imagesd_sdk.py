@@ -10,7 +10,7 @@ import cloudflare
 import pytest
 import requests
 
-from conftest import ACCOUNT_HASH, ACCOUNT_ID, SIGNING_KEY, Route, corpus_bytes, decode, jpeg_bytes, png_bytes
+from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, SIGNING_KEY, Route, corpus_bytes, decode, jpeg_bytes, png_bytes
 
 
 def test_create_by_file_returns_the_image_object(cf, standin):

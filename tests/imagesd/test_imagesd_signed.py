@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from app.adapters.cloudflare import sign_delivery_url, verify_signed_path
-from conftest import ACCOUNT_ID, SIGNING_KEY, corpus_bytes, decode, jpeg_bytes
+from imagesd_support import ACCOUNT_ID, SIGNING_KEY, corpus_bytes, decode, jpeg_bytes
 
 
 def test_sign_matches_the_documented_recipe():
