@@ -17,13 +17,14 @@ from app.adapters.queue import QUEUE_NAMES
 from app.extensions import db
 
 log = logging.getLogger("aeontel.worker")
-JOB_MODULES = ("app.jobs.events", "app.jobs.files")
+JOB_MODULES = ("app.jobs.events", "app.jobs.files", "app.jobs.images")
 
 
 def run_maintenance_once(app) -> None:
     """Relays undispatched events and sweeps stale uploads; a Redis lock keeps many workers from doing it twice."""
     from app.domain.events import relay
     from app.domain.files import sweep_stale_uploads
+    from app.domain.images import reconcile
 
     queue = app.extensions["queue"]
     with app.app_context():
@@ -35,6 +36,7 @@ def run_maintenance_once(app) -> None:
             return  # Redis is away: nothing can be relayed until it is back.
         try:
             relay()
+            reconcile()
             sweep_stale_uploads()
         except Exception:  # noqa: BLE001 - maintenance must never stop the worker
             log.exception("maintenance pass failed")

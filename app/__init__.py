@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.request_class = SpoolingRequest
 
+    from app.adapters.cloudflare import CloudflareImages
     from app.adapters.queue import RQQueue
     from app.adapters.storage import build_storage
     from app.extensions import csrf, db, htmx, migrate
@@ -48,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     app.extensions["storage"] = build_storage(app.config)
     app.extensions["queue"] = RQQueue(app.config["REDIS_URL"])
+    app.extensions["images"] = CloudflareImages.from_config(app.config)
 
     from app import api, web
     from app.domain import register_models

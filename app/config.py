@@ -89,6 +89,7 @@ class Settings:
     images_delivery_base: str = "http://127.0.0.1:8787"
     images_signing_key: str = ""
     images_max_attempts: int = 5
+    provision_lease_seconds: int = 45
 
     imagesd_port: int = 8787
     imagesd_data_dir: str = str(INSTANCE_DIR / "imagesd")
@@ -133,6 +134,7 @@ class Settings:
             images_delivery_base=env_str("IMAGES_DELIVERY_BASE", defaults.images_delivery_base),
             images_signing_key=env_str("IMAGES_SIGNING_KEY", defaults.images_signing_key),
             images_max_attempts=env_int("IMAGES_MAX_ATTEMPTS", defaults.images_max_attempts),
+            provision_lease_seconds=env_int("PROVISION_LEASE_SECONDS", defaults.provision_lease_seconds),
             imagesd_port=env_int("IMAGESD_PORT", defaults.imagesd_port),
             imagesd_data_dir=env_str("IMAGESD_DATA_DIR", defaults.imagesd_data_dir),
             imagesd_public_url=env_str(

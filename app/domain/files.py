@@ -248,12 +248,28 @@ def list_files(workspace_id: str, *, project_id: str | None = None, limit: int =
     return rows[:limit], next_cursor
 
 
+_delete_hooks: list = []
+
+
+def on_delete(hook):
+    """Registers `hook(file)`, run in the deleting transaction, so rows that hang off a file go with it."""
+    _delete_hooks.append(hook)
+    return hook
+
+
 def delete_file(workspace_id: str, file_id: str) -> None:
     """The row goes at once; the stored bytes go in a job that retries (`file.deleted`)."""
     file = get_file(workspace_id, file_id)
-    emit("file.deleted", workspace_id=workspace_id, subject_id=file.id, payload={"storageKey": file.storage_key})
-    db.session.delete(file)
+    remove(file)
     db.session.commit()
+
+
+def remove(file: File) -> None:
+    """Deletes a file row and everything that hangs off it, inside the caller's transaction."""
+    for hook in _delete_hooks:
+        hook(file)
+    emit("file.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"storageKey": file.storage_key})
+    db.session.delete(file)
 
 
 @handles("file.deleted")

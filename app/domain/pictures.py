@@ -1,0 +1,184 @@
+"""Reading what an image is from its header and EXIF, and a placeholder from a tiny decode: no full decode anywhere."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import blurhash
+from PIL import ExifTags, Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+
+register_heif_opener()
+
+MAX_SIDE = 12_000
+MAX_PIXELS = 100_000_000
+# The size limits are checked from the header first; Pillow's own bomb guard stays as the second line.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS + 1
+
+_ROTATED = {5, 6, 7, 8}
+_GPS_IFD = 0x8825
+_EXIF_IFD = 0x8769
+_SKIPPED_TAGS = {"MakerNote", "UserComment", "PrintImageMatching", "ExifOffset", "GPSInfo", "JPEGInterchangeFormat",
+                 "JPEGInterchangeFormatLength", "StripOffsets", "StripByteCounts", "InterColorProfile"}
+MAX_EXIF_VALUE = 512
+
+
+class PictureError(Exception):
+    """The bytes are not an image the product can take; `code` is stable, the message is for editors."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Header:
+    format: str
+    width: int
+    height: int
+    stored_width: int
+    stored_height: int
+    orientation: int = 1
+    exif: dict = field(default_factory=dict)
+
+
+def read_header(stream, *, keep_gps: bool = False) -> Header:
+    """Dimensions as displayed (EXIF orientation applied) and EXIF as JSON-safe named tags."""
+    if getattr(stream, "read", None) and not _probably_svg(stream):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(stream)
+        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            if isinstance(exc, UnidentifiedImageError):
+                raise PictureError("not_an_image", "The file is not an image we can read.") from exc
+            raise _too_big_error(*_bomb_size(stream)) from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise PictureError("image_damaged", f"The image is damaged and cannot be read ({exc}).") from exc
+    else:
+        raise PictureError("svg", "SVG images have no pixel size to read.")
+    width, height = image.size
+    check_limits(width, height)
+    try:
+        exif = image.getexif()
+    except Exception:  # noqa: BLE001 - damaged EXIF must not cost the picture
+        exif = Image.Exif()
+    orientation = exif.get(ExifTags.Base.Orientation, 1) if exif else 1
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+    shown = (height, width) if orientation in _ROTATED else (width, height)
+    return Header(format=image.format or "unknown", width=shown[0], height=shown[1], stored_width=width,
+                  stored_height=height, orientation=orientation, exif=exif_json(exif, keep_gps=keep_gps))
+
+
+def _probably_svg(stream) -> bool:
+    head = stream.read(512)
+    stream.seek(0)
+    return b"<svg" in head.lower() or (head.lstrip().startswith(b"<") and b"svg" in head.lower())
+
+
+def _bomb_size(stream) -> tuple[int, int]:
+    stream.seek(0)
+    try:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(stream).size
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    except Exception:  # noqa: BLE001
+        return (0, 0)
+
+
+def check_limits(width: int, height: int) -> None:
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise _too_big_error(width, height)
+
+
+def _too_big_error(width: int, height: int) -> PictureError:
+    if width > MAX_SIDE:
+        return PictureError("image_too_large", f"The image is {width:,} px wide; the limit is {MAX_SIDE:,} px.")
+    if height > MAX_SIDE:
+        return PictureError("image_too_large", f"The image is {height:,} px high; the limit is {MAX_SIDE:,} px.")
+    megapixels = width * height / 1_000_000
+    return PictureError("image_too_large",
+                        f"The image has {megapixels:,.0f} megapixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+
+
+def exif_json(exif: Image.Exif, *, keep_gps: bool = False) -> dict:
+    """Named EXIF tags with values JSON can hold; GPS only when the workspace asked to keep it."""
+    result: dict = {}
+    if not exif:
+        return result
+    for tag, value in exif.items():
+        _put(result, ExifTags.TAGS.get(tag), value)
+    for ifd_tag in (_EXIF_IFD,):
+        try:
+            for tag, value in exif.get_ifd(ifd_tag).items():
+                _put(result, ExifTags.TAGS.get(tag), value)
+        except Exception:  # noqa: BLE001 - a broken sub-IFD loses only itself
+            continue
+    if keep_gps:
+        try:
+            gps = {ExifTags.GPSTAGS.get(tag, str(tag)): _plain(value) for tag, value in exif.get_ifd(_GPS_IFD).items()}
+            gps = {key: value for key, value in gps.items() if value is not None}
+            if gps:
+                result["GPSInfo"] = gps
+        except Exception:  # noqa: BLE001
+            pass
+    return result
+
+
+def _put(result: dict, name: str | None, value) -> None:
+    if not name or name in _SKIPPED_TAGS or name.startswith("GPS"):
+        return
+    plain = _plain(value)
+    if plain is not None:
+        result[name] = plain
+
+
+def _plain(value):
+    if isinstance(value, (TiffImagePlugin.IFDRational, Fraction)):
+        try:
+            number = float(value)
+        except ZeroDivisionError:
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    if isinstance(value, bytes):
+        text = value.rstrip(b"\0")
+        if len(text) <= MAX_EXIF_VALUE and all(32 <= byte < 127 for byte in text):
+            return text.decode("ascii")
+        return None
+    if isinstance(value, str):
+        value = value.replace("\0", "").strip()
+        return value[:MAX_EXIF_VALUE] if value else None
+    if isinstance(value, bool) or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, (tuple, list)):
+        items = [_plain(item) for item in value[:32]]
+        return [item for item in items if item is not None] or None
+    return None
+
+
+def placeholder(stream, size: int = 32) -> tuple[str, str]:
+    """A BlurHash and the dominant colour (`#rrggbb`) from a decode at about 1/8 scale where the format allows."""
+    image = Image.open(stream)
+    image.draft("RGB", (size * 2, size * 2))  # JPEG decodes straight to a small scale
+    image = ImageOps.exif_transpose(image.convert("RGB") if image.mode not in ("RGB", "L") else image)
+    image = image.convert("RGB")
+    image.thumbnail((size, size), Image.Resampling.BILINEAR)
+    components_x, components_y = (4, 3) if image.width >= image.height else (3, 4)
+    hash_ = blurhash.encode(image.copy(), components_x, components_y)  # the encoder closes what it is given
+    quantized = image.quantize(colors=5, method=Image.Quantize.MEDIANCUT)
+    palette = quantized.getpalette() or [0, 0, 0]
+    count, index = max(quantized.getcolors() or [(1, 0)])
+    red, green, blue = palette[index * 3: index * 3 + 3]
+    return hash_, f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def open_bytes(data: bytes) -> io.BytesIO:
+    return io.BytesIO(data)

@@ -1,0 +1,12 @@
+from app.domain import images
+from app.jobs import job
+
+
+@job
+def provision_image(file_id: str) -> str:
+    return images.provision(file_id)
+
+
+@job
+def delete_image_copies(file_id: str, cf_image_ids: list[str]) -> int:
+    return images.delete_copies(file_id, cf_image_ids)
