@@ -9,6 +9,7 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import delete
 
+from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
 from tests.services import RedisProcess, ThreadedServer, free_port, throwaway_database
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
@@ -45,8 +46,25 @@ def web_port():
 
 
 @pytest.fixture(scope="session")
-def base_settings(database_url, redis_url, workdir, web_port):
+def images_service():
+    """The Cloudflare Images stand-in in its own process, as `make dev` runs it."""
+    server = start_standin()
+    yield server
+    log = server.log.read_text()
+    stop_standin(server)
+    assert "Traceback" not in log, f"the images stand-in logged a failure:\n{log}"
+
+
+@pytest.fixture(scope="session")
+def base_settings(database_url, redis_url, workdir, web_port, images_service):
     return {
+        "images_api_base": f"{images_service.url}/client/v4",
+        "images_account_id": ACCOUNT_ID,
+        "images_api_token": TOKEN,
+        "images_account_hash": ACCOUNT_HASH,
+        "images_delivery_base": images_service.url,
+        "images_max_attempts": 3,
+        "provision_lease_seconds": 3,
         "instance_dir": str(workdir / "instance"),
         "database_url": database_url,
         "redis_url": redis_url,

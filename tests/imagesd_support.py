@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / ".." / "shared" / "corpus"
 
 ACCOUNT_ID = "f00dfeedf00dfeedf00dfeedf00dfeed"

@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, or_, and_, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -297,9 +297,11 @@ def _delete_with_file(file: File) -> None:
         return
     copies = sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
     emit("image.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"cfImageIds": copies})
+    # Deleted now, before the file row, in the same transaction (the foreign keys would cascade them anyway).
     for doomed in (image, row):
         if doomed is not None:
-            db.session.delete(doomed)
+            db.session.execute(delete(type(doomed)).where(type(doomed).file_id == file.id))
+            db.session.expunge(doomed)
 
 
 @handles("image.deleted")

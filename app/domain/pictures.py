@@ -172,7 +172,10 @@ def placeholder(stream, size: int = 32) -> tuple[str, str]:
     image = image.convert("RGB")
     image.thumbnail((size, size), Image.Resampling.BILINEAR)
     components_x, components_y = (4, 3) if image.width >= image.height else (3, 4)
-    hash_ = blurhash.encode(image.copy(), components_x, components_y)  # the encoder closes what it is given
+    raw = image.tobytes()
+    rows = [[tuple(raw[(y * image.width + x) * 3:(y * image.width + x) * 3 + 3]) for x in range(image.width)]
+            for y in range(image.height)]
+    hash_ = blurhash.encode(rows, components_x, components_y)
     quantized = image.quantize(colors=5, method=Image.Quantize.MEDIANCUT)
     palette = quantized.getpalette() or [0, 0, 0]
     count, index = max(quantized.getcolors() or [(1, 0)])
