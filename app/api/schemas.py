@@ -6,6 +6,7 @@ from flask import url_for
 
 from app.domain.common import isoformat
 from app.domain.files import File
+from app.domain.images import NAMED_VARIANTS, Image, delivery_url
 
 
 def file_json(file: File) -> dict:
@@ -24,6 +25,31 @@ def file_json(file: File) -> dict:
         "createdAt": isoformat(file.created_at),
         "updatedAt": isoformat(file.updated_at),
         "contentUrl": url_for("api.file_content", file_id=file.id, _external=True),
+    }
+
+
+def image_json(image: Image, file: File) -> dict:
+    """The one Image shape: the API, the CLI, the MCP server and the gallery all use this."""
+    return {
+        "object": "image",
+        "fileId": image.file_id,
+        "cfImageId": image.cf_image_id,
+        "workspaceId": image.workspace_id,
+        "projectId": file.project_id,
+        "name": file.name,
+        "mimeType": file.mime_type,
+        "width": image.width,
+        "height": image.height,
+        "size": image.size,
+        "format": image.format,
+        "exif": image.exif or {},
+        "url": delivery_url(image, "public"),
+        "variants": {name: delivery_url(image, name) for name in NAMED_VARIANTS},
+        "requireSignedURLs": image.require_signed_urls,
+        "placeholder": {"blurhash": image.placeholder, "dominantColor": image.dominant_color},
+        "altText": image.alt_text,
+        "decorative": image.decorative,
+        "createdAt": isoformat(image.created_at),
     }
 
 
