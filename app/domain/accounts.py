@@ -185,3 +185,36 @@ def authenticate_token(secret: str) -> ApiToken | None:
     if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, digest):
         return None
     return token
+
+
+def authenticate_user(email: str, password: str) -> User | None:
+    """The user with this email and password, or None; the same work is done either way, so timing says nothing."""
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if user.check_password(password or "") else None
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def role_in(user_id: str, workspace_id: str) -> str | None:
+    membership = db.session.get(Membership, (user_id, workspace_id))
+    return membership.role if membership else None
+
+
+def can_write(role: str | None) -> bool:
+    return role in ("owner", "editor")
+
+
+def workspaces_of(user_id: str) -> list[tuple[Workspace, str]]:
+    rows = db.session.execute(
+        select(Workspace, Membership.role).join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == user_id).order_by(Workspace.name)
+    )
+    return [(workspace, role) for workspace, role in rows]
+
+
+def projects_of(workspace_id: str) -> list[Project]:
+    return list(db.session.scalars(select(Project).where(Project.workspace_id == workspace_id).order_by(Project.name)))
