@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -191,12 +192,14 @@ def authenticate_user(email: str, password: str) -> User | None:
     """The user with this email and password, or None; the same work is done either way, so timing says nothing."""
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     return user if user.check_password(password or "") else None
 
 
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not-a-real-password")
 
 
 def role_in(user_id: str, workspace_id: str) -> str | None:
