@@ -1,0 +1,147 @@
+"""Provisioning as it runs in production: worker processes killed mid-job, an images service that fails first."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image as PILImage
+from sqlalchemy import func, select
+
+from app.domain import images
+from app.domain.files import File
+from app.domain.images import Image, Provisioning
+from app.extensions import db
+from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
+from tests.services import child_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def distinct_jpeg(n: int) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (320 + n, 240), ((n * 37) % 255, (n * 91) % 255, 120)).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def upload(server, tenant, data: bytes, name: str) -> str:
+    response = requests.post(f"{server.url}/api/files", headers=tenant.auth(), timeout=30,
+                             data={"project_id": tenant.project_id}, files={"file": (name, data)})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def count_images(app) -> int:
+    with app.app_context():
+        try:
+            return db.session.scalar(select(func.count()).select_from(Image))
+        finally:
+            db.session.remove()
+
+
+class WorkerProcess:
+    """`python worker.py` in its own process group, so SIGKILL takes its forked work horse down too."""
+
+    def __init__(self, settings: dict, log: Path):
+        env = {key.upper(): str(value) for key, value in settings.items() if key.islower() and key != "instance_dir"}
+        self.env = child_env(**env, AEONTEL_INSTANCE_DIR=settings["instance_dir"], RELAY_AFTER_SECONDS="0.5",
+                             RELAY_INTERVAL_SECONDS="0.3")
+        self.log = log.open("ab")
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=self.env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def kill(self):
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(app, base_settings, tenant, live_server):
+    worker = WorkerProcess(base_settings, Path(base_settings["instance_dir"]) / "kill-test-worker.log").start()
+    try:
+        ids = [upload(live_server, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(30)]
+        kills = 0
+        deadline = time.monotonic() + 90
+        while count_images(app) < len(ids) and time.monotonic() < deadline:
+            if kills < 5 and count_images(app) >= 4 * (kills + 1):
+                worker.kill()  # mid-stream: jobs are queued, running and half-done
+                kills += 1
+                worker.start()
+            time.sleep(0.05)
+        assert kills == 5
+        assert count_images(app) == len(ids), "every upload became an image after the kills"
+    finally:
+        worker.stop()
+    with app.app_context():
+        for file_id in ids:
+            copies = images.images_client().list(creator=file_id)["images"]
+            assert [c["id"] for c in copies] == [file_id], f"{file_id} has {len(copies)} copies"
+            assert db.session.get(Provisioning, file_id).state == "done"
+            assert db.session.get(File, file_id).status == "ready"
+
+
+@pytest.fixture
+def flaky_images():
+    """A second stand-in whose first calls answer 503, 503, then 429 with Retry-After: 1."""
+    server = start_standin(IMAGESD_FAULTS="503:2,429:1", IMAGESD_FAULT_RETRY_AFTER="1")
+    yield server
+    stop_standin(server)
+
+
+def test_transient_failures_retry_and_permanent_ones_fail_once(base_settings, tenant, live_server, flaky_images,
+                                                            run_jobs):
+    from rq import SimpleWorker
+
+    from app import create_app
+
+    flaky = create_app(dict(base_settings, images_api_base=f"{flaky_images.url}/client/v4", images_max_attempts=5,
+                            images_delivery_base=flaky_images.url))
+    assert (ACCOUNT_ID, ACCOUNT_HASH, TOKEN) == (flaky.config["IMAGES_ACCOUNT_ID"], flaky.config["IMAGES_ACCOUNT_HASH"],
+                                                 flaky.config["IMAGES_API_TOKEN"])
+    photo = upload(live_server, tenant, distinct_jpeg(1), "photo.jpg")
+
+    seen_states = []
+    deadline = time.monotonic() + 30
+    with flaky.app_context():
+        connection = flaky.extensions["queue"].connection
+        while time.monotonic() < deadline:
+            SimpleWorker(["events", "images", "default"], connection=connection).work(burst=True)
+            db.session.expire_all()
+            row = db.session.get(Provisioning, photo)
+            seen_states.append((row.state, row.attempts) if row else None)
+            if row is not None and row.state == "done":
+                break
+            images.reconcile()
+            time.sleep(0.2)
+        row = db.session.get(Provisioning, photo)
+        assert row.state == "done" and db.session.get(Image, photo) is not None
+        # Three calls failed (two 503s, then a 429 with Retry-After) before the fourth succeeded.
+        assert row.attempts == 4, seen_states
+        assert ("queued", 1) in seen_states and ("queued", 3) in seen_states
+        assert images.images_client().list(creator=photo)["images"][0]["id"] == photo
+
+        tiff = io.BytesIO()
+        PILImage.new("RGB", (40, 30), "red").save(tiff, "TIFF")
+        tiff_id = upload(live_server, tenant, tiff.getvalue(), "scan.tif")
+        SimpleWorker(["events", "images", "default"], connection=connection).work(burst=True)
+        db.session.expire_all()
+        failed = db.session.get(File, tiff_id)
+        assert failed.status == "error" and "TIFF" in failed.error_message
+        assert db.session.get(Provisioning, tiff_id).attempts == 1  # permanent: no retry
