@@ -203,3 +203,42 @@ def test_hostile_names_become_safe_display_names(client, tenant, app):
         assert body["name"] == expected, raw
         with app.app_context():
             assert db.session.get(File, body["id"]).storage_key == f"{tenant.workspace_id}/{body['id']}"
+
+
+def test_unwritable_storage_answers_503_and_leaves_nothing(base_settings, tenant, app, tmp_path):
+    from app import create_app
+
+    root = tmp_path / "storage"
+    broken = create_app(dict(base_settings, storage_root=str(root), upload_tmp_dir=str(tmp_path / "up")))
+    root.rmdir()
+    root.write_text("the storage folder is gone and a file stands in its way")
+    response = upload(broken.test_client(), tenant, b"some bytes")
+    assert response.status_code == 503 and response.json["code"] == "storage_unavailable"
+    assert response.mimetype == "application/problem+json"
+    assert count(File, app) == 0
+    assert os.listdir(tmp_path / "up") == []
+
+
+def test_the_sweeper_fails_uploads_a_dead_process_left_pending(app, tenant, tmp_path):
+    from datetime import timedelta
+
+    from app.domain.common import utcnow
+    from app.domain.files import sweep_stale_uploads
+
+    with app.app_context():
+        key = f"{tenant.workspace_id}/fil_stale"
+        partial = tmp_path / "partial"
+        partial.write_bytes(b"half an upload")
+        app.extensions["storage"].put_file(key, str(partial))
+        db.session.add(File(id="fil_stale", workspace_id=tenant.workspace_id, project_id=tenant.project_id, name="x",
+                            mime_type="image/jpeg", size=1, sha256="0" * 64, storage_key=key, status="pending",
+                            created_at=utcnow() - timedelta(hours=2)))
+        db.session.add(File(id="fil_fresh", workspace_id=tenant.workspace_id, project_id=tenant.project_id, name="y",
+                            mime_type="image/jpeg", size=1, sha256="0" * 64, storage_key=f"{tenant.workspace_id}/fil_fresh",
+                            status="pending", created_at=utcnow()))
+        db.session.commit()
+        assert sweep_stale_uploads() == 1
+        stale = db.session.get(File, "fil_stale")
+        assert stale.status == "error" and stale.error_code == "upload_interrupted"
+        assert not app.extensions["storage"].exists(key)
+        assert db.session.get(File, "fil_fresh").status == "pending"
