@@ -1,16 +1,27 @@
-"""Bearer tokens for programs: a token sees only its own workspace, and writes need the write scope."""
+"""Who is calling: a bearer token (programs) or the browser session (the gallery), and which workspace it may touch.
+
+A token sees only its own workspace. A session user sees the workspaces they are a member of: the workspace comes
+from `workspace_id` (query or form), or, for a URL naming a file, from that file; a workspace the user is not a
+member of is treated exactly like one that does not exist. Session requests that change state need a CSRF token
+in the `X-CSRFToken` header; bearer requests are exempt (they carry no ambient credentials).
+"""
 
 from __future__ import annotations
 
 import functools
 from datetime import timedelta
 
-from flask import g, request
+from flask import g, request, session
+from flask_wtf.csrf import CSRFError
 
 from app.api.problems import ApiProblem
-from app.domain.accounts import authenticate_token
+from app.domain.accounts import User, authenticate_token, can_write, role_in
 from app.domain.common import utcnow
-from app.extensions import db
+from app.extensions import csrf, db
+
+# A workspace id no row has: lookups in it answer the domain's own 404, identical to a nonexistent object's.
+NOWHERE = ""
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def current_token():
@@ -30,18 +41,27 @@ def current_token():
     return token
 
 
+def session_user() -> User | None:
+    """The signed-in browser user, when the request carries no Authorization header."""
+    if "Authorization" in request.headers:
+        return None
+    user_id = session.get("user_id")
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    return db.session.get(User, user_id)
+
+
 def require(scope: str):
-    """Authenticates the request, checks the scope, and puts the token's workspace on `g`."""
+    """Authenticates the request, checks the scope or role, and puts the workspace to act in on `g`."""
 
     def decorate(view):
         @functools.wraps(view)
         def guarded(*args, **kwargs):
-            token = current_token()
-            if not token.allows(scope):
-                raise ApiProblem(403, "insufficient_scope", f"This token has the '{token.scope}' scope; "
-                                 f"this request needs '{scope}'.")
-            g.token = token
-            g.workspace_id = token.workspace_id
+            user = session_user()
+            if user is None:
+                _authorize_token(scope)
+            else:
+                _authorize_session(user, scope, kwargs)
             return view(*args, **kwargs)
 
         return guarded
@@ -49,8 +69,74 @@ def require(scope: str):
     return decorate
 
 
+def _authorize_token(scope: str) -> None:
+    token = current_token()
+    if not token.allows(scope):
+        raise ApiProblem(403, "insufficient_scope", f"This token has the '{token.scope}' scope; "
+                         f"this request needs '{scope}'.")
+    g.token, g.user = token, None
+    g.workspace_id = token.workspace_id
+
+
+def _authorize_session(user: User, scope: str, view_args: dict) -> None:
+    if request.method not in SAFE_METHODS:
+        try:
+            csrf.protect()
+        except CSRFError as exc:
+            raise ApiProblem(400, "csrf_failed", f"{exc.description} Send the page's CSRF token in the "
+                             "'X-CSRFToken' header.") from None
+    g.token, g.user = None, user
+    explicit = request.args.get("workspace_id") or (request.form.get("workspace_id") if _has_form() else None)
+    if explicit:
+        if role_in(user.id, explicit) is None:
+            raise ApiProblem(404, "workspace_not_found", f"No workspace {explicit!r}.")
+        workspace_id = explicit
+    elif "file_id" in view_args:
+        workspace_id = _file_workspace(view_args["file_id"])
+        if workspace_id is None or role_in(user.id, workspace_id) is None:
+            g.workspace_id = NOWHERE  # the view's lookup answers its usual 404
+            return
+    else:
+        workspace_id = None
+        if request.method not in SAFE_METHODS:
+            form_project = request.form.get("project_id") if _has_form() else None
+            workspace_id = _project_workspace(form_project or request.args.get("project_id"))
+        if workspace_id is None or role_in(user.id, workspace_id) is None:
+            raise ApiProblem(400, "workspace_id_missing", "Say which workspace with 'workspace_id'.",
+                             parameter="workspace_id")
+    role = role_in(user.id, workspace_id)
+    if scope == "write" and not can_write(role):
+        raise ApiProblem(403, "insufficient_role", f"You are a {role} in this workspace; "
+                         "this needs an editor or owner.")
+    g.workspace_id = workspace_id
+
+
+def _has_form() -> bool:
+    return request.method not in SAFE_METHODS and request.mimetype in ("multipart/form-data",
+                                                                       "application/x-www-form-urlencoded")
+
+
+def _file_workspace(file_id) -> str | None:
+    from app.domain.files import File
+
+    if not isinstance(file_id, str) or not 0 < len(file_id) <= 32 or "\x00" in file_id:
+        return None
+    file = db.session.get(File, file_id)
+    return file.workspace_id if file else None
+
+
+def _project_workspace(project_id) -> str | None:
+    """An upload that names only its project acts in that project's workspace."""
+    from app.domain.accounts import Project
+
+    if not isinstance(project_id, str) or not 0 < len(project_id) <= 32 or "\x00" in project_id:
+        return None
+    project = db.session.get(Project, project_id)
+    return project.workspace_id if project else None
+
+
 def workspace_param(value: str | None) -> str:
-    """An explicit workspace_id must be the token's own; any other answers 404, as if it did not exist."""
+    """An explicit workspace_id must be the caller's; any other answers 404, as if it did not exist."""
     if value and value != g.workspace_id:
         raise ApiProblem(404, "workspace_not_found", f"No workspace {value!r}.")
     return g.workspace_id
