@@ -1,0 +1,324 @@
+"""The OpenAPI 3.1 document of /api and the docs page that renders it; tests hold it to the routes and responses."""
+
+from __future__ import annotations
+
+import copy
+
+from flask import current_app, render_template
+
+from app.api import bp
+from app.domain.images import NAMED_VARIANTS
+
+REDOC_VERSION = "2.5.4"
+PROBLEM = "application/problem+json"
+SECURED = [{"bearerAuth": []}, {"cookieAuth": []}]
+
+_ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 32, "pattern": "^[A-Za-z0-9_-]+$"}
+_TIMESTAMP = {"type": "string", "format": "date-time"}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str, headers: dict | None = None) -> dict:
+    response = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _problems(*statuses: int) -> dict:
+    return {str(status): {"$ref": f"#/components/responses/Problem{status}"} for status in statuses}
+
+
+def _query(name: str, description: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "The request is malformed; `parameter` names the query or form field at fault.",
+    401: "No credentials, or an unknown or revoked token.",
+    403: "The token's scope or the user's role does not allow this.",
+    404: "No such object in the caller's workspace (another workspace's objects answer exactly the same).",
+    405: "The method is not allowed on this path.",
+    409: "The object is not in a state that allows this yet.",
+    413: "The upload is larger than the limit.",
+    415: "The request body has the wrong media type.",
+    503: "A backing service is unavailable; try again.",
+    507: "Storage is full.",
+}
+
+_FILE_ID_PARAM = {"name": "file_id", "in": "path", "required": True, "description": "The file's id.",
+                  "schema": {"type": "string"}}
+_WORKSPACE_PARAM = _query("workspace_id", "The workspace to act in. Defaults to the token's workspace; "
+                          "browser-session callers must send it. Another workspace's id answers 404.")
+_PAGE_PARAMS = [
+    _query("limit", "Page size, 1 to 100.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
+    _query("cursor", "The `next_cursor` of the previous page (opaque)."),
+]
+
+_SCHEMAS = {
+    "Problem": {
+        "type": "object",
+        "description": "An error, as RFC 9457 problem details.",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "code": {"type": "string", "description": "Stable, machine-readable error code."},
+            "parameter": {"type": "string", "description": "The request parameter at fault, for validation errors."},
+        },
+        "additionalProperties": True,
+    },
+    "File": {
+        "type": "object",
+        "required": ["object", "id", "workspaceId", "projectId", "name", "mimeType", "size", "sha256", "status",
+                     "error", "isImage", "createdAt", "updatedAt", "contentUrl"],
+        "properties": {
+            "object": {"const": "file"},
+            "id": _ID_SCHEMA,
+            "workspaceId": {"type": "string"},
+            "projectId": {"type": "string"},
+            "name": {"type": "string", "maxLength": 255},
+            "mimeType": {"type": "string", "description": "Sniffed from the bytes, never taken from the client."},
+            "size": {"type": "integer", "minimum": 0},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "status": {"enum": ["pending", "ready", "error"]},
+            "error": {"oneOf": [
+                {"type": "null"},
+                {"type": "object", "required": ["code", "message"],
+                 "properties": {"code": {"type": ["string", "null"]}, "message": {"type": ["string", "null"]}}},
+            ]},
+            "isImage": {"type": "boolean"},
+            "createdAt": _TIMESTAMP,
+            "updatedAt": _TIMESTAMP,
+            "contentUrl": {"type": "string", "format": "uri"},
+        },
+        "additionalProperties": False,
+    },
+    "Image": {
+        "type": "object",
+        "description": "A file whose bytes are an image, with its copy in the images service.",
+        "required": ["object", "fileId", "cfImageId", "workspaceId", "projectId", "name", "mimeType", "width",
+                     "height", "size", "format", "exif", "url", "variants", "requireSignedURLs", "placeholder",
+                     "altText", "decorative", "createdAt"],
+        "properties": {
+            "object": {"const": "image"},
+            "fileId": _ID_SCHEMA,
+            "cfImageId": {"type": "string"},
+            "workspaceId": {"type": "string"},
+            "projectId": {"type": "string"},
+            "name": {"type": "string", "maxLength": 255},
+            "mimeType": {"type": "string", "pattern": "^image/"},
+            "width": {"type": "integer", "minimum": 0, "description": "As displayed (EXIF orientation applied)."},
+            "height": {"type": "integer", "minimum": 0},
+            "size": {"type": "integer", "minimum": 0, "description": "Bytes of the original."},
+            "format": {"type": "string"},
+            "exif": {"type": "object", "description": "EXIF tags by name; GPS only when the workspace keeps it."},
+            "url": {"type": "string", "format": "uri",
+                    "description": "The `public` delivery URL; signed and expiring when the image is private."},
+            "variants": {
+                "type": "object",
+                "required": list(NAMED_VARIANTS),
+                "properties": {name: {"type": "string", "format": "uri"} for name in NAMED_VARIANTS},
+                "additionalProperties": {"type": "string", "format": "uri"},
+            },
+            "requireSignedURLs": {"type": "boolean"},
+            "placeholder": {
+                "type": "object",
+                "required": ["blurhash", "dominantColor"],
+                "properties": {
+                    "blurhash": {"type": ["string", "null"]},
+                    "dominantColor": {"oneOf": [{"type": "null"}, {"type": "string", "pattern": "^#[0-9a-f]{6}$"}]},
+                },
+                "additionalProperties": False,
+            },
+            "altText": {"type": ["string", "null"]},
+            "decorative": {"type": "boolean"},
+            "createdAt": _TIMESTAMP,
+        },
+        "additionalProperties": False,
+    },
+    "FileList": {
+        "type": "object",
+        "required": ["object", "data", "has_more", "next_cursor"],
+        "properties": {
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": _ref("File")},
+            "has_more": {"type": "boolean"},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+        "additionalProperties": False,
+    },
+    "ImageList": {
+        "type": "object",
+        "required": ["object", "data", "has_more", "next_cursor"],
+        "properties": {
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": _ref("Image"), "maxItems": 100},
+            "has_more": {"type": "boolean"},
+            "next_cursor": {"type": ["string", "null"],
+                            "description": "Pass as `cursor` for the next page; null on the last page."},
+        },
+        "additionalProperties": False,
+    },
+    "FileDeleted": {
+        "type": "object",
+        "required": ["object", "id", "deleted"],
+        "properties": {"object": {"const": "file"}, "id": {"type": "string"}, "deleted": {"const": True}},
+        "additionalProperties": False,
+    },
+    "ImageDeleted": {
+        "type": "object",
+        "required": ["object", "fileId", "deleted"],
+        "properties": {"object": {"const": "image"}, "fileId": {"type": "string"}, "deleted": {"const": True}},
+        "additionalProperties": False,
+    },
+}
+
+_RESPONSES = {
+    f"Problem{status}": {
+        "description": description,
+        "content": {PROBLEM: {"schema": _ref("Problem")}},
+    }
+    for status, description in _PROBLEM_DESCRIPTIONS.items()
+}
+
+_PATHS = {
+    "/api/files": {
+        "get": {
+            "operationId": "listFiles", "tags": ["files"], "summary": "List files, newest first",
+            "parameters": [_WORKSPACE_PARAM, _query("project_id", "Only files of this project."), *_PAGE_PARAMS],
+            "responses": {"200": _json(_ref("FileList"), "A page of files."), **_problems(400, 401, 404)},
+        },
+        "post": {
+            "operationId": "uploadFile", "tags": ["files"], "summary": "Upload a file",
+            "description": "A file whose sniffed type is `image/*` becomes an image once processed: this is "
+                           "the only way to make an image. Session callers must send the `X-CSRFToken` header.",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file", "project_id"],
+                "properties": {"file": {"type": "string", "format": "binary"},
+                               "project_id": {"type": "string"}},
+            }}}},
+            "responses": {
+                "201": _json(_ref("File"), "The stored file.",
+                             headers={"Location": {"schema": {"type": "string"}, "description": "The file's URL."}}),
+                **_problems(400, 401, 403, 404, 413, 415, 503, 507),
+            },
+        },
+    },
+    "/api/files/{file_id}": {
+        "parameters": [_FILE_ID_PARAM],
+        "get": {
+            "operationId": "getFile", "tags": ["files"], "summary": "Get one file",
+            "responses": {"200": _json(_ref("File"), "The file."), **_problems(401, 404)},
+        },
+        "delete": {
+            "operationId": "deleteFile", "tags": ["files"], "summary": "Delete a file (and its image)",
+            "responses": {"200": _json(_ref("FileDeleted"), "The file is gone."), **_problems(400, 401, 403, 404)},
+        },
+    },
+    "/api/files/{file_id}/content": {
+        "parameters": [_FILE_ID_PARAM],
+        "get": {
+            "operationId": "getFileContent", "tags": ["files"], "summary": "Redirect to the file's bytes",
+            "responses": {
+                "302": {"description": "A short-lived signed URL of the bytes.",
+                        "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
+                **_problems(401, 404, 409),
+            },
+        },
+    },
+    "/api/images": {
+        "get": {
+            "operationId": "listImages", "tags": ["images"], "summary": "List images, newest first",
+            "parameters": [
+                _WORKSPACE_PARAM,
+                _query("project_id", "Only images of this project."),
+                _query("q", "Only images whose file name contains this text (case-insensitive).",
+                       {"type": "string", "maxLength": 255}),
+                *_PAGE_PARAMS,
+            ],
+            "responses": {"200": _json(_ref("ImageList"), "A page of images."), **_problems(400, 401, 404)},
+        },
+        "post": {
+            "operationId": "createImage", "tags": ["images"], "summary": "Not supported: upload a file instead",
+            "description": "There is no create call for images; upload with `POST /api/files`.",
+            "security": [],
+            "responses": {"405": {"description": "Always: images come from uploaded files.",
+                                  "headers": {"Allow": {"required": True, "schema": {"type": "string"}}},
+                                  "content": {PROBLEM: {"schema": _ref("Problem")}}}},
+        },
+    },
+    "/api/images/{file_id}": {
+        "parameters": [_FILE_ID_PARAM],
+        "get": {
+            "operationId": "getImage", "tags": ["images"], "summary": "Get one image",
+            "responses": {"200": _json(_ref("Image"), "The image."), **_problems(401, 404)},
+        },
+        "delete": {
+            "operationId": "deleteImage", "tags": ["images"], "summary": "Delete an image and its file",
+            "description": "The image and file rows go at once; the images-service copy and the stored bytes "
+                           "are removed by background jobs shortly after. A second delete answers 404.",
+            "responses": {"200": _json(_ref("ImageDeleted"), "The image is gone."), **_problems(400, 401, 403, 404)},
+        },
+    },
+    "/api/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi", "tags": ["meta"], "summary": "This document", "security": [],
+            "responses": {"200": _json({"type": "object", "required": ["openapi", "paths"]}, "OpenAPI 3.1.")},
+        },
+    },
+    "/api/docs": {
+        "get": {
+            "operationId": "getDocs", "tags": ["meta"], "summary": "This document, rendered for people",
+            "security": [],
+            "responses": {"200": {"description": "An HTML page.", "content": {"text/html": {"schema": {"type": "string"}}}}},
+        },
+    },
+}
+
+DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "aeontel Images API",
+        "version": "1",
+        "description": "Files and images of a workspace. Programs authenticate with `Authorization: Bearer <token>`; "
+                       "the gallery uses its session cookie plus an `X-CSRFToken` header on writes. Errors are "
+                       "`application/problem+json`. Lists are newest first and cursor-paginated.",
+    },
+    "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+    "tags": [{"name": "images"}, {"name": "files"}, {"name": "meta"}],
+    "security": SECURED,
+    "paths": _PATHS,
+    "components": {
+        "schemas": _SCHEMAS,
+        "responses": _RESPONSES,
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "An API token (`aet_…`) with scope `read` or `write`."},
+            "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
+                           "description": "The gallery's session; writes also need the `X-CSRFToken` header."},
+        },
+    },
+}
+
+
+def document() -> dict:
+    doc = copy.deepcopy(DOCUMENT)
+    doc["components"]["securitySchemes"]["cookieAuth"]["name"] = current_app.config.get("SESSION_COOKIE_NAME", "session")
+    return doc
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return document()
+
+
+@bp.get("/docs")
+def docs():
+    return render_template("api/docs.html", redoc_version=REDOC_VERSION)
