@@ -2,8 +2,31 @@
 
 
 def init_app(app) -> None:
-    from app.web import blobs, home
+    from flask_wtf.csrf import CSRFError
+
+    from app.web import auth, blobs, gallery, home
+    from app.web.render import render
+
+    # Session cookies: never readable by scripts, not sent on cross-site posts, Secure whenever the site is https.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if str(app.config.get("PUBLIC_URL", "")).startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    # The token is bound to the session; an hour-long limit would break a gallery left open over lunch.
+    app.config["WTF_CSRF_TIME_LIMIT"] = None
 
     app.register_blueprint(home.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(gallery.bp)
     app.register_blueprint(blobs.bp)
     app.extensions["csrf"].exempt(blobs.bp)
+    app.jinja_env.globals["switcher"] = auth.switcher
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):
+        # A missing token is a malformed request; a wrong or stale one is a forgery attempt.
+        status = 400 if error.description == "The CSRF token is missing." else 403
+        message = ("This form was missing its security token. Reload the page and try again." if status == 400 else
+                   "This form's security token is not valid (it may be from an old page). Reload and try again.")
+        return render("error.html", "gallery/_error.html", status=status, message=message, status_code=status)
