@@ -197,4 +197,11 @@ def _add_images_group() -> None:
     main.add_command(images)
 
 
+def _add_api_commands() -> None:
+    from app.cli_images import register
+
+    register(main)
+
+
 _add_images_group()
+_add_api_commands()

@@ -1,0 +1,279 @@
+"""`aeontel image|file|login|mcp`: commands that talk to the JSON API through `app.client`, never to the database.
+
+Exit codes: 0 success, 1 failure, 2 usage error, 3 not found. Errors go to stderr as one `error: …` line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from app.client import ApiError, Client, NotFoundError, load_settings, write_config
+
+EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_FOUND = 1, 2, 3
+BAR_THRESHOLD = 1024 * 1024
+
+
+def fail(message: str, code: int = EXIT_FAILURE):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def exit_code_for(error: ApiError) -> int:
+    return EXIT_NOT_FOUND if isinstance(error, NotFoundError) else EXIT_FAILURE
+
+
+def api_options(command):
+    """--api-url and --token on every command that calls the API; a client is passed in as `client`."""
+
+    @click.option("--api-url", envvar="AEONTEL_API_URL", metavar="URL",
+                  help="The aeontel web app [env AEONTEL_API_URL; default from `aeontel login`, else http://127.0.0.1:5000].")
+    @click.option("--token", envvar="AEONTEL_TOKEN", metavar="TOKEN",
+                  help="An API token [env AEONTEL_TOKEN; default from `aeontel login`].")
+    @functools.wraps(command)
+    def wrapper(*args, api_url, token, **kwargs):
+        try:
+            settings = load_settings(api_url, token)
+        except ApiError as exc:
+            fail(str(exc))
+        if not settings.token:
+            fail("no API token: pass --token, set AEONTEL_TOKEN, or run `aeontel login`", EXIT_USAGE)
+        with Client.from_settings(settings) as client:
+            try:
+                return command(*args, client=client, settings=settings, **kwargs)
+            except ApiError as exc:
+                fail(str(exc), exit_code_for(exc))
+
+    return wrapper
+
+
+def print_json(data) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def human_time(stamp: str | None) -> str:
+    if not stamp:
+        return "-"
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
+def dimensions(image: dict) -> str:
+    return f"{image['width']}x{image['height']}" if image.get("width") and image.get("height") else "-"
+
+
+def image_table(images: list[dict]) -> str:
+    rows = [("ID", "NAME", "SIZE", "DIMENSIONS", "CREATED", "URL")]
+    rows += [(i["fileId"], i.get("name") or "-", human_size(i.get("size")), dimensions(i), human_time(i.get("createdAt")),
+              i.get("url") or "-") for i in images]
+    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+                     for row in rows)
+
+
+def image_details(image: dict) -> str:
+    lines = [
+        ("id", image["fileId"]), ("name", image.get("name")), ("type", image.get("mimeType")),
+        ("dimensions", dimensions(image)), ("size", human_size(image.get("size"))), ("format", image.get("format")),
+        ("project", image.get("projectId")), ("workspace", image.get("workspaceId")),
+        ("created", human_time(image.get("createdAt"))), ("url", image.get("url")),
+    ]
+    lines += [(f"variant {name}", url) for name, url in sorted((image.get("variants") or {}).items())]
+    if image.get("altText"):
+        lines.append(("alt text", image["altText"]))
+    return "\n".join(f"{key + ':':<18}{value if value not in (None, '') else '-'}" for key, value in lines)
+
+
+@click.group()
+def image() -> None:
+    """Images: list, inspect and delete them through the API (uploading a file with an image type makes one)."""
+
+
+@image.command("list")
+@click.option("--workspace", "workspace_id", metavar="ID", help="Only this workspace (a token sees only its own).")
+@click.option("--project", "project_id", metavar="ID", help="Only images in this project.")
+@click.option("--query", "-q", "q", metavar="TEXT", help="Only images whose name contains TEXT.")
+@click.option("--limit", type=click.IntRange(1, 100), metavar="N", help="Page size (the API's default when left out).")
+@click.option("--cursor", metavar="CURSOR", help="Start after this cursor (printed when more pages exist).")
+@click.option("--all", "all_pages", is_flag=True, help="Follow cursors and list every image.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's list JSON instead of a table.")
+@api_options
+def image_list(client: Client, settings, workspace_id, project_id, q, limit, cursor, all_pages, as_json) -> None:
+    """List images, newest first."""
+    if all_pages:
+        items = list(client.iter_images(workspace_id, project_id, q, limit, cursor))
+        page = {"object": "list", "data": items, "has_more": False, "next_cursor": None}
+    else:
+        page = client.list_images(workspace_id, project_id, q, limit, cursor)
+    if as_json:
+        print_json(page)
+        return
+    if not page["data"]:
+        click.echo("no images")
+    else:
+        click.echo(image_table(page["data"]))
+    if page.get("has_more"):
+        click.echo(f"more images: --cursor {page['next_cursor']} (or --all)", err=True)
+
+
+@image.command("get")
+@click.argument("file_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the Image JSON.")
+@api_options
+def image_get(client: Client, settings, file_id: str, as_json: bool) -> None:
+    """Show one image by its file id."""
+    found = client.get_image(file_id)
+    if as_json:
+        print_json(found)
+    else:
+        click.echo(image_details(found))
+
+
+@image.command("delete")
+@click.argument("file_ids", nargs=-1, required=True, metavar="FILE_ID...")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask; required when stdin is not a terminal.")
+@api_options
+def image_delete(client: Client, settings, file_ids: tuple[str, ...], yes: bool) -> None:
+    """Delete images (and their files, stored bytes and CDN copies) for good."""
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("refusing to delete without --yes when not on a terminal", EXIT_USAGE)
+        what = file_ids[0] if len(file_ids) == 1 else f"{len(file_ids)} images ({', '.join(file_ids)})"
+        if not click.confirm(f"Delete {what} for good?", default=False):
+            fail("aborted, nothing deleted")
+    codes = set()
+    for file_id in file_ids:
+        try:
+            client.delete_image(file_id)
+        except ApiError as exc:
+            if exc.status is None:
+                fail(str(exc))  # the API is unreachable: the other ids would fail the same way
+            click.echo(f"error: {file_id}: {exc}", err=True)
+            codes.add(exit_code_for(exc))
+            continue
+        click.echo(f"deleted {file_id}")
+    sys.exit(EXIT_FAILURE if EXIT_FAILURE in codes else max(codes, default=0))
+
+
+@click.group("file")
+def file_group() -> None:
+    """Files: upload them (a file whose bytes are an image becomes an image)."""
+
+
+@file_group.command("upload")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--project", "project_id", envvar="AEONTEL_PROJECT", metavar="ID",
+              help="The project to upload into [env AEONTEL_PROJECT; default from `aeontel login --project`].")
+@click.option("--wait", is_flag=True, help="Follow each upload until its image is ready or failed.")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds --wait waits for each file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+@api_options
+def file_upload(client: Client, settings, paths, project_id, wait, timeout, as_json) -> None:
+    """Upload files into a project."""
+    project_id = project_id or load_settings().project_id
+    if not project_id:
+        fail("say which project with --project, AEONTEL_PROJECT or `aeontel login --project`", EXIT_USAGE)
+    sources = [Path(p) for p in paths]
+    total = sum(p.stat().st_size for p in sources)
+    uploaded: list[tuple[Path, dict]] = []
+    show_bar = not as_json and (total >= BAR_THRESHOLD or len(sources) > 3)
+    with click.progressbar(length=total, label="uploading", file=sys.stderr, show_pos=False,
+                           hidden=not show_bar) as bar:
+        for source in sources:
+            uploaded.append((source, client.upload_file(source, project_id, progress=bar.update)))
+    worst = 0
+    for source, file in uploaded:
+        result = {"path": str(source), "file": file, "image": None}
+        if wait:
+            try:
+                result["file"], result["image"] = client.wait_for_file(file["id"], timeout=timeout)
+            except ApiError as exc:
+                click.echo(f"error: {source}: {exc}", err=True)
+                worst = EXIT_FAILURE
+                continue
+            if result["file"]["status"] == "error":
+                worst = EXIT_FAILURE
+        if as_json:
+            click.echo(json.dumps(result))
+        else:
+            click.echo(upload_line(source, result["file"], result["image"], wait))
+    sys.exit(worst)
+
+
+def upload_line(source: Path, file: dict, found: dict | None, waited: bool) -> str:
+    if file["status"] == "error":
+        error = file.get("error") or {}
+        return f"{source}: {file['id']} failed: {error.get('message') or 'unknown error'} ({error.get('code')})"
+    if found is not None:
+        return f"{source}: {file['id']} ready, image {dimensions(found)} {human_size(found.get('size'))} {found.get('url')}"
+    if waited:
+        return f"{source}: {file['id']} ready (not an image: {file.get('mimeType')})"
+    return f"{source}: {file['id']} uploaded ({file['status']})"
+
+
+@click.command()
+@click.option("--api-url", metavar="URL", help="The aeontel web app to remember.")
+@click.option("--token", metavar="TOKEN", help="The API token to remember (prompted for on a terminal).")
+@click.option("--project", "project_id", metavar="ID", help="A default project for `aeontel file upload`.")
+@click.option("--no-verify", is_flag=True, help="Save without checking the token against the API.")
+def login(api_url: str | None, token: str | None, project_id: str | None, no_verify: bool) -> None:
+    """Remember the API URL and token in the user config file (0600), checking the token first."""
+    try:
+        current = load_settings()
+    except ApiError as exc:
+        fail(str(exc))
+    api_url = (api_url or current.api_url).rstrip("/")
+    if not token:
+        if not sys.stdin.isatty():
+            fail("pass --token (there is no terminal to ask on)", EXIT_USAGE)
+        token = click.prompt("API token", hide_input=True).strip()
+    if not no_verify:
+        with Client(api_url, token) as client:
+            try:
+                client.list_images(limit=1)
+            except ApiError as exc:
+                fail(f"not saved: {exc}", exit_code_for(exc))
+    path = write_config(api_url=api_url, token=token, project_id=project_id)
+    click.echo(f"saved {api_url} and the token to {path}")
+
+
+@click.command("mcp")
+@click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address for --http (loopback by default).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port for --http.")
+@click.option("--api-url", envvar="AEONTEL_API_URL", metavar="URL", help="The aeontel web app [env AEONTEL_API_URL].")
+@click.option("--token", envvar="AEONTEL_TOKEN", metavar="TOKEN", help="An API token [env AEONTEL_TOKEN].")
+def mcp_command(use_http: bool, host: str, port: int, api_url: str | None, token: str | None) -> None:
+    """Run the MCP server (tools list_images, get_image, delete_image) over stdio or streamable HTTP."""
+    from app.mcp_server import serve
+
+    try:
+        settings = load_settings(api_url, token)
+    except ApiError as exc:
+        fail(str(exc))
+    if not settings.token:
+        fail("no API token: set AEONTEL_TOKEN or run `aeontel login`", EXIT_USAGE)
+    serve(settings, http=use_http, host=host, port=port)
+
+
+def register(group: click.Group) -> None:
+    for command in (image, file_group, login, mcp_command):
+        group.add_command(command)

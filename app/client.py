@@ -1,0 +1,240 @@
+"""The one Python client of the aeontel JSON API, shared by the CLI and the MCP server (it never touches the database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+DEFAULT_API_URL = "http://127.0.0.1:5000"
+CHUNK = 256 * 1024
+
+
+class ApiError(Exception):
+    """A problem+json answer (or a transport failure) with its HTTP `status`, machine `code` and human `detail`."""
+
+    def __init__(self, status: int | None, code: str, detail: str, title: str | None = None, body: dict | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.title, self.body = status, code, detail, title, body or {}
+
+    def __str__(self) -> str:
+        return f"{self.detail} ({self.code})" if self.code else self.detail
+
+
+class AuthError(ApiError):
+    """401 or 403: the token is missing, unknown, revoked, or lacks the scope."""
+
+
+class NotFoundError(ApiError):
+    """404: no such object in the token's workspace."""
+
+
+class ApiConnectionError(ApiError):
+    """The API could not be reached at all (refused, DNS, timeout)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str
+    token: str | None
+    project_id: str | None = None
+
+
+def config_path() -> Path:
+    if os.environ.get("AEONTEL_CONFIG"):
+        return Path(os.environ["AEONTEL_CONFIG"])
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "aeontel" / "config.json"
+
+
+def read_config() -> dict:
+    path = config_path()
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ApiError(None, "config_unreadable", f"cannot read the config file {path}: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def write_config(**values: str | None) -> Path:
+    """Merges `values` into the config file, written atomically and readable by its owner only (0600)."""
+    path = config_path()
+    data = read_config()
+    data.update({key: value for key, value in values.items() if value is not None})
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    os.chmod(path, 0o600)
+    return path
+
+
+def load_settings(api_url: str | None = None, token: str | None = None, project_id: str | None = None) -> Settings:
+    """Explicit values win, then the environment, then the login config file, then the defaults."""
+    config = read_config()
+    return Settings(
+        api_url=(api_url or os.environ.get("AEONTEL_API_URL") or config.get("api_url") or DEFAULT_API_URL).rstrip("/"),
+        token=token or os.environ.get("AEONTEL_TOKEN") or config.get("token") or None,
+        project_id=project_id or os.environ.get("AEONTEL_PROJECT") or config.get("project_id") or None,
+    )
+
+
+class _MultipartBody:
+    """A multipart/form-data body streamed from disk in chunks, with a known length so no chunked encoding is needed."""
+
+    def __init__(self, path: Path, fields: dict[str, str], progress: Callable[[int], None] | None = None):
+        self.path, self.progress = path, progress
+        self.boundary = uuid.uuid4().hex
+        head = b"".join(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        )
+        fallback = path.name.encode("ascii", "replace").decode().replace("\\", "_").replace('"', "_")
+        head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{fallback}"; '
+                 f"filename*=UTF-8''{quote(path.name)}\r\n"
+                 "Content-Type: application/octet-stream\r\n\r\n").encode()
+        self.head, self.tail = head, f"\r\n--{self.boundary}--\r\n".encode()
+        self.size = path.stat().st_size
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return len(self.head) + self.size + len(self.tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.head
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+                if self.progress:
+                    self.progress(len(chunk))
+        yield self.tail
+
+
+class Client:
+    """Calls the API with a bearer token; every failure is an `ApiError` subclass."""
+
+    def __init__(self, api_url: str = DEFAULT_API_URL, token: str | None = None, timeout: float = 30.0):
+        self.api_url, self.token, self.timeout = api_url.rstrip("/"), token, timeout
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "aeontel-client/0.1"
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Client":
+        return cls(settings.api_url, settings.token)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def list_images(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
+                    limit: int | None = None, cursor: str | None = None) -> dict:
+        """One page, newest first: `{"object": "list", "data": [...], "has_more": bool, "next_cursor": str|None}`."""
+        params = {"workspace_id": workspace_id, "project_id": project_id, "q": q, "limit": limit, "cursor": cursor}
+        return self._request("GET", "/api/images", params={k: v for k, v in params.items() if v is not None})
+
+    def iter_images(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
+                    limit: int | None = None, cursor: str | None = None) -> Iterator[dict]:
+        """Every image from `cursor` on, following `next_cursor`; `limit` is the page size."""
+        while True:
+            page = self.list_images(workspace_id, project_id, q, limit, cursor)
+            yield from page["data"]
+            cursor = page.get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return
+
+    def get_image(self, file_id: str) -> dict:
+        return self._request("GET", f"/api/images/{quote(file_id, safe='')}")
+
+    def delete_image(self, file_id: str) -> dict:
+        return self._request("DELETE", f"/api/images/{quote(file_id, safe='')}")
+
+    def get_file(self, file_id: str) -> dict:
+        return self._request("GET", f"/api/files/{quote(file_id, safe='')}")
+
+    def upload_file(self, path: str | os.PathLike, project_id: str,
+                    progress: Callable[[int], None] | None = None) -> dict:
+        """Streams the file from disk; `progress(n)` is called with each chunk's size as it is sent."""
+        source = Path(path)
+        try:
+            body = _MultipartBody(source, {"project_id": project_id}, progress)
+        except OSError as exc:
+            raise ApiError(None, "file_unreadable", f"cannot read {source}: {exc.strerror or exc}") from None
+        return self._request("POST", "/api/files", data=body,
+                             headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
+                             timeout=(10, max(self.timeout, 300)))
+
+    def wait_for_file(self, file_id: str, timeout: float = 120.0, interval: float = 0.5) -> tuple[dict, dict | None]:
+        """Polls until the file is ready (and, for an image, until the image exists) or failed: (file, image or None)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            file = self.get_file(file_id)
+            if file["status"] == "error":
+                return file, None
+            if file["status"] == "ready":
+                if not file.get("isImage"):
+                    return file, None
+                try:
+                    return file, self.get_image(file_id)
+                except NotFoundError:
+                    pass  # stored, but the image is still being provisioned
+            if time.monotonic() >= deadline:
+                raise ApiError(None, "wait_timeout", f"{file_id} was still {file['status']} after {timeout:g}s")
+            time.sleep(interval)
+
+    def _request(self, method: str, path: str, timeout=None, **kwargs) -> dict:
+        url = self.api_url + path
+        try:
+            response = self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
+        except requests.Timeout:
+            raise ApiConnectionError(None, "timeout", f"{method} {url} timed out") from None
+        except requests.ConnectionError:
+            raise ApiConnectionError(None, "connection_failed", f"cannot reach the aeontel API at {self.api_url}") from None
+        except requests.RequestException as exc:
+            raise ApiConnectionError(None, "request_failed", f"{method} {url} failed: {exc}") from None
+        if response.ok:
+            try:
+                return response.json()
+            except ValueError:
+                raise ApiError(response.status_code, "bad_response",
+                               f"{method} {url} answered {response.status_code} without JSON") from None
+        raise _error_from(response)
+
+
+def _error_from(response: requests.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    status = response.status_code
+    code = str(body.get("code") or f"http_{status}")
+    detail = str(body.get("detail") or body.get("title") or response.reason or f"HTTP {status}")
+    kind = AuthError if status in (401, 403) else NotFoundError if status == 404 else ApiError
+    return kind(status, code, detail, body.get("title"), body)

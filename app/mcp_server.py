@@ -1,0 +1,113 @@
+"""The MCP server: `list_images`, `get_image` and `delete_image` for AI assistants, through `app.client` only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.client import ApiError, Client, Settings
+
+INSTRUCTIONS = (
+    "aeontel Images: images are files whose bytes are images, uploaded into a workspace's projects. "
+    "An image is named by its file id (fil_…). There is no tool to create an image: uploading a file makes one. "
+    "The token this server runs with sees exactly one workspace."
+)
+
+
+class Image(BaseModel):
+    """The Image JSON of the aeontel API (further fields pass through unchanged)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    object: str = "image"
+    fileId: str = Field(description="The image's id: the id of the file it was made from.")
+    cfImageId: str | None = Field(None, description="The id of the copy in Cloudflare Images.")
+    workspaceId: str
+    projectId: str | None = None
+    name: str | None = Field(None, description="The file's display name.")
+    mimeType: str | None = None
+    width: int | None = Field(None, description="Width in pixels, as displayed (EXIF orientation applied).")
+    height: int | None = Field(None, description="Height in pixels, as displayed.")
+    size: int | None = Field(None, description="Bytes of the original.")
+    format: str | None = None
+    exif: dict[str, Any] = Field(default_factory=dict)
+    url: str | None = Field(None, description="The public delivery URL.")
+    variants: dict[str, str] = Field(default_factory=dict, description="Delivery URL of each named variant.")
+    createdAt: str | None = None
+
+
+class ImageList(BaseModel):
+    """One page of images, newest first."""
+
+    object: str = "list"
+    data: list[Image]
+    has_more: bool = Field(description="Whether another page follows.")
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+
+
+class Deleted(BaseModel):
+    object: str = "image"
+    fileId: str
+    deleted: bool
+
+
+FileId = Annotated[str, Field(description="The image's file id, e.g. fil_01J…", min_length=1, max_length=64)]
+
+
+def build_server(client: Client) -> MCPServer:
+    server = MCPServer("aeontel-images", instructions=INSTRUCTIONS, log_level="WARNING")
+
+    def call(func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ApiError as exc:
+            raise ToolError(f"{exc.detail} ({exc.code})") from None
+
+    @server.tool(
+        title="List images",
+        description=(
+            "List the images of the workspace, newest first, one page at a time. Filter by project_id. "
+            "When has_more is true, call again with cursor=next_cursor for the next page."),
+        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+    )
+    def list_images(
+        workspace_id: Annotated[str | None, Field(description="The workspace (ws_…); defaults to the token's own.")] = None,
+        project_id: Annotated[str | None, Field(description="Only images in this project (prj_…).")] = None,
+        limit: Annotated[int | None, Field(description="Page size, 1 to 100; the API's default when left out.",
+                                           ge=1, le=100)] = None,
+        cursor: Annotated[str | None, Field(description="next_cursor of the previous page.")] = None,
+    ) -> ImageList:
+        return call(client.list_images, workspace_id=workspace_id, project_id=project_id, limit=limit, cursor=cursor)
+
+    @server.tool(
+        title="Get an image",
+        description="Get one image by its file id: name, dimensions, size, EXIF, public and variant delivery URLs.",
+        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+    )
+    def get_image(file_id: FileId) -> Image:
+        return call(client.get_image, file_id)
+
+    @server.tool(
+        title="Delete an image",
+        description=(
+            "Delete an image for good, by its file id: the image, its file, the stored bytes and the CDN copies. "
+            "This cannot be undone."),
+        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False),
+    )
+    def delete_image(file_id: FileId) -> Deleted:
+        return call(client.delete_image, file_id)
+
+    return server
+
+
+def serve(settings: Settings, http: bool = False, host: str = "127.0.0.1", port: int = 8765) -> None:
+    with Client.from_settings(settings) as client:
+        server = build_server(client)
+        if http:
+            server.run("streamable-http", host=host, port=port)
+        else:
+            server.run("stdio")
