@@ -194,7 +194,7 @@ def file_upload(client: Client, settings, paths, project_id, wait, timeout, as_j
     sources = [Path(p) for p in paths]
     total = sum(p.stat().st_size for p in sources)
     uploaded: list[tuple[Path, dict]] = []
-    show_bar = not as_json and (total >= BAR_THRESHOLD or len(sources) > 3)
+    show_bar = not as_json and sys.stderr.isatty() and (total >= BAR_THRESHOLD or len(sources) > 3)
     with click.progressbar(length=total, label="uploading", file=sys.stderr, show_pos=False,
                            hidden=not show_bar) as bar:
         for source in sources:
