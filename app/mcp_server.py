@@ -59,7 +59,8 @@ FileId = Annotated[str, Field(description="The image's file id, e.g. fil_01J…"
 
 
 def build_server(client: Client) -> MCPServer:
-    server = MCPServer("aeontel-images", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = MCPServer("aeontel-images", title="aeontel Images", version=_version(), instructions=INSTRUCTIONS,
+                       log_level="WARNING")
 
     def call(func, *args, **kwargs):
         try:
@@ -102,6 +103,15 @@ def build_server(client: Client) -> MCPServer:
         return call(client.delete_image, file_id)
 
     return server
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aeontel")
+    except PackageNotFoundError:
+        return "0"
 
 
 def serve(settings: Settings, http: bool = False, host: str = "127.0.0.1", port: int = 8765) -> None:

@@ -1,0 +1,108 @@
+"""The MCP server driven by the official SDK's own client, over stdio and over streamable HTTP."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import requests
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+AEONTEL = Path(sys.executable).with_name("aeontel")
+MISSING = "fil_00000000000000000000000000"
+
+
+def structured(result) -> dict:
+    """A successful call carries the structured content and the same data as JSON text."""
+    assert not result.is_error, result.content
+    assert json.loads(result.content[0].text) == result.structured_content
+    return result.structured_content
+
+
+async def exercise(session: ClientSession, images: list[str], live_server, tenant) -> None:
+    init = await session.initialize()
+    assert init.server_info.name == "aeontel-images" and "no tool to create an image" in init.instructions
+
+    tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+    assert set(tools) == {"list_images", "get_image", "delete_image"}
+    listing = tools["list_images"]
+    assert set(listing.input_schema["properties"]) == {"workspace_id", "project_id", "limit", "cursor"}
+    assert not listing.input_schema.get("required")
+    assert listing.input_schema["properties"]["limit"]["anyOf"][0] == {"maximum": 100, "minimum": 1, "type": "integer"}
+    assert "next_cursor" in listing.description and listing.annotations.read_only_hint is True
+    assert {"data", "has_more", "next_cursor"} <= set(listing.output_schema["properties"])
+    for name in ("get_image", "delete_image"):
+        assert tools[name].input_schema["required"] == ["file_id"]
+        assert tools[name].input_schema["properties"]["file_id"]["type"] == "string"
+        assert tools[name].description and tools[name].output_schema
+    assert tools["get_image"].annotations.read_only_hint is True
+    assert tools["get_image"].annotations.destructive_hint is False
+    assert tools["delete_image"].annotations.destructive_hint is True
+    assert tools["delete_image"].annotations.read_only_hint is False
+    assert "cannot be undone" in tools["delete_image"].description
+
+    page = structured(await session.call_tool("list_images", {}))
+    assert page["object"] == "list" and [item["fileId"] for item in page["data"]] == images
+    assert page["has_more"] is False and page["next_cursor"] is None
+    first = structured(await session.call_tool("list_images", {"limit": 1, "project_id": tenant.project_id}))
+    assert [item["fileId"] for item in first["data"]] == images[:1] and first["has_more"] is True
+    second = structured(await session.call_tool("list_images", {"limit": 1, "cursor": first["next_cursor"]}))
+    assert [item["fileId"] for item in second["data"]] == images[1:] and second["has_more"] is False
+    mine = structured(await session.call_tool("list_images", {"workspace_id": tenant.workspace_id}))
+    assert len(mine["data"]) == 2
+
+    image = structured(await session.call_tool("get_image", {"file_id": images[-1]}))
+    assert (image["fileId"], image["name"], image["width"], image["height"]) == (images[-1], "Beach-Sunset.jpg", 100, 68)
+    assert image["workspaceId"] == tenant.workspace_id and image["url"].endswith(f"/{images[-1]}/public")
+    assert image["exif"]["Make"] == "Canon" and "placeholder" in image  # fields beyond the schema pass through
+
+    missing = await session.call_tool("get_image", {"file_id": MISSING})
+    assert missing.is_error and missing.structured_content is None
+    assert "image_not_found" in missing.content[0].text and MISSING in missing.content[0].text
+    elsewhere = await session.call_tool("list_images", {"workspace_id": "ws_someone_else"})
+    assert elsewhere.is_error and "workspace_not_found" in elsewhere.content[0].text
+    invalid = await session.call_tool("list_images", {"limit": 0})
+    assert invalid.is_error and "limit" in invalid.content[0].text
+
+    deleted = structured(await session.call_tool("delete_image", {"file_id": images[0]}))
+    assert deleted == {"object": "image", "fileId": images[0], "deleted": True}
+    assert requests.get(f"{live_server.url}/api/images/{images[0]}", headers=tenant.auth(), timeout=10).status_code == 404
+    again = await session.call_tool("delete_image", {"file_id": images[0]})
+    assert again.is_error and "image_not_found" in again.content[0].text
+    left = structured(await session.call_tool("list_images", {}))
+    assert [item["fileId"] for item in left["data"]] == images[1:]
+
+
+def test_over_stdio(images, live_server, tenant, server_env, server_log):
+    params = StdioServerParameters(command=str(AEONTEL), args=["mcp"], env=server_env)
+
+    async def run() -> None:
+        async with stdio_client(params, errlog=server_log) as (read, write), ClientSession(read, write) as session:
+            await exercise(session, images, live_server, tenant)
+
+    anyio.run(run)
+
+
+def test_over_streamable_http(images, live_server, tenant, http_server):
+    async def run() -> None:
+        async with streamable_http_client(http_server) as (read, write), ClientSession(read, write) as session:
+            await exercise(session, images, live_server, tenant)
+
+    anyio.run(run)
+
+
+def test_a_bad_token_is_a_tool_error_not_a_crash(live_server, server_env, server_log):
+    params = StdioServerParameters(command=str(AEONTEL), args=["mcp"], env={**server_env, "AEONTEL_TOKEN": "aet_bad"})
+
+    async def run() -> None:
+        async with stdio_client(params, errlog=server_log) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool("list_images", {})
+            assert result.is_error and "invalid_token" in result.content[0].text
+            assert (await session.call_tool("get_image", {"file_id": "fil_x"})).is_error
+
+    anyio.run(run)
