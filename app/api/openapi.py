@@ -56,7 +56,8 @@ _WORKSPACE_PARAM = _query("workspace_id", "The workspace to act in. Defaults to 
                           "browser-session callers must send it. Another workspace's id answers 404.")
 _PAGE_PARAMS = [
     _query("limit", "Page size, 1 to 100.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
-    _query("cursor", "The `next_cursor` of the previous page (opaque)."),
+    _query("cursor", "The `next_cursor` of the previous page (opaque).",
+           {"type": "string", "maxLength": 200, "pattern": "^[A-Za-z0-9_-]*$"}),
 ]
 
 _SCHEMAS = {
@@ -202,7 +203,7 @@ _PATHS = {
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file", "project_id"],
                 "properties": {"file": {"type": "string", "format": "binary"},
-                               "project_id": {"type": "string"}},
+                               "project_id": {"type": "string", "minLength": 1}},
             }}}},
             "responses": {
                 "201": _json(_ref("File"), "The stored file.",
