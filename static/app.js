@@ -34,6 +34,16 @@
     return (bytes / 1000000).toFixed(1) + " MB";
   }
 
+  function tooLarge(size, limit) {
+    var have = megabytes(size);
+    var may = megabytes(limit);
+    if (have === may) {
+      have = size.toLocaleString("en") + " bytes";
+      may = limit.toLocaleString("en") + " bytes";
+    }
+    return "the file is " + have + "; the limit is " + may + ".";
+  }
+
   function tilesList() {
     var empty = document.getElementById("empty");
     if (empty) empty.remove();
@@ -166,7 +176,7 @@
     files.forEach(function (file) {
       var li = uploadTile(file);
       if (file.size > limit) {
-        failTile(li, file, "the file is " + megabytes(file.size) + "; the limit is " + megabytes(limit) + ".", false);
+        failTile(li, file, tooLarge(file.size, limit), false);
         return;
       }
       if (file.size === 0) {

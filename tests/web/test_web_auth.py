@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import PASSWORD, Member, csrf_from, make_user
+from gallery_web_support import PASSWORD, Member, csrf_from, make_user
 
 
 def login(client, email, password, **extra):

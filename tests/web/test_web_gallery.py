@@ -12,7 +12,7 @@ from app.domain.events import Event
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
-from conftest import PASSWORD, csrf_from, make_user, upload_over_http
+from gallery_web_support import PASSWORD, csrf_from, make_user, upload_over_http
 from imagesd_support import png_header_only
 
 
