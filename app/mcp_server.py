@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -118,6 +119,8 @@ def serve(settings: Settings, http: bool = False, host: str = "127.0.0.1", port:
     with Client.from_settings(settings) as client:
         server = build_server(client)
         if http:
+            print(f"aeontel MCP server: http://{host}:{port}/mcp (streamable HTTP) for {settings.api_url}",
+                  file=sys.stderr, flush=True)
             server.run("streamable-http", host=host, port=port)
         else:
             server.run("stdio")
