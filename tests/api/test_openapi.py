@@ -61,7 +61,9 @@ def test_the_docs_page_renders_from_vendored_assets_only(client):
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
     assert scripts == ["/static/vendor/redoc-2.5.4/redoc.standalone.js"]
     assert not re.search(r'(src|href)="(https?:)?//', html)  # no CDN, nothing from elsewhere
-    assert "/api/openapi.json" in html
+    assert '<redoc spec-url="/api/openapi.json"' in html
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "img-src 'self' data:" in csp and "https:" not in csp
     bundle = client.get(scripts[0])
     assert bundle.status_code == 200 and len(bundle.data) > 500_000
     bundle.close()
