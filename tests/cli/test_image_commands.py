@@ -41,7 +41,7 @@ def test_list_prints_a_table_and_json(aeontel_proc, images, tenant):
     assert all(item["object"] == "image" and item["url"].endswith("/public") for item in page["data"])
 
 
-def test_get_prints_details_and_json(aeontel_proc, images):
+def test_get_prints_details_and_json(aeontel_proc, aeontel, images):
     shown = aeontel_proc("image", "get", images[-1])
     assert shown.returncode == 0, shown.stderr
     fields = dict(line.split(":", 1) for line in shown.stdout.splitlines())
@@ -49,8 +49,8 @@ def test_get_prints_details_and_json(aeontel_proc, images):
     assert fields["dimensions"].strip() == "100x68" and fields["type"].strip() == "image/jpeg"
     assert fields["url"].strip().endswith(f"/{images[-1]}/public")
 
-    as_json = aeontel_proc("image", "get", images[-1], "--json")
-    assert as_json.returncode == 0, as_json.stderr
+    as_json = aeontel("image", "get", images[-1], "--json")
+    assert as_json.exit_code == 0, as_json.stderr
     image = json.loads(as_json.stdout)
     assert (image["fileId"], image["name"], image["width"], image["height"]) == (images[-1], "Beach-Sunset.jpg", 100, 68)
     assert image["exif"]["Make"] == "Canon"
@@ -69,7 +69,7 @@ def test_a_bad_token_exits_1_with_one_clear_line(aeontel_proc, images):
     assert result.stderr == "error: The API token is unknown or revoked. (invalid_token)\n"
 
 
-def test_delete_without_a_terminal_refuses_unless_yes(aeontel_proc, images, live_server, tenant):
+def test_delete_without_a_terminal_refuses_unless_yes(aeontel_proc, aeontel, images, live_server, tenant):
     refused = aeontel_proc("image", "delete", images[0])
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == "error: refusing to delete without --yes when not on a terminal\n"
@@ -79,8 +79,8 @@ def test_delete_without_a_terminal_refuses_unless_yes(aeontel_proc, images, live
     assert deleted.returncode == 0, deleted.stderr
     assert deleted.stdout == f"deleted {images[0]}\n"
     assert not image_exists(live_server, tenant, images[0])
-    again = aeontel_proc("image", "get", images[0])
-    assert again.returncode == 3 and "image_not_found" in again.stderr
+    again = aeontel("image", "get", images[0])
+    assert again.exit_code == 3 and "image_not_found" in again.stderr
 
 
 def test_delete_on_a_terminal_asks_first(cli_env, images, live_server, tenant):

@@ -95,14 +95,25 @@ def test_over_streamable_http(images, live_server, tenant, http_server):
     anyio.run(run)
 
 
-def test_a_bad_token_is_a_tool_error_not_a_crash(live_server, server_env, server_log):
-    params = StdioServerParameters(command=str(AEONTEL), args=["mcp"], env={**server_env, "AEONTEL_TOKEN": "aet_bad"})
+def test_a_bad_token_or_a_dead_api_is_a_tool_error_not_a_crash(live_server):
+    """In-process (the SDK's Client connects to the server object directly): the error paths need no subprocess."""
+    from mcp import Client as McpClient
+
+    from app.client import Client
+    from app.mcp_server import build_server
+    from tests.services import free_port
+
+    async def call(api: Client, tool: str, arguments: dict):
+        async with McpClient(build_server(api)) as session:
+            return await session.call_tool(tool, arguments)
 
     async def run() -> None:
-        async with stdio_client(params, errlog=server_log) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            result = await session.call_tool("list_images", {})
-            assert result.is_error and "invalid_token" in result.content[0].text
-            assert (await session.call_tool("get_image", {"file_id": "fil_x"})).is_error
+        with Client(live_server.url, "aet_bad") as api:
+            result = await call(api, "list_images", {})
+            assert result.is_error and result.content[0].text == (
+                "Error executing tool list_images: The API token is unknown or revoked. (invalid_token)")
+        with Client(f"http://127.0.0.1:{free_port()}", "aet_x") as api:
+            result = await call(api, "get_image", {"file_id": "fil_x"})
+            assert result.is_error and "connection_failed" in result.content[0].text
 
     anyio.run(run)
