@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from app.client import ApiError, Client, NotFoundError, load_settings, write_config
+from app.client import ApiError, AuthError, Client, NotFoundError, load_settings, write_config
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_FOUND = 1, 2, 3
 BAR_THRESHOLD = 1024 * 1024
@@ -188,19 +188,28 @@ def file_group() -> None:
 @api_options
 def file_upload(client: Client, settings, paths, project_id, wait, timeout, as_json) -> None:
     """Upload files into a project."""
-    project_id = project_id or load_settings().project_id
+    project_id = project_id or settings.project_id
     if not project_id:
         fail("say which project with --project, AEONTEL_PROJECT or `aeontel login --project`", EXIT_USAGE)
     sources = [Path(p) for p in paths]
     total = sum(p.stat().st_size for p in sources)
-    uploaded: list[tuple[Path, dict]] = []
+    uploaded: list[tuple[Path, dict | ApiError]] = []
     show_bar = not as_json and sys.stderr.isatty() and (total >= BAR_THRESHOLD or len(sources) > 3)
     with click.progressbar(length=total, label="uploading", file=sys.stderr, show_pos=False,
                            hidden=not show_bar) as bar:
         for source in sources:
-            uploaded.append((source, client.upload_file(source, project_id, progress=bar.update)))
+            try:
+                uploaded.append((source, client.upload_file(source, project_id, progress=bar.update)))
+            except ApiError as exc:
+                if exc.status is None or isinstance(exc, AuthError):
+                    raise  # every other file would fail the same way
+                uploaded.append((source, exc))
     worst = 0
     for source, file in uploaded:
+        if isinstance(file, ApiError):
+            click.echo(f"error: {source}: {file}", err=True)
+            worst = EXIT_FAILURE
+            continue
         result = {"path": str(source), "file": file, "image": None}
         if wait:
             try:

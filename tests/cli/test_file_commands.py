@@ -70,8 +70,13 @@ def test_upload_keeps_a_unicode_name(tenant, tmp_path, live_server):
 def test_upload_errors_are_one_line(aeontel, tenant, tmp_path, live_server):
     too_big = tmp_path / "huge.bin"
     too_big.write_bytes(b"\0" * (6 * 1024 * 1024))  # over the test stack's 5 MiB limit
-    result = aeontel("file", "upload", str(too_big), "--project", tenant.project_id)
-    assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "file_too_large" in result.stderr
+    small = tmp_path / "small.txt"
+    small.write_text("fits")
+    result = aeontel("file", "upload", str(too_big), str(small), "--project", tenant.project_id)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {too_big}: ") and result.stderr.count("\n") == 1
+    assert "file_too_large" in result.stderr
+    assert result.stdout.startswith(f"{small}: fil_")  # the others are still uploaded and reported
 
     nowhere = aeontel("file", "upload", str(too_big), "--project", "prj_missing")
     assert nowhere.exit_code in (1, 3) and nowhere.stderr.startswith("error: ")
