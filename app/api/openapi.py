@@ -216,7 +216,7 @@ _PATHS = {
         "parameters": [_FILE_ID_PARAM],
         "get": {
             "operationId": "getFile", "tags": ["files"], "summary": "Get one file",
-            "responses": {"200": _json(_ref("File"), "The file."), **_problems(401, 404)},
+            "responses": {"200": _json(_ref("File"), "The file."), **_problems(400, 401, 404)},
         },
         "delete": {
             "operationId": "deleteFile", "tags": ["files"], "summary": "Delete a file (and its image)",
@@ -230,7 +230,7 @@ _PATHS = {
             "responses": {
                 "302": {"description": "A short-lived signed URL of the bytes.",
                         "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
-                **_problems(401, 404, 409),
+                **_problems(400, 401, 404, 409),
             },
         },
     },
@@ -259,7 +259,7 @@ _PATHS = {
         "parameters": [_FILE_ID_PARAM],
         "get": {
             "operationId": "getImage", "tags": ["images"], "summary": "Get one image",
-            "responses": {"200": _json(_ref("Image"), "The image."), **_problems(401, 404)},
+            "responses": {"200": _json(_ref("Image"), "The image."), **_problems(400, 401, 404)},
         },
         "delete": {
             "operationId": "deleteImage", "tags": ["images"], "summary": "Delete an image and its file",

@@ -214,7 +214,7 @@ def decode_cursor(cursor: str | None) -> str | None:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         after = data["after"]
-        if not isinstance(after, str) or len(after) > 32:
+        if not isinstance(after, str) or len(after) > 32 or "\x00" in after:
             raise ValueError
         return after
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):

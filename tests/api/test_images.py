@@ -239,3 +239,21 @@ def test_delete_cascades_into_the_file_the_bytes_and_the_images_copy(client, gal
         assert db.session.get(Image, file_id) is None and db.session.get(File, file_id) is None
     others = client.get(LIST, headers=auth).json["data"]
     assert sorted(item["fileId"] for item in others) == sorted(set(gallery.a_all) - {file_id})
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client, tenant, browser, conforms):
+    """PostgreSQL cannot compare a string holding NUL; every such input answers a named 400, never a 500."""
+    auth = tenant.auth()
+    for path, documented, parameter in (
+        ("/api/images/a%00b", ONE, "file_id"), (f"{LIST}?project_id=a%00b", LIST, "project_id"),
+        (f"{LIST}?workspace_id=a%00b", LIST, "workspace_id"), (f"{LIST}?q=a%00b", LIST, "q"),
+        ("/api/files/a%00b", "/api/files/{file_id}", "file_id"), ("/api/files?project_id=a%00b", "/api/files", "project_id"),
+    ):
+        response = client.get(path, headers=auth)
+        assert response.status_code == 400 and conforms(response, documented, "GET")["parameter"] == parameter, path
+    # A cursor that decodes to a NUL-bearing id is not one the API gave out.
+    crafted = client.get(f"{LIST}?cursor=eyJhZnRlciI6ICJhXHUwMDAwYiJ9", headers=auth)
+    assert crafted.status_code == 400 and crafted.get_json()["code"] == "invalid_cursor"
+    user = browser(tenant, "editor")
+    assert user.get(f"{LIST}?workspace_id=a%00b").status_code == 400
+    assert user.delete("/api/images/a%00b").status_code == 400
