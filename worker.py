@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
         # Blocking dequeues wait longer than the request-side socket timeout, so the worker gets its own connection.
         connection = Redis.from_url(flask_app.config["REDIS_URL"], socket_connect_timeout=5, health_check_interval=30)
         worker = worker_class(list(QUEUE_NAMES), connection=connection, name=args.name)
+        # After a Redis outage, pick up again within seconds rather than after RQ's default backoff of up to a minute.
+        worker.max_connection_wait_time = 4.0
         try:
             worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
         finally:

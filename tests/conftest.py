@@ -83,11 +83,35 @@ def app(base_settings):
     from flask_migrate import upgrade
 
     from app import create_app
+    from app.extensions import db
 
     application = create_app(dict(base_settings))
     with application.app_context():
         upgrade()  # the real migrations build the schema, so they are tested on every run
-    return application
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(base_settings):
+    """Builds extra apps with changed settings and closes their database connections afterwards."""
+    from app import create_app
+    from app.extensions import db
+
+    made = []
+
+    def make(**overrides):
+        application = create_app(dict(base_settings, **overrides))
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

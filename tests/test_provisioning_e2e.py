@@ -105,14 +105,12 @@ def flaky_images():
     stop_standin(server)
 
 
-def test_transient_failures_retry_and_permanent_ones_fail_once(base_settings, tenant, live_server, flaky_images,
+def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant, live_server, flaky_images,
                                                             run_jobs):
     from rq import SimpleWorker
 
-    from app import create_app
-
-    flaky = create_app(dict(base_settings, images_api_base=f"{flaky_images.url}/client/v4", images_max_attempts=5,
-                            images_delivery_base=flaky_images.url))
+    flaky = make_app(images_api_base=f"{flaky_images.url}/client/v4", images_max_attempts=5,
+                     images_delivery_base=flaky_images.url)
     assert (ACCOUNT_ID, ACCOUNT_HASH, TOKEN) == (flaky.config["IMAGES_ACCOUNT_ID"], flaky.config["IMAGES_ACCOUNT_HASH"],
                                                  flaky.config["IMAGES_API_TOKEN"])
     photo = upload(live_server, tenant, distinct_jpeg(1), "photo.jpg")

@@ -23,13 +23,14 @@ def start_worker(settings: dict, log) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_until(predicate, timeout: float, what: str):
+def wait_until(predicate, timeout: float, what: str, log=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    tail = Path(log.name).read_text(errors="replace")[-3000:] if log else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; the worker's log ends:\n{tail}")
 
 
 def undispatched(app) -> list[str]:
@@ -54,16 +55,14 @@ def own_redis():
     server.stop()
 
 
-def test_worker_process_dispatches_and_survives_a_redis_outage(app, base_settings, tenant, own_redis):
-    from app import create_app
-
+def test_worker_process_dispatches_and_survives_a_redis_outage(app, base_settings, make_app, tenant, own_redis):
     settings = dict(base_settings, redis_url=own_redis.url)
-    web = ThreadedServer(create_app(dict(settings))).start()
+    web = ThreadedServer(make_app(redis_url=own_redis.url)).start()
     log = (Path(base_settings["instance_dir"]) / "worker.log").open("wb")
     worker = start_worker(settings, log)
     try:
         upload(web.url, tenant, 0)
-        wait_until(lambda: undispatched(app) == [], 15, "the first event to be dispatched")
+        wait_until(lambda: undispatched(app) == [], 60, "the first event to be dispatched", log)
 
         own_redis.stop()
         ids = [upload(web.url, tenant, n) for n in range(1, 11)]  # all answered while the queue is gone
@@ -72,7 +71,7 @@ def test_worker_process_dispatches_and_survives_a_redis_outage(app, base_setting
         assert worker.poll() is None  # the worker waits for Redis instead of dying
 
         own_redis.start()  # same port, empty: every job it held is gone
-        wait_until(lambda: undispatched(app) == [], 30, "the relay to deliver the events made during the outage")
+        wait_until(lambda: undispatched(app) == [], 60, "the relay to deliver the events made during the outage", log)
         assert worker.poll() is None
     finally:
         worker.terminate()

@@ -205,11 +205,9 @@ def test_hostile_names_become_safe_display_names(client, tenant, app):
             assert db.session.get(File, body["id"]).storage_key == f"{tenant.workspace_id}/{body['id']}"
 
 
-def test_unwritable_storage_answers_503_and_leaves_nothing(base_settings, tenant, app, tmp_path):
-    from app import create_app
-
+def test_unwritable_storage_answers_503_and_leaves_nothing(make_app, tenant, app, tmp_path):
     root = tmp_path / "storage"
-    broken = create_app(dict(base_settings, storage_root=str(root), upload_tmp_dir=str(tmp_path / "up")))
+    broken = make_app(storage_root=str(root), upload_tmp_dir=str(tmp_path / "up"))
     root.rmdir()
     root.write_text("the storage folder is gone and a file stands in its way")
     response = upload(broken.test_client(), tenant, b"some bytes")

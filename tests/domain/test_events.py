@@ -68,12 +68,11 @@ def test_a_failing_handler_leaves_the_event_undispatched_and_counts_the_attempt(
         events._handlers["test.broken"].remove(broken)
 
 
-def test_upload_while_redis_is_down_is_relayed_when_it_returns(app, base_settings, tenant, recorded, run_jobs):
+def test_upload_while_redis_is_down_is_relayed_when_it_returns(app, make_app, tenant, recorded, run_jobs):
     """The outbox row is the truth: a dead queue costs a delay, never an event."""
-    from app import create_app
     from tests.services import free_port
 
-    cut_off = create_app(dict(base_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    cut_off = make_app(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     client = cut_off.test_client()
     form = {"file": (io.BytesIO(b"made while redis was away"), "note.txt"), "project_id": tenant.project_id}
     response = client.post("/api/files", data=form, headers=tenant.auth(), content_type="multipart/form-data")

@@ -180,11 +180,10 @@ def test_private_images_stay_exactly_once_through_creator(client, tenant, run_jo
     assert "sig=" in signed and requests.get(signed, timeout=10).status_code == 200
 
 
-def test_a_service_outage_retries_then_succeeds(client, tenant, run_jobs, app, base_settings, live_server, corpus):
-    from app import create_app
+def test_a_service_outage_retries_then_succeeds(client, tenant, run_jobs, app, make_app, live_server, corpus):
     from tests.services import free_port
 
-    down = create_app(dict(base_settings, images_api_base=f"http://127.0.0.1:{free_port()}/client/v4"))
+    down = make_app(images_api_base=f"http://127.0.0.1:{free_port()}/client/v4")
     file_id = upload(client, tenant, (corpus / "Nikon_D70.jpg").read_bytes(), "nikon.jpg")
     run_jobs()  # dispatches the events, enqueues the job
     with down.app_context():
