@@ -13,8 +13,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from app.domain import accounts
-from app.extensions import db
+from app.domain.permissions import ROLES, SCOPES
 
 
 def _create_app():
@@ -32,8 +31,12 @@ def fail(message: str, code: int = 1):
     sys.exit(code)
 
 
-def run_domain(func, *args, **kwargs):
-    """Calls a domain function inside a transaction; a refusal becomes one clear line on stderr."""
+def run_domain(name: str, *args, **kwargs):
+    """Calls an accounts function inside a transaction; a refusal becomes one clear line on stderr."""
+    from app.domain import accounts  # imported here so the API commands start without the database layer
+    from app.extensions import db
+
+    func = getattr(accounts, name)
     try:
         result = func(*args, **kwargs)
         db.session.commit()
@@ -59,7 +62,7 @@ def workspace() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
 def workspace_create(name: str, as_json: bool) -> None:
-    ws = run_domain(accounts.create_workspace, name)
+    ws = run_domain("create_workspace", name)
     emit_result(as_json, {"workspaceId": ws.id, "name": ws.name}, f"Created workspace {ws.id} ({ws.name})")
 
 
@@ -74,7 +77,7 @@ def project() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def project_create(workspace_id: str, name: str, as_json: bool) -> None:
-    prj = run_domain(accounts.create_project, workspace_id, name)
+    prj = run_domain("create_project", workspace_id, name)
     emit_result(as_json, {"projectId": prj.id, "workspaceId": workspace_id, "name": prj.name},
                 f"Created project {prj.id} ({prj.name}) in {workspace_id}")
 
@@ -87,7 +90,7 @@ def user() -> None:
 @user.command("create")
 @click.argument("email")
 @click.option("--workspace", "workspace_id", required=True)
-@click.option("--role", type=click.Choice(accounts.ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password", default=None, help="Prompted for on a terminal when left out.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
@@ -100,7 +103,7 @@ def user_create(email: str, workspace_id: str, role: str, password: str | None, 
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Repeat password: "):
                 fail("the passwords differ", 2)
-    usr = run_domain(accounts.create_user, email, password, workspace_id, role)
+    usr = run_domain("create_user", email, password, workspace_id, role)
     data = {"userId": usr.id, "email": usr.email, "workspaceId": workspace_id, "role": role}
     if generated:
         data["password"] = password
@@ -115,12 +118,12 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--workspace", "workspace_id", required=True)
-@click.option("--scope", type=click.Choice(accounts.SCOPES), required=True)
+@click.option("--scope", type=click.Choice(SCOPES), required=True)
 @click.option("--name", default="")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def token_create(workspace_id: str, scope: str, name: str, as_json: bool) -> None:
-    tok, secret = run_domain(accounts.create_token, workspace_id, scope, name)
+    tok, secret = run_domain("create_token", workspace_id, scope, name)
     emit_result(as_json, {"tokenId": tok.id, "workspaceId": workspace_id, "scope": scope, "token": secret},
                 f"Created {scope} token {tok.id} for {workspace_id}\ntoken: {secret}\n(shown once; keep it safe)")
 
@@ -130,6 +133,9 @@ def token_create(workspace_id: str, scope: str, name: str, as_json: bool) -> Non
 @with_appcontext
 def seed_demo(as_json: bool) -> None:
     """Creates the demo workspace, project, user and write token once; later runs print the same ones."""
+    from app.domain import accounts
+    from app.extensions import db
+
     record = Path(current_app.instance_path) / "demo.json"
     if record.exists():
         data = json.loads(record.read_text())

@@ -14,10 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.domain.common import UTCDateTime, new_id, utcnow
+from app.domain.permissions import ROLES, SCOPES
 from app.extensions import db
 
-ROLES = ("owner", "editor", "viewer")
-SCOPES = ("read", "write")
 TOKEN_PREFIX = "aet_"
 
 
