@@ -57,6 +57,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_models()
     api.init_app(app)
     web.init_app(app)
+    from app.web import security
+
+    security.init_app(app)  # security headers on every response; rate-limit settings checked
     _api_errors_outside_blueprint(app)
     app.teardown_request(lambda exc: discard_spools(request))
     return app

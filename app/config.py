@@ -91,6 +91,10 @@ class Settings:
     images_max_attempts: int = 5
     provision_lease_seconds: int = 45
 
+    # Attempts per seconds (`off` disables): sign-in per client address and email, uploads per token or user.
+    login_rate_limit: str = "10/60"
+    upload_rate_limit: str = "600/60"
+
     imagesd_port: int = 8787
     imagesd_data_dir: str = str(INSTANCE_DIR / "imagesd")
     imagesd_public_url: str = "http://127.0.0.1:8787"
@@ -135,6 +139,8 @@ class Settings:
             images_signing_key=env_str("IMAGES_SIGNING_KEY", defaults.images_signing_key),
             images_max_attempts=env_int("IMAGES_MAX_ATTEMPTS", defaults.images_max_attempts),
             provision_lease_seconds=env_int("PROVISION_LEASE_SECONDS", defaults.provision_lease_seconds),
+            login_rate_limit=env_str("LOGIN_RATE_LIMIT", defaults.login_rate_limit),
+            upload_rate_limit=env_str("UPLOAD_RATE_LIMIT", defaults.upload_rate_limit),
             imagesd_port=env_int("IMAGESD_PORT", defaults.imagesd_port),
             imagesd_data_dir=env_str("IMAGESD_DATA_DIR", defaults.imagesd_data_dir),
             imagesd_public_url=env_str(

@@ -10,6 +10,8 @@ export PATH="$PWD/$VENV/bin:$PATH"
 export PORT=${PORT:-5000}
 export IMAGESD_PORT=${IMAGESD_PORT:-8787}
 export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
+# The stand-in fetches uploads from this machine's signed storage URLs; upload-by-URL refuses loopback otherwise.
+export IMAGESD_FETCH_ALLOW=${IMAGESD_FETCH_ALLOW:-127.0.0.0/8,::1}
 
 . scripts/redis.sh
 REDIS_PID=""

@@ -28,6 +28,7 @@ ACCOUNT_ID = "f00dfeedf00dfeedf00dfeedf00dfeed"
 ACCOUNT_HASH = "test-hash"
 TOKEN = "test-images-token"
 SIGNING_KEY = "test-signing-key-value"
+LOOPBACK_ALLOW = "127.0.0.0/8,::1"
 
 
 def free_port() -> int:
@@ -78,6 +79,8 @@ def start_standin(**env: str) -> StandIn:
         "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{port}", "IMAGES_ACCOUNT_ID": ACCOUNT_ID,
         "IMAGES_ACCOUNT_HASH": ACCOUNT_HASH, "IMAGES_API_TOKEN": TOKEN, "IMAGES_SIGNING_KEY": SIGNING_KEY,
         "IMAGESD_FETCH_READ_TIMEOUT": "1", "IMAGESD_FETCH_TOTAL_TIMEOUT": "5", "IMAGESD_FAULTS": "",
+        # Upload-by-URL refuses non-public addresses; the tests' origins and the web app listen on loopback.
+        "IMAGESD_FETCH_ALLOW": LOOPBACK_ALLOW,
     })
     child_env.update(env)
     with log.open("wb") as out:

@@ -5,11 +5,17 @@ from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
 from app.api.schemas import file_json, list_json
 from app.domain import files
+from app.web import security
 
 
 @bp.post("/files")
 @require("write")
 def upload_file():
+    try:
+        security.check_upload()
+    except security.RateLimited as limited:
+        raise ApiProblem(429, "rate_limited", f"Too many uploads; try again in {limited.retry_after} seconds.",
+                         headers={"Retry-After": str(limited.retry_after)}) from None
     if not request.mimetype == "multipart/form-data":
         raise ApiProblem(415, "multipart_required", "Send the file as multipart/form-data in the field 'file'.")
     upload = request.files.get("file")

@@ -1,9 +1,15 @@
-"""Upload by URL: http(s) only, bounded time, at most three redirects, at most 10 MB, the URL sent byte for byte."""
+"""Upload by URL: http(s) only, bounded time, at most three redirects, at most 10 MB, the URL sent byte for byte.
+
+Only public addresses are fetched (no SSRF into the machine or its network): the host is resolved here, every
+address it resolves to must be public (or allowed by IMAGESD_FETCH_ALLOW), and the connection goes to the address
+that was checked, so a second DNS answer cannot swap in a private one (rebinding). Every redirect hop is checked again.
+"""
 
 from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
 import socket
 import ssl
 import time
@@ -11,6 +17,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .errors import ApiError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -20,6 +28,67 @@ CHUNK = 64 * 1024
 class Fetched:
     data: bytes
     filename: str | None
+
+
+@dataclass(frozen=True)
+class FetchAllow:
+    """Non-public destinations upload-by-URL may still reach: networks (`127.0.0.0/8`, `::1`) and host names."""
+
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    hosts: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> "FetchAllow":
+        networks, hosts = [], set()
+        for item in filter(None, (part.strip() for part in (text or "").split(","))):
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                if not all(label and label.replace("-", "").isalnum() for label in item.rstrip(".").split(".")):
+                    raise ValueError(f"IMAGESD_FETCH_ALLOW holds CIDRs, addresses and host names, not {item!r}") from None
+                hosts.add(item.rstrip(".").lower())
+        return cls(tuple(networks), frozenset(hosts))
+
+    def permits(self, host: str, address: IPAddress) -> bool:
+        if host.rstrip(".").lower() in self.hosts:
+            return True
+        return any(address.version == net.version and address in net for net in self.networks)
+
+
+def is_public(address: IPAddress) -> bool:
+    """Globally routable unicast: not private, loopback, link-local, shared (CGNAT), reserved, multicast or unspecified."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast and not address.is_unspecified
+
+
+def _configured_allow() -> FetchAllow:
+    from flask import current_app, has_app_context
+
+    if has_app_context() and "imagesd" in current_app.extensions:
+        return current_app.extensions["imagesd"].settings.fetch_allow_rules
+    return FetchAllow()
+
+
+def _resolve_checked(url: str, host: str, port: int, allow: FetchAllow) -> list[IPAddress]:
+    """Every address the host resolves to, after checking that each is public or allowed; any other refuses all."""
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+        addresses = [literal]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise _origin_failure(url, "the host name does not resolve") from None
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
+    for address in addresses:
+        if not is_public(address) and not allow.permits(host, address):
+            raise ApiError(
+                400, 5400,
+                f"Images only fetch from public addresses; {host} resolves to {address}, which is private, loopback, "
+                "link-local or otherwise not public (IMAGESD_FETCH_ALLOW can permit it on a development stand-in).",
+            )
+    return addresses
 
 
 def _origin_failure(url: str, reason: str) -> ApiError:
@@ -32,7 +101,7 @@ def _host(url: str) -> str:
     return parts.hostname or url[:100]
 
 
-def _connection(url: str, connect_timeout: float) -> tuple[http.client.HTTPConnection, str, dict]:
+def _connection(url: str, connect_timeout: float, allow: FetchAllow) -> tuple[http.client.HTTPConnection, str, dict]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
@@ -44,12 +113,14 @@ def _connection(url: str, connect_timeout: float) -> tuple[http.client.HTTPConne
         port = parts.port
     except ValueError:
         raise ApiError(400, 5411, "The url has an invalid port.") from None
+    addresses = _resolve_checked(url, parts.hostname, port or (443 if scheme == "https" else 80), allow)
     if scheme == "https":
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+        conn: http.client.HTTPConnection = _PinnedHTTPSConnection(
             parts.hostname, port, timeout=connect_timeout, context=ssl.create_default_context()
         )
     else:
-        conn = http.client.HTTPConnection(parts.hostname, port, timeout=connect_timeout)
+        conn = _PinnedHTTPConnection(parts.hostname, port, timeout=connect_timeout)
+    conn.addresses = addresses
     # The path and query go out exactly as given: presigned URLs break if anything is re-encoded.
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"User-Agent": "aeontel-imagesd/1", "Accept": "image/*,*/*;q=0.8"}
@@ -59,12 +130,44 @@ def _connection(url: str, connect_timeout: float) -> tuple[http.client.HTTPConne
     return conn, target, headers
 
 
-def fetch(url: str, *, max_bytes: int, connect_timeout: float, read_timeout: float, total_timeout: float) -> Fetched:
+def _connect_pinned(conn: http.client.HTTPConnection) -> socket.socket:
+    """A socket to one of the checked addresses (the Host header and TLS name stay the URL's host)."""
+    last: OSError | None = None
+    for address in conn.addresses:
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(conn.timeout)
+        try:
+            sock.connect((str(address), conn.port))
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+    raise last or OSError("no address to connect to")
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    addresses: list = []
+
+    def connect(self) -> None:
+        self.sock = _connect_pinned(self)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    addresses: list = []
+
+    def connect(self) -> None:
+        self.sock = self._context.wrap_socket(_connect_pinned(self), server_hostname=self.host)
+
+
+def fetch(url: str, *, max_bytes: int, connect_timeout: float, read_timeout: float, total_timeout: float,
+          allow: FetchAllow | None = None) -> Fetched:
     """Download the image at url or raise an ApiError that says why not."""
+    allow = allow if allow is not None else _configured_allow()
     deadline = time.monotonic() + total_timeout
     current = url.strip()
     for _hop in range(MAX_REDIRECTS + 1):
-        conn, target, headers = _connection(current, connect_timeout)
+        conn, target, headers = _connection(current, connect_timeout, allow)
         try:
             try:
                 conn.connect()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 
 from app.config import Settings, env_bool, env_float, env_int, env_str, load_settings
 
@@ -27,6 +28,9 @@ class ImagesdSettings:
     browser_ttl: int = 2 * 24 * 3600
     derivative_cache: bool = True
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    # Upload-by-URL fetches public addresses only; these CIDRs/hosts are let through too (the embedded stack
+    # sets `127.0.0.0/8,::1` so the stand-in can fetch the web app's signed storage URLs on loopback).
+    fetch_allow: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "ImagesdSettings":
@@ -46,7 +50,17 @@ class ImagesdSettings:
             browser_ttl=env_int("IMAGESD_BROWSER_TTL", 2 * 24 * 3600),
             # IMAGESD_DERIVATIVE_CACHE=off renders every request (for benchmarks and engine debugging).
             derivative_cache=env_bool("IMAGESD_DERIVATIVE_CACHE", True),
+            fetch_allow=env_str("IMAGESD_FETCH_ALLOW", ""),
         )
+
+    @cached_property
+    def fetch_allow_rules(self):
+        from .fetch import FetchAllow
+
+        return FetchAllow.parse(self.fetch_allow)
+
+    def __post_init__(self) -> None:
+        self.fetch_allow_rules  # noqa: B018 - a malformed IMAGESD_FETCH_ALLOW fails at start, not on the first fetch
 
     def with_overrides(self, **overrides) -> "ImagesdSettings":
         known = {f.name for f in fields(self)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -9,6 +10,7 @@ from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from app.domain import accounts
 from app.extensions import db, htmx
+from app.web import security
 from app.web.render import render
 
 bp = Blueprint("auth", __name__)
@@ -70,6 +72,13 @@ def login():
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
         password = request.form.get("password") or ""
+        try:
+            security.check_login(email)  # before the password is even looked at
+        except security.RateLimited as limited:
+            minutes = "a minute" if limited.retry_after <= 60 else f"{math.ceil(limited.retry_after / 60)} minutes"
+            message = f"Too many sign-in attempts for this account. Wait {minutes} and try again."
+            return render("auth/login.html", status=429, headers={"Retry-After": str(limited.retry_after)},
+                          error=message, email=email, next_url=next_url)
         if not email or not password:
             error = "Enter your email and your password."
         else:

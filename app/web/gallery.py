@@ -13,6 +13,7 @@ from app.domain import accounts, files, gallery
 from app.domain.accounts import DomainError
 from app.domain.files import UploadSpool
 from app.domain.images import Image, delivery_url
+from app.web import security
 from app.web.auth import login_required, remember_project, require_role
 from app.web.render import render, render_fragment, wants_fragment
 
@@ -125,6 +126,12 @@ def index():
 @bp.post("/files")
 def upload():
     require_write()
+    try:
+        security.check_upload()
+    except security.RateLimited as limited:
+        response = error_response(429, f"Too many uploads; wait {limited.retry_after} seconds and try again.")
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return response
     uploads = [part for part in request.files.getlist("file") if part.filename or isinstance(part.stream, UploadSpool)]
     spools = [part.stream for part in uploads if isinstance(part.stream, UploadSpool)]
     if not spools or all(not part.filename and spool.size == 0 for part, spool in zip(uploads, spools)):

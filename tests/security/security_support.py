@@ -1,0 +1,147 @@
+"""A small two-workspace world for the security tests: members of each role, tokens, files and images, fast.
+
+Users are inserted with one password hash computed once (scrypt per user would cost seconds per test); signing in
+is done the way the gallery tests do it, by putting the user id and a CSRF secret in the test client's session.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import dataclass, field
+
+from itsdangerous import URLSafeTimedSerializer
+from PIL import Image as PILImage
+from werkzeug.security import generate_password_hash
+
+PASSWORD = "correct horse battery"
+PASSWORD_HASH = generate_password_hash(PASSWORD)
+ROLES = ("owner", "editor", "viewer", "anon", "token_read", "token_write", "other_token", "other_session")
+SESSION_ROLES = ("owner", "editor", "viewer", "other_session")
+_serial = itertools.count(1)
+
+
+def png(size=(32, 24), color=(200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+@dataclass
+class Side:
+    """One workspace: its project, tokens, an image file and a file whose provisioning failed."""
+
+    workspace_id: str
+    project_id: str
+    write_token: str
+    read_token: str
+    image_id: str
+    failed_id: str
+    users: dict = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    a: Side
+    b: Side
+
+
+def _spool(app, data: bytes):
+    from app.domain.files import UploadSpool
+
+    spool = UploadSpool(app.config["UPLOAD_TMP_DIR"], app.config["MAX_UPLOAD_BYTES"])
+    spool.write(data)
+    return spool
+
+
+def _side(app, name: str, roles: tuple[str, ...]) -> Side:
+    from app.domain import accounts, files
+    from app.domain.images import Image, Provisioning
+    from app.extensions import db
+
+    n = next(_serial)
+    ws = accounts.create_workspace(f"{name} {n}")
+    prj = accounts.create_project(ws.id, "Website")
+    _, write = accounts.create_token(ws.id, "write")
+    _, read = accounts.create_token(ws.id, "read")
+    users = {}
+    for role in roles:
+        user = accounts.User(email=f"{role}-{n}@{name.lower()}.example", password_hash=PASSWORD_HASH)
+        db.session.add(user)
+        db.session.flush()
+        db.session.add(accounts.Membership(user_id=user.id, workspace_id=ws.id, role=role))
+        users[role] = user.id
+    db.session.commit()
+    image = files.store_upload(ws.id, prj.id, _spool(app, png()), "photo.png")
+    db.session.add(Image(file_id=image.id, workspace_id=ws.id, cf_image_id=image.id, width=32, height=24,
+                         size=image.size, format="png", exif={}, require_signed_urls=False))
+    db.session.add(Provisioning(file_id=image.id, workspace_id=ws.id, state="done", attempts=1, cf_image_id=image.id))
+    failed = files.store_upload(ws.id, prj.id, _spool(app, png(color=(0, 90, 0))), "broken.png")
+    failed.status, failed.error_code, failed.error_message = "error", "images_unavailable", "The service was away."
+    db.session.add(Provisioning(file_id=failed.id, workspace_id=ws.id, state="failed", attempts=3,
+                                last_error="The service was away."))
+    db.session.commit()
+    return Side(ws.id, prj.id, write, read, image.id, failed.id, users)
+
+
+def build_world(app) -> World:
+    with app.app_context():
+        a = _side(app, "Acme", ("owner", "editor", "viewer"))
+        b = _side(app, "Other", ("owner",))
+        return World(a, b)
+
+
+class Caller:
+    """A test client acting as one role: a signed-in session (with its CSRF token) or a bearer token or nobody."""
+
+    def __init__(self, app, world: World, role: str):
+        self.role = role
+        self.client = app.test_client()
+        self.headers: dict[str, str] = {}
+        self.csrf = None
+        user_id = {"other_session": world.b.users["owner"]}.get(role) or world.a.users.get(role)
+        if role in SESSION_ROLES:
+            raw = f"csrf-secret-{role}"
+            with self.client.session_transaction() as session:
+                session["user_id"] = user_id
+                session["csrf_token"] = raw
+            self.csrf = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+        token = {"token_read": world.a.read_token, "token_write": world.a.write_token,
+                 "other_token": world.b.write_token}.get(role)
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def open(self, method: str, url: str, *, csrf: bool = True, htmx: bool = False, **kwargs):
+        headers = dict(self.headers)
+        if csrf and self.csrf and method not in ("GET", "HEAD", "OPTIONS"):
+            headers["X-CSRFToken"] = self.csrf
+        if htmx:
+            headers["HX-Request"] = "true"
+        headers.update(kwargs.pop("headers", {}))
+        response = self.client.open(url, method=method, headers=headers, **kwargs)
+        response.get_data()  # read and close now (static files and blobs hold a file open until closed)
+        response.close()
+        return response
+
+
+def snapshot(app) -> tuple:
+    """Everything a state-changing request could touch in the database, as comparable values."""
+    from sqlalchemy import select
+
+    from app.domain.accounts import ApiToken, Membership, User, Workspace
+    from app.domain.files import File
+    from app.domain.images import Image, Provisioning
+    from app.extensions import db
+
+    with app.app_context():
+        rows = (
+            sorted(db.session.execute(select(File.id, File.status, File.error_code, File.name)).all()),
+            sorted(db.session.execute(select(Image.file_id, Image.alt_text, Image.decorative)).all()),
+            sorted(db.session.execute(select(Provisioning.file_id, Provisioning.state, Provisioning.attempts)).all()),
+            sorted(db.session.execute(select(User.id, User.password_hash)).all()),
+            sorted(db.session.execute(select(Membership.user_id, Membership.workspace_id, Membership.role)).all()),
+            sorted(db.session.execute(select(ApiToken.id, ApiToken.revoked_at)).all()),
+            sorted(db.session.execute(select(Workspace.id, Workspace.name)).all()),
+        )
+        db.session.remove()
+        return rows
