@@ -57,7 +57,9 @@ def start_maintenance(app, stop: threading.Event) -> threading.Thread:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    parser.add_argument("--simple", action="store_true", help="run jobs in this process instead of a forked child")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--simple", action="store_true", help="run jobs in this process (the default)")
+    kind.add_argument("--fork", action="store_true", help="run each job in a forked child (RQ's Worker)")
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
 
@@ -72,7 +74,10 @@ def main(argv: list[str] | None = None) -> None:
         stop = threading.Event()
         if not args.burst:
             start_maintenance(flask_app, stop)
-        worker_class = SimpleWorker if args.simple else Worker
+        # SimpleWorker by default: a job starts in about 5 ms instead of 40-120 ms for a fork of this process
+        # (bench/RESULTS.md); jobs are short, time-limited by RQ and idempotent, and a dead worker's work is
+        # taken over by another after its lease. --fork isolates each job in a child process instead.
+        worker_class = Worker if args.fork else SimpleWorker
         # Blocking dequeues wait longer than the request-side socket timeout, so the worker gets its own connection.
         connection = Redis.from_url(flask_app.config["REDIS_URL"], socket_connect_timeout=5, health_check_interval=30)
         worker = worker_class(list(QUEUE_NAMES), connection=connection, name=args.name)

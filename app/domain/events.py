@@ -74,8 +74,26 @@ def _enqueue_committed(session: Session) -> None:
     event_ids = session.info.pop("outbox", None)
     if not event_ids:
         return
+    inline = session.info.get("dispatch_inline")
+    if inline is not None:
+        inline.extend(event_ids)  # a job emitted them: it dispatches them itself when it is done
+        return
     for event_id in event_ids:
         enqueue_dispatch(event_id)
+
+
+def dispatch_inline(event_ids: list[str]) -> None:
+    """Dispatches, in this job, the events it committed (and those their handlers commit), saving a queue hop each.
+
+    Whatever fails here is handed to the queue instead, and the relay still backs both paths.
+    """
+    while event_ids:
+        event_id = event_ids.pop(0)
+        try:
+            dispatch(event_id)
+        except Exception:  # noqa: BLE001 - the normal, retried path takes over
+            log.warning("inline dispatch of %s failed; enqueued instead", event_id, exc_info=True)
+            enqueue_dispatch(event_id)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -85,8 +86,10 @@ def _request_provisioning(event) -> None:
         return
     if db.session.get(Provisioning, event.subject_id) is not None or db.session.get(File, event.subject_id) is None:
         return
+    now = utcnow()
+    # enqueued_at is set now: the job is enqueued by the next handler, so the reconciler must not add a second.
     db.session.add(Provisioning(file_id=event.subject_id, workspace_id=event.workspace_id, state="queued",
-                                attempts=0, next_attempt_at=utcnow()))
+                                attempts=0, next_attempt_at=now, enqueued_at=now))
     emit("image.provision_requested", workspace_id=event.workspace_id, subject_id=event.subject_id)
 
 
@@ -144,8 +147,12 @@ def provision(file_id: str) -> str:
         return "exists"
     try:
         header = _inspect(file)
-        copy = _ensure_copy(row, file)
-        return _finish(row, file, header, copy)
+        # The placeholder decode runs while the images service fetches and checks its copy: two cores, one wait.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending_placeholder = pool.submit(_placeholder, current_app.extensions["storage"], file.storage_key,
+                                              file.id, header.format)
+            copy = _ensure_copy(row, file)
+            return _finish(row, file, header, copy, pending_placeholder.result())
     except TransientImagesError as exc:
         return _retry_later(row, file, exc)
     except PictureError as exc:
@@ -170,10 +177,13 @@ def _inspect(file: File) -> Header:
 
 
 def _open(file: File):
-    storage = current_app.extensions["storage"]
+    return _open_from(current_app.extensions["storage"], file.storage_key)
+
+
+def _open_from(storage, storage_key: str):
     if isinstance(storage, LocalStorage):
-        return storage.open(file.storage_key)  # a real file: the header is read without reading the rest
-    return io.BytesIO(storage.open(file.storage_key).read())  # S3 bodies cannot seek; images are at most 10 MB
+        return storage.open(storage_key)  # a real file: the header is read without reading the rest
+    return io.BytesIO(storage.open(storage_key).read())  # S3 bodies cannot seek; images are at most 10 MB
 
 
 _SVG_LENGTH = re.compile(r'\b(width|height)\s*=\s*["\']\s*([0-9.]+)\s*(px)?\s*["\']')
@@ -222,8 +232,9 @@ def _ensure_copy(row: Provisioning, file: File) -> dict:
     return copy
 
 
-def _finish(row: Provisioning, file: File, header: Header, copy: dict) -> str:
-    blur, colour = _placeholder(file, header)
+def _finish(row: Provisioning, file: File, header: Header, copy: dict,
+            placeholder_: tuple[str | None, str | None] = (None, None)) -> str:
+    blur, colour = placeholder_
     image = Image(
         file_id=file.id, workspace_id=file.workspace_id, cf_image_id=copy["id"], width=header.width,
         height=header.height, size=file.size, format=header.format.lower(), exif=header.exif, placeholder=blur,
@@ -245,14 +256,15 @@ def _finish(row: Provisioning, file: File, header: Header, copy: dict) -> str:
     return "created"
 
 
-def _placeholder(file: File, header: Header) -> tuple[str | None, str | None]:
-    if header.format == "SVG":
+def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> tuple[str | None, str | None]:
+    """Runs in a helper thread, so it takes what it needs as arguments instead of reading the app context."""
+    if image_format == "SVG":
         return None, None
     try:
-        with _open(file) as stream:
+        with _open_from(storage, storage_key) as stream:
             return placeholder(stream)
     except Exception:  # noqa: BLE001 - a placeholder is a nicety; the image stands without it
-        log.warning("no placeholder for %s", file.id, exc_info=True)
+        log.warning("no placeholder for %s", file_id, exc_info=True)
         return None, None
 
 
