@@ -197,6 +197,28 @@ def storage_init() -> None:
         click.echo(f"local storage at {current_app.config['STORAGE_ROOT']} is ready")
 
 
+@main.command("doctor")
+@click.option("--fix", is_flag=True, help="Repair what is safe; without it nothing is changed (dry run).")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def doctor(fix: bool, as_json: bool) -> None:
+    """Reconciles the database, storage and the images service; exits 1 while inconsistencies remain."""
+    from app.domain import doctor as doctor_
+
+    report = doctor_.run(fix=fix)
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+    else:
+        checked = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in report.checked.items())
+        click.echo(f"checked {checked}")
+        for finding in report.findings:
+            verb = "fixed" if finding.fixed else ("would" if fix is False and finding.action else "left")
+            click.echo(f"{finding.kind:<19} {finding.subject}  {finding.detail}  [{verb}: {finding.action}]")
+        click.echo(f"{len(report.findings)} found, {sum(f.fixed for f in report.findings)} fixed"
+                   + ("" if fix or not report.findings else " (dry run: add --fix to repair)"))
+    sys.exit(1 if report.unresolved else 0)
+
+
 def _add_images_group() -> None:
     from app.imagesd.cli import images
 

@@ -1,0 +1,228 @@
+"""`aeontel doctor`: reconcile the database, the file store and the Images account, both ways.
+
+Finds, for every workspace at once:
+- `missing_bytes`: a ready (or failed-but-stored) file row whose stored object is gone;
+- `orphan_object`: a stored object that no file row names;
+- `missing_copy`: an image row whose Images copy is gone;
+- `orphan_copy`: an Images copy made for a file id (metadata `fileId` or `creator`) that has no image row and
+  no provisioning in flight;
+- `stuck_provisioning`: provisioning that is due (or whose lease ran out) but has not been enqueued for a while.
+
+Dry-run by default. `fix=True` repairs what is safe: orphan objects and orphan copies are deleted (nothing refers to
+them; a file row is always committed before its bytes are stored, and a copy being made belongs to provisioning in
+flight, which is skipped), stuck provisioning is enqueued again (the job claims its row, so a duplicate is harmless),
+and files whose bytes are missing are marked `error` so nobody waits for them. A missing copy is reported only: the
+image row still names it and deciding between re-provisioning and deleting is an editor's call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.adapters.cloudflare import ImageNotFound, ImagesError
+from app.adapters.storage import KEY_PATTERN, LocalStorage, bucket_name
+from app.domain.accounts import Workspace
+from app.domain.common import utcnow
+from app.domain.files import File
+from app.domain.images import PROVISION_JOB, Image, Provisioning
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning")
+# Provisioning is "stuck" when it has waited this long past being due without a job picking it up.
+STUCK_AFTER = timedelta(minutes=5)
+IN_FLIGHT = ("queued", "running")
+
+
+@dataclass
+class Finding:
+    kind: str
+    subject: str
+    detail: str
+    workspace_id: str | None = None
+    action: str = ""  # what --fix does (dry run) or did
+    fixed: bool = False
+
+
+@dataclass
+class Report:
+    fix: bool
+    findings: list[Finding] = field(default_factory=list)
+    checked: dict = field(default_factory=dict)
+
+    def add(self, kind: str, subject: str, detail: str, workspace_id: str | None = None, action: str = "") -> Finding:
+        finding = Finding(kind, subject, detail, workspace_id, action)
+        self.findings.append(finding)
+        return finding
+
+    @property
+    def unresolved(self) -> list[Finding]:
+        return [f for f in self.findings if not f.fixed]
+
+    def as_dict(self) -> dict:
+        counts = {kind: sum(1 for f in self.findings if f.kind == kind) for kind in KINDS}
+        return {"fix": self.fix, "checked": self.checked, "found": counts,
+                "fixed": sum(1 for f in self.findings if f.fixed), "unresolved": len(self.unresolved),
+                "findings": [asdict(f) for f in self.findings]}
+
+
+def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER) -> Report:
+    report = Report(fix=fix)
+    storage = current_app.extensions["storage"]
+    files = list(db.session.scalars(select(File)))
+    _check_bytes(report, storage, files)
+    _check_objects(report, storage, {f.storage_key for f in files})
+    _check_copies(report)
+    _check_provisioning(report, stuck_after)
+    db.session.commit()
+    return report
+
+
+def _check_bytes(report: Report, storage, files: list[File]) -> None:
+    """Rows that promise stored bytes: ready files, and failed ones whose upload had finished."""
+    checked = 0
+    for file in files:
+        if file.status == "pending" or file.error_code in ("upload_interrupted", "bytes_missing"):
+            continue
+        checked += 1
+        if storage.exists(file.storage_key):
+            continue
+        finding = report.add("missing_bytes", file.id, f"file row {file.id} ({file.name}) has no stored bytes at "
+                             f"{file.storage_key}", file.workspace_id, "mark the file as error (bytes_missing)")
+        if report.fix:
+            file.status, file.error_code = "error", "bytes_missing"
+            file.error_message = "The stored bytes of this file are missing; upload it again."
+            db.session.commit()
+            finding.fixed, finding.action = True, "marked the file as error (bytes_missing)"
+    report.checked["files"] = checked
+
+
+def stored_keys(storage) -> list[str]:
+    """Every object key in the store: walk the local folder, or list the bucket(s)."""
+    if isinstance(storage, LocalStorage):
+        keys = []
+        for directory, _subdirs, names in os.walk(storage.root):
+            for name in names:
+                relative = os.path.relpath(os.path.join(directory, name), storage.root).replace(os.sep, "/")
+                base = relative[: -len(".partial")] if relative.endswith(".partial") else relative
+                if KEY_PATTERN.fullmatch(base):
+                    keys.append(relative)
+        return sorted(keys)
+    if storage.bucket_per_workspace:
+        buckets = [bucket_name(storage.bucket_prefix, ws) for ws in db.session.scalars(select(Workspace.id))]
+    else:
+        buckets = [bucket_name(storage.bucket_prefix, None)]
+    keys = []
+    for bucket in buckets:
+        try:
+            for page in storage.client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        except storage.client.exceptions.NoSuchBucket:
+            continue
+    return sorted(keys)
+
+
+def _check_objects(report: Report, storage, known: set[str]) -> None:
+    keys = stored_keys(storage)
+    report.checked["objects"] = len(keys)
+    for key in keys:
+        base = key[: -len(".partial")] if key.endswith(".partial") else key
+        if base in known and not key.endswith(".partial"):
+            continue
+        if key.endswith(".partial") and base in known:
+            continue  # a copy across disks in progress (LocalStorage), or one the sweeper will clear
+        finding = report.add("orphan_object", key, f"stored object {key} has no file row", key.split("/", 1)[0],
+                             "delete the object")
+        if report.fix:
+            if isinstance(storage, LocalStorage):
+                (storage.root / key).unlink(missing_ok=True)
+            else:
+                storage.delete(base)
+            finding.fixed, finding.action = True, "deleted the object"
+
+
+def list_copies(client) -> list[dict]:
+    copies, token = [], None
+    while True:
+        page = client.list(per_page=1000, continuation_token=token) or {}
+        copies.extend(page.get("images") or [])
+        token = page.get("continuation_token")
+        if not token:
+            return copies
+
+
+def _file_id_of(copy: dict) -> str | None:
+    meta = copy.get("meta") or copy.get("metadata") or {}
+    candidate = meta.get("fileId") if isinstance(meta, dict) else None
+    candidate = candidate or copy.get("creator")
+    return candidate if isinstance(candidate, str) and candidate.startswith("fil_") else None
+
+
+def _check_copies(report: Report) -> None:
+    client = current_app.extensions["images"]
+    copies = list_copies(client)
+    report.checked["copies"] = len(copies)
+    listed = {copy["id"] for copy in copies}
+    images = list(db.session.scalars(select(Image)))
+    report.checked["images"] = len(images)
+    for image in images:
+        if image.cf_image_id in listed:
+            continue
+        try:
+            client.get(image.cf_image_id)  # listed a moment ago without it; ask once more before saying so
+            continue
+        except ImageNotFound:
+            pass
+        report.add("missing_copy", image.file_id, f"image {image.file_id} names Images copy {image.cf_image_id}, "
+                   "which the images service does not have", image.workspace_id,
+                   "none (re-upload the file, or delete the image)")
+    owned = {image.cf_image_id for image in images}
+    rows = {row.file_id: row for row in db.session.scalars(select(Provisioning))}
+    for copy in copies:
+        file_id = _file_id_of(copy)
+        if copy["id"] in owned or file_id is None:
+            continue  # in use, or not one of ours (the account may hold other applications' images)
+        row = rows.get(file_id)
+        if row is not None and row.state in IN_FLIGHT:
+            continue  # provisioning in flight will adopt or remove it
+        meta = copy.get("meta") or {}
+        finding = report.add("orphan_copy", copy["id"], f"Images copy {copy['id']} was made for {file_id}, which has "
+                             "no image row and no provisioning in flight", meta.get("workspaceId"), "delete the copy")
+        if report.fix:
+            try:
+                client.delete(copy["id"])
+            except ImageNotFound:
+                pass
+            except ImagesError as exc:
+                finding.action = f"could not delete the copy: {exc.message}"
+                continue
+            finding.fixed, finding.action = True, "deleted the copy"
+
+
+def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
+    now = utcnow()
+    rows = list(db.session.scalars(select(Provisioning).where(Provisioning.state.in_(IN_FLIGHT))))
+    report.checked["provisioning_in_flight"] = len(rows)
+    for row in rows:
+        due = row.next_attempt_at if row.state == "queued" else row.lease_until
+        if due is None or due > now - stuck_after:
+            continue
+        if row.enqueued_at is not None and row.enqueued_at > now - stuck_after:
+            continue
+        finding = report.add("stuck_provisioning", row.file_id, f"provisioning of {row.file_id} is {row.state} and "
+                             f"was due at {due.isoformat()} with no job since "
+                             f"{row.enqueued_at.isoformat() if row.enqueued_at else 'ever'}", row.workspace_id,
+                             "enqueue the provisioning job again")
+        if report.fix:
+            timeout = int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2
+            current_app.extensions["queue"].enqueue("images", PROVISION_JOB, row.file_id, timeout=timeout)
+            row.enqueued_at = utcnow()
+            db.session.commit()
+            finding.fixed, finding.action = True, "enqueued the provisioning job again"
