@@ -1,0 +1,107 @@
+import { AeontelError, errorFromResponse, networkError } from "./errors.js";
+import type { Image, ImageDeleted, ImageList, ListImagesParams } from "./types.js";
+
+type Awaitable<T> = T | Promise<T>;
+
+interface CommonConfig {
+  /**
+   * Where the API is: `https://images.example.com` (the client adds `/api/...`). Default `""`, the page's own
+   * origin, for the gallery and apps served behind the same host.
+   */
+  baseUrl?: string;
+  /** The `fetch` to use (default `globalThis.fetch`): pass one to add logging, retries or a test double. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** A program with an API token (`aet_…`): sent as `Authorization: Bearer <token>`. */
+export interface TokenConfig extends CommonConfig {
+  /** The token, or a function that returns the current one (asked on every request). */
+  token: string | (() => Awaitable<string>);
+  credentials?: never;
+  csrfToken?: never;
+}
+
+/** A signed-in browser: the session cookie goes along, and writes carry the page's CSRF token. */
+export interface SessionConfig extends CommonConfig {
+  token?: never;
+  /** `"same-origin"` for the gallery's own pages; `"include"` only if the API is on another origin that allows it. */
+  credentials: "same-origin" | "include";
+  /**
+   * The page's CSRF token (`<meta name="csrf-token">`), sent as `X-CSRFToken` on DELETE; or a function that reads
+   * it. Lists then need `workspaceId`.
+   */
+  csrfToken?: string | (() => string | null | undefined);
+}
+
+export type AeontelConfig = TokenConfig | SessionConfig;
+
+/** The calls the hooks make; usable on its own outside React. */
+export interface AeontelClient {
+  readonly baseUrl: string;
+  listImages(params: ListImagesParams & { cursor?: string }, signal?: AbortSignal): Promise<ImageList>;
+  retrieveImage(fileId: string, signal?: AbortSignal): Promise<Image>;
+  deleteImage(fileId: string, signal?: AbortSignal): Promise<ImageDeleted>;
+}
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export function createAeontelClient(config: AeontelConfig): AeontelClient {
+  const baseUrl = (config.baseUrl ?? "").replace(/\/+$/, "");
+  const doFetch = config.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+
+  async function request<T>(method: string, path: string, query?: Record<string, string | number | undefined>,
+                            signal?: AbortSignal): Promise<T> {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== "") search.set(key, String(value));
+    }
+    const qs = search.toString();
+    const url = `${baseUrl}${path}${qs ? `?${qs}` : ""}`;
+    const headers: Record<string, string> = { Accept: "application/json, application/problem+json" };
+    const init: RequestInit = { method, headers, signal };
+    if (config.token !== undefined) {
+      const token = typeof config.token === "function" ? await config.token() : config.token;
+      headers.Authorization = `Bearer ${token}`;
+      init.credentials = "omit"; // a bearer call carries no ambient credentials
+    } else {
+      init.credentials = config.credentials;
+      if (!SAFE.has(method)) {
+        const csrf = typeof config.csrfToken === "function" ? config.csrfToken() : config.csrfToken;
+        if (csrf) headers["X-CSRFToken"] = csrf;
+      }
+    }
+    let response: Response;
+    try {
+      response = await doFetch(url, init);
+    } catch (cause) {
+      if (signal?.aborted) throw cause; // TanStack Query handles its own cancellations
+      throw networkError(cause, url);
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    try {
+      return (await response.json()) as T;
+    } catch (cause) {
+      throw new AeontelError(
+        {
+          type: "https://aeontel.dev/problems/unexpected_response",
+          title: "Unexpected response",
+          status: response.status,
+          code: "unexpected_response",
+          detail: `The server answered ${response.status} with a body that is not JSON.`,
+        },
+        { cause },
+      );
+    }
+  }
+
+  const imagePath = (fileId: string) => `/api/images/${encodeURIComponent(fileId)}`;
+
+  return {
+    baseUrl,
+    listImages: ({ workspaceId, projectId, limit, q, cursor }, signal) =>
+      request<ImageList>("GET", "/api/images",
+        { workspace_id: workspaceId, project_id: projectId, q, limit, cursor }, signal),
+    retrieveImage: (fileId, signal) => request<Image>("GET", imagePath(fileId), undefined, signal),
+    deleteImage: (fileId, signal) => request<ImageDeleted>("DELETE", imagePath(fileId), undefined, signal),
+  };
+}

@@ -1,0 +1,179 @@
+import {
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+  type InfiniteData,
+  type QueryClient,
+  type UseInfiniteQueryOptions,
+  type UseInfiniteQueryResult,
+  type UseMutationResult,
+  type UseQueryOptions,
+  type UseQueryResult,
+} from "@tanstack/react-query";
+import { AeontelError } from "./errors.js";
+import { aeontelKeys, type ImageDetailKey, type ImageListKey } from "./keys.js";
+import { useAeontelClient } from "./provider.js";
+import type { Image, ImageDeleted, ImageList, ListImagesParams } from "./types.js";
+
+/** The cached form of a list: its pages as fetched, each with `data`, `has_more` and `next_cursor`. */
+export type ImagePages = InfiniteData<ImageList, string | undefined>;
+
+/**
+ * Retries only what a retry can fix: no answer at all, or a 5xx (503 storage_unavailable). A 4xx is final:
+ * a 404 or 401 should show at once, not after three back-offs.
+ */
+export function retryTransient(failureCount: number, error: unknown): boolean {
+  if (!(error instanceof AeontelError)) return failureCount < 3;
+  return (error.status === 0 || error.status >= 500) && failureCount < 3;
+}
+
+export type UseListImagesOptions = Omit<
+  UseInfiniteQueryOptions<ImageList, AeontelError, ImagePages, ImageListKey, string | undefined>,
+  "queryKey" | "queryFn" | "initialPageParam" | "getNextPageParam" | "getPreviousPageParam"
+>;
+
+/**
+ * Images of a workspace, newest first, a page at a time: `data.pages` grows with `fetchNextPage()` while
+ * `hasNextPage`. The cursor is handled here; filters (`projectId`, `q`, `limit`) make their own cache entries.
+ */
+export function useListImages(
+  params: ListImagesParams = {},
+  options: UseListImagesOptions = {},
+): UseInfiniteQueryResult<ImagePages, AeontelError> {
+  const client = useAeontelClient();
+  return useInfiniteQuery({
+    retry: retryTransient,
+    ...options,
+    queryKey: aeontelKeys.imageList(params),
+    queryFn: ({ pageParam, signal, queryKey }) => client.listImages({ ...queryKey[3], cursor: pageParam }, signal),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => (last.has_more && last.next_cursor ? last.next_cursor : undefined),
+  });
+}
+
+/** Every image of a list's loaded pages, in order (what a grid renders). */
+export function imagesOf(data: ImagePages | undefined): Image[] {
+  return data ? data.pages.flatMap((page) => page.data) : [];
+}
+
+export type UseRetrieveImageOptions = Omit<
+  UseQueryOptions<Image, AeontelError, Image, ImageDetailKey>,
+  "queryKey" | "queryFn"
+>;
+
+/**
+ * One image by its file id. While it loads, an image already in a cached list is shown as placeholder data
+ * (`isPlaceholderData`), so a detail view opened from a grid has its size and colour at once. Disabled while
+ * `fileId` is empty.
+ */
+export function useRetrieveImage(
+  fileId: string | null | undefined,
+  options: UseRetrieveImageOptions = {},
+): UseQueryResult<Image, AeontelError> {
+  const client = useAeontelClient();
+  const queryClient = useQueryClient();
+  const id = fileId ?? "";
+  return useQuery({
+    retry: retryTransient,
+    placeholderData: () => findInLists(queryClient, id),
+    ...options,
+    enabled: id !== "" && (options.enabled ?? true),
+    queryKey: aeontelKeys.imageDetail(id),
+    queryFn: ({ signal }) => client.retrieveImage(id, signal),
+  });
+}
+
+function findInLists(queryClient: QueryClient, fileId: string): Image | undefined {
+  if (!fileId) return undefined;
+  for (const [, data] of queryClient.getQueriesData<ImagePages>({ queryKey: aeontelKeys.imageLists() })) {
+    const found = data?.pages.flatMap((page) => page.data).find((image) => image.fileId === fileId);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** What `useDeleteImage` keeps between its optimistic update and the answer, to undo its own removal. */
+export interface DeleteImageContext {
+  removedFrom: Array<{ queryKey: readonly unknown[]; page: number; image: Image; following: string[] }>;
+}
+
+export interface UseDeleteImageOptions {
+  onSuccess?: (result: ImageDeleted, fileId: string) => unknown;
+  onError?: (error: AeontelError, fileId: string) => unknown;
+  onSettled?: (result: ImageDeleted | undefined, error: AeontelError | null, fileId: string) => unknown;
+}
+
+export const deleteImageMutationKey = [...aeontelKeys.images(), "delete"] as const;
+
+/**
+ * Deletes an image: `mutate(fileId)`. At once (before the server answers) the image leaves every cached list
+ * page; if the server refuses, it goes back where it was, and either way the lists are refetched afterwards.
+ * Only this delete's own removal is undone, and the lists are refetched when the last of several overlapping deletes
+ * settles, so concurrent deletes do not bring each other's images back.
+ */
+export function useDeleteImage(
+  options: UseDeleteImageOptions = {},
+): UseMutationResult<ImageDeleted, AeontelError, string, DeleteImageContext> {
+  const client = useAeontelClient();
+  const queryClient = useQueryClient();
+  return useMutation<ImageDeleted, AeontelError, string, DeleteImageContext>({
+    mutationKey: deleteImageMutationKey,
+    mutationFn: (fileId) => client.deleteImage(fileId),
+    onMutate: async (fileId) => {
+      const lists = { queryKey: aeontelKeys.imageLists() };
+      // A list fetch in flight would answer with the image still in it and overwrite the optimistic state.
+      await queryClient.cancelQueries(lists);
+      const context: DeleteImageContext = { removedFrom: [] };
+      for (const [queryKey, data] of queryClient.getQueriesData<ImagePages>(lists)) {
+        if (!data) continue;
+        let changed = false;
+        const pages = data.pages.map((page, index) => {
+          const at = page.data.findIndex((image) => image.fileId === fileId);
+          if (at < 0) return page;
+          changed = true;
+          context.removedFrom.push({
+            queryKey,
+            page: index,
+            image: page.data[at]!,
+            following: page.data.slice(at + 1).map((image) => image.fileId),
+          });
+          return { ...page, data: page.data.filter((image) => image.fileId !== fileId) };
+        });
+        if (changed) queryClient.setQueryData<ImagePages>(queryKey, { ...data, pages });
+      }
+      return context;
+    },
+    onError: (error, fileId, context) => {
+      for (const removal of context?.removedFrom ?? []) {
+        queryClient.setQueryData<ImagePages>(removal.queryKey, (data) => (data ? putBack(data, removal) : data));
+      }
+      return options.onError?.(error, fileId);
+    },
+    onSuccess: (result, fileId) => {
+      queryClient.removeQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true });
+      return options.onSuccess?.(result, fileId);
+    },
+    onSettled: async (result, error, fileId) => {
+      // While another delete is in flight, a refetch would bring its image back: the last one to settle refetches.
+      const last = queryClient.isMutating({ mutationKey: deleteImageMutationKey }) <= 1;
+      await Promise.all([
+        last ? queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }) : null,
+        error ? queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true }) : null,
+      ]);
+      return options.onSettled?.(result, error, fileId);
+    },
+  });
+}
+
+/** The image back on its page, before the first image that followed it and is still there (else at the end). */
+function putBack(data: ImagePages, removal: DeleteImageContext["removedFrom"][number]): ImagePages {
+  const page = data.pages[removal.page];
+  if (!page || page.data.some((image) => image.fileId === removal.image.fileId)) return data;
+  const next = page.data.findIndex((image) => removal.following.includes(image.fileId));
+  const items = [...page.data];
+  items.splice(next < 0 ? items.length : next, 0, removal.image);
+  const pages = [...data.pages];
+  pages[removal.page] = { ...page, data: items };
+  return { ...data, pages };
+}

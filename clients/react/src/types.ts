@@ -1,0 +1,30 @@
+/** Named shapes of the API, picked out of the generated `schema.d.ts` (the server's OpenAPI document). */
+import type { components, operations, paths } from "./schema.js";
+
+export type { components, operations, paths };
+
+/** One image: the `Image` schema (`app.api.schemas.image_json` on the server). */
+export type Image = components["schemas"]["Image"];
+/** A page of images: `{object: "list", data, has_more, next_cursor}`. */
+export type ImageList = components["schemas"]["ImageList"];
+/** The answer to `DELETE /api/images/{file_id}`. */
+export type ImageDeleted = components["schemas"]["ImageDeleted"];
+/** An error body: RFC 9457 problem details with the API's stable `code`. */
+export type Problem = components["schemas"]["Problem"];
+/** `placeholder: {blurhash, dominantColor}` of an image. */
+export type ImagePlaceholder = Image["placeholder"];
+
+/** The query of `GET /api/images`, as the server names it. */
+export type ListImagesQuery = NonNullable<operations["listImages"]["parameters"]["query"]>;
+
+/** What `useListImages` takes: the list's filters (the cursor is the hook's business). */
+export interface ListImagesParams {
+  /** Defaults to the token's workspace; required with session cookies. */
+  workspaceId?: string;
+  /** Only images of this project. */
+  projectId?: string;
+  /** Page size, 1 to 100 (the server's default is 50). */
+  limit?: number;
+  /** Only images whose file name contains this text (case-insensitive). */
+  q?: string;
+}

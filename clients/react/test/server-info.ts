@@ -1,0 +1,30 @@
+/** What `test/server.py` prints once the real stack is up, and what the tests get from `inject("aeontel")`. */
+export interface Tenant {
+  workspaceId: string;
+  projectId: string;
+  writeToken: string;
+  readToken: string;
+  /** Newest first, as the API lists them. */
+  fileIds: string[];
+  /** Workspace A only: a second project holding one image ("blog-header.jpg"). */
+  otherProjectId?: string;
+}
+
+export interface ServerInfo {
+  ready: true;
+  baseUrl: string;
+  imagesUrl: string;
+  pid: number;
+  /** Seven images (six in its Website project, one in Blog): only read by the tests. */
+  a: Tenant;
+  /** Two images of another workspace: the tests prove they cannot be reached or deleted from A. */
+  b: Tenant;
+  /** Four images that the delete tests delete. */
+  c: Tenant;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    aeontel: ServerInfo;
+  }
+}

@@ -1,0 +1,303 @@
+"""The real aeontel stack for the React hooks' tests: started on free ports, seeded, and described on stdout.
+
+Run by `test/global-setup.ts` with the project's Python (`$AEONTEL_PYTHON`, default `<repo>/.venv/bin/python`):
+
+1. a private `redis-server`, the images stand-in (`python -m app.imagesd.cli serve`), the web app under gunicorn
+   and `worker.py`, each in its own process, all in a temporary `AEONTEL_INSTANCE_DIR` (SQLite inside it);
+2. the schema built by the real migrations (`aeontel db upgrade`);
+3. three workspaces (A, B, C), each with a project and a write and a read token; small generated JPEGs uploaded through
+   `POST /api/files` and waited for until the worker has made them images;
+4. one JSON line on stdout (`{"ready": true, "baseUrl": …, "a": {…}, "b": {…}}`), then it waits.
+
+It stops everything and removes the temporary folder on SIGTERM or SIGINT, or when its stdin closes (the test
+runner went away). Children get SIGTERM from the kernel if this process dies without cleaning up. Progress and
+failures go to stderr; on a failure the logs of the children are printed there too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+IMAGES_A = int(os.environ.get("AEONTEL_TEST_IMAGES", "7"))  # seven images: pages of 3, 3 and 1 at limit=3
+IMAGES_B = 2
+IMAGES_C = 4  # workspace C is the delete tests' own: deleting there leaves A's lists as the other tests expect
+START_TIMEOUT = float(os.environ.get("AEONTEL_TEST_START_TIMEOUT", "60"))
+PROVISION_TIMEOUT = float(os.environ.get("AEONTEL_TEST_PROVISION_TIMEOUT", "90"))
+
+
+def log(message: str) -> None:
+    print(f"[aeontel test server] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when this helper dies, however it dies (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="aeontel-react-test-"))
+        self.instance = self.dir / "instance"
+        self.instance.mkdir()
+        self.redis_port, self.images_port, self.web_port = free_port(), free_port(), free_port()
+        self.base_url = f"http://127.0.0.1:{self.web_port}"
+        self.images_url = f"http://127.0.0.1:{self.images_port}"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+        self.stopped = threading.Event()
+        self.stopping = threading.Lock()
+        self.env = dict(os.environ)
+        self.env.update({
+            "AEONTEL_INSTANCE_DIR": str(self.instance),
+            "DATABASE_URL": f"sqlite:///{self.instance / 'aeontel.db'}",
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "SECRET_KEY": "react-tests-secret",
+            "PORT": str(self.web_port),
+            "PUBLIC_URL": self.base_url,
+            "STORAGE_BACKEND": "local",
+            "IMAGESD_PORT": str(self.images_port),
+            "IMAGESD_PUBLIC_URL": self.images_url,
+            "IMAGES_API_BASE": f"{self.images_url}/client/v4",
+            "IMAGES_DELIVERY_BASE": self.images_url,
+            # The stand-in fetches each upload from the web app's signed URL on loopback, as under `make dev`.
+            "IMAGESD_FETCH_ALLOW": "127.0.0.0/8,::1",
+            "RELAY_AFTER_SECONDS": "1",
+            "RELAY_INTERVAL_SECONDS": "0.5",
+            "PYTHONUNBUFFERED": "1",
+        })
+        # The project's own variables from the caller's shell must not leak into the stack under test.
+        for name in ("S3_ENDPOINT_URL", "IMAGES_SIGNING_KEY", "TEST_DATABASE_URL"):
+            self.env.pop(name, None)
+
+    # -- processes --------------------------------------------------------------------------------------------
+
+    def spawn(self, name: str, argv: list[str]) -> None:
+        path = self.dir / f"{name}.log"
+        self.logs[name] = path
+        with path.open("wb") as out:
+            self.processes[name] = subprocess.Popen(argv, cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
+                                                    stdout=out, stderr=subprocess.STDOUT,
+                                                    preexec_fn=_die_with_parent)
+
+    def start_processes(self) -> None:
+        redis = shutil.which("redis-server")
+        if redis is None:
+            raise RuntimeError("redis-server is not installed (make system-deps)")
+        self.spawn("redis", [redis, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(self.dir)])
+        python = sys.executable
+        self.spawn("images", [python, "-m", "app.imagesd.cli", "serve", "--port", str(self.images_port),
+                              "--workers", "1", "--threads", "4"])
+        gunicorn = Path(python).with_name("gunicorn")
+        web = [str(gunicorn)] if gunicorn.exists() else [python, "-m", "gunicorn"]
+        self.spawn("web", [*web, "--bind", f"127.0.0.1:{self.web_port}", "--workers", "1", "--threads", "8",
+                           "--timeout", "120", "app:create_app()"])
+        self.spawn("worker", [python, "worker.py", "--name", f"react-tests-{os.getpid()}"])
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}")
+
+    def wait_for_port(self, port: int, name: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"{name} did not listen on {port} within {START_TIMEOUT:.0f}s")
+
+    def stop(self) -> None:
+        """Idempotent; a second caller waits until the first has finished."""
+        with self.stopping:
+            if self.stopped.is_set():
+                return
+            self._stop()
+            self.stopped.set()
+
+    def _stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 10
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def dump_logs(self) -> None:
+        for name, path in self.logs.items():
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                continue
+            print(f"----- {name} log (last 4000 characters) -----\n{text[-4000:]}", file=sys.stderr, flush=True)
+
+    # -- the database -----------------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        aeontel = Path(sys.executable).with_name("aeontel")
+        argv = [str(aeontel)] if aeontel.exists() else [sys.executable, "-c", "from app.cli import main; main()"]
+        done = subprocess.run([*argv, "db", "upgrade"], cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"aeontel db upgrade failed:\n{done.stdout}\n{done.stderr}")
+
+    def seed_accounts(self) -> dict:
+        """Two workspaces (a, b), each with a project, a write token and a read token; A has a second project."""
+        os.environ.update(self.env)
+        sys.path.insert(0, str(REPO))
+        from app import create_app
+        from app.domain import accounts
+        from app.extensions import db
+
+        app = create_app()
+        tenants = {}
+        with app.app_context():
+            for key, name in (("a", "React tests A"), ("b", "React tests B"), ("c", "React tests C")):
+                ws = accounts.create_workspace(name)
+                prj = accounts.create_project(ws.id, "Website")
+                _, write = accounts.create_token(ws.id, "write", "react-tests")
+                _, read = accounts.create_token(ws.id, "read", "react-tests")
+                tenants[key] = {"workspaceId": ws.id, "projectId": prj.id, "writeToken": write, "readToken": read}
+            tenants["a"]["otherProjectId"] = accounts.create_project(tenants["a"]["workspaceId"], "Blog").id
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        return tenants
+
+    # -- images -----------------------------------------------------------------------------------------------
+
+    def upload(self, tenant: dict, name: str, data: bytes, project_id: str | None = None) -> str:
+        import requests
+
+        response = requests.post(f"{self.base_url}/api/files", timeout=60,
+                                 headers={"Authorization": f"Bearer {tenant['writeToken']}"},
+                                 data={"project_id": project_id or tenant["projectId"]},
+                                 files={"file": (name, data, "image/jpeg")})
+        if response.status_code != 201:
+            raise RuntimeError(f"upload of {name} answered {response.status_code}: {response.text}")
+        return response.json()["id"]
+
+    def wait_for_images(self, tenant: dict, file_ids: list[str]) -> None:
+        import requests
+
+        wanted, deadline = set(file_ids), time.monotonic() + PROVISION_TIMEOUT
+        while True:
+            self.check_alive()
+            listed = requests.get(f"{self.base_url}/api/images?limit=100", timeout=30,
+                                  headers={"Authorization": f"Bearer {tenant['readToken']}"})
+            listed.raise_for_status()
+            have = {item["fileId"] for item in listed.json()["data"]}
+            if wanted <= have:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(wanted - have)} of {len(wanted)} uploads were not images after "
+                                   f"{PROVISION_TIMEOUT:.0f}s")
+            time.sleep(0.25)
+
+
+def jpeg(index: int, width: int, height: int) -> bytes:
+    """A small JPEG of one colour, different for each index (so each has its own dominant colour)."""
+    from PIL import Image, ImageDraw
+
+    colour = ((53 * index + 40) % 256, (97 * index + 120) % 256, (151 * index + 200) % 256)
+    image = Image.new("RGB", (width, height), colour)
+    ImageDraw.Draw(image).rectangle([width // 4, height // 4, width // 2, height // 2], fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def main() -> int:
+    stack = Stack()
+
+    def on_signal(signum, _frame):
+        if stack.stopping.locked():
+            return  # already stopping: let it finish and remove the folder
+        stack.stop()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    started = time.monotonic()
+    try:
+        log(f"starting in {stack.dir}")
+        stack.migrate()  # before the web app and the worker open the database
+        stack.start_processes()
+        tenants = stack.seed_accounts()
+        stack.wait_for_port(stack.redis_port, "redis")
+        stack.wait_for_port(stack.images_port, "the images stand-in")
+        stack.wait_for_port(stack.web_port, "the web app")
+        log(f"processes up after {time.monotonic() - started:.1f}s; uploading")
+        a, b = tenants["a"], tenants["b"]
+        sizes = [(64, 48), (48, 64), (80, 45), (40, 40), (72, 54), (50, 90), (96, 64), (30, 60), (60, 30)]
+        a_ids = [stack.upload(a, f"photo-{i + 1}.jpg", jpeg(i, *sizes[i % len(sizes)])) for i in range(IMAGES_A - 1)]
+        a_ids.append(stack.upload(a, "blog-header.jpg", jpeg(IMAGES_A, 120, 40), project_id=a["otherProjectId"]))
+        b_ids = [stack.upload(b, f"b-photo-{i + 1}.jpg", jpeg(20 + i, 32, 32)) for i in range(IMAGES_B)]
+        c = tenants["c"]
+        c_ids = [stack.upload(c, f"c-photo-{i + 1}.jpg", jpeg(30 + i, 40 + 8 * i, 30)) for i in range(IMAGES_C)]
+        for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids)):
+            stack.wait_for_images(tenant, ids)
+            tenant["fileIds"] = sorted(ids, reverse=True)  # newest first, as the API lists them (ids are ULIDs)
+        log(f"ready after {time.monotonic() - started:.1f}s at {stack.base_url}")
+        print(json.dumps({"ready": True, "baseUrl": stack.base_url, "imagesUrl": stack.images_url,
+                          "pid": os.getpid(), "a": a, "b": b, "c": c}), flush=True)
+    except BaseException as exc:  # noqa: BLE001 - report, clean up, exit non-zero
+        log(f"failed: {exc!r}")
+        stack.dump_logs()
+        stack.stop()
+        print(json.dumps({"ready": False, "error": repr(exc)}), flush=True)
+        return 1
+
+    # Serve until told to stop, or until the runner that started us is gone (its end of our stdin closes).
+    def watch_stdin():
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        stack.stop()
+        os._exit(0)
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    while not stack.stopped.wait(0.5):
+        for name, process in stack.processes.items():
+            if process.poll() is not None and not stack.stopping.locked() and not stack.stopped.is_set():
+                log(f"{name} exited with {process.returncode} while the tests ran")
+                stack.dump_logs()
+                stack.stop()
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
