@@ -28,7 +28,7 @@ SCRUB_ENV = (
     "MAX_UPLOAD_BYTES", "AEONTEL_INSTANCE_DIR", "SECRET_KEY", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY",
     "IMAGES_API_BASE", "IMAGES_ACCOUNT_ID", "IMAGES_API_TOKEN", "IMAGES_ACCOUNT_HASH", "IMAGES_DELIVERY_BASE",
     "IMAGES_SIGNING_KEY", "IMAGESD_PORT", "IMAGESD_DATA_DIR", "IMAGESD_PUBLIC_URL", "IMAGESD_FAULTS",
-    "RELAY_INTERVAL_SECONDS", "RELAY_AFTER_SECONDS",
+    "RELAY_INTERVAL_SECONDS", "RELAY_AFTER_SECONDS", "IMAGESD_FETCH_ALLOW",
 )
 
 
@@ -149,7 +149,8 @@ class Stack:
             env["REDIS_URL"] = self.redis_url
         if self.standin_url:
             env.update(IMAGES_API_BASE=f"{self.standin_url}/client/v4", IMAGES_DELIVERY_BASE=self.standin_url,
-                       IMAGESD_PORT=self.standin_url.rsplit(":", 1)[1], IMAGESD_PUBLIC_URL=self.standin_url)
+                       IMAGESD_PORT=self.standin_url.rsplit(":", 1)[1], IMAGESD_PUBLIC_URL=self.standin_url,
+                       IMAGESD_FETCH_ALLOW="127.0.0.0/8,::1")  # the stand-in fetches from the loopback web app
         if self.web_url:
             env.update(PUBLIC_URL=self.web_url, PORT=self.web_url.rsplit(":", 1)[1])
         env.update(self.extra_env)
