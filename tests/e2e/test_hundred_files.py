@@ -99,7 +99,11 @@ def test_a_hundred_files_dropped_at_once_upload_three_at_a_time_and_all_settle(p
     in_flight: set = set()
     peak = {"n": 0, "sent": 0}
 
+    polls = {"n": 0}
+
     def on_request(request):
+        if request.method == "GET" and f"{upload_url}/" in request.url and request.headers.get("hx-request"):
+            polls["n"] += 1  # a processing tile asking for its state again
         if request.method == "POST" and request.url.endswith(upload_url):
             in_flight.add(request)
             peak["sent"] += 1
@@ -150,6 +154,6 @@ def test_a_hundred_files_dropped_at_once_upload_three_at_a_time_and_all_settle(p
         assert states[f"huge-{i}.jpg"]["text"] == (
             f"Failed: the file is {limit + 1 + i:,} bytes; the limit is {limit:,} bytes."), states[f"huge-{i}.jpg"]
     print(f"100 files settled in {settled:.1f}s; most uploads in flight: {uploads['max']} in the page, "
-          f"{peak['n']} on the network")
+          f"{peak['n']} on the network; {polls['n']} tile refreshes")
     page.screenshot(path="/tmp/gallery-hundred-files.png", full_page=False)
     assert settled < SETTLE_SECONDS
