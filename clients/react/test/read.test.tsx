@@ -84,8 +84,9 @@ describe("useListImages", () => {
     expect(error).toMatchObject({ status: 401, code: "invalid_token", title: "Unauthorized" });
     expect(error.detail).toMatch(/unknown or revoked/);
     expect(error.type).toBe("https://aeontel.dev/problems/invalid_token");
-    expect(recorder.calls).toHaveLength(1);
-    expect(recorder.calls[0]!.headers.get("Authorization")).toBe("Bearer aet_this-token-does-not-exist");
+    // A 401 is final: asked until it came, and not after.
+    expect(recorder.calls.map((call) => call.status).filter((status) => status !== undefined)).toEqual([401]);
+    expect(recorder.calls.at(-1)!.headers.get("Authorization")).toBe("Bearer aet_this-token-does-not-exist");
   });
 
   it("names the parameter at fault on a validation error", async () => {
@@ -131,10 +132,14 @@ describe("useRetrieveImage", () => {
       expect(query.error).toBeInstanceOf(AeontelError);
       expect(query.error).toMatchObject({ status: 404, code: "image_not_found", title: "Not Found",
                                           type: "https://aeontel.dev/problems/image_not_found" });
-      expect(query.failureCount).toBe(1); // a 404 is final: not retried
     }
     expect(result.current.missing.error!.detail).toContain(MISSING);
-    expect(recorder.calls).toHaveLength(2);
+    // A 404 is final: each id was asked until its 404 came, and not after.
+    for (const fileId of [MISSING, b.fileIds[0]!]) {
+      const asked = recorder.calls.filter((call) => call.url === `${server.baseUrl}/api/images/${fileId}`);
+      expect(asked.map((call) => call.status).filter((status) => status !== undefined)).toEqual([404]);
+      expect(asked.at(-1)!.status).toBe(404);
+    }
   });
 });
 

@@ -4,7 +4,7 @@ Run by `test/global-setup.ts` with the project's Python (`$AEONTEL_PYTHON`, defa
 
 1. a private `redis-server`, the images stand-in (`python -m app.imagesd.cli serve`), the web app under gunicorn
    and `worker.py`, each in its own process, all in a temporary `AEONTEL_INSTANCE_DIR` (SQLite inside it);
-2. the schema built by the real migrations (`aeontel db upgrade`);
+2. the schema built by the real migrations (`flask_migrate.upgrade`, what `aeontel db upgrade` runs);
 3. three workspaces (A, B, C), each with a project and a write and a read token; small generated JPEGs uploaded through
    `POST /api/files` and waited for until the worker has made them images;
 4. one JSON line on stdout (`{"ready": true, "baseUrl": …, "a": {…}, "b": {…}}`), then it waits.
@@ -16,6 +16,7 @@ failures go to stderr; on a failure the logs of the children are printed there t
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import json
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -101,19 +103,26 @@ class Stack:
                                                     stdout=out, stderr=subprocess.STDOUT,
                                                     preexec_fn=_die_with_parent)
 
-    def start_processes(self) -> None:
+    def start_services(self) -> None:
+        """Redis and the images stand-in: they need no database, so they boot while it is migrated."""
         redis = shutil.which("redis-server")
         if redis is None:
             raise RuntimeError("redis-server is not installed (make system-deps)")
         self.spawn("redis", [redis, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(self.dir)])
-        python = sys.executable
-        self.spawn("images", [python, "-m", "app.imagesd.cli", "serve", "--port", str(self.images_port),
+        self.spawn("images", [sys.executable, "-m", "app.imagesd.cli", "serve", "--port", str(self.images_port),
                               "--workers", "1", "--threads", "4"])
+
+    def start_app(self) -> None:
+        """The web app under gunicorn (as the Procfile runs it) and the worker, once the schema is there."""
+        python = sys.executable
         gunicorn = Path(python).with_name("gunicorn")
         web = [str(gunicorn)] if gunicorn.exists() else [python, "-m", "gunicorn"]
         self.spawn("web", [*web, "--bind", f"127.0.0.1:{self.web_port}", "--workers", "1", "--threads", "8",
-                           "--timeout", "120", "app:create_app()"])
+                           "--timeout", "120",
+                           # Longer than Node's fetch keeps an idle connection (4 s), so the client always closes first
+                           # and never sends on a connection the server is closing.
+                           "--keep-alive", "30", "app:create_app()"])
         self.spawn("worker", [python, "worker.py", "--name", f"react-tests-{os.getpid()}"])
 
     def check_alive(self) -> None:
@@ -163,18 +172,14 @@ class Stack:
 
     # -- the database -----------------------------------------------------------------------------------------
 
-    def migrate(self) -> None:
-        aeontel = Path(sys.executable).with_name("aeontel")
-        argv = [str(aeontel)] if aeontel.exists() else [sys.executable, "-c", "from app.cli import main; main()"]
-        done = subprocess.run([*argv, "db", "upgrade"], cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"aeontel db upgrade failed:\n{done.stdout}\n{done.stderr}")
-
-    def seed_accounts(self) -> dict:
-        """Two workspaces (a, b), each with a project, a write token and a read token; A has a second project."""
+    def migrate_and_seed(self) -> dict:
+        """The schema by the real migrations (what `aeontel db upgrade` runs, here in this process to spare the
+        machine one more start of the app), then three workspaces A, B, C, each with a project, a write token and
+        a read token; A has a second project."""
         os.environ.update(self.env)
         sys.path.insert(0, str(REPO))
+        from flask_migrate import upgrade
+
         from app import create_app
         from app.domain import accounts
         from app.extensions import db
@@ -182,6 +187,13 @@ class Stack:
         app = create_app()
         tenants = {}
         with app.app_context():
+            # Alembic logs each step to stderr; keep it for a failure only.
+            with contextlib.redirect_stderr(io.StringIO()) as said:
+                try:
+                    upgrade()
+                except BaseException:
+                    sys.stderr.write(said.getvalue())
+                    raise
             for key, name in (("a", "React tests A"), ("b", "React tests B"), ("c", "React tests C")):
                 ws = accounts.create_workspace(name)
                 prj = accounts.create_project(ws.id, "Website")
@@ -251,20 +263,22 @@ def main() -> int:
     started = time.monotonic()
     try:
         log(f"starting in {stack.dir}")
-        stack.migrate()  # before the web app and the worker open the database
-        stack.start_processes()
-        tenants = stack.seed_accounts()
+        stack.start_services()
+        tenants = stack.migrate_and_seed()  # before the web app and the worker open the database
+        stack.start_app()
         stack.wait_for_port(stack.redis_port, "redis")
         stack.wait_for_port(stack.images_port, "the images stand-in")
         stack.wait_for_port(stack.web_port, "the web app")
         log(f"processes up after {time.monotonic() - started:.1f}s; uploading")
-        a, b = tenants["a"], tenants["b"]
+        a, b, c = tenants["a"], tenants["b"], tenants["c"]
         sizes = [(64, 48), (48, 64), (80, 45), (40, 40), (72, 54), (50, 90), (96, 64), (30, 60), (60, 30)]
-        a_ids = [stack.upload(a, f"photo-{i + 1}.jpg", jpeg(i, *sizes[i % len(sizes)])) for i in range(IMAGES_A - 1)]
-        a_ids.append(stack.upload(a, "blog-header.jpg", jpeg(IMAGES_A, 120, 40), project_id=a["otherProjectId"]))
-        b_ids = [stack.upload(b, f"b-photo-{i + 1}.jpg", jpeg(20 + i, 32, 32)) for i in range(IMAGES_B)]
-        c = tenants["c"]
-        c_ids = [stack.upload(c, f"c-photo-{i + 1}.jpg", jpeg(30 + i, 40 + 8 * i, 30)) for i in range(IMAGES_C)]
+        uploads = [(a, f"photo-{i + 1}.jpg", jpeg(i, *sizes[i % len(sizes)]), None) for i in range(IMAGES_A - 1)]
+        uploads.append((a, "blog-header.jpg", jpeg(IMAGES_A, 120, 40), a["otherProjectId"]))
+        uploads += [(b, f"b-photo-{i + 1}.jpg", jpeg(20 + i, 32, 32), None) for i in range(IMAGES_B)]
+        uploads += [(c, f"c-photo-{i + 1}.jpg", jpeg(30 + i, 40 + 8 * i, 30), None) for i in range(IMAGES_C)]
+        with ThreadPoolExecutor(3) as pool:
+            uploaded = list(pool.map(lambda upload: (upload[0], stack.upload(*upload)), uploads))
+        a_ids, b_ids, c_ids = ([file_id for tenant, file_id in uploaded if tenant is t] for t in (a, b, c))
         for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids)):
             stack.wait_for_images(tenant, ids)
             tenant["fileIds"] = sorted(ids, reverse=True)  # newest first, as the API lists them (ids are ULIDs)
