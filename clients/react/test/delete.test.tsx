@@ -16,6 +16,7 @@ import {
   useListImages,
   type ImagePages,
 } from "../src/index.js";
+import { signIn } from "./browser-session.js";
 import { ids, newQueryClient, recordingFetch, server, serverImages, tokenConfig, wrapperFor } from "./helpers.js";
 
 const { b, c } = server;
@@ -156,5 +157,41 @@ describe("useDeleteImage", () => {
     await waitFor(() => expect(result.current.list.isFetching).toBe(false));
     expect(ids(imagesOf(result.current.list.data))).toEqual(expected);
     expect(ids(await serverImages(c))).toEqual(expected);
+  });
+});
+
+describe("useDeleteImage with a signed-in browser's session", () => {
+  it("lists by workspace and deletes with the page's CSRF token; without a valid token it rolls back", async () => {
+    const browser = await signIn(server.user.email, server.user.password);
+    let csrf = "not-the-page-token";
+    const before = await serverImages(c);
+    const [kept, removed] = [before[0]!, before[1]!];
+    const wrapper = wrapperFor({ baseUrl: server.baseUrl, credentials: "same-origin", csrfToken: () => csrf,
+                                 fetch: browser.fetch }, newQueryClient());
+    const { result } = renderHook(() => ({
+      list: useListImages({ workspaceId: c.workspaceId }),
+      unnamed: useListImages({}),
+      remove: useDeleteImage(),
+    }), { wrapper });
+
+    await waitFor(() => expect(result.current.list.isSuccess).toBe(true));
+    expect(ids(imagesOf(result.current.list.data))).toEqual(ids(before));
+    // A session names its workspace: without one the API says which parameter is missing.
+    await waitFor(() => expect(result.current.unnamed.isError).toBe(true));
+    expect(result.current.unnamed.error).toMatchObject({ status: 400, code: "workspace_id_missing",
+                                                        parameter: "workspace_id" });
+
+    act(() => result.current.remove.mutate(kept.fileId));
+    await waitFor(() => expect(result.current.remove.isError).toBe(true));
+    expect(result.current.remove.error).toMatchObject({ status: 400, code: "csrf_failed" });
+    await waitFor(() => expect(ids(imagesOf(result.current.list.data))).toEqual(ids(before)));
+
+    csrf = browser.csrfToken;
+    act(() => result.current.remove.mutate(removed.fileId));
+    await waitFor(() => expect(result.current.remove.isSuccess).toBe(true));
+    await waitFor(() => expect(result.current.list.isFetching).toBe(false));
+    const after = ids(before).filter((id) => id !== removed.fileId);
+    expect(ids(imagesOf(result.current.list.data))).toEqual(after);
+    expect(ids(await serverImages(c))).toEqual(after);
   });
 });

@@ -19,8 +19,10 @@ export interface ServerInfo {
   a: Tenant;
   /** Two images of another workspace: the tests prove they cannot be reached or deleted from A. */
   b: Tenant;
-  /** Four images that the delete tests delete. */
+  /** Five images that the delete tests delete. */
   c: Tenant;
+  /** A gallery user who signs in with a password: a viewer in A, an editor in C. */
+  user: { email: string; password: string };
 }
 
 declare module "vitest" {

@@ -5,7 +5,8 @@ Run by `test/global-setup.ts` with the project's Python (`$AEONTEL_PYTHON`, defa
 1. a private `redis-server`, the images stand-in (`python -m app.imagesd.cli serve`), the web app under gunicorn
    and `worker.py`, each in its own process, all in a temporary `AEONTEL_INSTANCE_DIR` (SQLite inside it);
 2. the schema built by the real migrations (`flask_migrate.upgrade`, what `aeontel db upgrade` runs);
-3. three workspaces (A, B, C), each with a project and a write and a read token; small generated JPEGs uploaded through
+3. three workspaces (A, B, C), each with a project and a write and a read token, and a gallery user (a viewer
+   in A, an editor in C); small generated JPEGs uploaded through
    `POST /api/files` and waited for until the worker has made them images;
 4. one JSON line on stdout (`{"ready": true, "baseUrl": …, "a": {…}, "b": {…}}`), then it waits.
 
@@ -35,7 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 IMAGES_A = int(os.environ.get("AEONTEL_TEST_IMAGES", "7"))  # seven images: pages of 3, 3 and 1 at limit=3
 IMAGES_B = 2
-IMAGES_C = 4  # workspace C is the delete tests' own: deleting there leaves A's lists as the other tests expect
+IMAGES_C = 5  # workspace C is the delete tests' own: deleting there leaves A's lists as the other tests expect
+SESSION_USER = {"email": "react-tests@example.com", "password": "react tests password"}
 START_TIMEOUT = float(os.environ.get("AEONTEL_TEST_START_TIMEOUT", "60"))
 PROVISION_TIMEOUT = float(os.environ.get("AEONTEL_TEST_PROVISION_TIMEOUT", "90"))
 
@@ -201,6 +203,9 @@ class Stack:
                 _, read = accounts.create_token(ws.id, "read", "react-tests")
                 tenants[key] = {"workspaceId": ws.id, "projectId": prj.id, "writeToken": write, "readToken": read}
             tenants["a"]["otherProjectId"] = accounts.create_project(tenants["a"]["workspaceId"], "Blog").id
+            # A gallery user for the session-cookie tests: a viewer in A, an editor in C.
+            accounts.create_user(SESSION_USER["email"], SESSION_USER["password"], tenants["a"]["workspaceId"], "viewer")
+            accounts.create_user(SESSION_USER["email"], SESSION_USER["password"], tenants["c"]["workspaceId"], "editor")
             db.session.commit()
             db.session.remove()
             db.engine.dispose()
@@ -284,7 +289,8 @@ def main() -> int:
             tenant["fileIds"] = sorted(ids, reverse=True)  # newest first, as the API lists them (ids are ULIDs)
         log(f"ready after {time.monotonic() - started:.1f}s at {stack.base_url}")
         print(json.dumps({"ready": True, "baseUrl": stack.base_url, "imagesUrl": stack.images_url,
-                          "pid": os.getpid(), "a": a, "b": b, "c": c}), flush=True)
+                          "pid": os.getpid(), "a": a, "b": b, "c": c,
+                          "user": SESSION_USER}), flush=True)
     except BaseException as exc:  # noqa: BLE001 - report, clean up, exit non-zero
         log(f"failed: {exc!r}")
         stack.dump_logs()
