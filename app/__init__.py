@@ -41,12 +41,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.adapters.cloudflare import CloudflareImages
     from app.adapters.queue import RQQueue
     from app.adapters.storage import build_storage
-    from app.extensions import csrf, db, htmx, migrate
+    from app.extensions import compress, csrf, db, htmx, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     htmx.init_app(app)
     csrf.init_app(app)
+    compress.init_app(app)
     app.extensions["storage"] = build_storage(app.config)
     app.extensions["queue"] = RQQueue(app.config["REDIS_URL"])
     app.extensions["images"] = CloudflareImages.from_config(app.config)

@@ -165,6 +165,10 @@ class Settings:
             MAX_CONTENT_LENGTH=self.max_upload_bytes + 64 * 1024,
             MAX_FORM_MEMORY_SIZE=1024 * 1024,
             SQLALCHEMY_ENGINE_OPTIONS=engine_options(self.database_url),
+            # Pages, styles, scripts and JSON go out gzip- or brotli-compressed when the client accepts it.
+            COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
+                                "application/json", "application/problem+json", "image/svg+xml"],
+            COMPRESS_ALGORITHM=["br", "gzip"],
         )
         return values
 

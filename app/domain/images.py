@@ -360,7 +360,8 @@ def list_images(workspace_id: str, *, project_id: str | None = None, q: str | No
         query = query.where(File.name.ilike(f"%{escaped}%", escape="\\"))
     after = files.decode_cursor(cursor)
     if after:
-        query = query.where(Image.file_id < after)
+        # Both sides of the join get the bound: PostgreSQL does not carry it across a merge join by itself.
+        query = query.where(Image.file_id < after, File.id < after)
     rows = [tuple(row) for row in db.session.execute(query.order_by(Image.file_id.desc()).limit(limit + 1))]
     next_cursor = files.encode_cursor(rows[limit - 1][0].file_id) if len(rows) > limit else None
     return rows[:limit], next_cursor
