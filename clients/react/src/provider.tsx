@@ -26,7 +26,8 @@ export function AeontelProvider(props: AeontelProviderProps) {
   // Functions given inline change on every render; read the latest through refs so the client stays the same.
   const latest = useRef({ token, csrfToken, fetch });
   latest.current = { token, csrfToken, fetch };
-  const tokenKind = token === undefined ? "none" : typeof token === "function" ? "function" : token;
+  // The client reads the current token, CSRF token and fetch at each call, so it only changes with the mode.
+  const tokenKind = token === undefined ? "none" : "token";
   const hasFetch = fetch !== undefined;
   const client = useMemo(() => {
     const fetcher: typeof globalThis.fetch | undefined = hasFetch
