@@ -719,7 +719,7 @@ def render(machine: dict, vers: dict, images: list[dict], lat: list[dict], ovh: 
     L.append("Stack (all in a throwaway `AEONTEL_INSTANCE_DIR`): SQLite (WAL) + LocalStorage, private "
              f"`redis-server --save ''`, the stand-in `{stack_cmds['standin']}`, web `{stack_cmds['web']}` with "
              "`PUBLIC_URL` = the web app (the stand-in fetches the signed storage URL from it), and "
-             "`python worker.py` / `python worker.py --simple` (relay interval 2 s, as configured). **The machine is "
+             "`python worker.py --fork` / `python worker.py --simple` (relay interval 2 s, as configured). **The machine is "
              "shared (2 cores) with other engineers' tests: every time here is noisy; compare the load averages.**")
     L.append("")
     L.append("Test images (each upload carries a different JPEG comment, so no two uploads have the same bytes): "

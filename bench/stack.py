@@ -262,7 +262,7 @@ class Stack:
         kind = "simple" if simple else "fork"
         for i in range(n):
             self._n += 1
-            cmd = [PYTHON, "worker.py", "--name", f"bench-{kind}-{self._n}"] + (["--simple"] if simple else [])
+            cmd = [PYTHON, "worker.py", "--name", f"bench-{kind}-{self._n}", "--simple" if simple else "--fork"]
             self.workers.append(Server(f"worker-{self._n}", cmd, self.base_env(), self.tmp / f"worker-{self._n}.log"))
         deadline = time.monotonic() + 60
         while Worker.count(connection=conn) < before + n:
@@ -273,7 +273,7 @@ class Stack:
                 raise RuntimeError("workers did not register in Redis:\n" + "\n".join(w.tail() for w in self.workers))
             time.sleep(0.05)
         conn.close()
-        log(f"{n} worker(s) started: python worker.py{' --simple' if simple else ''}")
+        log(f"{n} worker(s) started: python worker.py {'--simple' if simple else '--fork'}")
 
     def stop_workers(self) -> None:
         while self.workers:
