@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The machine packages the product needs beyond Python: redis-server (queue) and chromium (browser tests).
+# The machine packages the product needs beyond Python: redis-server (queue), chromium (browser tests), node (React hooks).
 set -u
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -21,6 +22,8 @@ for package in "${missing[@]}"; do
       fi ;;
     chromium)
       echo "missing: chromium, needed by the browser tests (Debian/Ubuntu: sudo apt-get install chromium)" >&2 ;;
+    nodejs|npm)
+      echo "missing: $package (Node.js 20+), needed by the clients/react checks" >&2 ;;
   esac
 done
 exit 0

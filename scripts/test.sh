@@ -10,5 +10,11 @@ if [ "${1:-}" = postgres ]; then
   echo "== database tests on PostgreSQL ($TEST_DATABASE_URL)"
   exec python -m pytest -q -p no:cacheprovider tests --ignore=tests/imagesd
 fi
+echo "== React hooks package (clients/react): typecheck, types drift check, Vitest against the real server"
+if ! command -v node >/dev/null 2>&1; then
+  echo "error: Node.js 20 or newer is needed for clients/react (Debian/Ubuntu: apt-get install nodejs npm)" >&2
+  exit 1
+fi
+bash clients/react/run-checks.sh
 echo "== all tests on SQLite"
 exec python -m pytest -q -p no:cacheprovider tests
