@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import json
 import logging
@@ -65,8 +66,11 @@ class UploadSpool:
     """A temporary file that hashes, counts and keeps the first bytes of an upload as it is written."""
 
     def __init__(self, directory: str, limit: int):
-        os.makedirs(directory, exist_ok=True)
-        self._file = tempfile.NamedTemporaryFile(dir=directory, prefix="upload-", suffix=".part", delete=False)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            self._file = tempfile.NamedTemporaryFile(dir=directory, prefix="upload-", suffix=".part", delete=False)
+        except OSError as exc:
+            raise spool_error(exc) from exc
         self.path = self._file.name
         self.limit = limit
         self.size = 0
@@ -82,7 +86,16 @@ class UploadSpool:
         self._hash.update(data)
         if len(self.head) < SNIFF_BYTES:
             self.head += data[: SNIFF_BYTES - len(self.head)]
-        return self._file.write(data)
+        try:
+            return self._file.write(data)
+        except OSError as exc:
+            raise spool_error(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise spool_error(exc) from exc
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._file.seek(offset, whence)
@@ -92,9 +105,6 @@ class UploadSpool:
 
     def read(self, size: int = -1) -> bytes:
         return self._file.read(size)
-
-    def flush(self) -> None:
-        self._file.flush()
 
     def close(self) -> None:
         self._file.close()
@@ -108,11 +118,21 @@ class UploadSpool:
         return self._hash.hexdigest()
 
     def discard(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:
+            pass  # the buffered tail could not be written (disk full): the file is closed all the same
         try:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def spool_error(exc: OSError) -> DomainError:
+    """The upload folder cannot take the bytes: a full disk is 507, anything else 503; nothing is recorded."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DomainError("storage_full", "Storage is full; the file was not saved.", status=507)
+    return DomainError("storage_unavailable", "Storage is unavailable; the file was not saved.", status=503)
 
 
 def sniff(head: bytes) -> str:
