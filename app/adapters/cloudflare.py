@@ -129,7 +129,7 @@ class CloudflareImages:
         message = str(first.get("message") or f"The images service answered HTTP {response.status_code}.")
         status = response.status_code
         retry_after = None
-        if status == 429:
+        if status == 429 or status >= 500:  # RFC 9110: Retry-After goes with 503 as well as 429
             try:
                 retry_after = float(response.headers.get("Retry-After", ""))
             except ValueError:
