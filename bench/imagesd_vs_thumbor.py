@@ -13,8 +13,8 @@ In one run on this machine it
      uncached and cached width=400,height=300,fit=cover,format=webp, sampling its peak RSS under uncached load;
   4. checks that both servers return 400x300 WebP of comparable size, prints a table and updates bench/RESULTS.md.
 
-The same load generator (wrk, one thread, same connections, same duration, bench/imagesd_wrk_paths.lua) drives
-every server run. Every process started here is stopped before the script returns.
+The same load generator (wrk, one thread, same connections, same duration, bench/imagesd_wrk_paths.lua,
+`Connection: close` so that both processes of each server get work) drives every server run. Every process started here is stopped before the script returns.
 """
 
 from __future__ import annotations
@@ -308,10 +308,11 @@ class CpuMeter:
     """How busy the whole machine was during a run, and how much of that was the server and the load generator;
     the rest ('other') is noise from other processes sharing the machine. Percentages of all CPUs."""
 
-    def __init__(self, server_pid: int | None = None):
+    def __init__(self, server_pid: int | None = None, include_self: bool = False):
         import resource
 
-        self.pid = server_pid
+        self.pid, self.include_self = server_pid, include_self
+        self.own0 = time.process_time()
         self.m0 = _machine_jiffies()
         self.s0 = _tree_jiffies(server_pid)
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -324,6 +325,8 @@ class CpuMeter:
         busy, total = busy1 - self.m0[0], max(1, total1 - self.m0[1])
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         children = (ru.ru_utime + ru.ru_stime - self.c0) * CLK  # wrk (or the engine pool), reaped children
+        if self.include_self:  # the in-process engine
+            children += (time.process_time() - self.own0) * CLK
         server = _tree_jiffies(self.pid) - self.s0
         pct = lambda j: round(100 * j / total, 1)  # noqa: E731
         return {"machine_busy_pct": pct(busy), "server_pct": pct(server), "loadgen_or_pool_pct": pct(children),
@@ -355,7 +358,7 @@ def run_wrk(base: str, paths: list[str], seconds: int, connections: int, label: 
     path_file = workdir / f"paths-{re.sub(r'[^a-z0-9]+', '-', label.lower())}.txt"
     path_file.write_text("\n".join(paths) + "\n")
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
-           "-s", str(LUA), base, "--", str(path_file)]
+           "-s", str(LUA), base, "--", str(path_file), "close"]
     cpu = CpuMeter(server_pid)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     cpu = cpu.done()
@@ -431,7 +434,7 @@ def find_cache_off_setting() -> tuple[str, str] | None:
         except OSError:
             pass
     names = sorted({n for t in texts for n in re.findall(r"\bIMAGESD_[A-Z0-9_]*CACHE[A-Z0-9_]*\b", t)})
-    names = [n for n in names if not re.search(r"DIR|PATH|ROOT|SIZE|BYTES|MAX|TTL|AGE|CONTROL", n)]
+    names = [n for n in names if not re.search(r"DIR|PATH|ROOT|SIZE|BYTES|MAX|TTL|AGE|CONTROL", n[len("IMAGESD_"):])]
     return (names[0], "off") if names else None
 
 
@@ -486,8 +489,15 @@ def decode(content: bytes) -> dict:
     from PIL import Image
 
     im = Image.open(io.BytesIO(content))
+    im.load()
     return {"format": im.format, "size": list(im.size), "bytes": len(content), "mode": im.mode,
             "exif": bool(im.info.get("exif"))}
+
+
+def describe(o: dict | None) -> str:
+    if not o:
+        return "n/a"
+    return f"{o['format']} {o['size'][0]}x{o['size'][1]} {o['mode']}, {o['bytes']} bytes, {'EXIF' if o['exif'] else 'no EXIF'}"
 
 
 # --------------------------------------------------------------------------------------------- report
@@ -570,7 +580,7 @@ def render(res: dict) -> str:
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- Image: `../shared/corpus/mobile_jolla.jpg` ({cfg['image_size'][0]}x{cfg['image_size'][1]}, "
         f"{cfg['image_bytes']} bytes), output 400x300 WebP quality {cfg['quality']} ({cfg['quality_source']}).",
-        f"- Load generator (same for every server run): `wrk {cfg['wrk']}`, loopback. Thumbor and the stand-in "
+        f"- Load generator (same for every server run): `wrk {cfg['wrk']}, loopback. Thumbor and the stand-in "
         f"were measured in {cfg['rounds']} alternating rounds of {cfg['duration']} s each (bare engine 2-process, "
         "thumbor, stand-in per round), so that background load hits both alike; rates are totals over the rounds.",
         "- Bare engine: Pillow `draft()` to the smallest JPEG scale >= the cover size, LANCZOS crop-resize to 400x300, "
@@ -609,7 +619,7 @@ def render(res: dict) -> str:
         f"- Stand-in peak RSS under uncached load, summed over gunicorn master + workers from `/proc/*/status`: "
         f"**{rss.get('peak_rss_mb', '?')} MB** ({rss.get('procs', '?')} processes; PSS {rss.get('peak_pss_mb', '?')} MB; "
         f"idle {rss.get('idle_rss_mb', '?')} MB; under cached load {rss.get('peak_rss_cached_mb', '?')} MB).",
-        f"- Output check (decoded with Pillow): stand-in {out.get('standin')}, thumbor {out.get('thumbor')}, "
+        f"- Output check (decoded with Pillow): stand-in {describe(out.get('standin'))}; thumbor {describe(out.get('thumbor'))}; "
         f"bare engine {e['out_bytes']} bytes; stand-in vs thumbor size difference {out.get('diff_pct', '?')}%.",
         "",
         "| Goal | Target | Measured | Result |",
@@ -639,11 +649,11 @@ def write_results_md(block: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--duration", type=int, default=15, help="seconds per load run (default 15)")
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="alternating rounds of engine(2p)/thumbor/stand-in uncached (default 2)")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per load run (default 10)")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="alternating rounds of engine(2p)/thumbor/stand-in uncached (default 4)")
     ap.add_argument("--connections", type=int, default=4, help="wrk connections, same for every server (default 4)")
-    ap.add_argument("--engine-seconds", type=float, default=10, help="seconds per bare-engine measurement (default 10)")
+    ap.add_argument("--engine-seconds", type=float, default=8, help="seconds per bare-engine measurement (default 8)")
     ap.add_argument("--webp-method", type=int, default=None,
                     help="WebP method for the bare engine (default: the one that reproduces the stand-in's bytes)")
     ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
@@ -674,7 +684,10 @@ def main() -> int:
     servers: list[Server] = []
     res: dict = {"machine": machine_info(), "notes": []}
     notes = res["notes"]
-    wrk_desc = f"-t1 -c{args.connections} -d{args.duration}s --timeout 10s --latency -s bench/{LUA.name}"
+    wrk_desc = (f"-t1 -c{args.connections} -d{args.duration}s --timeout 10s --latency -s bench/{LUA.name} URL -- "
+                "PATHS close` (`Connection: close` on every request: with persistent connections one thumbor "
+                "process accepted all 4 and the other stayed idle, measured 321 vs 0 CPU ticks; closing spreads "
+                "the load over both processes/workers of either server)")
 
     def start(tag: str, extra: dict) -> tuple[Server, str]:
         port = free_port()
@@ -727,7 +740,7 @@ def main() -> int:
 
         # --- bare engine, 1 process (servers idle) -----------------------------------------------------------
         log(f"bare engine: {args.engine_seconds:.0f} s in 1 process")
-        cpu = CpuMeter()
+        cpu = CpuMeter(include_self=True)
         e = bench_engine_1p(data, quality, method, resample, args.engine_seconds)
         e["cpu_1p"] = cpu.done()
         res["engine"] = e
@@ -891,7 +904,7 @@ def main() -> int:
         notes.append(f"For reference: the uncached stand-in reached {u_rate / (2 * e['rate_1p']) * 100:.0f}% of twice "
                      f"the single-process engine rate ({2 * e['rate_1p']:.1f}/s).")
         u_cpu = uc["server_cpu_ms_per_request"]
-        cost = (f"Noise-resistant view (CPU time per image, which other processes on the machine barely change): bare "
+        cost = (f"Steadier view (CPU time per image or request: other processes sway it by about ±10%, req/s by 2-4x): bare "
                 f"engine {e['cpu_ms_per_image']} ms, stand-in uncached {u_cpu} ms per request "
                 f"({(u_cpu / e['cpu_ms_per_image'] - 1) * 100:+.0f}% over the engine)")
         if res.get("thumbor"):
@@ -899,6 +912,8 @@ def main() -> int:
             cost += (f", thumbor {t_cpu} ms ({(t_cpu / e['cpu_ms_per_image'] - 1) * 100:+.0f}%); by CPU cost the "
                      f"stand-in's capacity is {t_cpu / u_cpu:.2f}x thumbor's and {e['cpu_ms_per_image'] / u_cpu * 100:.0f}% "
                      "of the engine's")
+        cost += (f". Cached: {ca['server_cpu_ms_per_request']} ms CPU per request, "
+                 f"{u_cpu / max(ca['server_cpu_ms_per_request'], 0.001):.0f}x cheaper than uncached")
         notes.append(cost + ".")
         for label, r in (("thumbor", res.get("thumbor")), ("stand-in uncached", uc), ("stand-in cached", ca)):
             if r and r["errors"]:

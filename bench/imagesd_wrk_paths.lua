@@ -3,9 +3,13 @@
 -- With one path it simply repeats it. `paths_wrapped` in the summary says how many
 -- times the list was restarted (must be 0 when the list holds one-shot uncached URLs).
 -- Run it with -t1 so that one Lua state walks the whole list.
+-- A second argument `close` sends `Connection: close`, so that every request is a new connection and
+-- pre-forked servers (thumbor --processes, gunicorn workers) share the load instead of one process
+-- accepting all of wrk's persistent connections.
 
 local paths = {}
 local i = 0
+local headers = {}
 wraps = 0 -- global so that done() can read it from the thread
 
 function init(args)
@@ -15,6 +19,7 @@ function init(args)
     if #line > 0 then paths[#paths + 1] = line end
   end
   if #paths == 0 then error("no paths in " .. file) end
+  if args[2] == "close" then headers["Connection"] = "close" end
 end
 
 function request()
@@ -23,7 +28,7 @@ function request()
     i = 1
     wraps = wraps + 1
   end
-  return wrk.format("GET", paths[i])
+  return wrk.format("GET", paths[i], headers)
 end
 
 local threads = {}
