@@ -191,6 +191,42 @@ def verify_pixels(data: bytes, kind: str, image: Image.Image) -> None:
     if kind == "png":
         open_image(data, kind).verify()
         if image.width * image.height > PNG_DECODE_LIMIT:
+            check_png_data_length(data)
             return
         image = open_image(data, kind)
     image.load()
+
+
+def check_png_data_length(data: bytes) -> None:
+    """A large PNG is not decoded; instead its IDAT stream is inflated in bounded pieces, counting bytes, so a
+    file whose header promises more rows than its data holds is refused without holding any pixels."""
+    import struct
+    import zlib
+
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour)
+    if channels is None:
+        raise ValueError(f"unknown PNG colour type {colour}")
+    bits = channels * depth
+
+    def raw_size(w: int, h: int) -> int:
+        return h * (1 + (w * bits + 7) // 8) if w and h else 0
+
+    if interlace:
+        passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        expected = sum(raw_size((width - x + dx - 1) // dx, (height - y + dy - 1) // dy) for x, y, dx, dy in passes)
+    else:
+        expected = raw_size(width, height)
+    inflater, produced, pos = zlib.decompressobj(), 0, 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            pending = data[pos + 8:pos + 8 + length]
+            while pending and produced < expected:
+                produced += len(inflater.decompress(pending, 1 << 20))
+                pending = inflater.unconsumed_tail
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    if produced < expected:
+        raise ValueError(f"image file is truncated: {produced:,} of {expected:,} bytes of pixel data")
