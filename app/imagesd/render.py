@@ -50,6 +50,9 @@ def displayed_size(width: int, height: int, orientation: int, rotate: int = 0) -
 def geometry(width: int, height: int, transform: Transform) -> Geometry:
     tw, th = transform.target_size()
     full = (0.0, 0.0, float(width), float(height))
+    if width <= 0 or height <= 0:
+        # An SVG that states no size has none to scale from; it is delivered as it is.
+        return Geometry((max(width, 0), max(height, 0)), full)
     if tw is None and th is None:
         return Geometry((width, height), full)
     fit = transform.fit
