@@ -22,7 +22,9 @@ from app.domain.accounts import NotFound, Workspace
 from app.domain.common import UTCDateTime, utcnow
 from app.domain.events import emit, handles
 from app.domain.files import File
-from app.domain.pictures import Header, PictureError, placeholder, read_header
+from app.domain.pictures import (
+    Header, PictureError, PlaceholderTooCostly, check_limits, placeholder, read_header,
+)
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -200,6 +202,10 @@ def _svg_header(file: File) -> Header:
     width = sizes.get("width") or (float(box.group(1)) if box else 0)
     height = sizes.get("height") or (float(box.group(2)) if box else 0)
     width, height = round(width), round(height)
+    if width <= 0 or height <= 0:
+        raise PictureError("svg_without_size", "The SVG states no width and height (nor a viewBox), so it has no "
+                                               "size to show it at; add width and height and upload it again.")
+    check_limits(width, height)
     return Header(format="SVG", width=width, height=height, stored_width=width, stored_height=height)
 
 
@@ -263,6 +269,9 @@ def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> 
     try:
         with _open_from(storage, storage_key) as stream:
             return placeholder(stream)
+    except PlaceholderTooCostly as exc:
+        log.info("no placeholder for %s: %s", file_id, exc)
+        return None, None
     except Exception:  # noqa: BLE001 - a placeholder is a nicety; the image stands without it
         log.warning("no placeholder for %s", file_id, exc_info=True)
         return None, None

@@ -164,10 +164,21 @@ def _plain(value):
     return None
 
 
+class PlaceholderTooCostly(Exception):
+    """Decoding this image for a placeholder would cost more memory than the worker allows itself."""
+
+
+# Formats without a reduced-scale decode are decoded whole for a placeholder: at most this many pixels
+# (4 bytes each at most after conversion), so a 100-megapixel PNG costs no worker 400 MB and more.
+PLACEHOLDER_MAX_PIXELS = 24_000_000
+
+
 def placeholder(stream, size: int = 32) -> tuple[str, str]:
     """A BlurHash and the dominant colour (`#rrggbb`) from a decode at about 1/8 scale where the format allows."""
     image = Image.open(stream)
     image.draft("RGB", (size * 2, size * 2))  # JPEG decodes straight to a small scale
+    if image.width * image.height > PLACEHOLDER_MAX_PIXELS:
+        raise PlaceholderTooCostly(f"{image.format} {image.width}x{image.height} has no reduced-scale decode")
     image = ImageOps.exif_transpose(image.convert("RGB") if image.mode not in ("RGB", "L") else image)
     image = image.convert("RGB")
     image.thumbnail((size, size), Image.Resampling.BILINEAR)
