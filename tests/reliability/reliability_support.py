@@ -1,0 +1,195 @@
+"""Real processes for the reliability suite: gunicorn web, worker.py, RSS from /proc, waiting, counting.
+
+Every process is started in its own session (process group), so SIGKILL takes its forked children with it and a
+`finally: stop()` leaves nothing running. Also used by `bench/load.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image as PILImage
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def settings_env(settings: dict, **extra) -> dict[str, str]:
+    """The environment a product process needs to run with `settings` (the lower-case keys of base_settings)."""
+    env = dict(os.environ)
+    for key in ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY"):
+        env.pop(key, None)
+    env.update({key.upper(): str(value) for key, value in settings.items() if key.islower() and key != "instance_dir"})
+    env.update(AEONTEL_INSTANCE_DIR=str(settings["instance_dir"]), PYTHONUNBUFFERED="1")
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def tree(pid: int) -> list[int]:
+    found = [pid]
+    for child in children(pid):
+        found.extend(tree(child))
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def tail(path: Path, chars: int = 4000) -> str:
+    try:
+        return Path(path).read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+def wait_until(predicate, timeout: float, what: str, logs: tuple = (), interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    tails = "\n".join(f"--- {log} ---\n{tail(log)}" for log in logs)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tails}")
+
+
+class Process:
+    """A command in its own session; `kill()` sends SIGKILL to the whole group, `stop()` TERM then KILL."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, log: Path):
+        self.name, self.cmd, self.env, self.log = name, cmd, env, Path(log)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Process":
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def rss_mb(self) -> float:
+        """Resident memory of the process and every child (gunicorn workers, RQ work horses)."""
+        return sum(rss_mb(pid) for pid in tree(self.pid)) if self.alive() else 0.0
+
+    def max_member_rss_mb(self) -> float:
+        return max((rss_mb(pid) for pid in tree(self.pid)), default=0.0) if self.alive() else 0.0
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # any child the TERM left behind
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def worker_process(settings: dict, log: Path, name: str | None = None, **extra) -> Process:
+    env = settings_env(settings, RELAY_AFTER_SECONDS="0.5", RELAY_INTERVAL_SECONDS="0.3", **extra)
+    cmd = [PYTHON, "worker.py"] + (["--name", name] if name else [])
+    return Process(name or "worker", cmd, env, log)
+
+
+def gunicorn_web(settings: dict, port: int, log: Path, workers: int = 2, threads: int = 4, **extra) -> Process:
+    env = settings_env(settings, PORT=str(port), **extra)
+    cmd = [GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+           "--timeout", "120", "--graceful-timeout", "5", "app:create_app()"]
+    return Process("web", cmd, env, log)
+
+
+def wait_http(url: str, process: Process, timeout: float = 30) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited:\n{tail(process.log)}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(f"{process.name} did not answer {url}:\n{tail(process.log)}")
+
+
+def distinct_jpeg(n: int, size: tuple[int, int] = (320, 240)) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (size[0] + n % 97, size[1]), ((n * 37) % 255, (n * 91) % 255, 120)).save(out, "JPEG",
+                                                                                                 quality=80)
+    return out.getvalue()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def standin_listing(standin) -> list[dict]:
+    """Every image the stand-in holds, by walking `GET v2` to the end."""
+    import requests
+
+    images, token = [], None
+    while True:
+        params = {"per_page": 1000} | ({"continuation_token": token} if token else {})
+        body = requests.get(f"{standin.api}/v2", headers=standin.auth, params=params, timeout=30).json()
+        images.extend(body["result"]["images"])
+        token = body["result"].get("continuation_token")
+        if not token:
+            return images

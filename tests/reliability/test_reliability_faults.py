@@ -1,0 +1,168 @@
+"""Faults at the issue's scale: Redis away during 50 uploads, 5 SIGKILLs during 100 jobs, an images service that
+answers 503 and 429 first. Real worker processes, the stand-in over HTTP, nothing mocked."""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import requests
+from PIL import Image as PILImage
+from sqlalchemy import func, select
+
+from app.domain.events import Event
+from app.domain.files import File
+from app.domain.images import Image, Provisioning
+from app.extensions import db
+from reliability_support import distinct_jpeg, standin_listing, tail, wait_until, worker_process
+from tests.services import ThreadedServer
+
+
+def upload(url: str, tenant, data: bytes, name: str) -> requests.Response:
+    return requests.post(f"{url}/api/files", headers=tenant.auth(), timeout=30,
+                         data={"project_id": tenant.project_id}, files={"file": (name, data)})
+
+
+def scalar(app, query):
+    with app.app_context():
+        try:
+            return db.session.scalar(query)
+        finally:
+            db.session.remove()
+
+
+def rows(app, query) -> list:
+    with app.app_context():
+        try:
+            return list(db.session.execute(query))
+        finally:
+            db.session.remove()
+
+
+def image_count(app) -> int:
+    return scalar(app, select(func.count()).select_from(Image))
+
+
+def test_redis_stopped_during_50_uploads_loses_nothing(app, base_settings, make_app, tenant, own_redis, live_server,
+                                                      images_service):
+    """Redis goes away, 50 image uploads arrive (all answered 201), Redis comes back empty: 50 images."""
+    settings = dict(base_settings, redis_url=own_redis.url)
+    web = ThreadedServer(make_app(redis_url=own_redis.url)).start()
+    log = Path(base_settings["instance_dir"]) / "redis-outage-worker.log"
+    worker = worker_process(settings, log).start()
+    try:
+        first = upload(web.url, tenant, distinct_jpeg(0), "before.jpg")
+        assert first.status_code == 201, first.text
+        wait_until(lambda: image_count(app) == 1, 60, "the first image, before the outage", (log,))
+
+        own_redis.stop()
+        answers = [upload(web.url, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(1, 51)]
+        assert [r.status_code for r in answers] == [201] * 50, [r.text for r in answers if r.status_code != 201]
+        ids = [r.json()["id"] for r in answers]
+        assert len(set(ids)) == 50
+        undispatched = scalar(app, select(func.count()).select_from(Event).where(Event.dispatched_at.is_(None)))
+        assert undispatched == 50  # every file.ready is in the outbox, none reached a queue
+        assert worker.alive(), "the worker waits for Redis instead of dying"
+
+        own_redis.start()  # same port, empty: whatever it held is gone
+        wait_until(lambda: image_count(app) == 51, 120, "50 images made after Redis came back", (log,))
+        assert worker.alive()
+    finally:
+        worker.stop()
+        web.stop()
+    done = rows(app, select(Provisioning.file_id, Provisioning.state).where(Provisioning.file_id.in_(ids)))
+    assert sorted(done) == sorted((file_id, "done") for file_id in ids)
+    listed = {copy["id"] for copy in standin_listing(images_service)}
+    assert set(ids) <= listed, "every image has its copy in the images service"
+    statuses = rows(app, select(File.status, func.count()).group_by(File.status))
+    assert statuses == [("ready", 51)]
+
+
+def test_five_sigkills_during_100_jobs_leave_100_images_100_copies(app, base_settings, tenant, live_server,
+                                                                  fresh_standin):
+    """The worker (and its work horse) is SIGKILLed five times while 100 files provision: no loss, no duplicate,
+    no orphan, judged against the stand-in's full listing."""
+    standin = fresh_standin()
+    settings = dict(base_settings, images_api_base=f"{standin.url}/client/v4", images_delivery_base=standin.url)
+    log = Path(base_settings["instance_dir"]) / "sigkill-worker.log"
+    answers = [upload(live_server.url, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(100)]
+    assert [r.status_code for r in answers] == [201] * 100
+    ids = {r.json()["id"] for r in answers}
+    worker = worker_process(settings, log).start()
+    kills, kill_at = 0, [8, 24, 40, 56, 72]
+    try:
+        deadline = time.monotonic() + 150
+        while image_count(app) < 100 and time.monotonic() < deadline:
+            if kills < len(kill_at) and image_count(app) >= kill_at[kills]:
+                worker.kill()  # SIGKILL to the process group, mid-job (and its work horse, if run with --fork)
+                kills += 1
+                worker.start()
+            time.sleep(0.05)
+        assert kills == 5
+        assert image_count(app) == 100, tail(log)
+    finally:
+        worker.stop()
+
+    images = dict(rows(app, select(Image.file_id, Image.cf_image_id)))
+    assert set(images) == ids
+    listing = standin_listing(standin)
+    copy_ids = [copy["id"] for copy in listing]
+    assert len(copy_ids) == 100, f"{len(copy_ids)} copies for 100 images"
+    assert len(set(copy_ids)) == 100, "no duplicates"
+    assert set(copy_ids) == set(images.values()), "no orphans and no image without its copy"
+    assert sorted(copy["creator"] for copy in listing) == sorted(ids), "one copy per file"
+    states = rows(app, select(Provisioning.state, func.count()).group_by(Provisioning.state))
+    assert states == [("done", 100)]
+    assert rows(app, select(File.status, func.count()).group_by(File.status)) == [("ready", 100)]
+
+
+def tiff_bytes() -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (40, 30), "red").save(out, "TIFF")
+    return out.getvalue()
+
+
+def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_once(
+        app, base_settings, tenant, live_server, fresh_standin):
+    """The stand-in answers its first 10 API calls 503 (6) and 429 (4), each with Retry-After: 2."""
+    standin = fresh_standin(IMAGESD_FAULTS="503:6,429:4", IMAGESD_FAULT_RETRY_AFTER="2")
+    settings = dict(base_settings, images_api_base=f"{standin.url}/client/v4", images_delivery_base=standin.url,
+                    images_max_attempts=8)
+    log = Path(base_settings["instance_dir"]) / "flaky-images-worker.log"
+    log.unlink(missing_ok=True)
+    answers = [upload(live_server.url, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(20)]
+    ids = [r.json()["id"] for r in answers]
+    worker = worker_process(settings, log).start()
+    try:
+        wait_until(lambda: image_count(app) == 20, 120, "20 images after the injected failures", (log,))
+        tiff = upload(live_server.url, tenant, tiff_bytes(), "scan.tif")
+        assert tiff.status_code == 201
+        tiff_id = tiff.json()["id"]
+        wait_until(lambda: scalar(app, select(File.status).where(File.id == tiff_id)) == "error", 30,
+                   "the TIFF to fail", (log,))
+        time.sleep(1.5)  # time for a wrong retry to show
+    finally:
+        worker.stop()
+
+    with sqlite3.connect(standin.data_dir / "imagesd.sqlite3") as conn:
+        assert conn.execute("SELECT SUM(remaining) FROM faults").fetchone()[0] == 0, "all 10 faults were served"
+    attempts = dict(rows(app, select(Provisioning.file_id, Provisioning.attempts).where(Provisioning.file_id.in_(ids))))
+    assert sum(attempts.values()) - len(ids) == 10, f"each injected failure cost exactly one retry: {attempts}"
+    # Every injected answer carried Retry-After: 2, and the retry waited for it.
+    waits = re.findall(r"failed for now \((.*?)\); retry \d+ in ([0-9.]+)s", log.read_text())
+    assert len(waits) == 10 and all(float(seconds) == 2.0 for _, seconds in waits), waits
+    assert sum("429" in reason or "Too many" in reason for reason, _ in waits) == 4
+    assert {copy["id"] for copy in standin_listing(standin)} == set(ids)
+
+    with app.app_context():
+        failed = db.session.get(File, tiff_id)
+        assert failed.status == "error" and failed.error_code == "image_rejected"
+        assert "TIFF" in failed.error_message
+        row = db.session.get(Provisioning, tiff_id)
+        assert (row.state, row.attempts) == ("failed", 1), "a permanent 4xx is not retried"
+        assert db.session.scalar(select(func.count()).select_from(Event).where(
+            Event.type == "image.provision_failed", Event.subject_id == tiff_id)) == 1
+        db.session.remove()
