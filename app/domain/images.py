@@ -34,6 +34,9 @@ DELETE_COPIES_JOB = "app.jobs.images.delete_image_copies"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 # A queued job still not started after this long is taken as lost and enqueued again (running it twice is harmless).
 REQUEUE_AFTER = timedelta(seconds=60)
+# Claims beyond IMAGES_MAX_ATTEMPTS allowed for jobs that died without a result (a deploy, an OOM kill) before a
+# file is taken to be what kills them.
+CRASH_ALLOWANCE = 5
 
 
 class Image(db.Model):
@@ -147,6 +150,13 @@ def provision(file_id: str) -> str:
         row.state, row.lease_until = "done", None
         db.session.commit()
         return "exists"
+    if row.attempts > config["IMAGES_MAX_ATTEMPTS"] + CRASH_ALLOWANCE:
+        # Attempts that ended without recording anything: the job died with its worker (killed, out of memory,
+        # a crash in a decoder) each time. A file that keeps doing that is given up with a reason, never retried
+        # for ever.
+        return _fail(row, file, "processing_failed",
+                     f"Processing this image stopped {row.attempts - 1} times without finishing; it was given up. "
+                     "Export the image again (as JPEG or PNG) and re-upload it.")
     try:
         header = _inspect(file)
         # The placeholder decode runs while the images service fetches and checks its copy: two cores, one wait.

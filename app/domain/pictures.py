@@ -57,7 +57,7 @@ def read_header(stream, *, keep_gps: bool = False) -> Header:
             if isinstance(exc, UnidentifiedImageError):
                 raise PictureError("not_an_image", "The file is not an image we can read.") from exc
             raise _too_big_error(*_bomb_size(stream)) from exc
-        except (OSError, SyntaxError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - decoders raise many types (struct.error, RuntimeError, ...) on bad bytes
             raise PictureError("image_damaged", f"The image is damaged and cannot be read ({exc}).") from exc
     else:
         raise PictureError("svg", "SVG images have no pixel size to read.")
