@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -165,4 +166,67 @@ def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_
         assert (row.state, row.attempts) == ("failed", 1), "a permanent 4xx is not retried"
         assert db.session.scalar(select(func.count()).select_from(Event).where(
             Event.type == "image.provision_failed", Event.subject_id == tiff_id)) == 1
+        db.session.remove()
+
+
+class Tarpit:
+    """A loopback 'images service' that accepts connections and never answers: a job calling it hangs."""
+
+    def __init__(self):
+        import socket
+
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.held = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.getsockname()[1]}"
+
+    def close(self):
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+def test_a_file_whose_job_dies_every_time_is_given_up_with_a_reason(app, base_settings, tenant, live_server):
+    """The worker is SIGKILLed every time it holds one file (as an out-of-memory kill or a decoder crash would):
+    after IMAGES_MAX_ATTEMPTS + 5 claims the file fails with a reason instead of being retried for ever."""
+    from app.domain.images import CRASH_ALLOWANCE
+
+    tarpit = Tarpit()
+    settings = dict(base_settings, images_api_base=f"{tarpit.url}/client/v4", images_max_attempts=1,
+                    provision_lease_seconds=1)
+    log = Path(base_settings["instance_dir"]) / "poison-worker.log"
+    file_id = upload(live_server.url, tenant, distinct_jpeg(3), "poison.jpg").json()["id"]
+    attempts = lambda: scalar(app, select(Provisioning.attempts).where(Provisioning.file_id == file_id)) or 0  # noqa: E731
+    worker = worker_process(settings, log).start()
+    kills = 0
+    try:
+        while kills < 1 + CRASH_ALLOWANCE:
+            wait_until(lambda: attempts() > kills, 30, f"claim {kills + 1} of the poison file", (log,), interval=0.05)
+            worker.kill()
+            kills += 1
+            worker.start()
+        wait_until(lambda: scalar(app, select(File.status).where(File.id == file_id)) == "error", 30,
+                   "the poison file to be given up", (log,))
+    finally:
+        worker.stop()
+        tarpit.close()
+    with app.app_context():
+        file = db.session.get(File, file_id)
+        assert file.error_code == "processing_failed" and "given up" in file.error_message
+        row = db.session.get(Provisioning, file_id)
+        assert (row.state, row.attempts) == ("failed", 2 + CRASH_ALLOWANCE)
         db.session.remove()
