@@ -8,7 +8,8 @@ export PATH="$PWD/$VENV/bin:$PATH"
 if [ "${1:-}" = postgres ]; then
   export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
   echo "== database tests on PostgreSQL ($TEST_DATABASE_URL)"
-  exec python -m pytest -q -p no:cacheprovider tests --ignore=tests/imagesd
+  # The stand-in keeps no product data and the browser tests repeat what tests/web checks on the same rows.
+  exec python -m pytest -q -p no:cacheprovider tests --ignore=tests/imagesd --ignore=tests/e2e
 fi
 echo "== React hooks package (clients/react): typecheck, types drift check, Vitest against the real server"
 if ! command -v node >/dev/null 2>&1; then
