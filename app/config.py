@@ -169,6 +169,9 @@ class Settings:
             COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
                                 "application/json", "application/problem+json", "image/svg+xml"],
             COMPRESS_ALGORITHM=["br", "gzip"],
+            # Streamed responses (static files, storage downloads) pass through untouched: flask-compress does not
+            # close the file behind a stream it compresses.
+            COMPRESS_STREAMS=False,
         )
         return values
 
