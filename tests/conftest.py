@@ -218,3 +218,10 @@ def run_jobs(app):
 def corpus():
     assert CORPUS.is_dir(), f"the shared corpus is missing at {CORPUS}"
     return CORPUS
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: their session-wide stack keeps a worker on the shared database, and Playwright's
+    event loop stays open in this thread, and neither may reach into the tests that would otherwise follow."""
+    items.sort(key=lambda item: "browser_name" in getattr(item, "fixturenames", ()) or "/e2e/" in item.nodeid)
