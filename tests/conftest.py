@@ -114,6 +114,36 @@ def make_app(base_settings):
             db.engine.dispose()
 
 
+@pytest.fixture
+def cli(base_settings):
+    """Runs `aeontel …` in-process as a user would, with the test stack's settings in the environment, and closes
+    the database connections of the apps its commands build."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from app import create_app
+    from app.cli import main
+    from app.extensions import db
+
+    env = {key.upper(): str(value) for key, value in base_settings.items() if key.islower()}
+    env["AEONTEL_INSTANCE_DIR"] = env.pop("INSTANCE_DIR")
+    made = []
+
+    def build():
+        made.append(create_app())
+        return made[-1]
+
+    def run(*args, input=None, extra_env=None):
+        return CliRunner().invoke(main, list(args), env={**env, **(extra_env or {})}, input=input,
+                                  catch_exceptions=False, obj=ScriptInfo(create_app=build))
+
+    yield run
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def live_server(app, web_port):
     server = ThreadedServer(app, web_port).start()

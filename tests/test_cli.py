@@ -1,23 +1,14 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from app.cli import main
 from app.domain.accounts import ApiToken, Membership, User, authenticate_token
 from app.extensions import db
 
 
 @pytest.fixture
-def aeontel(app, base_settings):
-    """Runs `aeontel …` as a user would, with the test stack's settings in the environment."""
-    env = {key.upper(): str(value) for key, value in base_settings.items() if key.islower()}
-    env["AEONTEL_INSTANCE_DIR"] = env.pop("INSTANCE_DIR")
-
-    def run(*args, input=None):
-        return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
-
-    return run
+def aeontel(cli):
+    return cli
 
 
 def test_admin_commands_create_what_they_say(aeontel, app):

@@ -100,13 +100,11 @@ def test_s3_storage_reports_a_missing_bucket(s3_endpoint, tmp_path):
         storage.put_file("ws_a/fil_1", write_temp(tmp_path, b"data"))
 
 
-def test_uploads_through_the_api_land_in_s3(base_settings, s3_endpoint, tenant, app):
-    from app import create_app
-
-    s3_app = create_app(dict(
-        base_settings, storage_backend="s3", s3_endpoint_url=s3_endpoint, s3_bucket="aeontel-api",
+def test_uploads_through_the_api_land_in_s3(make_app, s3_endpoint, tenant, app):
+    s3_app = make_app(
+        storage_backend="s3", s3_endpoint_url=s3_endpoint, s3_bucket="aeontel-api",
         s3_access_key_id=CREDENTIALS["access_key_id"], s3_secret_access_key=CREDENTIALS["secret_access_key"],
-    ))
+    )
     storage = s3_app.extensions["storage"]
     storage.ensure_bucket()
     client = s3_app.test_client()

@@ -8,10 +8,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from click.testing import CliRunner
 from rq import SimpleWorker
 
-from app.cli import main
 from imagesd_support import ACCOUNT_HASH, start_standin, stop_standin
 from security_support import png
 
@@ -153,17 +151,15 @@ def test_doctor_finds_and_fixes_each_inconsistency(stack, fresh_standin):
     assert _kinds(_doctor(application)) == {"missing_copy": {lost_copy}}
 
 
-def test_the_command_dry_run_and_fix_with_json(stack, fresh_standin, base_settings):
+def test_the_command_dry_run_and_fix_with_json(stack, fresh_standin, cli):
     application, ws, prj, auth = stack
     (application.extensions["storage"].root / ws).mkdir(parents=True, exist_ok=True)
     orphan = application.extensions["storage"].root / ws / "fil_clorphan000000000000000000"
     orphan.write_bytes(b"x")
-    env = {key.upper(): str(value) for key, value in base_settings.items() if key.islower()}
-    env["AEONTEL_INSTANCE_DIR"] = env.pop("INSTANCE_DIR")
-    env.update(IMAGES_API_BASE=f"{fresh_standin.url}/client/v4", IMAGES_DELIVERY_BASE=fresh_standin.url)
+    images = {"IMAGES_API_BASE": f"{fresh_standin.url}/client/v4", "IMAGES_DELIVERY_BASE": fresh_standin.url}
 
     def doctor(*args):
-        return CliRunner().invoke(main, ["doctor", *args], env=env, catch_exceptions=False)
+        return cli("doctor", *args, extra_env=images)
 
     text = doctor()
     assert text.exit_code == 1 and "orphan_object" in text.output and "dry run" in text.output

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
 from sqlalchemy import text
 
-from app.cli import main
 
 
 def _all_cells(app) -> str:
@@ -23,15 +21,12 @@ def _all_cells(app) -> str:
     return "\n".join(cells)
 
 
-def test_cli_and_domain_store_only_hashes(app, base_settings):
+def test_cli_and_domain_store_only_hashes(app, cli):
     from app.domain import accounts
     from app.extensions import db
 
-    env = {key.upper(): str(value) for key, value in base_settings.items() if key.islower()}
-    env["AEONTEL_INSTANCE_DIR"] = env.pop("INSTANCE_DIR")
-
     def aeontel(*args):
-        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        result = cli(*args)
         assert result.exit_code == 0, result.output
         return json.loads(result.output)
 
