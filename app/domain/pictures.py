@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -193,6 +192,3 @@ def placeholder(stream, size: int = 32) -> tuple[str, str]:
     red, green, blue = palette[index * 3: index * 3 + 3]
     return hash_, f"#{red:02x}{green:02x}{blue:02x}"
 
-
-def open_bytes(data: bytes) -> io.BytesIO:
-    return io.BytesIO(data)
