@@ -41,7 +41,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-IMAGE = (REPO.parent / "shared" / "corpus" / "mobile_jolla.jpg").resolve()
+IMAGE = (REPO / "tests" / "corpus" / "mobile_jolla.jpg").resolve()
 THUMBOR_VENV = BENCH / ".thumbor-venv"
 THUMBOR_VERSION = "7.8.0"
 LUA = BENCH / "imagesd_wrk_paths.lua"
@@ -578,7 +578,7 @@ def render(res: dict) -> str:
         f"{m['loadavg_start']} at start, {m.get('loadavg_end', '?')} at end. The machine is shared with other "
         "engineers' test runs: the `other` CPU column shows how much of it they took during each run.",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        f"- Image: `../shared/corpus/mobile_jolla.jpg` ({cfg['image_size'][0]}x{cfg['image_size'][1]}, "
+        f"- Image: `tests/corpus/mobile_jolla.jpg` ({cfg['image_size'][0]}x{cfg['image_size'][1]}, "
         f"{cfg['image_bytes']} bytes), output 400x300 WebP quality {cfg['quality']} ({cfg['quality_source']}).",
         f"- Load generator (same for every server run): `wrk {cfg['wrk']}, loopback. Thumbor and the stand-in "
         f"were measured in {cfg['rounds']} alternating rounds of {cfg['duration']} s each (bare engine 2-process, "

@@ -12,7 +12,7 @@ In one run it
      (`python -m app.imagesd.cli serve --workers 2`), gunicorn as in the Procfile (2 workers x 4 threads) with
      PUBLIC_URL pointing at it (the stand-in fetches the signed storage URL from it), and `python worker.py`
      [--simple] processes; `aeontel db upgrade` and the CLI create a workspace, a project and a write token;
-  2. makes test JPEGs: ../shared/corpus/mobile_jolla.jpg (8 MP, read in place) plus generated 3, 6 and 12 MP
+  2. makes test JPEGs: tests/corpus/mobile_jolla.jpg (8 MP, read in place) plus generated 3, 6 and 12 MP
      photo-like JPEGs (smooth colour noise + gradients + grain, quality 85) in the temp dir; every upload gets a
      different JPEG comment (COM segment) so no two uploads have the same bytes;
   3. latency, for each worker class (RQ's forking `Worker`, `SimpleWorker`) with one worker process: uploads one
@@ -57,7 +57,7 @@ from stack import Stack, loadavg, log, machine_info, percentile, versions  # noq
 
 OUT_DIR = BENCH / "out"
 OUT_MD = OUT_DIR / "provision_bench.md"
-CORPUS_IMAGE = REPO / ".." / "shared" / "corpus" / "mobile_jolla.jpg"
+CORPUS_IMAGE = REPO / "tests" / "corpus" / "mobile_jolla.jpg"
 GEN_SIZES = {"3mp": (2048, 1536), "6mp": (3000, 2000), "12mp": (4000, 3000)}
 P50_GOAL_MS, P95_GOAL_MS, DRAIN_GOAL_S = 150.0, 400.0, 60.0
 NOOP_JOB = "app.jobs.events.dispatch_event"

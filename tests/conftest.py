@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
 from tests.services import RedisProcess, ThreadedServer, free_port, throwaway_database
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 @pytest.fixture(scope="session")
@@ -246,7 +246,7 @@ def run_jobs(app):
 
 @pytest.fixture(scope="session")
 def corpus():
-    assert CORPUS.is_dir(), f"the shared corpus is missing at {CORPUS}"
+    assert CORPUS.is_dir(), f"the test corpus is missing at {CORPUS}"
     return CORPUS
 
 

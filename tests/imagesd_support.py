@@ -22,7 +22,7 @@ import requests
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS_DIR = ROOT / ".." / "shared" / "corpus"
+CORPUS_DIR = ROOT / "tests" / "corpus"
 
 ACCOUNT_ID = "f00dfeedf00dfeedf00dfeedf00dfeed"
 ACCOUNT_HASH = "test-hash"
@@ -116,7 +116,7 @@ def stop_standin(standin: StandIn) -> None:
 
 
 def corpus_bytes(name: str) -> bytes:
-    assert CORPUS_DIR.is_dir(), f"the shared corpus is missing at {CORPUS_DIR}"
+    assert CORPUS_DIR.is_dir(), f"the test corpus is missing at {CORPUS_DIR}"
     return (CORPUS_DIR / name).read_bytes()
 
 
