@@ -3,7 +3,7 @@ from flask import current_app, g, redirect, request
 from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
-from app.api.schemas import file_json, list_json
+from app.domain.shapes import file_json, list_json
 from app.domain import files
 from app.web import security
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.api.schemas import image_json
+from app.domain.shapes import image_json
 from app.domain import accounts, files, gallery
 from app.domain.accounts import DomainError
 from app.domain.files import UploadSpool
