@@ -115,7 +115,7 @@ def _check_objects(report: Report, storage, known: set[str]) -> None:
         if base in known and not key.endswith(".partial"):
             continue
         if key.endswith(".partial") and base in known:
-            continue  # a copy across disks in progress (LocalStorage), or one the sweeper will clear
+            continue  # a copy across disks in progress (a local folder), or one the sweeper will clear
         finding = report.add("orphan_object", key, f"stored object {key} has no file row", key.split("/", 1)[0],
                              "delete the object")
         if report.fix:
