@@ -65,4 +65,3 @@ def file_content(file_id):
 def delete_file(file_id):
     files.delete_file(g.workspace_id, file_id)
     return {"id": file_id, "object": "file", "deleted": True}
-from app.web import render  # scratch: the API reaching into the gallery again
