@@ -31,7 +31,7 @@ def parse_rule(text: str) -> tuple[int, int] | None:
     if text in {"", "off", "0", "none"}:
         return None
     count, sep, seconds = text.partition("/")
-    if not sep or not count.strip().isdigit() or not seconds.strip().isdigit() or int(seconds) <= 0:
+    if not sep or not count.strip().isdecimal() or not seconds.strip().isdecimal() or int(seconds) <= 0:
         raise ValueError(f"a rate limit looks like 10/60 (attempts per seconds) or off, not {text!r}")
     return (int(count), int(seconds)) if int(count) > 0 else None
 
