@@ -3,8 +3,8 @@ from flask import current_app, g, redirect, request
 from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
-from app.domain.shapes import file_json, list_json
 from app.domain import files, limits
+from app.domain.shapes import file_json, list_json
 
 
 @bp.post("/files")

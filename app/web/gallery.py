@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.domain.shapes import image_json
 from app.domain import accounts, files, gallery, limits
 from app.domain.accounts import DomainError
 from app.domain.files import UploadSpool
 from app.domain.images import Image, delivery_url
+from app.domain.shapes import image_json
 from app.web.auth import login_required, remember_project, require_role
 from app.web.render import render, render_fragment, wants_fragment
 
