@@ -29,8 +29,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides)
     for directory in (app.instance_path, app.config["UPLOAD_TMP_DIR"]):
         os.makedirs(directory, exist_ok=True)
-    if app.config["STORAGE_BACKEND"] == "local":
-        os.makedirs(app.config["STORAGE_ROOT"], exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
@@ -40,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app.adapters.cloudflare import CloudflareImages
     from app.adapters.queue import RQQueue
+    from app.adapters.ratelimit import RedisRateLimiter
     from app.adapters.storage import build_storage
     from app.extensions import compress, csrf, db, htmx, migrate
 
@@ -51,6 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["storage"] = build_storage(app.config)
     app.extensions["queue"] = RQQueue(app.config["REDIS_URL"])
     app.extensions["images"] = CloudflareImages.from_config(app.config)
+    app.extensions["rate_limiter"] = RedisRateLimiter.from_config(app.config)  # a malformed rule fails here
 
     from app import api, web
     from app.domain import register_models
@@ -60,7 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     from app.web import security
 
-    security.init_app(app)  # security headers on every response; rate-limit settings checked
+    security.init_app(app)  # security headers on every response
     _api_errors_outside_blueprint(app)
     app.teardown_request(lambda exc: discard_spools(request))
     return app

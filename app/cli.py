@@ -189,12 +189,7 @@ def storage() -> None:
 @with_appcontext
 def storage_init() -> None:
     """Creates the S3/R2 bucket when it does not exist yet (local storage needs nothing)."""
-    store = current_app.extensions["storage"]
-    if hasattr(store, "ensure_bucket"):
-        store.ensure_bucket()
-        click.echo(f"bucket {store.bucket_prefix!r} is ready")
-    else:
-        click.echo(f"local storage at {current_app.config['STORAGE_ROOT']} is ready")
+    click.echo(current_app.extensions["storage"].init())
 
 
 @main.command("doctor")

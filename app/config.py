@@ -149,8 +149,6 @@ class Settings:
         )
 
     def validate(self) -> "Settings":
-        if self.storage_backend not in {"local", "s3"}:
-            raise ValueError(f"STORAGE_BACKEND must be local or s3, not {self.storage_backend!r}")
         if self.max_upload_bytes <= 0:
             raise ValueError("MAX_UPLOAD_BYTES must be positive")
         return self

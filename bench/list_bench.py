@@ -239,7 +239,7 @@ def add_offset_route(app) -> None:
     from sqlalchemy import select
 
     from app.api.auth import require, workspace_param
-    from app.api.schemas import image_json, list_json
+    from app.domain.shapes import image_json, list_json
     from app.domain import files
     from app.domain.files import File
     from app.domain.images import Image

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
+lint-imports --no-cache  # the layers of ARCHITECTURE.md (contracts in pyproject.toml); a broken one stops here
 
 if [ "${1:-}" = postgres ]; then
   export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}

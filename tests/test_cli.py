@@ -60,3 +60,9 @@ def test_seed_demo_is_idempotent(aeontel, app):
     with app.app_context():
         assert authenticate_token(data["token"]).workspace_id == data["workspaceId"]
         assert db.session.get(User, db.session.query(User.id).filter_by(email="demo@example.com").scalar()).check_password(data["password"])
+
+
+def test_storage_init_says_what_is_ready(aeontel, app):
+    result = aeontel("storage", "init")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"local storage at {app.extensions['storage'].root} is ready"

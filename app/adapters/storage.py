@@ -1,16 +1,23 @@
-"""Where file bytes live: a folder on this machine, or any S3 API (R2 in production), behind one interface."""
+"""Where file bytes live: a folder on this machine, or any S3 API (R2 in production), behind one interface.
+
+A backend is one subclass of Storage named in BACKENDS and chosen by STORAGE_BACKEND; code outside app.adapters only
+calls the interface and never asks which backend it holds.
+"""
 
 from __future__ import annotations
 
 import errno
 import hashlib
 import hmac
+import io
 import os
 import re
 import shutil
 import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 from urllib.parse import urlencode
 
 import boto3
@@ -37,19 +44,65 @@ def check_key(key: str) -> str:
     return key
 
 
-class Storage(Protocol):
-    def put_file(self, key: str, path: str) -> None: ...
-    def open(self, key: str) -> IO[bytes]: ...
+class Storage(ABC):
+    """Everything the product asks of a store; a new backend implements these and adds itself to BACKENDS."""
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config) -> Storage: ...
+
+    @abstractmethod
+    def put_file(self, key: str, path: str) -> None:
+        """Takes the spooled file at `path` (it may be moved, not copied); raises StorageError."""
+
+    @abstractmethod
+    def open(self, key: str) -> IO[bytes]:
+        """A stream of the bytes, read from the start; it may not seek."""
+
+    @abstractmethod
+    def open_seekable(self, key: str) -> IO[bytes]:
+        """A stream that can seek, so a header can be read without reading the rest where the store allows it."""
+
+    @abstractmethod
     def exists(self, key: str) -> bool: ...
-    def delete(self, key: str) -> None: ...
-    def signed_url(self, key: str, expires_in: int) -> str: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Removes the object and any partial copy of it; deleting what is gone is fine (purges retry)."""
+
+    @abstractmethod
+    def signed_url(self, key: str, expires_in: int) -> str:
+        """A URL anyone can GET the bytes from until it expires (the images service copies from it)."""
+
+    @abstractmethod
+    def keys(self, workspace_ids: Iterable[str]) -> list[str]:
+        """Every stored object key, sorted, including `<key>.partial` leftovers; for the doctor's orphan check."""
+
+    @abstractmethod
+    def init(self) -> str:
+        """Makes the store ready to take bytes (its folder or bucket) and says what is ready."""
+
+    def add_workspace(self, workspace_id: str) -> None:
+        """Gives a new workspace whatever room it needs of its own (nothing, unless buckets are per workspace)."""
+
+    def signed_file(self, key: str, expires: str, signature: str) -> Path | None:
+        """The local file behind one of this store's own signed URLs, or None when its URLs are served elsewhere.
+
+        Raises PermissionError for a tampered or expired link.
+        """
+        return None
 
 
-class LocalStorage:
+class LocalStorage(Storage):
     def __init__(self, root: str, secret_key: str, public_url: str):
         self.root = Path(root).resolve()
         self.secret = secret_key.encode()
         self.public_url = public_url.rstrip("/")
+
+    @classmethod
+    def from_config(cls, config) -> LocalStorage:
+        os.makedirs(config["STORAGE_ROOT"], exist_ok=True)
+        return cls(config["STORAGE_ROOT"], config["SECRET_KEY"], config["PUBLIC_URL"])
 
     def path(self, key: str) -> Path:
         path = (self.root / check_key(key)).resolve()
@@ -75,8 +128,25 @@ class LocalStorage:
     def open(self, key: str) -> IO[bytes]:
         return open(self.path(key), "rb")
 
+    def open_seekable(self, key: str) -> IO[bytes]:
+        return self.open(key)  # a real file
+
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def keys(self, workspace_ids: Iterable[str] = ()) -> list[str]:
+        keys = []
+        for directory, _subdirs, names in os.walk(self.root):
+            for name in names:
+                relative = os.path.relpath(os.path.join(directory, name), self.root).replace(os.sep, "/")
+                base = relative[: -len(".partial")] if relative.endswith(".partial") else relative
+                if KEY_PATTERN.fullmatch(base):
+                    keys.append(relative)
+        return sorted(keys)
+
+    def init(self) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return f"local storage at {self.root} is ready"
 
     def delete(self, key: str) -> None:
         for candidate in (self.path(key), self.path(key).with_name(self.path(key).name + ".partial")):
@@ -99,6 +169,11 @@ class LocalStorage:
             return False
         return hmac.compare_digest(self.signature(key, int(expires)), signature or "")
 
+    def signed_file(self, key: str, expires: str, signature: str) -> Path | None:
+        if not self.verify(key, expires, signature):
+            raise PermissionError("This link is invalid or has expired.")
+        return self.path(key)
+
 
 def bucket_name(prefix: str, workspace_id: str | None) -> str:
     """One bucket, or one per workspace (`<prefix>-<workspace id>`), within S3's naming rules."""
@@ -106,7 +181,7 @@ def bucket_name(prefix: str, workspace_id: str | None) -> str:
     return name.lower()[:63]
 
 
-class S3Storage:
+class S3Storage(Storage):
     def __init__(
         self, endpoint_url: str, access_key_id: str, secret_access_key: str, region: str, bucket: str,
         bucket_per_workspace: bool = False,
@@ -134,6 +209,14 @@ class S3Storage:
         # 8 MiB parts, two at a time: a large upload costs about 16 MiB of memory, never its own size.
         self.transfer = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024,
                                        max_concurrency=2, use_threads=True)
+
+    @classmethod
+    def from_config(cls, config) -> S3Storage:
+        return cls(
+            endpoint_url=config["S3_ENDPOINT_URL"], access_key_id=config["S3_ACCESS_KEY_ID"],
+            secret_access_key=config["S3_SECRET_ACCESS_KEY"], region=config["S3_REGION"],
+            bucket=config["S3_BUCKET"], bucket_per_workspace=config["S3_BUCKET_PER_WORKSPACE"],
+        )
 
     def locate(self, key: str) -> tuple[str, str]:
         workspace_id = check_key(key).split("/", 1)[0]
@@ -165,6 +248,35 @@ class S3Storage:
         bucket, key = self.locate(key)
         return self.client.get_object(Bucket=bucket, Key=key)["Body"]
 
+    def open_seekable(self, key: str) -> IO[bytes]:
+        body = self.open(key)
+        try:
+            return io.BytesIO(body.read())  # S3 bodies cannot seek; the product reads this for images of 10 MB at most
+        finally:
+            body.close()
+
+    def keys(self, workspace_ids: Iterable[str] = ()) -> list[str]:
+        if self.bucket_per_workspace:
+            buckets = [bucket_name(self.bucket_prefix, workspace_id) for workspace_id in workspace_ids]
+        else:
+            buckets = [bucket_name(self.bucket_prefix, None)]
+        keys = []
+        for bucket in buckets:
+            try:
+                for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                    keys.extend(item["Key"] for item in page.get("Contents", []))
+            except self.client.exceptions.NoSuchBucket:
+                continue
+        return sorted(keys)
+
+    def init(self) -> str:
+        self.ensure_bucket()
+        return f"bucket {self.bucket_prefix!r} is ready"
+
+    def add_workspace(self, workspace_id: str) -> None:
+        if self.bucket_per_workspace:
+            self.ensure_bucket(workspace_id)
+
     def exists(self, key: str) -> bool:
         bucket, key = self.locate(key)
         try:
@@ -186,11 +298,12 @@ class S3Storage:
         )
 
 
-def build_storage(config: dict) -> Storage:
-    if config["STORAGE_BACKEND"] == "s3":
-        return S3Storage(
-            endpoint_url=config["S3_ENDPOINT_URL"], access_key_id=config["S3_ACCESS_KEY_ID"],
-            secret_access_key=config["S3_SECRET_ACCESS_KEY"], region=config["S3_REGION"],
-            bucket=config["S3_BUCKET"], bucket_per_workspace=config["S3_BUCKET_PER_WORKSPACE"],
-        )
-    return LocalStorage(config["STORAGE_ROOT"], config["SECRET_KEY"], config["PUBLIC_URL"])
+BACKENDS: dict[str, type[Storage]] = {"local": LocalStorage, "s3": S3Storage}
+
+
+def build_storage(config) -> Storage:
+    """The backend STORAGE_BACKEND names, built from the rest of the settings."""
+    backend = BACKENDS.get(config["STORAGE_BACKEND"])
+    if backend is None:
+        raise ValueError(f"STORAGE_BACKEND must be one of {', '.join(BACKENDS)}, not {config['STORAGE_BACKEND']!r}")
+    return backend.from_config(config)

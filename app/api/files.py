@@ -3,17 +3,17 @@ from flask import current_app, g, redirect, request
 from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
-from app.api.schemas import file_json, list_json
-from app.domain import files
-from app.web import security
+from app.domain import files, limits
+from app.domain.shapes import file_json, list_json
 
 
 @bp.post("/files")
 @require("write")
 def upload_file():
     try:
-        security.check_upload()
-    except security.RateLimited as limited:
+        limits.check_upload(token_id=g.token.id if g.get("token") else None,
+                            user_id=g.user.id if g.get("user") else None, address=request.remote_addr)
+    except limits.RateLimited as limited:
         raise ApiProblem(429, "rate_limited", f"Too many uploads; try again in {limited.retry_after} seconds.",
                          headers={"Retry-After": str(limited.retry_after)}) from None
     if not request.mimetype == "multipart/form-data":

@@ -5,9 +5,9 @@ from flask import g, request, url_for
 from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
-from app.api.schemas import image_json, list_json
 from app.domain import files, images
 from app.domain.accounts import NotFound
+from app.domain.shapes import image_json, list_json
 
 MAX_QUERY_LENGTH = 255
 # Ids this API hands out; anything else cannot name an image and answers the same 404 as a missing one.

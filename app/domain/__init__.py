@@ -1,6 +1,10 @@
 """Models and services; no Flask request objects here."""
 
+import importlib
+import pkgutil
+
 
 def register_models() -> None:
-    """Imports every model module so SQLAlchemy's metadata (and Alembic) sees all tables and handlers."""
-    from app.domain import accounts, events, files, images  # noqa: F401
+    """Imports every module of app.domain, so every table and every `@handles` handler registers where it is defined."""
+    for module in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+        importlib.import_module(module.name)

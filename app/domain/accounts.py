@@ -112,9 +112,7 @@ def create_workspace(name: str) -> Workspace:
     workspace = Workspace(name=_require_name(name, "workspace"), settings={})
     db.session.add(workspace)
     db.session.flush()
-    storage = current_app.extensions["storage"]
-    if getattr(storage, "bucket_per_workspace", False):
-        storage.ensure_bucket(workspace.id)
+    current_app.extensions["storage"].add_workspace(workspace.id)
     return workspace
 
 

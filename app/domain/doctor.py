@@ -18,7 +18,6 @@ image row still names it and deciding between re-provisioning and deleting is an
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
@@ -26,7 +25,6 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.adapters.cloudflare import ImageNotFound, ImagesError
-from app.adapters.storage import KEY_PATTERN, LocalStorage, bucket_name
 from app.domain.accounts import Workspace
 from app.domain.common import utcnow
 from app.domain.files import File
@@ -105,28 +103,8 @@ def _check_bytes(report: Report, storage, files: list[File]) -> None:
 
 
 def stored_keys(storage) -> list[str]:
-    """Every object key in the store: walk the local folder, or list the bucket(s)."""
-    if isinstance(storage, LocalStorage):
-        keys = []
-        for directory, _subdirs, names in os.walk(storage.root):
-            for name in names:
-                relative = os.path.relpath(os.path.join(directory, name), storage.root).replace(os.sep, "/")
-                base = relative[: -len(".partial")] if relative.endswith(".partial") else relative
-                if KEY_PATTERN.fullmatch(base):
-                    keys.append(relative)
-        return sorted(keys)
-    if storage.bucket_per_workspace:
-        buckets = [bucket_name(storage.bucket_prefix, ws) for ws in db.session.scalars(select(Workspace.id))]
-    else:
-        buckets = [bucket_name(storage.bucket_prefix, None)]
-    keys = []
-    for bucket in buckets:
-        try:
-            for page in storage.client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                keys.extend(item["Key"] for item in page.get("Contents", []))
-        except storage.client.exceptions.NoSuchBucket:
-            continue
-    return sorted(keys)
+    """Every object key in the store (the buckets of every workspace, where buckets are per workspace)."""
+    return storage.keys(db.session.scalars(select(Workspace.id)))
 
 
 def _check_objects(report: Report, storage, known: set[str]) -> None:
@@ -137,14 +115,11 @@ def _check_objects(report: Report, storage, known: set[str]) -> None:
         if base in known and not key.endswith(".partial"):
             continue
         if key.endswith(".partial") and base in known:
-            continue  # a copy across disks in progress (LocalStorage), or one the sweeper will clear
+            continue  # a copy across disks in progress (a local folder), or one the sweeper will clear
         finding = report.add("orphan_object", key, f"stored object {key} has no file row", key.split("/", 1)[0],
                              "delete the object")
         if report.fix:
-            if isinstance(storage, LocalStorage):
-                (storage.root / key).unlink(missing_ok=True)
-            else:
-                storage.delete(base)
+            storage.delete(base)  # the object and any partial copy of it
             finding.fixed, finding.action = True, "deleted the object"
 
 

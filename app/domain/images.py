@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.adapters.cloudflare import (
     CloudflareImages, ImageIdTaken, ImageNotFound, ImagesError, PermanentImagesError, TransientImagesError,
 )
-from app.adapters.storage import LocalStorage
 from app.domain import files
 from app.domain.accounts import NotFound, Workspace
 from app.domain.common import UTCDateTime, utcnow
@@ -193,9 +191,7 @@ def _open(file: File):
 
 
 def _open_from(storage, storage_key: str):
-    if isinstance(storage, LocalStorage):
-        return storage.open(storage_key)  # a real file: the header is read without reading the rest
-    return io.BytesIO(storage.open(storage_key).read())  # S3 bodies cannot seek; images are at most 10 MB
+    return storage.open_seekable(storage_key)  # a local file reads only its header; S3 bytes (at most 10 MB) are read
 
 
 _SVG_LENGTH = re.compile(r'\b(width|height)\s*=\s*["\']\s*([0-9.]+)\s*(px)?\s*["\']')

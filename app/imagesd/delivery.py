@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.adapters.cloudflare import verify_signed_path
+from app.delivery_signing import verify_signed_path
 
 from . import render, svg
 from .errors import ApiError, DeliveryError

@@ -8,9 +8,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
-from app.domain import accounts
+from app.domain import accounts, limits
 from app.extensions import db, htmx
-from app.web import security
 from app.web.render import render
 
 bp = Blueprint("auth", __name__)
@@ -73,8 +72,8 @@ def login():
         email = (request.form.get("email") or "").strip()
         password = request.form.get("password") or ""
         try:
-            security.check_login(email)  # before the password is even looked at
-        except security.RateLimited as limited:
+            limits.check_login(request.remote_addr, email)  # before the password is even looked at
+        except limits.RateLimited as limited:
             minutes = "a minute" if limited.retry_after <= 60 else f"{math.ceil(limited.retry_after / 60)} minutes"
             message = f"Too many sign-in attempts for this account. Wait {minutes} and try again."
             return render("auth/login.html", status=429, headers={"Retry-After": str(limited.retry_after)},

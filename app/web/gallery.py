@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.api.schemas import image_json
-from app.domain import accounts, files, gallery
+from app.domain import accounts, files, gallery, limits
 from app.domain.accounts import DomainError
 from app.domain.files import UploadSpool
 from app.domain.images import Image, delivery_url
-from app.web import security
+from app.domain.shapes import image_json
 from app.web.auth import login_required, remember_project, require_role
 from app.web.render import render, render_fragment, wants_fragment
 
@@ -127,8 +126,8 @@ def index():
 def upload():
     require_write()
     try:
-        security.check_upload()
-    except security.RateLimited as limited:
+        limits.check_upload(user_id=g.user.id, address=request.remote_addr)
+    except limits.RateLimited as limited:
         response = error_response(429, f"Too many uploads; wait {limited.retry_after} seconds and try again.")
         response.headers["Retry-After"] = str(limited.retry_after)
         return response

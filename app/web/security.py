@@ -1,27 +1,11 @@
-"""Security headers on every response, and Redis-backed rate limits for sign-in and uploads.
-
-Rate limits are a fixed window in Redis: one INCR (+ EXPIRE on the first hit) per attempt on the key
-`aeontel:rl:<name>:<window>:<sha256 of the identity>`. That is a dozen lines with the Redis client the app already
-has, shared by every web process, and nothing to configure; a fixed window lets a burst of up to twice the limit
-through at a window edge, which is fine for slowing password guessing and runaway upload scripts. When Redis cannot
-be reached the request goes through (logged): an answered upload must never fail because the limiter is away.
-"""
+"""Security headers on every response (rate limits live in app.domain.limits over app.adapters.ratelimit)."""
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import math
-import time
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
-from redis import Redis
+from flask import Flask
 
-log = logging.getLogger(__name__)
-
-
-# --- headers ---------------------------------------------------------------------------------------------------
 
 def _origin(url: str) -> str:
     parts = urlsplit(url or "")
@@ -65,70 +49,5 @@ def install_headers(app: Flask) -> None:
         return response
 
 
-# --- rate limits -----------------------------------------------------------------------------------------------
-
-class RateLimited(Exception):
-    def __init__(self, name: str, retry_after: int):
-        super().__init__(f"rate limit {name} exceeded; retry after {retry_after}s")
-        self.name = name
-        self.retry_after = retry_after
-
-
-def parse_rule(text: str) -> tuple[int, int] | None:
-    """`10/60` → (10 attempts, per 60 seconds); `off` or `0` → None (no limit)."""
-    text = (text or "").strip().lower()
-    if text in {"", "off", "0", "none"}:
-        return None
-    count, sep, seconds = text.partition("/")
-    if not sep or not count.strip().isdigit() or not seconds.strip().isdigit() or int(seconds) <= 0:
-        raise ValueError(f"a rate limit looks like 10/60 (attempts per seconds) or off, not {text!r}")
-    return (int(count), int(seconds)) if int(count) > 0 else None
-
-
-def _redis() -> Redis:
-    client = current_app.extensions.get("rate_limit_redis")
-    if client is None:
-        # Its own short timeouts: a limiter that cannot answer in half a second is skipped, never waited on.
-        client = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=0.5)
-        current_app.extensions["rate_limit_redis"] = client
-    return client
-
-
-def hit(name: str, identity: str, rule_text: str) -> None:
-    """Counts one attempt by `identity`; raises RateLimited once the window's allowance is used up."""
-    rule = parse_rule(rule_text)
-    if rule is None:
-        return
-    limit, seconds = rule
-    now = time.time()
-    window = int(now // seconds)
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-    key = f"aeontel:rl:{name}:{window}:{digest}"
-    try:
-        pipe = _redis().pipeline()
-        pipe.incr(key)
-        pipe.expire(key, seconds + 1)  # the key names its window, so re-setting is harmless
-        count = pipe.execute()[0]
-    except Exception as exc:  # noqa: BLE001 - Redis errors, and socket errors redis-py lets through under load
-        log.warning("rate limit %s not checked: Redis is unavailable (%s)", name, exc)
-        return
-    if count > limit:
-        raise RateLimited(name, max(1, math.ceil((window + 1) * seconds - now)))
-
-
-def check_login(email: str) -> None:
-    """Sign-in attempts per client address and email (lower-cased), so one account is not guessed at speed."""
-    hit("login", f"{request.remote_addr}|{(email or '').strip().lower()}", current_app.config["LOGIN_RATE_LIMIT"])
-
-
-def check_upload() -> None:
-    """Upload requests per API token or signed-in user (after authentication put them on `g`)."""
-    token, user = g.get("token"), g.get("user")
-    who = f"token:{token.id}" if token is not None else f"user:{user.id}" if user is not None else f"ip:{request.remote_addr}"
-    hit("upload", who, current_app.config["UPLOAD_RATE_LIMIT"])
-
-
 def init_app(app: Flask) -> None:
-    for name in ("LOGIN_RATE_LIMIT", "UPLOAD_RATE_LIMIT"):
-        parse_rule(app.config[name])  # a malformed setting fails at start
     install_headers(app)

@@ -117,3 +117,61 @@ def test_uploads_through_the_api_land_in_s3(make_app, s3_endpoint, tenant, app):
     assert redirect.status_code == 302
     assert requests.get(redirect.headers["Location"], timeout=10).content == data
     assert os.listdir(s3_app.config["UPLOAD_TMP_DIR"]) == []
+
+
+def test_every_backend_is_built_from_its_name(tmp_path):
+    from app.adapters.storage import BACKENDS, Storage, build_storage
+
+    assert set(BACKENDS) == {"local", "s3"} and all(issubclass(cls, Storage) for cls in BACKENDS.values())
+    root = tmp_path / "made-on-build"
+    config = {"STORAGE_BACKEND": "local", "STORAGE_ROOT": str(root), "SECRET_KEY": "s", "PUBLIC_URL": "http://x"}
+    assert isinstance(build_storage(config), LocalStorage) and root.is_dir()
+    with pytest.raises(ValueError, match="STORAGE_BACKEND must be one of local, s3, not 'ftp'"):
+        build_storage({**config, "STORAGE_BACKEND": "ftp"})
+
+
+def _interface_round_trip(storage, tmp_path, workspaces):
+    """What the domain asks of every backend: init, a workspace's room, seekable reads, the key listing, delete."""
+    assert storage.init()
+    for workspace_id in workspaces:
+        storage.add_workspace(workspace_id)
+    storage.put_file(f"{workspaces[0]}/fil_1", write_temp(tmp_path, b"0123456789"))
+    storage.put_file(f"{workspaces[1]}/fil_2", write_temp(tmp_path, b"abc"))
+    with storage.open_seekable(f"{workspaces[0]}/fil_1") as stream:
+        assert stream.read(4) == b"0123"
+        stream.seek(0)
+        assert stream.read() == b"0123456789"
+    assert storage.keys(workspaces) == sorted([f"{workspaces[0]}/fil_1", f"{workspaces[1]}/fil_2"])
+    storage.delete(f"{workspaces[0]}/fil_1")
+    storage.delete(f"{workspaces[0]}/fil_1")
+    assert storage.keys(workspaces) == [f"{workspaces[1]}/fil_2"]
+
+
+def test_local_storage_keeps_the_interface(tmp_path):
+    storage = LocalStorage(str(tmp_path / "root"), "secret", "http://x")
+    _interface_round_trip(storage, tmp_path, ["ws_a", "ws_b"])
+    (storage.root / "ws_b" / "fil_3.partial").write_bytes(b"half")  # a copy across disks cut short
+    (storage.root / "ws_b" / "README").write_bytes(b"not ours")
+    assert storage.keys() == ["ws_b/fil_2", "ws_b/fil_3.partial"]
+    storage.delete("ws_b/fil_3")
+    assert storage.keys() == ["ws_b/fil_2"]
+
+
+def test_local_storage_serves_only_its_own_signed_links(tmp_path):
+    storage = LocalStorage(str(tmp_path / "root"), "secret", "http://x")
+    storage.put_file("ws_a/fil_1", write_temp(tmp_path, b"x"))
+    query = dict(part.split("=") for part in storage.signed_url("ws_a/fil_1", 60).split("?")[1].split("&"))
+    assert storage.signed_file("ws_a/fil_1", query["exp"], query["sig"]) == storage.path("ws_a/fil_1")
+    with pytest.raises(PermissionError):
+        storage.signed_file("ws_a/fil_2", query["exp"], query["sig"])
+
+
+@pytest.mark.parametrize("per_workspace", [False, True])
+def test_s3_storage_keeps_the_interface(s3_endpoint, tmp_path, per_workspace):
+    prefix = f"iface-{'per' if per_workspace else 'one'}"
+    storage = make_s3(s3_endpoint, bucket=prefix, per_workspace=per_workspace)
+    _interface_round_trip(storage, tmp_path, ["ws_a", "ws_b"])
+    buckets = {b["Name"] for b in storage.client.list_buckets()["Buckets"]}
+    assert ({f"{prefix}-ws-a", f"{prefix}-ws-b"} if per_workspace else {prefix}) <= buckets
+    assert storage.keys(["ws_never_made"]) == ([] if per_workspace else ["ws_b/fil_2"])
+    assert storage.signed_file("ws_b/fil_2", "9999999999", "0" * 64) is None  # presigned URLs are served by S3

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from app.adapters.cloudflare import sign_delivery_url, verify_signed_path
+from app.delivery_signing import sign_delivery_url, verify_signed_path
 from imagesd_support import ACCOUNT_ID, SIGNING_KEY, corpus_bytes, decode, jpeg_bytes
 
 

@@ -1,4 +1,4 @@
-"""JSON shapes of the API's objects, one function each, shared by every face of the product."""
+"""JSON shapes of the product's objects, kept below every face so the API, the gallery, CLI and MCP share one."""
 
 from __future__ import annotations
 

@@ -1,0 +1,70 @@
+"""Fixed-window rate limits counted in Redis, shared by every web process, with nothing else to run or configure.
+
+One INCR (+ EXPIRE) per attempt on `aeontel:rl:<name>:<window>:<sha256 of the identity>`. A fixed window lets a burst
+of up to twice the limit through at a window edge, which is fine for slowing password guessing and runaway upload
+scripts. When Redis cannot be reached the attempt goes through (logged): an answered upload must never fail because
+the limiter is away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+
+from redis import Redis
+
+log = logging.getLogger(__name__)
+
+
+class RateLimited(Exception):
+    def __init__(self, name: str, retry_after: int):
+        super().__init__(f"rate limit {name} exceeded; retry after {retry_after}s")
+        self.name = name
+        self.retry_after = retry_after
+
+
+def parse_rule(text: str) -> tuple[int, int] | None:
+    """`10/60` → (10 attempts, per 60 seconds); `off` or `0` → None (no limit)."""
+    text = (text or "").strip().lower()
+    if text in {"", "off", "0", "none"}:
+        return None
+    count, sep, seconds = text.partition("/")
+    if not sep or not count.strip().isdecimal() or not seconds.strip().isdecimal() or int(seconds) <= 0:
+        raise ValueError(f"a rate limit looks like 10/60 (attempts per seconds) or off, not {text!r}")
+    return (int(count), int(seconds)) if int(count) > 0 else None
+
+
+class RedisRateLimiter:
+    """Named rules (`login`, `upload`) parsed once, so a malformed setting fails when the app starts."""
+
+    def __init__(self, redis_url: str, rules: dict[str, str]):
+        self.rules = {name: parse_rule(text) for name, text in rules.items()}
+        # Its own short timeouts: a limiter that cannot answer in half a second is skipped, never waited on.
+        self.redis = Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+    @classmethod
+    def from_config(cls, config) -> RedisRateLimiter:
+        return cls(config["REDIS_URL"], {"login": config["LOGIN_RATE_LIMIT"], "upload": config["UPLOAD_RATE_LIMIT"]})
+
+    def hit(self, name: str, identity: str) -> None:
+        """Counts one attempt by `identity`; raises RateLimited once the window's allowance is used up."""
+        rule = self.rules[name]
+        if rule is None:
+            return
+        limit, seconds = rule
+        now = time.time()
+        window = int(now // seconds)
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        key = f"aeontel:rl:{name}:{window}:{digest}"
+        try:
+            pipe = self.redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, seconds + 1)  # the key names its window, so re-setting is harmless
+            count = pipe.execute()[0]
+        except Exception as exc:  # noqa: BLE001 - Redis errors, and socket errors redis-py lets through under load
+            log.warning("rate limit %s not checked: Redis is unavailable (%s)", name, exc)
+            return
+        if count > limit:
+            raise RateLimited(name, max(1, math.ceil((window + 1) * seconds - now)))
