@@ -7,7 +7,8 @@ from app.domain.files import UploadSpool
 
 class SpoolingRequest(Request):
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
-        spool = UploadSpool(current_app.config["UPLOAD_TMP_DIR"], current_app.config["MAX_UPLOAD_BYTES"])
+        limit = self.__dict__.get("upload_limit") or current_app.config["MAX_UPLOAD_BYTES"]
+        spool = UploadSpool(current_app.config["UPLOAD_TMP_DIR"], limit)
         self.spools.append(spool)
         return spool
 
