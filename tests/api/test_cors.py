@@ -6,6 +6,9 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings, strategies as st
+
+from app.config import cors_origin_list
 
 ALLOWED = "http://app.example.test:5173"
 OTHER = "https://evil.example.test"
@@ -110,3 +113,28 @@ def test_the_session_cookie_is_never_honoured_cross_origin(cors_app, tenant, app
         assert "Access-Control-Allow-Credentials" not in write.headers
     same = client.get(f"/api/images?workspace_id={tenant.workspace_id}", headers={"Origin": "http://localhost"})
     assert same.status_code == 200  # the test client's own host is this server's origin
+
+
+_HOSTS = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z0-9]{1,10}){0,3}", fullmatch=True)
+_ORIGINS = st.builds(lambda scheme, host, port: f"{scheme}://{host}" + (f":{port}" if port else ""),
+                     st.sampled_from(["http", "https"]), _HOSTS, st.one_of(st.none(), st.integers(1, 65535)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(origins=st.lists(_ORIGINS, min_size=0, max_size=5), spaces=st.sampled_from(["", " ", "  "]),
+       trailing=st.sampled_from(["", "/"]))
+def test_origin_lists_parse_to_exactly_the_origins_given(origins, spaces, trailing):
+    text = ",".join(f"{spaces}{origin}{trailing}{spaces}" for origin in origins)
+    assert cors_origin_list(text) == origins
+
+
+@settings(max_examples=80, deadline=None)
+@given(junk=st.text(min_size=1, max_size=30).filter(lambda t: "," not in t and t.strip() not in ("", "*")))
+def test_any_text_is_one_origin_or_a_clear_refusal(junk):
+    try:
+        parsed = cors_origin_list(junk)
+    except ValueError as refused:
+        assert "CORS_ORIGINS" in str(refused)
+    else:
+        assert parsed == [junk.strip().rstrip("/")] and parsed[0].startswith(("http://", "https://"))
+        assert not any(char in parsed[0].split("://", 1)[1] for char in "/?#@ ")
