@@ -9,6 +9,9 @@ from app.api.schemas import file_json, image_json
 from app.domain import files, uploads
 from app.domain.common import isoformat
 
+# Multipart framing around the file: boundaries, part headers and a long file name.
+MULTIPART_ALLOWANCE = 64 * 1024
+
 
 def upload_url_json(row: uploads.UploadUrl, secret: str | None = None) -> dict:
     body = {
@@ -46,7 +49,11 @@ def use_upload_url(upload_id, secret):
     uploads.check_usable(row)
     if request.mimetype != "multipart/form-data":
         raise ApiProblem(415, "multipart_required", "Send the file as multipart/form-data in the field 'file'.")
-    request.__dict__["upload_limit"] = row.max_bytes  # the spool refuses the bytes past this URL's own limit
+    if request.content_length is not None and request.content_length > row.max_bytes + MULTIPART_ALLOWANCE:
+        # Plainly too large: refused before a byte is read (the spool checks the file's own size exactly).
+        raise ApiProblem(413, "file_too_large", f"The file is larger than the limit of {row.max_bytes:,} bytes.",
+                         limit=row.max_bytes)
+    request.upload_limit = row.max_bytes  # the spool refuses the bytes past this URL's own limit
     upload = request.files.get("file")
     spool = request.spools[-1] if request.spools else None
     if upload is None or spool is None:

@@ -37,6 +37,7 @@ export interface AeontelImageProps extends ImgProps {
 /** The flexible-variant URL base of a public image: its delivery URL without the variant name. */
 function variantBase(image: Image): string | null {
   if (image.requireSignedURLs) return null; // signed URLs exist for named variants only
+  if (image.format === "svg" || image.mimeType === "image/svg+xml") return null; // vectors are not resized
   const at = image.url.lastIndexOf("/");
   return at > 0 && !image.url.includes("?") ? image.url.slice(0, at + 1) : null;
 }
@@ -117,10 +118,14 @@ function ImageElement(props: Omit<AeontelImageProps, "fileId" | "fallback"> & { 
     if (ref.current?.complete && ref.current.naturalWidth > 0) setLoaded(true);
   }, [sources.src]);
   const colour = placeholder === "color" && !loaded ? image.placeholder.dominantColor : null;
+  const focal = focalPointOf(image);
   const boxStyle: CSSProperties = {
     aspectRatio: `${sources.width} / ${sources.height}`,
     height: "auto",
     maxWidth: "100%",
+    // A crop the URL could not make (a private image's one signed URL) is made by the browser, at the focal point.
+    ...(aspectRatio && !sources.srcSet ? { objectFit: "cover" as const,
+      objectPosition: focal ? `${focal.x * 100}% ${focal.y * 100}%` : "50% 50%" } : {}),
     ...(colour ? { backgroundColor: colour } : {}),
     ...style,
   };

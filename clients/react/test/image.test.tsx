@@ -71,6 +71,13 @@ describe("<AeontelImage>", () => {
     expect([img.getAttribute("width"), img.getAttribute("height")]).toEqual(["640", "480"]);
     expect((await fetch(image!.url)).status).toBe(200);
     expect((await fetch(image!.url.split("?")[0]!)).status).toBe(403); // unsigned: refused
+    // A crop of a private image is the browser's: the signed URL with object-fit at the focal point.
+    const cropped = render(<AeontelImage image={{ ...image!, focalPoint: { x: 0.2, y: 0.4 } } as Image}
+                                         aspectRatio={1} />).container.querySelector("img")!;
+    expect([cropped.getAttribute("width"), cropped.getAttribute("height")]).toEqual(["480", "480"]);
+    expect(cropped.getAttribute("src")).toBe(image!.url);
+    expect(cropped.style.objectFit).toBe("cover");
+    expect(cropped.style.objectPosition).toBe("20% 40%");
   });
 
   it("fetches the image by file id through the provider, showing the fallback meanwhile", async () => {
