@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, select, update
+from sqlalchemy import BigInteger, ForeignKey, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain import files
@@ -159,6 +159,16 @@ def uploaded(row: UploadUrl) -> tuple[File | None, object | None]:
     file = db.session.get(File, row.file_id) if row.file_id else None
     image = db.session.get(Image, row.file_id) if file is not None else None
     return file, image
+
+
+def purge_expired(limit: int = 500) -> int:
+    """Forgets URLs whose status is no longer readable; the files they made are ordinary files and stay."""
+    cutoff = utcnow() - STATUS_READABLE_FOR
+    doomed = list(db.session.scalars(select(UploadUrl.id).where(UploadUrl.expires_at < cutoff).limit(limit)))
+    if doomed:
+        db.session.execute(delete(UploadUrl).where(UploadUrl.id.in_(doomed)))
+    db.session.commit()
+    return len(doomed)
 
 
 @handles("image.created")

@@ -173,3 +173,21 @@ def test_limits_are_accepted_exactly_inside_their_ranges(max_bytes, expires_in):
         with pytest.raises(DomainError) as refused:
             parse_limits(body, server_max)
         assert refused.value.extra["parameter"] in ("maxBytes", "expiresIn")
+
+
+def test_expired_urls_are_forgotten_an_hour_later_and_their_files_stay(client, tenant, app):
+    from app.domain.uploads import STATUS_READABLE_FOR, purge_expired
+    from app.extensions import db
+
+    used, fresh = make_url(client, tenant), make_url(client, tenant)
+    assert post_file(client, used["uploadUrl"], b"kept").status_code == 201
+    with app.app_context():
+        row = db.session.get(UploadUrl, used["id"])
+        row.expires_at = row.created_at - STATUS_READABLE_FOR - timedelta(seconds=1)
+        db.session.commit()
+    assert client.get(path_of(used["uploadUrl"])).status_code == 410
+    with app.app_context():
+        assert purge_expired() == 1
+        assert db.session.get(UploadUrl, used["id"]) is None and db.session.get(UploadUrl, fresh["id"]) is not None
+        assert db.session.query(File).count() == 1
+    assert client.get(path_of(used["uploadUrl"])).status_code == 404
