@@ -25,6 +25,7 @@ def run_maintenance_once(app) -> None:
     from app.domain.events import relay
     from app.domain.files import sweep_stale_uploads
     from app.domain.images import reconcile
+    from app.domain.uploads import purge_expired
 
     queue = app.extensions["queue"]
     with app.app_context():
@@ -38,6 +39,7 @@ def run_maintenance_once(app) -> None:
             relay()
             reconcile()
             sweep_stale_uploads()
+            purge_expired()
         except Exception:  # noqa: BLE001 - maintenance must never stop the worker
             log.exception("maintenance pass failed")
         finally:

@@ -227,6 +227,36 @@ def file_upload(client: Client, settings, paths, project_id, wait, timeout, as_j
     sys.exit(worst)
 
 
+@click.group("upload-url")
+def upload_url_group() -> None:
+    """One-time upload URLs: a browser posts one file to the URL with no token of its own."""
+
+
+@upload_url_group.command("create")
+@click.option("--project", "project_id", envvar="AEONTEL_PROJECT", metavar="ID",
+              help="The project the file goes to [env AEONTEL_PROJECT; default from `aeontel login --project`].")
+@click.option("--max-bytes", type=click.IntRange(min=1), help="The largest file the URL accepts (default: the "
+              "server's upload limit).")
+@click.option("--expires-in", type=click.IntRange(30, 3600), help="Seconds the URL stays usable (default 300).")
+@click.option("--alt-text", help="Alt text for the image the file becomes.")
+@click.option("--name", help="The file's name, instead of the one the uploader sends.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON answer.")
+@api_options
+def upload_url_create(client: Client, settings, project_id, max_bytes, expires_in, alt_text, name, as_json) -> None:
+    """Make a one-time upload URL; it prints the URL (its secret is shown only once)."""
+    project_id = project_id or settings.project_id
+    if not project_id:
+        fail("say which project with --project, AEONTEL_PROJECT or `aeontel login --project`", EXIT_USAGE)
+    made = client.create_upload_url(project_id, max_bytes=max_bytes, expires_in=expires_in, alt_text=alt_text,
+                                    name=name)
+    if as_json:
+        print_json(made)
+    else:
+        click.echo(made["uploadUrl"])
+        click.echo(f"one file up to {human_size(made['maxBytes'])} until {made['expiresAt']}: "
+                   f"curl -F file=@photo.jpg '{made['uploadUrl']}'", err=True)
+
+
 def upload_line(source: Path, file: dict, found: dict | None, waited: bool) -> str:
     if file["status"] == "error":
         error = file.get("error") or {}
@@ -284,5 +314,5 @@ def mcp_command(use_http: bool, host: str, port: int, api_url: str | None, token
 
 
 def register(group: click.Group) -> None:
-    for command in (image, file_group, login, mcp_command):
+    for command in (image, file_group, upload_url_group, login, mcp_command):
         group.add_command(command)

@@ -189,6 +189,19 @@ class Client:
                              headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
                              timeout=(10, max(self.timeout, 300)))
 
+    def create_upload_url(self, project_id: str, max_bytes: int | None = None, expires_in: int | None = None,
+                          alt_text: str | None = None, name: str | None = None) -> dict:
+        """A one-time upload URL for a browser (or anyone) to post one file to, with no token of its own."""
+        body: dict = {"projectId": project_id}
+        if max_bytes is not None:
+            body["maxBytes"] = max_bytes
+        if expires_in is not None:
+            body["expiresIn"] = expires_in
+        metadata = {key: value for key, value in (("altText", alt_text), ("name", name)) if value is not None}
+        if metadata:
+            body["metadata"] = metadata
+        return self._request("POST", "/api/uploads", json=body)
+
     def wait_for_file(self, file_id: str, timeout: float = 120.0, interval: float = 0.5) -> tuple[dict, dict | None]:
         """Polls until the file is ready (and, for an image, until the image exists) or failed: (file, image or None)."""
         deadline = time.monotonic() + timeout

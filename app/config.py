@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,10 @@ class Settings:
     login_rate_limit: str = "10/60"
     upload_rate_limit: str = "600/60"
 
+    # Browser origins (`https://app.example.com`, comma-separated, or `*`) that may call /api cross-origin with a
+    # token; empty = none. Never with credentials. One-time upload URLs accept any origin (the URL is the secret).
+    cors_origins: str = ""
+
     imagesd_port: int = 8787
     imagesd_data_dir: str = str(INSTANCE_DIR / "imagesd")
     imagesd_public_url: str = "http://127.0.0.1:8787"
@@ -141,6 +146,7 @@ class Settings:
             provision_lease_seconds=env_int("PROVISION_LEASE_SECONDS", defaults.provision_lease_seconds),
             login_rate_limit=env_str("LOGIN_RATE_LIMIT", defaults.login_rate_limit),
             upload_rate_limit=env_str("UPLOAD_RATE_LIMIT", defaults.upload_rate_limit),
+            cors_origins=env_str("CORS_ORIGINS", defaults.cors_origins),
             imagesd_port=env_int("IMAGESD_PORT", defaults.imagesd_port),
             imagesd_data_dir=env_str("IMAGESD_DATA_DIR", defaults.imagesd_data_dir),
             imagesd_public_url=env_str(
@@ -151,6 +157,7 @@ class Settings:
     def validate(self) -> "Settings":
         if self.max_upload_bytes <= 0:
             raise ValueError("MAX_UPLOAD_BYTES must be positive")
+        cors_origin_list(self.cors_origins)
         return self
 
     def as_flask_config(self) -> dict:
@@ -172,6 +179,20 @@ class Settings:
             COMPRESS_STREAMS=False,
         )
         return values
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")
+
+
+def cors_origin_list(text: str) -> list[str]:
+    """CORS_ORIGINS as a list of exact origins (scheme, host, optional port; no path), or ["*"]."""
+    origins = [part.strip().rstrip("/") for part in (text or "").split(",") if part.strip()]
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com or *")
+    if "*" in origins and len(origins) > 1:
+        raise ValueError("CORS_ORIGINS: '*' allows every origin; list origins or give '*' alone")
+    return origins
 
 
 def engine_options(database_url: str) -> dict:

@@ -6,8 +6,12 @@ from app.domain.files import UploadSpool
 
 
 class SpoolingRequest(Request):
+    # A view may lower the spool's limit before it reads the form (a one-time upload URL's own maxBytes).
+    upload_limit: int | None = None
+
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
-        spool = UploadSpool(current_app.config["UPLOAD_TMP_DIR"], current_app.config["MAX_UPLOAD_BYTES"])
+        limit = self.upload_limit or current_app.config["MAX_UPLOAD_BYTES"]
+        spool = UploadSpool(current_app.config["UPLOAD_TMP_DIR"], limit)
         self.spools.append(spool)
         return spool
 

@@ -1,4 +1,4 @@
-"""The MCP server: `list_images`, `get_image` and `delete_image` for AI assistants, through `app.client` only."""
+"""The MCP server: `list_images`, `get_image`, `delete_image` and `create_upload_url` for AI assistants, through `app.client` only."""
 
 from __future__ import annotations
 
@@ -56,6 +56,19 @@ class Deleted(BaseModel):
     deleted: bool
 
 
+class UploadUrl(BaseModel):
+    """A one-time upload URL: POST one file to uploadUrl before expiresAt."""
+
+    model_config = ConfigDict(extra="allow")
+
+    object: str = "upload_url"
+    id: str
+    uploadUrl: str = Field(description="POST the file here (multipart field `file`) with no credentials, once.")
+    projectId: str
+    maxBytes: int
+    expiresAt: str
+
+
 FileId = Annotated[str, Field(description="The image's file id, e.g. fil_01J…", min_length=1, max_length=64)]
 
 
@@ -102,6 +115,26 @@ def build_server(client: Client) -> MCPServer:
     )
     def delete_image(file_id: FileId) -> Deleted:
         return call(client.delete_image, file_id)
+
+    @server.tool(
+        title="Create a one-time upload URL",
+        description=(
+            "Make a URL that accepts exactly one file (multipart field `file`, no credentials) within expires_in "
+            "seconds and max_bytes; the file goes into project_id and becomes an image if it is one. Give the URL "
+            "to whoever should upload; its secret is shown only in this answer."),
+        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
+                                    openWorldHint=False),
+    )
+    def create_upload_url(
+        project_id: Annotated[str, Field(description="The project the file goes to (prj_…).", min_length=1)],
+        max_bytes: Annotated[int | None, Field(description="Largest file accepted; the server's limit by default.",
+                                               ge=1)] = None,
+        expires_in: Annotated[int | None, Field(description="Seconds the URL stays usable, 30 to 3600 (300).",
+                                                ge=30, le=3600)] = None,
+        alt_text: Annotated[str | None, Field(description="Alt text for the image.", max_length=1000)] = None,
+    ) -> UploadUrl:
+        return call(client.create_upload_url, project_id, max_bytes=max_bytes, expires_in=expires_in,
+                    alt_text=alt_text)
 
     return server
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 from flask_wtf.csrf import CSRFError
 
 from app.api.problems import ApiProblem
@@ -43,12 +43,21 @@ def current_token():
 
 def session_user() -> User | None:
     """The signed-in browser user, when the request carries no Authorization header."""
-    if "Authorization" in request.headers:
+    if "Authorization" in request.headers or _cross_origin():
         return None
     user_id = session.get("user_id")
     if not isinstance(user_id, str) or not user_id:
         return None
     return db.session.get(User, user_id)
+
+
+def _cross_origin() -> bool:
+    """A request another site's page made: its cookie is ignored, so a session never works cross-origin."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    own = {request.host_url.rstrip("/"), current_app.config.get("PUBLIC_URL", "").rstrip("/")}
+    return origin.rstrip("/") not in own
 
 
 def require(scope: str):

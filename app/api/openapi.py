@@ -43,7 +43,8 @@ _PROBLEM_DESCRIPTIONS = {
     403: "The token's scope or the user's role does not allow this.",
     404: "No such object in the caller's workspace (another workspace's objects answer exactly the same).",
     405: "The method is not allowed on this path.",
-    409: "The object is not in a state that allows this yet.",
+    409: "The object is not in a state that allows this yet (or, for an upload URL, it was already used).",
+    410: "The one-time upload URL has expired.",
     413: "The upload is larger than the limit.",
     415: "The request body has the wrong media type.",
     503: "A backing service is unavailable; try again.",
@@ -167,6 +168,67 @@ _SCHEMAS = {
         },
         "additionalProperties": False,
     },
+    "UploadUrlMetadata": {
+        "type": "object",
+        "properties": {
+            "altText": {"type": ["string", "null"], "maxLength": 1000,
+                        "description": "Set as the image's alt text once the file is an image."},
+            "name": {"type": ["string", "null"], "maxLength": 255,
+                     "description": "The file's name, instead of the one the browser sends."},
+        },
+        "additionalProperties": False,
+    },
+    "UploadUrlRequest": {
+        "type": "object",
+        "required": ["projectId"],
+        "properties": {
+            "projectId": {"type": "string", "minLength": 1},
+            "maxBytes": {"type": "integer", "minimum": 1,
+                         "description": "The largest file the URL accepts; at most the server's upload limit "
+                                        "(the default)."},
+            "expiresIn": {"type": "integer", "minimum": 30, "maximum": 3600, "default": 300,
+                          "description": "Seconds until the URL stops accepting a file."},
+            "metadata": _ref("UploadUrlMetadata"),
+        },
+        "additionalProperties": True,
+    },
+    "UploadUrl": {
+        "type": "object",
+        "description": "A one-time upload URL. `uploadUrl` (with its secret) is in the answer that made it only.",
+        "required": ["object", "id", "projectId", "workspaceId", "maxBytes", "expiresAt", "state", "metadata"],
+        "properties": {
+            "object": {"const": "upload_url"},
+            "id": _ID_SCHEMA,
+            "uploadUrl": {"type": "string", "format": "uri",
+                          "description": "POST the file here (multipart field `file`) with no credentials."},
+            "projectId": {"type": "string"},
+            "workspaceId": {"type": "string"},
+            "maxBytes": {"type": "integer", "minimum": 1},
+            "expiresAt": _TIMESTAMP,
+            "state": {"enum": ["open", "used"]},
+            "metadata": _ref("UploadUrlMetadata"),
+        },
+        "additionalProperties": False,
+    },
+    "UploadUrlStatus": {
+        "type": "object",
+        "description": "The URL with what it made: the file, then (once processed) its image.",
+        "required": ["object", "id", "projectId", "workspaceId", "maxBytes", "expiresAt", "state", "metadata",
+                     "file", "image"],
+        "properties": {
+            "object": {"const": "upload_url"},
+            "id": _ID_SCHEMA,
+            "projectId": {"type": "string"},
+            "workspaceId": {"type": "string"},
+            "maxBytes": {"type": "integer", "minimum": 1},
+            "expiresAt": _TIMESTAMP,
+            "state": {"enum": ["open", "used"]},
+            "metadata": _ref("UploadUrlMetadata"),
+            "file": {"oneOf": [{"type": "null"}, _ref("File")]},
+            "image": {"oneOf": [{"type": "null"}, _ref("Image")]},
+        },
+        "additionalProperties": False,
+    },
     "FileDeleted": {
         "type": "object",
         "required": ["object", "id", "deleted"],
@@ -268,6 +330,49 @@ _PATHS = {
             "responses": {"200": _json(_ref("ImageDeleted"), "The image is gone."), **_problems(400, 401, 403, 404)},
         },
     },
+    "/api/uploads": {
+        "post": {
+            "operationId": "createUploadUrl", "tags": ["uploads"], "summary": "Make a one-time upload URL",
+            "description": "For a server that holds a write token: the answer's `uploadUrl` accepts exactly one "
+                           "file, within `expiresIn` seconds and `maxBytes`, from a browser that holds no secret "
+                           "(Cloudflare Images' direct creator upload, for files). The file is a normal upload: it "
+                           "becomes a file, then an image, with `metadata.altText` as its alt text. Session callers "
+                           "name the workspace with `workspace_id` and send `X-CSRFToken`.",
+            "parameters": [_WORKSPACE_PARAM],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("UploadUrlRequest")}}},
+            "responses": {"201": _json(_ref("UploadUrl"), "The URL; its secret is shown only here."),
+                          **_problems(400, 401, 403, 404, 415)},
+        },
+    },
+    "/api/uploads/{upload_id}/{secret}": {
+        "parameters": [
+            {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "secret", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": "The URL's secret: whoever has the URL may use it, once."},
+        ],
+        "post": {
+            "operationId": "useUploadUrl", "tags": ["uploads"], "summary": "Upload the one file (no credentials)",
+            "description": "Send no `Authorization` header: the URL is the permission. Any origin may post here "
+                           "(CORS `*`, never with credentials). Exactly one request succeeds, even when several "
+                           "arrive at once; later ones answer 409 `upload_url_used`, an expired URL 410 "
+                           "`upload_url_expired`, a file over `maxBytes` 413 `file_too_large` (with `limit`; the "
+                           "URL stays usable), a wrong id or secret 404.",
+            "security": [],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}},
+            }}}},
+            "responses": {"201": _json(_ref("UploadUrlStatus"), "The stored file (its image comes later)."),
+                          **_problems(400, 404, 409, 410, 413, 415, 503, 507)},
+        },
+        "get": {
+            "operationId": "getUploadUrl", "tags": ["uploads"], "summary": "What the upload became (no credentials)",
+            "description": "The file, and its image once processed, for the browser that uploaded it; readable "
+                           "until an hour after the URL expires (then 410).",
+            "security": [],
+            "responses": {"200": _json(_ref("UploadUrlStatus"), "The URL's state, file and image."),
+                          **_problems(404, 410)},
+        },
+    },
     "/api/openapi.json": {
         "get": {
             "operationId": "getOpenApi", "tags": ["meta"], "summary": "This document", "security": [],
@@ -290,10 +395,16 @@ DOCUMENT = {
         "version": "1",
         "description": "Files and images of a workspace. Programs authenticate with `Authorization: Bearer <token>`; "
                        "the gallery uses its session cookie plus an `X-CSRFToken` header on writes. Errors are "
-                       "`application/problem+json`. Lists are newest first and cursor-paginated.",
+                       "`application/problem+json`. Lists are newest first and cursor-paginated.\n\n"
+                       "**CORS.** Origins listed in the `CORS_ORIGINS` setting may call every `/api` path from a "
+                       "browser with a bearer token: preflights are answered (methods GET, POST, PATCH, DELETE; "
+                       "headers Authorization, Content-Type), credentials are never allowed (no "
+                       "`Access-Control-Allow-Credentials`), and a request whose `Origin` is not this server's is "
+                       "never authenticated by the session cookie. One-time upload URLs "
+                       "(`/api/uploads/{upload_id}/{secret}`) answer any origin.",
     },
     "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
-    "tags": [{"name": "images"}, {"name": "files"}, {"name": "meta"}],
+    "tags": [{"name": "images"}, {"name": "files"}, {"name": "uploads"}, {"name": "meta"}],
     "security": SECURED,
     "paths": _PATHS,
     "components": {

@@ -32,6 +32,9 @@ node_modules/.bin/tsc --noEmit -p tsconfig.json
 step "build (tsc to dist/)"
 node scripts/build.mjs
 
+step "pack: npm pack (prepack builds), install the tarball outside the repository, import it"
+node scripts/check-pack.mjs
+
 step "API types against app/api/openapi.py (npm run check:types)"
 node scripts/generate-types.mjs --check
 

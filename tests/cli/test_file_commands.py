@@ -140,3 +140,18 @@ def test_the_client_raises_typed_errors_and_follows_cursors(live_server, tenant,
         client.list_images()
     assert down.value.status is None and down.value.code == "connection_failed"
     assert requests.get(f"{live_server.url}/api/images/{ids[1]}", headers=tenant.auth(), timeout=10).ok
+
+
+def test_upload_url_create_prints_a_url_that_takes_one_file(aeontel, tenant, live_server):
+    result = aeontel("upload-url", "create", "--project", tenant.project_id, "--max-bytes", "2000",
+                     "--expires-in", "60", "--alt-text", "A cat")
+    assert result.exit_code == 0, result.stderr
+    url = result.stdout.strip()
+    assert url.startswith(f"{live_server.url}/api/uploads/upl_") and "curl -F file=@" in result.stderr
+    assert requests.post(url, files={"file": ("big.bin", b"x" * 2001)}, timeout=10).status_code == 413
+    assert requests.post(url, files={"file": ("ok.bin", b"x" * 2000)}, timeout=10).status_code == 201
+    assert requests.post(url, files={"file": ("ok.bin", b"x")}, timeout=10).status_code == 409
+    as_json = aeontel("upload-url", "create", "--project", tenant.project_id, "--json")
+    assert json.loads(as_json.stdout)["metadata"] == {"altText": None, "name": None}
+    wrong = aeontel("upload-url", "create", "--project", tenant.project_id, "--expires-in", "5")
+    assert wrong.exit_code == 2

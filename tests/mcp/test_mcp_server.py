@@ -28,7 +28,16 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert init.server_info.name == "aeontel-images" and "no tool to create an image" in init.instructions
 
     tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    assert set(tools) == {"list_images", "get_image", "delete_image"}
+    assert set(tools) == {"list_images", "get_image", "delete_image", "create_upload_url"}
+    assert tools["create_upload_url"].input_schema["required"] == ["project_id"]
+    made = structured(await session.call_tool("create_upload_url", {"project_id": tenant.project_id,
+                                                                    "max_bytes": 5000, "alt_text": "Sky"}))
+    assert made["maxBytes"] == 5000 and made["uploadUrl"].startswith(f"{live_server.url}/api/uploads/")
+    used = requests.post(made["uploadUrl"], files={"file": ("note.txt", b"hello")}, timeout=10)
+    assert used.status_code == 201 and used.json()["file"]["projectId"] == tenant.project_id
+    requests.delete(f"{live_server.url}/api/files/{used.json()['file']['id']}", headers=tenant.auth(), timeout=10)
+    bad = await session.call_tool("create_upload_url", {"project_id": "prj_nope"})
+    assert bad.is_error and "project_not_found" in bad.content[0].text
     listing = tools["list_images"]
     assert set(listing.input_schema["properties"]) == {"workspace_id", "project_id", "limit", "cursor"}
     assert not listing.input_schema.get("required")

@@ -131,6 +131,7 @@ def snapshot(app) -> tuple:
     from app.domain.accounts import ApiToken, Membership, User, Workspace
     from app.domain.files import File
     from app.domain.images import Image, Provisioning
+    from app.domain.uploads import UploadUrl
     from app.extensions import db
 
     with app.app_context():
@@ -142,6 +143,7 @@ def snapshot(app) -> tuple:
             sorted(db.session.execute(select(Membership.user_id, Membership.workspace_id, Membership.role)).all()),
             sorted(db.session.execute(select(ApiToken.id, ApiToken.revoked_at)).all()),
             sorted(db.session.execute(select(Workspace.id, Workspace.name)).all()),
+            sorted(db.session.execute(select(UploadUrl.id, UploadUrl.state, UploadUrl.file_id)).all()),
         )
         db.session.remove()
         return rows

@@ -51,6 +51,15 @@ def upload_body(project_id: str) -> dict:
             "content_type": "multipart/form-data"}
 
 
+def upload_url_path(world, app) -> str:
+    from app.domain import uploads
+
+    with app.app_context():
+        row, secret = uploads.create_upload_url(world.a.workspace_id, world.a.project_id,
+                                                uploads.Limits(1 << 20, 300, None, None))
+        return f"/api/uploads/{row.id}/{secret}"
+
+
 def signed_blob(world, app) -> str:
     with app.app_context():
         return app.extensions["storage"].signed_url(f"{world.a.workspace_id}/{world.a.image_id}", 60)
@@ -132,6 +141,13 @@ CASES = [
          leak=file_leak("/api/images/{f}")),
     Case("api.delete_image", "DELETE", lambda w, app: f"/api/images/{w.a.image_id}", API_WRITE, writes=True,
          leak=file_leak("/api/images/{f}")),
+    Case("api.create_upload_url", "POST", lambda w, app: f"/api/uploads?workspace_id={w.a.workspace_id}",
+         dict(API_WRITE, owner=201, editor=201, token_write=201),
+         body=lambda w: {"json": {"projectId": w.a.project_id}}, writes=True),
+    # A one-time upload URL is its own permission: every caller (cookie, token or none) may use it, once.
+    Case("api.use_upload_url", "POST", lambda w, app: upload_url_path(w, app), expect(201),
+         body=lambda w: upload_body(w.a.project_id), writes=True),
+    Case("api.get_upload_url", "GET", lambda w, app: upload_url_path(w, app), EVERYONE),
     Case("api.openapi_document", "GET", lambda w, app: "/api/openapi.json", EVERYONE),
     Case("api.docs", "GET", lambda w, app: "/api/docs", EVERYONE),
 ]
@@ -180,7 +196,7 @@ def test_matrix(app, case):
 
 
 WRITE_CASES = [case for case in CASES if case.method not in ("GET", "HEAD") and case.expected["owner"] < 400
-               and case.endpoint != "api.create_image"]
+               and case.endpoint not in ("api.create_image", "api.use_upload_url")]
 
 
 @pytest.mark.parametrize("case", WRITE_CASES, ids=lambda c: c.id)

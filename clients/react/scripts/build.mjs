@@ -12,7 +12,8 @@ execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", 
   { cwd: root, stdio: "inherit" });
 copyFileSync(join(root, "src", "schema.d.ts"), join(root, "dist", "schema.d.ts"));
 const built = await import(pathToFileURL(join(root, "dist", "index.js")).href);
-for (const name of ["AeontelProvider", "useListImages", "useRetrieveImage", "useDeleteImage", "AeontelError"]) {
+for (const name of ["AeontelProvider", "useListImages", "useRetrieveImage", "useDeleteImage", "AeontelError",
+  "AeontelImage", "useUploadFile", "useUploadedImage"]) {
   if (typeof built[name] !== "function") throw new Error(`dist/index.js does not export ${name}`);
 }
 console.log("built dist/ (ESM and declarations)");

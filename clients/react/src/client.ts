@@ -24,7 +24,10 @@ export interface TokenConfig extends CommonConfig {
 /** A signed-in browser: the session cookie goes along, and writes carry the page's CSRF token. */
 export interface SessionConfig extends CommonConfig {
   token?: never;
-  /** `"same-origin"` for the gallery's own pages; `"include"` only if the API is on another origin that allows it. */
+  /**
+   * `"same-origin"` for the gallery's own pages. The API never accepts a session from another origin (no CORS
+   * credentials, and a foreign `Origin` is not signed in): a page elsewhere uses `token` instead.
+   */
   credentials: "same-origin" | "include";
   /**
    * The page's CSRF token (`<meta name="csrf-token">`), sent as `X-CSRFToken` on DELETE; or a function that reads

@@ -25,6 +25,15 @@ export type AeontelErrorCode =
   | "multipart_required"
   | "storage_unavailable"
   | "storage_full"
+  | "upload_url_not_found"
+  | "upload_url_used"
+  | "upload_url_expired"
+  | "json_required"
+  | "invalid_maxBytes"
+  | "invalid_expiresIn"
+  | "invalid_metadata"
+  /** Raised by this package: `cancel()` aborted the upload. */
+  | "upload_canceled"
   /** Raised by this package: the request never got an answer (offline, DNS, refused, CORS in a browser). */
   | "network_error"
   /** Raised by this package: an answer that is not problem+json (a proxy's HTML error page, say). */

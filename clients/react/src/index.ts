@@ -21,8 +21,33 @@ export {
 } from "./client.js";
 export { AeontelError, isAeontelError, type AeontelErrorCode } from "./errors.js";
 export { aeontelKeys, normalizeListParams, type ImageListKey, type ImageDetailKey } from "./keys.js";
+export {
+  AeontelImage,
+  imageSources,
+  DEFAULT_WIDTHS,
+  type AeontelImageProps,
+  type ImageSources,
+  type FocalPoint,
+} from "./image.js";
+export {
+  useUploadFile,
+  useUploadedImage,
+  uploadToUrl,
+  fetchUploadStatus,
+  type UploadUrlSource,
+  type UploadTarget,
+  type UploadProgress,
+  type UploadState,
+  type UseUploadFileOptions,
+  type UseUploadFileResult,
+  type UseUploadedImageOptions,
+} from "./upload.js";
 export type {
   Image,
+  UploadUrl,
+  UploadUrlStatus,
+  UploadUrlRequest,
+  ApiFile,
   ImageList,
   ImageDeleted,
   ImagePlaceholder,

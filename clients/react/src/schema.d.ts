@@ -146,6 +146,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a one-time upload URL
+         * @description For a server that holds a write token: the answer's `uploadUrl` accepts exactly one file, within `expiresIn` seconds and `maxBytes`, from a browser that holds no secret (Cloudflare Images' direct creator upload, for files). The file is a normal upload: it becomes a file, then an image, with `metadata.altText` as its alt text. Session callers name the workspace with `workspace_id` and send `X-CSRFToken`.
+         */
+        post: operations["createUploadUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/uploads/{upload_id}/{secret}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+                /** @description The URL's secret: whoever has the URL may use it, once. */
+                secret: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * What the upload became (no credentials)
+         * @description The file, and its image once processed, for the browser that uploaded it; readable until an hour after the URL expires (then 410).
+         */
+        get: operations["getUploadUrl"];
+        put?: never;
+        /**
+         * Upload the one file (no credentials)
+         * @description Send no `Authorization` header: the URL is the permission. Any origin may post here (CORS `*`, never with credentials). Exactly one request succeeds, even when several arrive at once; later ones answer 409 `upload_url_used`, an expired URL 410 `upload_url_expired`, a file over `maxBytes` 413 `file_too_large` (with `limit`; the URL stays usable), a wrong id or secret 404.
+         */
+        post: operations["useUploadUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -259,6 +307,60 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description A one-time upload URL. `uploadUrl` (with its secret) is in the answer that made it only. */
+        UploadUrl: {
+            /** Format: date-time */
+            expiresAt: string;
+            id: string;
+            maxBytes: number;
+            metadata: components["schemas"]["UploadUrlMetadata"];
+            /** @constant */
+            object: "upload_url";
+            projectId: string;
+            /** @enum {unknown} */
+            state: "open" | "used";
+            /**
+             * Format: uri
+             * @description POST the file here (multipart field `file`) with no credentials.
+             */
+            uploadUrl?: string;
+            workspaceId: string;
+        };
+        UploadUrlMetadata: {
+            /** @description Set as the image's alt text once the file is an image. */
+            altText?: string | null;
+            /** @description The file's name, instead of the one the browser sends. */
+            name?: string | null;
+        };
+        UploadUrlRequest: {
+            /**
+             * @description Seconds until the URL stops accepting a file.
+             * @default 300
+             */
+            expiresIn: number;
+            /** @description The largest file the URL accepts; at most the server's upload limit (the default). */
+            maxBytes?: number;
+            metadata?: components["schemas"]["UploadUrlMetadata"];
+            projectId: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description The URL with what it made: the file, then (once processed) its image. */
+        UploadUrlStatus: {
+            /** Format: date-time */
+            expiresAt: string;
+            file: null | components["schemas"]["File"];
+            id: string;
+            image: null | components["schemas"]["Image"];
+            maxBytes: number;
+            metadata: components["schemas"]["UploadUrlMetadata"];
+            /** @constant */
+            object: "upload_url";
+            projectId: string;
+            /** @enum {unknown} */
+            state: "open" | "used";
+            workspaceId: string;
+        };
     };
     responses: {
         /** @description The request is malformed; `parameter` names the query or form field at fault. */
@@ -306,8 +408,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The object is not in a state that allows this yet. */
+        /** @description The object is not in a state that allows this yet (or, for an upload URL, it was already used). */
         Problem409: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The one-time upload URL has expired. */
+        Problem410: {
             headers: {
                 [name: string]: unknown;
             };
@@ -654,6 +765,103 @@ export interface operations {
                     "application/json": Record<string, unknown>;
                 };
             };
+        };
+    };
+    createUploadUrl: {
+        parameters: {
+            query?: {
+                /** @description The workspace to act in. Defaults to the token's workspace; browser-session callers must send it. Another workspace's id answers 404. */
+                workspace_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadUrlRequest"];
+            };
+        };
+        responses: {
+            /** @description The URL; its secret is shown only here. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadUrl"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            415: components["responses"]["Problem415"];
+        };
+    };
+    getUploadUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+                /** @description The URL's secret: whoever has the URL may use it, once. */
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The URL's state, file and image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadUrlStatus"];
+                };
+            };
+            404: components["responses"]["Problem404"];
+            410: components["responses"]["Problem410"];
+        };
+    };
+    useUploadUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+                /** @description The URL's secret: whoever has the URL may use it, once. */
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The stored file (its image comes later). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadUrlStatus"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            410: components["responses"]["Problem410"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            503: components["responses"]["Problem503"];
+            507: components["responses"]["Problem507"];
         };
     };
 }

@@ -14,6 +14,15 @@ export type Problem = components["schemas"]["Problem"];
 /** `placeholder: {blurhash, dominantColor}` of an image. */
 export type ImagePlaceholder = Image["placeholder"];
 
+/** A one-time upload URL (`POST /api/uploads`); `uploadUrl` is only in the answer that made it. */
+export type UploadUrl = components["schemas"]["UploadUrl"];
+/** What a one-time upload URL made: its state, the file, and the image once processed. */
+export type UploadUrlStatus = components["schemas"]["UploadUrlStatus"];
+/** The body of `POST /api/uploads`, for the server that makes upload URLs. */
+export type UploadUrlRequest = components["schemas"]["UploadUrlRequest"];
+/** A file: the `File` schema. */
+export type ApiFile = components["schemas"]["File"];
+
 /** The query of `GET /api/images`, as the server names it. */
 export type ListImagesQuery = NonNullable<operations["listImages"]["parameters"]["query"]>;
 

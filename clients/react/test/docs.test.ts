@@ -20,4 +20,8 @@ describe("README.md", () => {
   it("shows examples/ImageGrid.tsx as it is (the grid the tests render)", () => {
     expect(read("README.md")).toContain("```tsx\n" + read("examples/ImageGrid.tsx").trimEnd() + "\n```");
   });
+
+  it("shows examples/UploadGrid.tsx as it is (the grid with uploads the browser test runs)", () => {
+    expect(read("README.md")).toContain("```tsx\n" + read("examples/UploadGrid.tsx").trimEnd() + "\n```");
+  });
 });

@@ -21,6 +21,10 @@ export interface ServerInfo {
   b: Tenant;
   /** Five images that the delete tests delete. */
   c: Tenant;
+  /** No images at first: the upload tests upload into it through one-time URLs. */
+  u: Tenant;
+  /** One private image ("private.jpg", 640×480): delivered only through signed URLs. */
+  p: Tenant;
   /** A gallery user who signs in with a password: a viewer in A, an editor in C. */
   user: { email: string; password: string };
 }

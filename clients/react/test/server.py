@@ -5,7 +5,7 @@ Run by `test/global-setup.ts` with the project's Python (`$AEONTEL_PYTHON`, defa
 1. a private `redis-server`, the images stand-in (`python -m app.imagesd.cli serve`), the web app under gunicorn
    and `worker.py`, each in its own process, all in a temporary `AEONTEL_INSTANCE_DIR` (SQLite inside it);
 2. the schema built by the real migrations (`flask_migrate.upgrade`, what `aeontel db upgrade` runs);
-3. three workspaces (A, B, C), each with a project and a write and a read token, and a gallery user (a viewer
+3. five workspaces (A, B, C; U for the upload tests, P whose images are private), each with a project and a write and a read token, and a gallery user (a viewer
    in A, an editor in C); small generated JPEGs uploaded through
    `POST /api/files` and waited for until the worker has made them images;
 4. one JSON line on stdout (`{"ready": true, "baseUrl": …, "a": {…}, "b": {…}}`), then it waits.
@@ -196,12 +196,15 @@ class Stack:
                 except BaseException:
                     sys.stderr.write(said.getvalue())
                     raise
-            for key, name in (("a", "React tests A"), ("b", "React tests B"), ("c", "React tests C")):
+            for key, name in (("a", "React tests A"), ("b", "React tests B"), ("c", "React tests C"),
+                              ("u", "React tests uploads"), ("p", "React tests private")):
                 ws = accounts.create_workspace(name)
                 prj = accounts.create_project(ws.id, "Website")
                 _, write = accounts.create_token(ws.id, "write", "react-tests")
                 _, read = accounts.create_token(ws.id, "read", "react-tests")
                 tenants[key] = {"workspaceId": ws.id, "projectId": prj.id, "writeToken": write, "readToken": read}
+            # Workspace P keeps its images private: delivery only through signed URLs.
+            db.session.get(accounts.Workspace, tenants["p"]["workspaceId"]).settings = {"private_images": True}
             tenants["a"]["otherProjectId"] = accounts.create_project(tenants["a"]["workspaceId"], "Blog").id
             # A gallery user for the session-cookie tests: a viewer in A, an editor in C.
             accounts.create_user(SESSION_USER["email"], SESSION_USER["password"], tenants["a"]["workspaceId"], "viewer")
@@ -275,21 +278,24 @@ def main() -> int:
         stack.wait_for_port(stack.images_port, "the images stand-in")
         stack.wait_for_port(stack.web_port, "the web app")
         log(f"processes up after {time.monotonic() - started:.1f}s; uploading")
-        a, b, c = tenants["a"], tenants["b"], tenants["c"]
+        a, b, c, p = tenants["a"], tenants["b"], tenants["c"], tenants["p"]
         sizes = [(64, 48), (48, 64), (80, 45), (40, 40), (72, 54), (50, 90), (96, 64), (30, 60), (60, 30)]
         uploads = [(a, f"photo-{i + 1}.jpg", jpeg(i, *sizes[i % len(sizes)]), None) for i in range(IMAGES_A - 1)]
         uploads.append((a, "blog-header.jpg", jpeg(IMAGES_A, 120, 40), a["otherProjectId"]))
         uploads += [(b, f"b-photo-{i + 1}.jpg", jpeg(20 + i, 32, 32), None) for i in range(IMAGES_B)]
         uploads += [(c, f"c-photo-{i + 1}.jpg", jpeg(30 + i, 40 + 8 * i, 30), None) for i in range(IMAGES_C)]
+        uploads.append((p, "private.jpg", jpeg(40, 640, 480), None))
         with ThreadPoolExecutor(3) as pool:
             uploaded = list(pool.map(lambda upload: (upload[0], stack.upload(*upload)), uploads))
         a_ids, b_ids, c_ids = ([file_id for tenant, file_id in uploaded if tenant is t] for t in (a, b, c))
-        for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids)):
+        p_ids = [file_id for tenant, file_id in uploaded if tenant is p]
+        tenants["u"]["fileIds"] = []
+        for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids), (p, p_ids)):
             stack.wait_for_images(tenant, ids)
             tenant["fileIds"] = sorted(ids, reverse=True)  # newest first, as the API lists them (ids are ULIDs)
         log(f"ready after {time.monotonic() - started:.1f}s at {stack.base_url}")
         print(json.dumps({"ready": True, "baseUrl": stack.base_url, "imagesUrl": stack.images_url,
-                          "pid": os.getpid(), "a": a, "b": b, "c": c,
+                          "pid": os.getpid(), "a": a, "b": b, "c": c, "u": tenants["u"], "p": p,
                           "user": SESSION_USER}), flush=True)
     except BaseException as exc:  # noqa: BLE001 - report, clean up, exit non-zero
         log(f"failed: {exc!r}")
