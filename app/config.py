@@ -88,6 +88,8 @@ class Settings:
     images_account_hash: str = DEV_IMAGES_ACCOUNT_HASH
     images_delivery_base: str = "http://127.0.0.1:8787"
     images_signing_key: str = ""
+    # The batch host for image calls (outside the global rate limit): empty derives it from IMAGES_API_BASE; `off`.
+    images_batch_base: str = ""
     images_max_attempts: int = 5
     provision_lease_seconds: int = 45
 
@@ -137,6 +139,7 @@ class Settings:
             images_account_hash=env_str("IMAGES_ACCOUNT_HASH", defaults.images_account_hash),
             images_delivery_base=env_str("IMAGES_DELIVERY_BASE", defaults.images_delivery_base),
             images_signing_key=env_str("IMAGES_SIGNING_KEY", defaults.images_signing_key),
+            images_batch_base=env_str("IMAGES_BATCH_BASE", defaults.images_batch_base),
             images_max_attempts=env_int("IMAGES_MAX_ATTEMPTS", defaults.images_max_attempts),
             provision_lease_seconds=env_int("PROVISION_LEASE_SECONDS", defaults.provision_lease_seconds),
             login_rate_limit=env_str("LOGIN_RATE_LIMIT", defaults.login_rate_limit),

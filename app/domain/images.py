@@ -18,6 +18,7 @@ from app.adapters.cloudflare import (
 )
 from app.adapters.storage import LocalStorage
 from app.domain import files
+from app.domain.account_setup import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
 from app.domain.accounts import NotFound, Workspace
 from app.domain.common import UTCDateTime, utcnow
 from app.domain.events import emit, handles
@@ -398,5 +399,3 @@ def delivery_url(image: Image, variant: str = "public") -> str:
     return images_client().delivery_url(image.cf_image_id, variant, signed=image.require_signed_urls,
                                         ttl=current_app.config["SIGNED_URL_TTL"])
 
-
-NAMED_VARIANTS = ("public", "thumbnail")
