@@ -120,11 +120,17 @@ def apply_account_setup(api_base: str, account_id: str, api_token: str) -> list[
 def private_workspaces() -> int:
     """How many workspaces keep their images private, and so need a signing key (inside an app context)."""
     from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from app.domain.accounts import Workspace
     from app.extensions import db
 
-    return sum(1 for workspace in db.session.scalars(select(Workspace)) if workspace.setting("private_images", False))
+    try:
+        workspaces = list(db.session.scalars(select(Workspace)))
+    except (OperationalError, ProgrammingError):  # no schema yet (setup before `aeontel db upgrade`): no workspaces
+        db.session.rollback()
+        return 0
+    return sum(1 for workspace in workspaces if workspace.setting("private_images", False))
 
 
 def run(fix: bool) -> list[Drift]:

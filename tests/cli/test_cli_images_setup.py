@@ -35,6 +35,7 @@ def test_setup_check_then_apply_then_nothing_to_do(app, cli):
         stop_standin(bare)
 
 
-def test_setup_says_when_the_account_cannot_be_reached(app, cli):
+def test_setup_says_when_the_account_cannot_be_reached(cli):
+    """Also before `aeontel db upgrade`: no workspace table yet means no private workspaces, not a traceback."""
     down = cli("images", "setup", extra_env={"IMAGES_API_BASE": "http://127.0.0.1:9/client/v4"})
     assert down.exit_code == 2 and "could not be reached" in down.output
