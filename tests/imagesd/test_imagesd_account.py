@@ -8,7 +8,7 @@ import cloudflare
 import pytest
 import requests
 
-from app.adapters.cloudflare import CloudflareImages, batch_base_for
+from app.adapters.cloudflare import CloudflareImages, _parse_time, batch_base_for
 from app.domain import account_setup
 from app.imagesd.settings import DEV_IMAGES_API_EMAIL, DEV_IMAGES_API_KEY
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, jpeg_bytes, start_standin, stop_standin
@@ -153,3 +153,8 @@ def test_the_product_client_uploads_through_the_batch_host(fresh):
     assert batch_base_for("https://api.cloudflare.com/client/v4") == "https://batch.imagedelivery.net"
     assert batch_base_for("https://api.cloudflare.com/client/v4", "off") == ""
     assert product_client(fresh, batch_base="off").batch_base == ""
+
+
+def test_expires_at_as_cloudflare_writes_it():
+    assert _parse_time("2023-08-09T15:33:56.273411222Z") == pytest.approx(1691595236.273411)
+    assert _parse_time("2023-08-09T15:33:56Z") == 1691595236.0
