@@ -115,7 +115,7 @@ class CloudflareImages:
 
     def __init__(self, api_base: str, account_id: str, api_token: str, account_hash: str, delivery_base: str,
                  *, signing_key: str = "", timeout: tuple[float, float] = (5.0, 30.0), session=None,
-                 batch_base: str = ""):
+                 batch_base: str = "", api_email: str = "", api_key: str = ""):
         import requests
 
         self.api_base = api_base.rstrip("/")
@@ -126,7 +126,10 @@ class CloudflareImages:
         self._signing_key = signing_key
         self.configured_signing_key = signing_key
         self.session = session or requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {api_token}"
+        # The legacy global key (X-Auth-Email + X-Auth-Key) when both are configured, else the API token; per
+        # request, so that calls to the batch host carry only the batch token.
+        self._auth = ({"X-Auth-Email": api_email, "X-Auth-Key": api_key} if api_email and api_key
+                      else {"Authorization": f"Bearer {api_token}"})
         # Image calls go to the batch host with a batch token, outside the account's global rate limit.
         self.batch_base = batch_base_for(self.api_base, batch_base)
         self._batch_lock = threading.Lock()
@@ -137,7 +140,8 @@ class CloudflareImages:
     def from_config(cls, config) -> "CloudflareImages":
         return cls(config["IMAGES_API_BASE"], config["IMAGES_ACCOUNT_ID"], config["IMAGES_API_TOKEN"],
                    config["IMAGES_ACCOUNT_HASH"], config["IMAGES_DELIVERY_BASE"],
-                   signing_key=config.get("IMAGES_SIGNING_KEY", ""), batch_base=config.get("IMAGES_BATCH_BASE", ""))
+                   signing_key=config.get("IMAGES_SIGNING_KEY", ""), batch_base=config.get("IMAGES_BATCH_BASE", ""),
+                   api_email=config.get("IMAGES_API_EMAIL", ""), api_key=config.get("IMAGES_API_KEY", ""))
 
     def _url(self, path: str) -> str:
         return f"{self.api_base}/accounts/{self.account_id}/images/{path}"
@@ -162,7 +166,7 @@ class CloudflareImages:
     def _send(self, method: str, url: str, batch_token: str | None, **kwargs):
         import requests
 
-        headers = {"Authorization": f"Bearer {batch_token}"} if batch_token else None
+        headers = {"Authorization": f"Bearer {batch_token}"} if batch_token else self._auth
         try:
             response = self.session.request(method, url, timeout=self.timeout, headers=headers, **kwargs)
         except requests.Timeout as exc:

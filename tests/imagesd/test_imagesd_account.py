@@ -8,7 +8,7 @@ import cloudflare
 import pytest
 import requests
 
-from app.adapters.cloudflare import CloudflareImages, _parse_time, batch_base_for
+from app.adapters.cloudflare import CloudflareImages, ImagesError, _parse_time, batch_base_for
 from app.domain import account_setup
 from app.imagesd.settings import DEV_IMAGES_API_EMAIL, DEV_IMAGES_API_KEY
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, jpeg_bytes, start_standin, stop_standin
@@ -85,6 +85,15 @@ def test_legacy_email_and_key_auth(fresh):
     with sdk(fresh, api_email=DEV_IMAGES_API_EMAIL, api_key="wrong") as cf:
         with pytest.raises(cloudflare.AuthenticationError):
             cf.images.v2.list(account_id=ACCOUNT_ID)
+    # The product's client too, when IMAGES_API_EMAIL and IMAGES_API_KEY are set (the token is then not sent).
+    legacy = CloudflareImages(f"{fresh.url}/client/v4", ACCOUNT_ID, "not-the-token", ACCOUNT_HASH, fresh.url,
+                              api_email=DEV_IMAGES_API_EMAIL, api_key=DEV_IMAGES_API_KEY)
+    assert account_setup.apply(legacy) and account_setup.check(legacy) == []
+    assert legacy.list()["images"] == [] and legacy._batch_token is not None
+    with pytest.raises(ImagesError) as refused:
+        CloudflareImages(f"{fresh.url}/client/v4", ACCOUNT_ID, TOKEN, ACCOUNT_HASH, fresh.url, batch_base="off",
+                         api_email=DEV_IMAGES_API_EMAIL, api_key="wrong").get_config()
+    assert refused.value.status == 401
 
 
 def test_encoded_slashes_are_part_of_the_id(fresh):
