@@ -130,6 +130,12 @@ def test_the_rate_limit_blocks_a_token_and_batch_tokens_are_outside_it():
         assert requests.get(f"{server.api}/v2", headers=server.auth, timeout=10).status_code == 429
         with sdk(server) as cf, pytest.raises(cloudflare.RateLimitError):
             cf.images.v2.list(account_id=ACCOUNT_ID)
+        # The product's client cannot get a batch token now: it falls back to the API, which says why it waits.
+        client = product_client(server)
+        with pytest.raises(ImagesError) as blocked:
+            client.list()
+        assert (blocked.value.status, blocked.value.code, blocked.value.transient) == (429, 971, True)
+        assert blocked.value.retry_after and blocked.value.retry_after > 200 and client._batch_token is None
         # Another credential has its own window; the batch host does not count at all.
         with sdk(server, api_email=DEV_IMAGES_API_EMAIL, api_key=DEV_IMAGES_API_KEY) as cf:
             assert cf.images.v2.list(account_id=ACCOUNT_ID).images == []
