@@ -214,9 +214,39 @@ def doctor(fix: bool, as_json: bool) -> None:
     sys.exit(1 if report.unresolved else 0)
 
 
+@click.command("setup")
+@click.option("--check", "check_only", is_flag=True, help="Only report what differs (exit 1 if anything does).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def images_setup(check_only: bool, as_json: bool) -> None:
+    """Sets up the Images account for the product: flexible variants on, every named variant as the product needs it."""
+    from app.adapters.cloudflare import ImagesError
+    from app.domain import account_setup
+
+    try:
+        drift = account_setup.run(fix=not check_only)
+    except ImagesError as exc:
+        fail(f"the images account at {current_app.config['IMAGES_API_BASE']} answered: {exc.message}", 2)
+    unresolved = [item for item in drift if not item.fixed]
+    if as_json:
+        click.echo(json.dumps({"check": check_only, "apiBase": current_app.config["IMAGES_API_BASE"],
+                               "accountId": current_app.config["IMAGES_ACCOUNT_ID"],
+                               "drift": [item.as_dict() for item in drift], "unresolved": len(unresolved)}))
+    else:
+        for item in drift:
+            verb = "fixed" if item.fixed else ("would" if check_only and item.fixable else "left")
+            click.echo(f"{item.kind:<16} {item.subject}  {item.detail}  [{verb}: {item.action}]")
+        where = f"account {current_app.config['IMAGES_ACCOUNT_ID']} at {current_app.config['IMAGES_API_BASE']}"
+        click.echo(f"{where}: " + ("set up as the product needs" if not drift else
+                                   f"{len(drift)} difference(s), {len(drift) - len(unresolved)} fixed"
+                                   + (" (dry run: run without --check to apply)" if check_only else "")))
+    sys.exit(1 if unresolved else 0)
+
+
 def _add_images_group() -> None:
     from app.imagesd.cli import images
 
+    images.add_command(images_setup)
     main.add_command(images)
 
 

@@ -86,9 +86,14 @@ class Settings:
     images_api_base: str = "http://127.0.0.1:8787/client/v4"
     images_account_id: str = DEV_IMAGES_ACCOUNT_ID
     images_api_token: str = DEV_IMAGES_API_TOKEN
+    # Legacy auth instead of the token when both are set (Cloudflare's global API key); empty by default.
+    images_api_email: str = ""
+    images_api_key: str = ""
     images_account_hash: str = DEV_IMAGES_ACCOUNT_HASH
     images_delivery_base: str = "http://127.0.0.1:8787"
     images_signing_key: str = ""
+    # The batch host for image calls (outside the global rate limit): empty derives it from IMAGES_API_BASE; `off`.
+    images_batch_base: str = ""
     images_max_attempts: int = 5
     provision_lease_seconds: int = 45
 
@@ -139,9 +144,12 @@ class Settings:
             images_api_base=env_str("IMAGES_API_BASE", defaults.images_api_base),
             images_account_id=env_str("IMAGES_ACCOUNT_ID", defaults.images_account_id),
             images_api_token=env_str("IMAGES_API_TOKEN", defaults.images_api_token),
+            images_api_email=env_str("IMAGES_API_EMAIL", defaults.images_api_email),
+            images_api_key=env_str("IMAGES_API_KEY", defaults.images_api_key),
             images_account_hash=env_str("IMAGES_ACCOUNT_HASH", defaults.images_account_hash),
             images_delivery_base=env_str("IMAGES_DELIVERY_BASE", defaults.images_delivery_base),
             images_signing_key=env_str("IMAGES_SIGNING_KEY", defaults.images_signing_key),
+            images_batch_base=env_str("IMAGES_BATCH_BASE", defaults.images_batch_base),
             images_max_attempts=env_int("IMAGES_MAX_ATTEMPTS", defaults.images_max_attempts),
             provision_lease_seconds=env_int("PROVISION_LEASE_SECONDS", defaults.provision_lease_seconds),
             login_rate_limit=env_str("LOGIN_RATE_LIMIT", defaults.login_rate_limit),

@@ -695,6 +695,9 @@ def main() -> int:
         servers.append(srv)
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/client/v4/accounts/{account_id}/images/v1", srv.proc, 60, ok=lambda r: r.status_code < 500)
+        from app.domain.account_setup import apply_account_setup
+
+        apply_account_setup(f"{base}/client/v4", account_id, token)  # a new account refuses flexible variants
         return srv, base
 
     def stop(srv: Server) -> None:

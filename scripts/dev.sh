@@ -22,4 +22,20 @@ aeontel db upgrade 2>&1 | grep -v "^INFO" || true
 aeontel storage init
 aeontel seed-demo
 echo "web: $PUBLIC_URL   images stand-in: http://127.0.0.1:$IMAGESD_PORT   (Ctrl-C stops everything)"
+# The stand-in starts as a new Cloudflare account does (flexible variants off, only `public`); once it answers, set it
+# up the way an operator sets up Cloudflare, with the same command.
+(
+  "$PY" - <<'WAIT'
+import os, time, urllib.request
+url = f"http://127.0.0.1:{os.environ['IMAGESD_PORT']}/healthz"
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(url, timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.2)
+WAIT
+  aeontel images setup || echo "aeontel images setup failed: gallery tiles need it (run it again once the stand-in answers)" >&2
+) &
 honcho start -f Procfile -p "$PORT"

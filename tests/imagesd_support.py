@@ -69,7 +69,8 @@ class StandIn:
         return requests.post(f"{self.api}/v1", headers=self.auth, files={"file": (filename, data)}, data=fields, timeout=30)
 
 
-def start_standin(**env: str) -> StandIn:
+def start_standin(setup: bool = True, **env: str) -> StandIn:
+    """A stand-in in a subprocess; `setup` applies the product's account setup once it answers, as `make dev` does."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="imagesd-test-"))
     log = data_dir / "server.log"
@@ -95,11 +96,18 @@ def start_standin(**env: str) -> StandIn:
             raise RuntimeError(f"the stand-in exited: {log.read_text()}")
         try:
             if requests.get(f"{standin.url}/healthz", timeout=1).ok:
-                return standin
+                break
         except requests.ConnectionError:
             time.sleep(0.1)
-    stop_standin(standin)
-    raise TimeoutError(f"the stand-in did not start: {log.read_text()}")
+    else:
+        stop_standin(standin)
+        raise TimeoutError(f"the stand-in did not start: {log.read_text()}")
+    if setup:
+        from app.domain.account_setup import apply_account_setup
+
+        apply_account_setup(f"{standin.url}/client/v4", ACCOUNT_ID, TOKEN)
+    return standin
+
 
 
 def stop_standin(standin: StandIn) -> None:

@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from datetime import datetime
 from urllib.parse import quote
 
 from app.delivery_signing import sign_delivery_url
+
+log = logging.getLogger(__name__)
+
+CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
+CLOUDFLARE_BATCH = "https://batch.imagedelivery.net"
+BATCH_TOKEN_MARGIN = 60  # seconds before expiresAt when a new batch token is fetched
+BATCH_RETRY_AFTER = 60  # seconds the API is used directly after a batch token could not be had
+
+
+def batch_base_for(api_base: str, configured: str = "") -> str:
+    """The batch host: configured, Cloudflare's for Cloudflare's API, the stand-in's `/batch` for a stand-in; `off`."""
+    if configured:
+        return "" if configured == "off" else configured.rstrip("/")
+    api_base = api_base.rstrip("/")
+    if api_base == CLOUDFLARE_API:
+        return CLOUDFLARE_BATCH
+    if api_base.endswith("/client/v4"):
+        return api_base[: -len("/client/v4")] + "/batch"
+    return ""
+
+
+def _parse_time(text: str | None) -> float | None:
+    """expiresAt as Cloudflare writes it (`2023-08-09T15:33:56.273411222Z`: nanoseconds, Z)."""
+    if not text:
+        return None
+    head, dot, fraction = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{fraction[:6]}+00:00" if dot else f"{head}+00:00").timestamp()
+
 
 
 class ImagesError(Exception):
@@ -45,7 +77,8 @@ class CloudflareImages:
     """The Images API over requests; the same code talks to Cloudflare and to the local stand-in."""
 
     def __init__(self, api_base: str, account_id: str, api_token: str, account_hash: str, delivery_base: str,
-                 *, signing_key: str = "", timeout: tuple[float, float] = (5.0, 30.0), session=None):
+                 *, signing_key: str = "", timeout: tuple[float, float] = (5.0, 30.0), session=None,
+                 batch_base: str = "", api_email: str = "", api_key: str = ""):
         import requests
 
         self.api_base = api_base.rstrip("/")
@@ -54,23 +87,51 @@ class CloudflareImages:
         self.delivery_base = delivery_base.rstrip("/")
         self.timeout = timeout
         self._signing_key = signing_key
+        self.configured_signing_key = signing_key
         self.session = session or requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {api_token}"
+        # The legacy global key (X-Auth-Email + X-Auth-Key) when both are configured, else the API token; per
+        # request, so that calls to the batch host carry only the batch token.
+        self._auth = ({"X-Auth-Email": api_email, "X-Auth-Key": api_key} if api_email and api_key
+                      else {"Authorization": f"Bearer {api_token}"})
+        # Image calls go to the batch host with a batch token, outside the account's global rate limit.
+        self.batch_base = batch_base_for(self.api_base, batch_base)
+        self._batch_lock = threading.Lock()
+        self._batch_token: tuple[str, float] | None = None
+        self._batch_unavailable_until = 0.0
 
     @classmethod
     def from_config(cls, config) -> "CloudflareImages":
         return cls(config["IMAGES_API_BASE"], config["IMAGES_ACCOUNT_ID"], config["IMAGES_API_TOKEN"],
                    config["IMAGES_ACCOUNT_HASH"], config["IMAGES_DELIVERY_BASE"],
-                   signing_key=config.get("IMAGES_SIGNING_KEY", ""))
+                   signing_key=config.get("IMAGES_SIGNING_KEY", ""), batch_base=config.get("IMAGES_BATCH_BASE", ""),
+                   api_email=config.get("IMAGES_API_EMAIL", ""), api_key=config.get("IMAGES_API_KEY", ""))
 
     def _url(self, path: str) -> str:
         return f"{self.api_base}/accounts/{self.account_id}/images/{path}"
 
-    def _call(self, method: str, path: str, **kwargs):
+    def _call(self, method: str, path: str, *, batch: bool = False, **kwargs):
+        """One API call; `batch` ones go to the batch host when a batch token can be had, else to the API."""
+        token = self._batch_token_value() if batch else None
+        if token is None:
+            return self._send(method, self._url(path), None, **kwargs)
+        try:
+            return self._send(method, f"{self.batch_base}/images/{path}", token, **kwargs)
+        except ImagesError as exc:
+            if exc.status != 401:
+                raise
+            with self._batch_lock:  # the token expired or was revoked early: take a new one, once
+                self._batch_token = None
+            token = self._batch_token_value()
+            if token is None:
+                return self._send(method, self._url(path), None, **kwargs)
+            return self._send(method, f"{self.batch_base}/images/{path}", token, **kwargs)
+
+    def _send(self, method: str, url: str, batch_token: str | None, **kwargs):
         import requests
 
+        headers = {"Authorization": f"Bearer {batch_token}"} if batch_token else self._auth
         try:
-            response = self.session.request(method, self._url(path), timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, timeout=self.timeout, headers=headers, **kwargs)
         except requests.Timeout as exc:
             raise TransientImagesError(f"The images service did not answer in time ({exc.__class__.__name__}).") from exc
         except requests.RequestException as exc:
@@ -82,6 +143,26 @@ class CloudflareImages:
         if response.ok and isinstance(body, dict) and body.get("success"):
             return body.get("result")
         raise self._error(response, body)
+
+    def _batch_token_value(self) -> str | None:
+        """A cached batch token (renewed a minute before it expires); None when the account cannot give one now."""
+        if not self.batch_base:
+            return None
+        now = time.time()
+        with self._batch_lock:
+            if self._batch_token and self._batch_token[1] - BATCH_TOKEN_MARGIN > now:
+                return self._batch_token[0]
+            if self._batch_unavailable_until > now:
+                return None
+            try:
+                result = self._send("GET", self._url("v1/batch_token"), None) or {}
+                token, expires = result["token"], _parse_time(result.get("expiresAt"))
+            except (ImagesError, KeyError, TypeError, ValueError) as exc:
+                log.warning("no batch token, using the API directly for %s s: %s", BATCH_RETRY_AFTER, exc)
+                self._batch_unavailable_until = now + BATCH_RETRY_AFTER
+                return None
+            self._batch_token = (token, expires or now + 600)
+            return token
 
     def _error(self, response, body) -> ImagesError:
         errors = (body or {}).get("errors") or [] if isinstance(body, dict) else []
@@ -115,13 +196,13 @@ class CloudflareImages:
         if creator:
             fields["creator"] = creator
         # Multipart like Cloudflare's own clients send it: one part per field, no file part.
-        return self._call("POST", "v1", files={key: (None, value) for key, value in fields.items()})
+        return self._call("POST", "v1", batch=True, files={key: (None, value) for key, value in fields.items()})
 
     def get(self, image_id: str) -> dict:
-        return self._call("GET", f"v1/{quote(image_id, safe='')}")
+        return self._call("GET", f"v1/{quote(image_id, safe='')}", batch=True)
 
     def delete(self, image_id: str) -> None:
-        self._call("DELETE", f"v1/{quote(image_id, safe='')}")
+        self._call("DELETE", f"v1/{quote(image_id, safe='')}", batch=True)
 
     def list(self, *, creator: str | None = None, per_page: int = 100, continuation_token: str | None = None) -> dict:
         params = {"per_page": per_page}
@@ -129,11 +210,32 @@ class CloudflareImages:
             params["creator"] = creator
         if continuation_token:
             params["continuation_token"] = continuation_token
-        return self._call("GET", "v2", params=params)
+        return self._call("GET", "v2", batch=True, params=params)
+
+    def get_config(self) -> dict:
+        return self._call("GET", "v1/config") or {}
+
+    def edit_config(self, changes: dict) -> dict:
+        return self._call("PATCH", "v1/config", json=changes) or {}
+
+    def variants(self) -> dict[str, dict]:
+        """Named variants by name: `{id, options, neverRequireSignedURLs}` each."""
+        return (self._call("GET", "v1/variants") or {}).get("variants") or {}
+
+    def create_variant(self, name: str, options: dict, never_require_signed_urls: bool = False) -> dict:
+        body = {"id": name, "options": options, "neverRequireSignedURLs": never_require_signed_urls}
+        return (self._call("POST", "v1/variants", json=body) or {}).get("variant") or {}
+
+    def edit_variant(self, name: str, options: dict, never_require_signed_urls: bool = False) -> dict:
+        body = {"options": options, "neverRequireSignedURLs": never_require_signed_urls}
+        return (self._call("PATCH", f"v1/variants/{quote(name, safe='')}", json=body) or {}).get("variant") or {}
+
+    def keys(self) -> list[dict]:
+        return (self._call("GET", "v1/keys") or {}).get("keys") or []
 
     def signing_key(self) -> str:
         if not self._signing_key:
-            keys = (self._call("GET", "v1/keys") or {}).get("keys") or []
+            keys = self.keys()
             if not keys:
                 raise PermanentImagesError("The images account has no signing key.")
             self._signing_key = keys[0]["value"]

@@ -6,12 +6,14 @@ Finds, for every workspace at once:
 - `missing_copy`: an image row whose Images copy is gone;
 - `orphan_copy`: an Images copy made for a file id (metadata `fileId` or `creator`) that has no image row and
   no provisioning in flight;
-- `stuck_provisioning`: provisioning that is due (or whose lease ran out) but has not been enqueued for a while.
+- `stuck_provisioning`: provisioning that is due (or whose lease ran out) but has not been enqueued for a while;
+- `account_drift`: the Images account differs from what the product needs (flexible variants off, a named variant
+  missing or different, no usable signing key while a workspace keeps images private); see account_setup.
 
 Dry-run by default. `fix=True` repairs what is safe: orphan objects and orphan copies are deleted (nothing refers to
 them; a file row is always committed before its bytes are stored, and a copy being made belongs to provisioning in
 flight, which is skipped), stuck provisioning is enqueued again (the job claims its row, so a duplicate is harmless),
-and files whose bytes are missing are marked `error` so nobody waits for them. A missing copy is reported only: the
+files whose bytes are missing are marked `error` so nobody waits for them, and the account setup is applied. A missing copy is reported only: the
 image row still names it and deciding between re-provisioning and deleting is an editor's call.
 """
 
@@ -25,6 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.adapters.cloudflare import ImageNotFound, ImagesError
+from app.domain import account_setup
 from app.domain.accounts import Workspace
 from app.domain.common import utcnow
 from app.domain.files import File
@@ -33,7 +36,7 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning")
+KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning", "account_drift")
 # Provisioning is "stuck" when it has waited this long past being due without a job picking it up.
 STUCK_AFTER = timedelta(minutes=5)
 IN_FLIGHT = ("queued", "running")
@@ -77,6 +80,7 @@ def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER) -> Report:
     files = list(db.session.scalars(select(File)))
     _check_bytes(report, storage, files)
     _check_objects(report, storage, {f.storage_key for f in files})
+    _check_account(report)
     _check_copies(report)
     _check_provisioning(report, stuck_after)
     db.session.commit()
@@ -121,6 +125,16 @@ def _check_objects(report: Report, storage, known: set[str]) -> None:
         if report.fix:
             storage.delete(base)  # the object and any partial copy of it
             finding.fixed, finding.action = True, "deleted the object"
+
+
+def _check_account(report: Report) -> None:
+    drift = account_setup.run(fix=report.fix)
+    report.checked["account_settings"] = len(account_setup.ACCOUNT_CONFIG) + len(account_setup.NAMED_VARIANTS)
+    for item in drift:
+        finding = report.add("account_drift", f"{item.kind}:{item.subject}", item.detail, None, item.action)
+        finding.fixed = item.fixed
+        if report.fix and item.fixed:
+            finding.action = f"applied the account setup ({item.action})"
 
 
 def list_copies(client) -> list[dict]:

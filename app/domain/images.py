@@ -16,6 +16,7 @@ from app.adapters.cloudflare import (
     CloudflareImages, ImageIdTaken, ImageNotFound, ImagesError, PermanentImagesError, TransientImagesError,
 )
 from app.domain import files
+from app.domain.account_setup import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
 from app.domain.accounts import NotFound, Workspace
 from app.domain.common import UTCDateTime, utcnow
 from app.domain.events import emit, handles
@@ -394,5 +395,3 @@ def delivery_url(image: Image, variant: str = "public") -> str:
     return images_client().delivery_url(image.cf_image_id, variant, signed=image.require_signed_urls,
                                         ttl=current_app.config["SIGNED_URL_TTL"])
 
-
-NAMED_VARIANTS = ("public", "thumbnail")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
@@ -26,11 +28,36 @@ def parse_faults(text: str) -> list[tuple[int, int]]:
     return plan
 
 
+API_PREFIXES = ("/client/v4/", "/batch/")
+ENCODED_SLASH = re.compile(r"%2F", re.IGNORECASE)
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class RawApiPaths:
+    """Route API paths from the raw request target, so an image id's encoded `/` (`%2F`) stays part of the id.
+
+    WSGI servers decode PATH_INFO, which turns `v1/a%2Fb/blob` into `v1/a/b/blob`. For API paths this rebuilds
+    PATH_INFO from RAW_URI/REQUEST_URI with every escape decoded except `%2F` (and `%` itself, as `%25`); the
+    blueprints decode the id once more (`_decode_image_id`). Delivery paths are left alone: ids appear raw there."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+        path = raw.partition("?")[0]
+        if path.startswith(API_PREFIXES) and ENCODED_SLASH.search(path):
+            pieces = [unquote_to_bytes(piece).replace(b"%", b"%25") for piece in ENCODED_SLASH.split(path)]
+            environ["PATH_INFO"] = b"%2F".join(pieces).decode("latin-1")
+            environ["imagesd.raw_path"] = True
+        return self.wsgi_app(environ, start_response)
+
+
 def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **overrides) -> Flask:
     import pillow_heif
     from PIL import Image
 
-    from .api import api
+    from .api import api, batch
     from .delivery import delivery
     from .store import Store
     from .views import Imagesd, error_envelope
@@ -53,7 +80,15 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
     app.json.sort_keys = False
     app.extensions["imagesd"] = Imagesd(settings=config, store=store, has_faults=bool(faults))
     app.register_blueprint(api)
+    app.register_blueprint(batch)
     app.register_blueprint(delivery)
+    app.wsgi_app = RawApiPaths(app.wsgi_app)
+
+    @app.route("/client/v4/<path:_rest>", methods=ALL_METHODS)
+    @app.route("/batch/<path:_rest>", methods=ALL_METHODS)
+    def unknown_api_route(_rest: str):
+        """Cloudflare answers a route it does not have with 404 whatever the method; so does the stand-in."""
+        raise ApiError(404, 5404, f"No route for {request.method} {request.path}.")
 
     @app.get("/healthz")
     def healthz():
@@ -71,7 +106,7 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if request.path.startswith("/client/v4/"):
+        if request.path.startswith(API_PREFIXES):
             code = {404: 5404, 405: 5405, 413: 5413}.get(exc.code or 400, 5400)
             message = "The request is larger than 10 MB." if exc.code == 413 else exc.description or exc.name
             return error_envelope(exc.code or 500, code, message)
@@ -80,7 +115,7 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("imagesd failed on %s %s", request.method, request.path)
-        if request.path.startswith("/client/v4/"):
+        if request.path.startswith(API_PREFIXES):
             return error_envelope(500, 5500, f"The stand-in failed unexpectedly ({exc.__class__.__name__}).")
         return f"ERROR 9500: the stand-in failed unexpectedly ({exc.__class__.__name__})\n", 500
 

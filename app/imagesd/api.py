@@ -7,7 +7,11 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
+import time
+from datetime import datetime, timezone
+from urllib.parse import unquote
 
 from flask import Blueprint, Response, g, request
 
@@ -27,30 +31,121 @@ MAX_METADATA_BYTES = 1024
 MAX_VARIANTS = 100
 
 
+batch = Blueprint("images_batch", __name__, url_prefix="/batch/images")
+
+# The calls the fault switch fails: the image calls provisioning makes, not the account setup (variants, keys, config,
+# batch tokens), so a test's fault plan is spent by the product's uploads and not by the setup that precedes them.
+IMAGE_ENDPOINTS = frozenset({
+    "create_image", "list_images_v1", "list_images_v2", "get_image", "edit_image", "delete_image", "image_blob",
+})
+
+
+def _inject_fault() -> None:
+    ctx = imagesd()
+    if not ctx.has_faults or (request.endpoint or "").rpartition(".")[2] not in IMAGE_ENDPOINTS:
+        return
+    status = ctx.store.take_fault()
+    if status is not None:
+        code = 5429 if status == 429 else 5503
+        reason = "Too many requests" if status == 429 else "Service temporarily unavailable"
+        raise ApiError(
+            status, code, f"{reason} (injected by IMAGESD_FAULTS); retry after {ctx.settings.fault_retry_after} s.",
+            headers={"Retry-After": str(ctx.settings.fault_retry_after)},
+        )
+
+
+def _credential() -> str:
+    """Who is calling: the bearer token, or the legacy X-Auth-Email + X-Auth-Key pair; raise 401 otherwise."""
+    settings = imagesd().settings
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.api_token.encode()):
+        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:16]
+    email, key = request.headers.get("X-Auth-Email"), request.headers.get("X-Auth-Key")
+    if email is not None and key is not None:
+        if hmac.compare_digest(email.strip().lower().encode(), settings.api_email.lower().encode()) and \
+                hmac.compare_digest(key.strip().encode(), settings.api_key.encode()):
+            return "key:" + email.strip().lower()
+        raise ApiError(401, 10000, "Authentication error: X-Auth-Email and X-Auth-Key do not match.")
+    raise ApiError(401, 10000, "Authentication error: send Authorization: Bearer <API token>.")
+
+
+def _spend_rate_limit(credential: str) -> None:
+    rule = imagesd().settings.rate_limit_rule
+    if rule is None:
+        return
+    limit, window, block = rule
+    allowed, remaining, reset = imagesd().store.spend(credential, limit, window, block, time.time())
+    g.rate_headers = {"Ratelimit": f'"default";r={remaining};t={math.ceil(reset)}',
+                      "Ratelimit-Policy": f'"default";q={limit};w={int(window)}'}
+    if not allowed:
+        raise ApiError(429, 971, f"More than {limit} requests per {int(window)} seconds reached. Please wait and "
+                       "consider throttling your request speed.", headers={"Retry-After": str(math.ceil(reset)),
+                                                                           **g.rate_headers})
+
+
 @api.before_request
 def check_request() -> Response | None:
-    ctx = imagesd()
-    if ctx.has_faults:
-        status = ctx.store.take_fault()
-        if status is not None:
-            code = 5429 if status == 429 else 5503
-            reason = "Too many requests" if status == 429 else "Service temporarily unavailable"
-            raise ApiError(
-                status, code, f"{reason} (injected by IMAGESD_FAULTS); retry after {ctx.settings.fault_retry_after} s.",
-                headers={"Retry-After": str(ctx.settings.fault_retry_after)},
-            )
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), ctx.settings.api_token.encode()):
-        raise ApiError(401, 10000, "Authentication error: send Authorization: Bearer <API token>.")
+    credential = _credential()
     account_id = g.get("account_id")
-    if account_id != ctx.settings.account_id:
+    if account_id != imagesd().settings.account_id:
         raise ApiError(404, 5404, f"Account {account_id} not found.")
+    _spend_rate_limit(credential)
+    _inject_fault()
+    return None
+
+
+@api.after_request
+@batch.after_request
+def rate_headers(response: Response) -> Response:
+    response.headers.update(g.get("rate_headers") or {})
+    return response
+
+
+@batch.before_request
+def check_batch_request() -> Response | None:
+    """The batch host takes only batch tokens, and their requests do not count against the global limit."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not _valid_batch_token(token.strip()):
+        raise ApiError(401, 10000, "Authentication error: send Authorization: Bearer <batch token from v1/batch_token>.")
+    _inject_fault()
     return None
 
 
 @api.url_value_preprocessor
 def take_account(_endpoint, values) -> None:
     g.account_id = (values or {}).pop("account_id", None)
+    _decode_image_id(values)
+
+
+@batch.url_value_preprocessor
+def take_image_id(_endpoint, values) -> None:
+    _decode_image_id(values)
+
+
+def _decode_image_id(values) -> None:
+    """The raw-path middleware leaves an encoded `/` (%2F) encoded so it routes as part of the id; decode it here."""
+    if values and "image_id" in values and request.environ.get("imagesd.raw_path"):
+        values["image_id"] = unquote(values["image_id"])
+
+
+def _batch_signature(expires: int) -> str:
+    settings = imagesd().settings
+    message = f"batch|{settings.account_id}|{expires}".encode()
+    return hmac.new(settings.api_token.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _valid_batch_token(token: str) -> bool:
+    expires, _, signature = token.partition(".")
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    return hmac.compare_digest(signature.encode(), _batch_signature(int(expires)).encode())
+
+
+@api.get("/v1/batch_token")
+def batch_token():
+    expires = int(time.time()) + imagesd().settings.batch_token_ttl
+    expires_at = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return envelope({"token": f"{expires}.{_batch_signature(expires)}", "expiresAt": expires_at})
 
 
 def _bool_field(name: str, raw: str | None) -> bool:
@@ -187,8 +282,15 @@ def list_images_v1():
     return envelope({"images": [image_json(image, names) for image in images]}, result_info=result_info)
 
 
+V2_PARAMETERS = frozenset({"per_page", "sort_order", "continuation_token", "creator"})
+
+
 @api.get("/v2")
 def list_images_v2():
+    unknown = sorted(set(request.args) - V2_PARAMETERS)
+    if unknown:
+        raise bad_request(f"The stand-in does not implement the v2 list parameter {unknown[0]!r} (it knows "
+                          f"{', '.join(sorted(V2_PARAMETERS))}); it refuses it instead of returning every image.")
     per_page = _per_page(1000)
     sort_order = request.args.get("sort_order") or "desc"
     if sort_order not in {"asc", "desc"}:
@@ -371,3 +473,10 @@ def edit_config():
     if not changes:
         raise bad_request("Send flexible_variants or browser_ttl.")
     return envelope(imagesd().store.set_config(changes))
+
+
+for rule, view, methods in [
+    ("/v1", create_image, ["POST"]), ("/v2", list_images_v2, ["GET"]), ("/v1/<path:image_id>", get_image, ["GET"]),
+    ("/v1/<path:image_id>", edit_image, ["PATCH"]), ("/v1/<path:image_id>", delete_image, ["DELETE"]),
+]:
+    batch.add_url_rule(rule, endpoint=view.__name__, view_func=view, methods=methods)

@@ -47,7 +47,7 @@ def _resolve(image: StoredImage, variant: str, config: dict) -> tuple[Transform,
     """Turn the last URL segment into a transform, whether it skips signing, and its browser TTL if it sets one."""
     ctx = imagesd()
     if "=" in variant:
-        if not config.get("flexible_variants", True):
+        if not config.get("flexible_variants", False):
             raise DeliveryError(403, 9429, "Flexible variants are turned off for this account.")
         if image.require_signed:
             raise DeliveryError(403, 9429, "Flexible variants cannot be used with images that require signed URLs.")

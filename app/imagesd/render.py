@@ -73,10 +73,24 @@ def geometry(width: int, height: int, transform: Transform) -> Geometry:
     if fit == "crop":
         scale = min(scale, 1.0)
     out_w, out_h = min(tw, max(1, round(width * scale))), min(th, max(1, round(height * scale)))
-    crop_w, crop_h = out_w / scale, out_h / scale
-    gx, gy = transform.gravity
-    left, top = (width - crop_w) * gx, (height - crop_h) * gy
-    return Geometry((out_w, out_h), (left, top, left + crop_w, top + crop_h), scale=scale)
+    return Geometry((out_w, out_h), crop_box(width, height, out_w / scale, out_h / scale, transform.gravity), scale=scale)
+
+
+def crop_box(width: int, height: int, crop_w: float, crop_h: float,
+             gravity: tuple[float, float]) -> tuple[float, float, float, float]:
+    """Place a crop of crop_w × crop_h by gravity, clamped inside the source: float error (426.00000000000006) must
+    never put an edge a hair outside, which Pillow refuses ("box offset can't be negative")."""
+    crop_w, crop_h = min(float(width), crop_w), min(float(height), crop_h)
+    left = min(max(0.0, (width - crop_w) * gravity[0]), width - crop_w)
+    top = min(max(0.0, (height - crop_h) * gravity[1]), height - crop_h)
+    return (left, top, min(float(width), left + crop_w), min(float(height), top + crop_h))
+
+
+def clamp_box(box: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Keep a box scaled to a draft-decoded image inside it (the scaling can overshoot by float error too)."""
+    width, height = size
+    left, top = min(max(0.0, box[0]), width), min(max(0.0, box[1]), height)
+    return (left, top, min(max(left, box[2]), width), min(max(top, box[3]), height))
 
 
 def _scaled(width: int, height: int, scale: float) -> tuple[int, int]:
@@ -140,7 +154,7 @@ def _prepare(image: Image.Image, transform: Transform, full_size: tuple[int, int
 def _resize(image: Image.Image, shape: Geometry, full_size: tuple[int, int], transform: Transform) -> Image.Image:
     # The geometry was computed on the full-size image; the decoded one may be smaller after draft().
     fx, fy = image.width / full_size[0], image.height / full_size[1]
-    box = (shape.box[0] * fx, shape.box[1] * fy, shape.box[2] * fx, shape.box[3] * fy)
+    box = clamp_box((shape.box[0] * fx, shape.box[1] * fy, shape.box[2] * fx, shape.box[3] * fy), image.size)
     if shape.size != image.size or box != (0, 0, image.width, image.height):
         image = image.resize(shape.size, Image.Resampling.LANCZOS, box=box)
     if shape.canvas:

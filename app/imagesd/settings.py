@@ -7,6 +7,10 @@ from functools import cached_property
 
 from app.config import Settings, env_bool, env_float, env_int, env_str, load_settings
 
+# The legacy credentials the stand-in accepts unless IMAGES_API_EMAIL / IMAGES_API_KEY say otherwise.
+DEV_IMAGES_API_EMAIL = "dev@aeontel.invalid"
+DEV_IMAGES_API_KEY = "dev-images-global-key"
+
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 12_000
 MAX_PIXELS = 100_000_000
@@ -31,6 +35,13 @@ class ImagesdSettings:
     # Upload-by-URL fetches public addresses only; these CIDRs/hosts are let through too (the embedded stack
     # sets `127.0.0.0/8,::1` so the stand-in can fetch the web app's signed storage URLs on loopback).
     fetch_allow: str = ""
+    # Legacy auth (X-Auth-Email + X-Auth-Key), accepted beside the bearer token as Cloudflare still does.
+    api_email: str = DEV_IMAGES_API_EMAIL
+    api_key: str = DEV_IMAGES_API_KEY
+    # `requests/seconds` per credential, like Cloudflare's 1200/300 (off by default); over it, 429 and a block.
+    rate_limit: str = ""
+    rate_limit_block: int = 0
+    batch_token_ttl: int = 3600
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "ImagesdSettings":
@@ -51,6 +62,11 @@ class ImagesdSettings:
             # IMAGESD_DERIVATIVE_CACHE=off renders every request (for benchmarks and engine debugging).
             derivative_cache=env_bool("IMAGESD_DERIVATIVE_CACHE", True),
             fetch_allow=env_str("IMAGESD_FETCH_ALLOW", ""),
+            api_email=env_str("IMAGES_API_EMAIL", DEV_IMAGES_API_EMAIL),
+            api_key=env_str("IMAGES_API_KEY", DEV_IMAGES_API_KEY),
+            rate_limit=env_str("IMAGESD_RATE_LIMIT", ""),
+            rate_limit_block=env_int("IMAGESD_RATE_LIMIT_BLOCK", 0),
+            batch_token_ttl=env_int("IMAGESD_BATCH_TOKEN_TTL", 3600),
         )
 
     @cached_property
@@ -59,8 +75,19 @@ class ImagesdSettings:
 
         return FetchAllow.parse(self.fetch_allow)
 
+    @cached_property
+    def rate_limit_rule(self) -> tuple[int, float, float] | None:
+        """IMAGESD_RATE_LIMIT `1200/300` → (1200 requests, per 300 s, blocked for IMAGESD_RATE_LIMIT_BLOCK or 300 s)."""
+        if self.rate_limit in {"", "off"}:
+            return None
+        count, sep, seconds = self.rate_limit.partition("/")
+        if not sep or not count.isdigit() or not seconds.isdigit() or int(count) < 1 or int(seconds) < 1:
+            raise ValueError(f"IMAGESD_RATE_LIMIT must look like 1200/300 (requests/seconds) or off, not {self.rate_limit!r}")
+        return int(count), float(seconds), float(self.rate_limit_block or seconds)
+
     def __post_init__(self) -> None:
         self.fetch_allow_rules  # noqa: B018 - a malformed IMAGESD_FETCH_ALLOW fails at start, not on the first fetch
+        self.rate_limit_rule  # noqa: B018 - the same for IMAGESD_RATE_LIMIT
 
     def with_overrides(self, **overrides) -> "ImagesdSettings":
         known = {f.name for f in fields(self)}

@@ -42,14 +42,17 @@ CREATE TABLE IF NOT EXISTS variants (
 CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS config (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (seq INTEGER PRIMARY KEY, status INTEGER NOT NULL, remaining INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_limit (
+    credential TEXT PRIMARY KEY, window_start REAL NOT NULL, used INTEGER NOT NULL, blocked_until REAL NOT NULL
+);
 """
 
-# Cloudflare does not document the options of the default variants; these are the stand-in's choice.
+# A new Cloudflare account has only `public` and flexible variants off; whatever else the product needs it creates
+# itself (`aeontel images setup`). Cloudflare does not document public's options; these are the stand-in's choice.
 DEFAULT_VARIANTS = {
     "public": {"fit": "scale-down", "width": 12000, "height": 12000, "metadata": "none"},
-    "thumbnail": {"fit": "cover", "width": 320, "height": 320, "metadata": "none"},
 }
-DEFAULT_CONFIG = {"flexible_variants": True, "browser_ttl": None}
+DEFAULT_CONFIG = {"flexible_variants": False, "browser_ttl": None}
 DEFAULT_KEY_NAME = "default"
 
 
@@ -323,6 +326,30 @@ class Store:
                 return None
             tx.execute("UPDATE faults SET remaining = remaining - 1 WHERE seq = ?", (row["seq"],))
             return row["status"]
+
+    # Rate limit
+
+    def spend(self, credential: str, limit: int, window: float, block: float, now: float) -> tuple[bool, int, float]:
+        """Count one request against a credential's window: (allowed, remaining, seconds until the window or block ends).
+
+        Over the limit, the credential is blocked for `block` seconds, as Cloudflare blocks a token for 5 minutes."""
+        with self.transaction() as tx:
+            row = tx.execute("SELECT * FROM rate_limit WHERE credential = ?", (credential,)).fetchone()
+            start, used, blocked_until = (row["window_start"], row["used"], row["blocked_until"]) if row else (now, 0, 0)
+            if blocked_until > now:
+                return False, 0, blocked_until - now
+            if now - start >= window:
+                start, used = now, 0
+            used += 1
+            allowed = used <= limit
+            blocked_until = now + block if not allowed else 0
+            tx.execute(
+                "INSERT INTO rate_limit (credential, window_start, used, blocked_until) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(credential) DO UPDATE SET window_start = excluded.window_start, used = excluded.used,"
+                " blocked_until = excluded.blocked_until",
+                (credential, start, used, blocked_until),
+            )
+        return allowed, max(0, limit - used), (blocked_until - now) if not allowed else start + window - now
 
     # Derivatives
 

@@ -286,8 +286,20 @@ def test_bad_variants_are_400(standin, body):
     assert error_of(response)[:2] == (400, 5400)
 
 
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["v9", "v1/some-id/nothing-here", "v2/direct_upload", "v1/variants/public/x"])
+def test_unknown_routes_are_404_for_every_method(standin, method, path):
+    """Not 405 from the delivery catch-all: Cloudflare answers a route it does not have with 404."""
+    answer = requests.request(method, f"{standin.api}/{path}", headers=standin.auth, timeout=10)
+    assert error_of(answer)[:2] == (404, 5404)
+    token = requests.get(f"{standin.api}/v1/batch_token", headers=standin.auth, timeout=10).json()["result"]["token"]
+    batch = requests.request(method, f"{standin.url}/batch/images/{path}", headers={"Authorization": f"Bearer {token}"},
+                             timeout=10)
+    assert error_of(batch)[:2] == (404, 5404)
+
+
 def test_unsupported_method_and_route_stay_in_the_envelope(standin):
-    assert error_of(requests.put(f"{standin.api}/v1", headers=standin.auth, timeout=10))[0] == 405
+    assert error_of(requests.put(f"{standin.api}/v1", headers=standin.auth, timeout=10))[:2] == (404, 5404)
     assert error_of(requests.get(f"{standin.api}/v9", headers=standin.auth, timeout=10))[:2] == (404, 5404)
     assert error_of(requests.post(f"{standin.api}/v1/variants", headers=standin.auth, data="{", timeout=10))[0] == 400
 

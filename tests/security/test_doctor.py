@@ -171,3 +171,32 @@ def test_the_command_dry_run_and_fix_with_json(stack, fresh_standin, cli):
     assert json.loads(fixed.output)["fixed"] == 1 and not orphan.exists()
     clean = doctor()
     assert clean.exit_code == 0 and "0 found" in clean.output
+
+
+def test_doctor_reports_account_drift_and_fix_applies_the_setup(app, make_app, cli):
+    """A new account (flexible variants off, only `public`) breaks every tile; doctor says so and --fix sets it up."""
+    bare = start_standin(setup=False)
+    try:
+        images = {"IMAGES_API_BASE": f"{bare.url}/client/v4", "IMAGES_DELIVERY_BASE": bare.url,
+                  "IMAGES_SIGNING_KEY": "not-a-key-of-this-account"}
+        application = make_app(images_api_base=images["IMAGES_API_BASE"], images_delivery_base=bare.url,
+                               images_signing_key=images["IMAGES_SIGNING_KEY"])
+        with application.app_context():
+            from app.domain import accounts
+            from app.extensions import db
+
+            ws = accounts.create_workspace("Private")
+            ws.settings = {"private_images": True}
+            db.session.commit()
+            db.session.remove()
+        report = json.loads(cli("doctor", "--json", extra_env=images).output)
+        drift = {f["subject"] for f in report["findings"] if f["kind"] == "account_drift"}
+        assert drift == {"config:flexible_variants", "variant_missing:thumbnail", "signing_key:IMAGES_SIGNING_KEY"}
+        assert report["found"]["account_drift"] == 3 and report["unresolved"] == 3
+        fixed = cli("doctor", "--fix", extra_env=images)
+        assert fixed.exit_code == 1, "a wrong signing key needs a person"
+        assert "applied the account setup" in fixed.output and "IMAGES_SIGNING_KEY" in fixed.output
+        report = json.loads(cli("doctor", "--json", extra_env=dict(images, IMAGES_SIGNING_KEY="")).output)
+        assert report["found"]["account_drift"] == 0 and report["unresolved"] == 0, report
+    finally:
+        stop_standin(bare)

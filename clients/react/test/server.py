@@ -276,6 +276,11 @@ def main() -> int:
         stack.start_app()
         stack.wait_for_port(stack.redis_port, "redis")
         stack.wait_for_port(stack.images_port, "the images stand-in")
+        from app.config import load_settings  # the repository is on sys.path since migrate_and_seed
+        from app.domain.account_setup import apply_account_setup
+
+        settings = load_settings()  # the stack's environment (migrate_and_seed put it in os.environ)
+        apply_account_setup(settings.images_api_base, settings.images_account_id, settings.images_api_token)
         stack.wait_for_port(stack.web_port, "the web app")
         log(f"processes up after {time.monotonic() - started:.1f}s; uploading")
         a, b, c, p = tenants["a"], tenants["b"], tenants["c"], tenants["p"]
