@@ -109,6 +109,7 @@ def redis_server_binary() -> str | None:
 def gunicorn_control_args(directory: Path | str) -> list[str]:
     """Gunicorn 27 opens a control socket at one fixed path in the home folder, so two instances on a machine
     overwrite each other's; each instance gets its own inside its folder instead."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
     return ["--control-socket", str(Path(directory) / "gunicorn.ctl")]
 
 

@@ -72,3 +72,41 @@ def test_a_process_group_stops_together(tmp_path):
     process.stop(timeout=5)
     assert process.poll() is not None
     devstack.wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), 10, "the child to go")
+
+
+def test_make_dev_runs_the_whole_stack_and_ctrl_c_stops_all_of_it(tmp_path):
+    """`scripts/dev.sh` (what `make dev` runs) on other ports, in a throwaway instance, with no Redis answering:
+    migrations, the demo banner with the real address, then web, worker, images and a private Redis until SIGINT."""
+    import os
+    import signal
+    import subprocess
+
+    port, images_port, redis_port = devstack.free_port(), devstack.free_port(), devstack.free_port()
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("IMAGES", "REDIS", "DATABASE", "STORAGE", "PUBLIC", "S3_", "TEST_"))}
+    env.update(AEONTEL_INSTANCE_DIR=str(tmp_path / "instance"), PORT=str(port), IMAGESD_PORT=str(images_port),
+               REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        dev = subprocess.Popen(["bash", "scripts/dev.sh"], cwd=devstack.ROOT, env=env, stdout=out,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        devstack.wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), 120, "make dev to be up",
+                            interval=0.2, check=lambda: dev.poll() is None or pytest.fail(log.read_text()))
+        said = log.read_text()
+        assert f"-F file=@photo.jpg http://127.0.0.1:{port}/api/files" in said
+        assert f"started a private redis-server at redis://127.0.0.1:{redis_port}/0" in said
+        assert devstack.http_ok(f"http://127.0.0.1:{port}/healthz")
+        assert devstack.http_ok(f"http://127.0.0.1:{images_port}/healthz")
+        assert devstack.redis_answers(f"redis://127.0.0.1:{redis_port}/0")
+        sockets = {p.name for p in (tmp_path / "instance").rglob("gunicorn.ctl")}
+        assert sockets == {"gunicorn.ctl"} and len(list((tmp_path / "instance").rglob("gunicorn.ctl"))) == 2
+        assert not (tmp_path / ".gunicorn").exists()
+        os.killpg(dev.pid, signal.SIGINT)
+        assert dev.wait(60) == 0
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait(10)
+    for port_ in (port, images_port, redis_port):
+        devstack.wait_until(lambda: not devstack.port_answers(port_), 15, f"port {port_} to close")

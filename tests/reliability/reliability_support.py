@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
+from app import devstack
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -147,7 +149,8 @@ def worker_process(settings: dict, log: Path, name: str | None = None, **extra) 
 def gunicorn_web(settings: dict, port: int, log: Path, workers: int = 2, threads: int = 4, **extra) -> Process:
     env = settings_env(settings, PORT=str(port), **extra)
     cmd = [GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-           "--timeout", "120", "--graceful-timeout", "5", "app:create_app()"]
+           "--timeout", "120", "--graceful-timeout", "5", *devstack.gunicorn_control_args(Path(log).parent / f"web-{port}"),
+           "app:create_app()"]
     return Process("web", cmd, env, log)
 
 
