@@ -96,8 +96,9 @@ def app(base_settings):
 
 
 @pytest.fixture
-def make_app(base_settings):
-    """Builds extra apps with changed settings and closes their database connections afterwards."""
+def make_app(app, base_settings):
+    """Builds extra apps with changed settings (on the migrated schema `app` made) and closes their database
+    connections afterwards."""
     from app import create_app
     from app.extensions import db
 
@@ -116,9 +117,10 @@ def make_app(base_settings):
 
 
 @pytest.fixture
-def cli(base_settings):
+def cli(app, base_settings):
     """Runs `aeontel …` in-process as a user would, with the test stack's settings in the environment, and closes
-    the database connections of the apps its commands build."""
+    the database connections of the apps its commands build. It asks for `app` so that the schema exists and the
+    tables are emptied afterwards, whichever test runs first."""
     from click.testing import CliRunner
     from flask.cli import ScriptInfo
 
