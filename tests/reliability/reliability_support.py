@@ -77,14 +77,12 @@ def tail(path: Path, chars: int = 4000) -> str:
 
 
 def wait_until(predicate, timeout: float, what: str, logs: tuple = (), interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    tails = "\n".join(f"--- {log} ---\n{tail(log)}" for log in logs)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tails}")
+    """app.devstack's bounded wait, with the ends of these logs when it gives up."""
+    try:
+        return devstack.wait_until(predicate, timeout, what, interval=interval)
+    except TimeoutError as exc:
+        tails = "\n".join(f"--- {log} ---\n{tail(log)}" for log in logs)
+        raise AssertionError(f"{exc}\n{tails}") from None
 
 
 class Process:
