@@ -86,16 +86,15 @@ def wait_until(predicate, timeout: float, what: str, logs: tuple = (), interval:
 
 
 class Process:
-    """A command in its own session; `kill()` sends SIGKILL to the whole group, `stop()` TERM then KILL."""
+    """A command in its own session, started again after each kill (app.devstack's Process each time); `kill()`
+    sends SIGKILL to the whole group, `stop()` TERM then KILL."""
 
     def __init__(self, name: str, cmd: list[str], env: dict, log: Path):
         self.name, self.cmd, self.env, self.log = name, cmd, env, Path(log)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Process":
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        self.process = devstack.Process(self.name, self.cmd, self.env, self.log, cwd=ROOT).popen
         return self
 
     @property
