@@ -3,8 +3,8 @@ start redis-server, the images stand-in, gunicorn and worker.py the same way, wa
 each with its children.
 
 It imports only the standard library, redis and app.config (rq lazily, to see a worker register), so every layer
-and every script may use it. Command line: `python -m app.devstack dev` (what `make dev` runs after migrating) and
-`python -m app.devstack redis` (make REDIS_URL answer and print it; keeps the private server until interrupted).
+and every script may use it. Command line: `python -m app.devstack dev`, what `make dev` runs after migrating: web,
+worker and images, and a private Redis when REDIS_URL does not answer, until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -106,15 +106,24 @@ def redis_server_binary() -> str | None:
         return None
 
 
+# A Unix socket's path has at most 107 bytes on Linux.
+MAX_SOCKET_PATH = 100
+
+
 def gunicorn_control_args(directory: Path | str) -> list[str]:
     """Gunicorn 27 opens a control socket at one fixed path in the home folder, so two instances on a machine
-    overwrite each other's; each instance gets its own inside its folder instead."""
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    return ["--control-socket", str(Path(directory) / "gunicorn.ctl")]
+    overwrite each other's; each instance gets its own inside its folder instead (none where that path is too long
+    for a socket)."""
+    path = Path(directory).resolve() / "gunicorn.ctl"
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        return ["--no-control-socket"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return ["--control-socket", str(path)]
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the launching process dies, however it dies (Linux only)."""
+    """In the child, before exec: SIGTERM when the launching thread ends, however it ends (Linux only), so start
+    long-lived processes from a thread that lives as long as they should."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
@@ -311,7 +320,7 @@ class DevStack:
         while not self.stopping.wait(0.5):
             for process in self.processes:
                 if process.poll() is not None:
-                    print(f"{process.name} exited with {process.returncode}; stopping", file=sys.stderr)
+                    print(f"{process.name} exited with {process.poll()}; stopping", file=sys.stderr)
                     return 1
         return 0
 
@@ -327,22 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.devstack", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("dev", help="run web, worker and images (and Redis when none answers) until interrupted")
-    redis = commands.add_parser("redis", help="make REDIS_URL answer; print the URL; keep the server until stopped")
-    redis.add_argument("--dir", default=None, help="the private server's folder (default: <instance>/redis)")
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
 
     from app.config import load_settings
 
-    instance = Path(load_settings().instance_dir)
-    if args.command == "redis":
-        url, server = ensure_redis(os.environ.get("REDIS_URL"), Path(args.dir or instance / "redis"))
-        print(url, flush=True)
-        if server is None:
-            return 0
-        _wait_for_signal()
-        server.stop()
-        return 0
-    stack = DevStack(dict(os.environ), instance)
+    stack = DevStack(dict(os.environ), Path(load_settings().instance_dir))
     signal.signal(signal.SIGTERM, lambda *_: stack.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stack.stopping.set())
     try:
@@ -350,14 +348,6 @@ def main(argv: list[str] | None = None) -> int:
         return stack.wait()
     finally:
         stack.stop()
-
-
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    while not stop.wait(1):
-        pass
 
 
 if __name__ == "__main__":

@@ -38,6 +38,12 @@ def test_two_standins_side_by_side_each_have_their_own_control_socket(tmp_path):
     assert list(home.iterdir()) == []
 
 
+def test_a_folder_too_deep_for_a_unix_socket_gets_no_control_socket(tmp_path):
+    assert devstack.gunicorn_control_args(tmp_path / "web") == ["--control-socket", str(tmp_path / "web" / "gunicorn.ctl")]
+    deep = tmp_path / ("d" * 120)
+    assert devstack.gunicorn_control_args(deep) == ["--no-control-socket"]
+
+
 def test_ensure_redis_uses_one_that_answers_and_starts_one_otherwise(tmp_path):
     url, started = devstack.ensure_redis(f"redis://127.0.0.1:{devstack.free_port()}/0", tmp_path / "a")
     try:
