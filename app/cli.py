@@ -162,7 +162,7 @@ def _print_demo(data: dict, as_json: bool) -> None:
         f"  sign in    {data['email']} / {data['password']}",
         f"  API token  {data['token']}",
         f"  try: curl -H 'Authorization: Bearer {data['token']}' -F project_id={data['projectId']} "
-        "-F file=@photo.jpg http://127.0.0.1:5000/api/files",
+        f"-F file=@photo.jpg {current_app.config['PUBLIC_URL'].rstrip('/')}/api/files",
     ]))
 
 
@@ -258,3 +258,7 @@ def _add_api_commands() -> None:
 
 _add_images_group()
 _add_api_commands()
+
+
+if __name__ == "__main__":
+    main()

@@ -467,7 +467,8 @@ def run_backend(kind: str, args, tmp: Path, deadline: float) -> dict:
             port = free_port()
             env["PORT"], env["PUBLIC_URL"] = str(port), f"http://127.0.0.1:{port}"
             cmd = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-                   "--timeout", "120", "--pythonpath", str(BENCH), "list_bench:http_app()"]
+                   "--timeout", "120", "--control-socket", str(tmp / f"gunicorn-{kind}.ctl"),
+                   "--pythonpath", str(BENCH), "list_bench:http_app()"]
             server = Server("gunicorn", cmd, env, tmp / f"gunicorn-{kind}.log")
             import requests
 

@@ -2,16 +2,14 @@
 
 Everything lives in one throwaway directory (AEONTEL_INSTANCE_DIR=<tmp>/instance: SQLite, LocalStorage, the
 upload spool and the stand-in's data). Each server runs in its own session so that it and its children (gunicorn
-workers, RQ work horses) are stopped together. Same approach as bench/upload_bench.py (which stays as it is).
+workers, RQ work horses) are stopped together. The processes are started by app/devstack.py, the launcher that
+`make dev`, the tests and the React checks use too.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,10 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+
+from app import devstack  # noqa: E402  one launcher for the stack's processes
+from app.devstack import free_port  # noqa: E402, F401  the benchmarks' name
 VENV_BIN = REPO / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
 # Settings a developer's shell may carry that would point the app somewhere other than the throwaway instance.
@@ -50,12 +52,6 @@ def loadavg() -> str:
         return "?"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def children_of(ppid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{ppid}/task/{ppid}/children").read_text().split()]
@@ -79,40 +75,20 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[k]
 
 
-class Server:
-    """A process in its own session, so that it and every child are stopped together (SIGTERM, then SIGKILL)."""
+class Server(devstack.Process):
+    """A process in its own session (app/devstack.py's), under the names the benchmarks use (`proc`, `log_path`,
+    `tail(n)` in lines, `stop(term_wait)`)."""
 
     def __init__(self, name: str, cmd: list[str], env: dict, log_path: Path):
-        self.name, self.log_path, self.cmd = name, log_path, cmd
-        self.log = open(log_path, "wb")
-        self.proc: subprocess.Popen | None = subprocess.Popen(
-            cmd, env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.pid = self.proc.pid
+        super().__init__(name, cmd, env, log_path, cwd=REPO, die_with_parent=False)
+        self.log_path, self.cmd = log_path, cmd
+        self.proc: subprocess.Popen | None = self.popen
 
     def stop(self, term_wait: float = 10.0) -> None:
         if self.proc is None:
             return
-        pids = [self.proc.pid] + children_of(self.proc.pid)
-        for sig, wait in ((signal.SIGTERM, term_wait), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None and not any(alive(p) for p in pids[1:]):
-                    break
-                time.sleep(0.05)
-            else:
-                continue
-            break
-        try:
-            self.proc.wait(1)
-        except subprocess.TimeoutExpired:
-            pass
+        super().stop(timeout=term_wait)
         self.proc = None
-        self.log.close()
 
     def tail(self, n: int = 30) -> str:
         try:
@@ -174,42 +150,17 @@ class Stack:
 
     # ------------------------------------------------------------------ servers
     def _wait_http(self, server: Server, url: str, what: str, timeout: float = 60) -> None:
-        import requests
-
-        deadline = time.monotonic() + timeout
-        while True:
-            if server.proc.poll() is not None:
-                raise RuntimeError(f"{what} exited with {server.proc.returncode}:\n{server.tail()}")
-            try:
-                if requests.get(url, timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not answer {url}:\n{server.tail()}")
-            time.sleep(0.1)
+        try:
+            devstack.wait_until(lambda: devstack.http_ok(url), timeout, f"{what} answering {url}", interval=0.1,
+                                check=server.check)
+        except TimeoutError as exc:
+            raise RuntimeError(f"{exc}:\n{server.tail()}") from None
 
     def start_redis(self) -> None:
-        import redis
-
-        port = free_port()
-        self.redis = Server("redis", [
-            shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.tmp),
-        ], dict(os.environ), self.tmp / "redis.log")
-        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if client.ping():
-                    break
-            except Exception:  # noqa: BLE001
-                if self.redis.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start:\n{self.redis.tail()}")
-                time.sleep(0.05)
-        client.close()
-        self.redis_url = f"redis://127.0.0.1:{port}/0"
-        log(f"private redis-server on :{port}")
+        server = devstack.RedisServer(directory=self.tmp, log=self.tmp / "redis.log").start()
+        self.redis = server
+        self.redis_url = server.url
+        log(f"private redis-server on :{server.port}")
 
     def redis_client(self):
         import redis
@@ -251,7 +202,7 @@ class Stack:
         # The Procfile's command (2 workers, 4 threads, --timeout 300), without the access log.
         self.gunicorn_cmd = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",
                              "--workers", str(self.web_workers), "--threads", str(self.web_threads),
-                             "--timeout", "300", "app:create_app()"]
+                             "--timeout", "300", *devstack.gunicorn_control_args(self.tmp), "app:create_app()"]
         self.web = Server("web", self.gunicorn_cmd, self.base_env(), self.tmp / "web.log")
         self._wait_http(self.web, f"{self.web_url}/healthz", "gunicorn")
         log(f"gunicorn web on :{port} ({self.web_workers} workers x {self.web_threads} threads)")
@@ -267,15 +218,17 @@ class Stack:
             self._n += 1
             cmd = [PYTHON, "worker.py", "--name", f"bench-{kind}-{self._n}", "--simple" if simple else "--fork"]
             self.workers.append(Server(f"worker-{self._n}", cmd, self.base_env(), self.tmp / f"worker-{self._n}.log"))
-        deadline = time.monotonic() + 60
-        while Worker.count(connection=conn) < before + n:
+        def check() -> None:
             for w in self.workers:
-                if w.proc.poll() is not None:
-                    raise RuntimeError(f"worker exited with {w.proc.returncode}:\n{w.tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("workers did not register in Redis:\n" + "\n".join(w.tail() for w in self.workers))
-            time.sleep(0.05)
-        conn.close()
+                w.check()
+
+        try:
+            devstack.wait_until(lambda: Worker.count(connection=conn) >= before + n, 60, f"{n} workers registering",
+                                check=check)
+        except TimeoutError as exc:
+            raise RuntimeError(f"{exc}:\n" + "\n".join(w.tail() for w in self.workers)) from None
+        finally:
+            conn.close()
         log(f"{n} worker(s) started: python worker.py {'--simple' if simple else '--fork'}")
 
     def stop_workers(self) -> None:

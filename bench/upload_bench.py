@@ -325,7 +325,9 @@ class Stack:
         env.update(PUBLIC_URL=base, PORT=str(port))
         self.web_starts += 1
         self.gunicorn_cmd = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                             "--threads", "1", "--timeout", "300", "app:create_app()"]
+                             "--threads", "1", "--timeout", "300",
+                             # Its own control socket, not Gunicorn 27's one path per machine.
+                             "--control-socket", str(self.tmp / f"web-{self.web_starts}.ctl"), "app:create_app()"]
         self.web = Server("web", self.gunicorn_cmd, env, self.tmp / f"web-{self.web_starts}.log")
         import requests
 

@@ -10,6 +10,7 @@ from rq import SimpleWorker
 from sqlalchemy import delete
 
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
+from tests.factories import Factory
 from tests.services import RedisProcess, ThreadedServer, free_port, throwaway_database
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -95,8 +96,9 @@ def app(base_settings):
 
 
 @pytest.fixture
-def make_app(base_settings):
-    """Builds extra apps with changed settings and closes their database connections afterwards."""
+def make_app(app, base_settings):
+    """Builds extra apps with changed settings (on the migrated schema `app` made) and closes their database
+    connections afterwards."""
     from app import create_app
     from app.extensions import db
 
@@ -115,9 +117,10 @@ def make_app(base_settings):
 
 
 @pytest.fixture
-def cli(base_settings):
+def cli(app, base_settings):
     """Runs `aeontel …` in-process as a user would, with the test stack's settings in the environment, and closes
-    the database connections of the apps its commands build."""
+    the database connections of the apps its commands build. It asks for `app` so that the schema exists and the
+    tables are emptied afterwards, whichever test runs first."""
     from click.testing import CliRunner
     from flask.cli import ScriptInfo
 
@@ -182,36 +185,6 @@ def client(app):
     return app.test_client()
 
 
-class Factory:
-    """Small factories for rows the tests need."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def workspace(self, name="Acme"):
-        from app.domain import accounts
-        from app.extensions import db
-
-        with self.app.app_context():
-            ws = accounts.create_workspace(name)
-            prj = accounts.create_project(ws.id, "Website")
-            _, write = accounts.create_token(ws.id, "write")
-            _, read = accounts.create_token(ws.id, "read")
-            db.session.commit()
-            return Tenant(ws.id, prj.id, write, read)
-
-
-class Tenant:
-    def __init__(self, workspace_id, project_id, write_token, read_token):
-        self.workspace_id = workspace_id
-        self.project_id = project_id
-        self.write_token = write_token
-        self.read_token = read_token
-
-    def auth(self, scope="write"):
-        return {"Authorization": f"Bearer {self.write_token if scope == 'write' else self.read_token}"}
-
-
 @pytest.fixture
 def factory(app):
     return Factory(app)
@@ -248,10 +221,3 @@ def run_jobs(app):
 def corpus():
     assert CORPUS.is_dir(), f"the test corpus is missing at {CORPUS}"
     return CORPUS
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    """Browser tests run last: their session-wide stack keeps a worker on the shared database, and Playwright's
-    event loop stays open in this thread, and neither may reach into the tests that would otherwise follow."""
-    items.sort(key=lambda item: "browser_name" in getattr(item, "fixturenames", ()) or "/e2e/" in item.nodeid)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import signal
-import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -21,6 +18,9 @@ from pathlib import Path
 import requests
 from PIL import Image
 
+from app import devstack
+from app.devstack import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "tests" / "corpus"
 
@@ -31,12 +31,6 @@ SIGNING_KEY = "test-signing-key-value"
 LOOPBACK_ALLOW = "127.0.0.0/8,::1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class StandIn:
     """A running stand-in: where it listens, where it keeps its data, and its gunicorn master's process."""
@@ -45,6 +39,7 @@ class StandIn:
     data_dir: Path
     process: subprocess.Popen
     log: Path
+    launched: devstack.Process
 
     @property
     def url(self) -> str:
@@ -70,38 +65,27 @@ class StandIn:
 
 
 def start_standin(setup: bool = True, **env: str) -> StandIn:
-    """A stand-in in a subprocess; `setup` applies the product's account setup once it answers, as `make dev` does."""
+    """A stand-in of its own (the launcher's, as `make dev` starts it); `setup` applies the product's account setup."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="imagesd-test-"))
     log = data_dir / "server.log"
     child_env = dict(os.environ)
     child_env.update({
-        "IMAGESD_DATA_DIR": str(data_dir / "data"), "IMAGESD_PORT": str(port),
-        "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{port}", "IMAGES_ACCOUNT_ID": ACCOUNT_ID,
-        "IMAGES_ACCOUNT_HASH": ACCOUNT_HASH, "IMAGES_API_TOKEN": TOKEN, "IMAGES_SIGNING_KEY": SIGNING_KEY,
-        "IMAGESD_FETCH_READ_TIMEOUT": "1", "IMAGESD_FETCH_TOTAL_TIMEOUT": "5", "IMAGESD_FAULTS": "",
+        "IMAGESD_DATA_DIR": str(data_dir / "data"), "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "IMAGES_ACCOUNT_ID": ACCOUNT_ID, "IMAGES_ACCOUNT_HASH": ACCOUNT_HASH, "IMAGES_API_TOKEN": TOKEN,
+        "IMAGES_SIGNING_KEY": SIGNING_KEY, "IMAGESD_FETCH_READ_TIMEOUT": "1", "IMAGESD_FETCH_TOTAL_TIMEOUT": "5",
+        "IMAGESD_FAULTS": "",
         # Upload-by-URL refuses non-public addresses; the tests' origins and the web app listen on loopback.
         "IMAGESD_FETCH_ALLOW": LOOPBACK_ALLOW,
     })
     child_env.update(env)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.imagesd.cli", "serve", "--port", str(port), "--workers", "2"],
-            cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    standin = StandIn(port, data_dir / "data", process, log)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the stand-in exited: {log.read_text()}")
-        try:
-            if requests.get(f"{standin.url}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    else:
-        stop_standin(standin)
-        raise TimeoutError(f"the stand-in did not start: {log.read_text()}")
+    try:
+        launched = devstack.start_standin(child_env, port, data_dir / "data", workers=2, threads=4, log=log,
+                                          timeout=30)
+    except BaseException:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
+    standin = StandIn(port, data_dir / "data", launched.popen, log, launched)
     if setup:
         from app.domain.account_setup import apply_account_setup
 
@@ -109,18 +93,9 @@ def start_standin(setup: bool = True, **env: str) -> StandIn:
     return standin
 
 
-
 def stop_standin(standin: StandIn) -> None:
-    if standin.process.poll() is None:
-        standin.process.send_signal(signal.SIGTERM)
-        try:
-            standin.process.wait(10)
-        except subprocess.TimeoutExpired:
-            standin.process.kill()
-            standin.process.wait(5)
+    standin.launched.stop()
     shutil.rmtree(standin.data_dir.parent, ignore_errors=True)
-
-
 
 
 def corpus_bytes(name: str) -> bytes:

@@ -66,3 +66,12 @@ def test_storage_init_says_what_is_ready(aeontel, app):
     result = aeontel("storage", "init")
     assert result.exit_code == 0
     assert result.output.strip() == f"local storage at {app.extensions['storage'].root} is ready"
+
+
+def test_seed_demo_banner_points_at_the_real_public_url(aeontel):
+    """`make dev` prints this curl line: it must name the address the web app was started on, not port 5000."""
+    moved = aeontel("seed-demo", extra_env={"PORT": "5123", "PUBLIC_URL": "http://127.0.0.1:5123"})
+    assert moved.exit_code == 0, moved.output
+    assert "http://127.0.0.1:5123/api/files" in moved.output and ":5000" not in moved.output
+    elsewhere = aeontel("seed-demo", extra_env={"PUBLIC_URL": "https://images.example.test/"})
+    assert "-F file=@photo.jpg https://images.example.test/api/files" in elsewhere.output

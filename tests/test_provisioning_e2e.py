@@ -1,11 +1,8 @@
 """Provisioning as it runs in production: worker processes killed mid-job, an images service that fails first."""
 
 import io
-import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,12 +10,13 @@ import requests
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
+from app import devstack
 from app.domain import images
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
-from tests.services import child_env
+from tests.services import child_env, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,32 +43,26 @@ def count_images(app) -> int:
 
 
 class WorkerProcess:
-    """`python worker.py` in its own process group, so SIGKILL takes its forked work horse down too."""
+    """`python worker.py` in its own process group (the launcher's), so SIGKILL takes its work horse down too."""
 
     def __init__(self, settings: dict, log: Path):
         env = {key.upper(): str(value) for key, value in settings.items() if key.islower() and key != "instance_dir"}
         self.env = child_env(**env, AEONTEL_INSTANCE_DIR=settings["instance_dir"], RELAY_AFTER_SECONDS="0.5",
                              RELAY_INTERVAL_SECONDS="0.3")
-        self.log = log.open("ab")
-        self.process = None
+        self.log = log
+        self.process: devstack.Process | None = None
 
     def start(self):
-        self.process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=self.env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = devstack.Process("worker", [sys.executable, "worker.py"], self.env, self.log)
         return self
 
     def kill(self):
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
+        self.process.signal(signal.SIGKILL)
+        self.process.popen.wait(10)
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
+        if self.process:
+            self.process.stop()
 
 
 def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(app, base_settings, tenant, live_server):
@@ -78,13 +70,17 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(app, base_settings
     try:
         ids = [upload(live_server, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(30)]
         kills = 0
-        deadline = time.monotonic() + 90
-        while count_images(app) < len(ids) and time.monotonic() < deadline:
-            if kills < 5 and count_images(app) >= 4 * (kills + 1):
+
+        def all_images_after_five_kills() -> bool:
+            nonlocal kills
+            made = count_images(app)
+            if kills < 5 and made >= 4 * (kills + 1):
                 worker.kill()  # mid-stream: jobs are queued, running and half-done
                 kills += 1
                 worker.start()
-            time.sleep(0.05)
+            return made == len(ids)
+
+        wait_until(all_images_after_five_kills, 90, "every upload to become an image while the worker is killed")
         assert kills == 5
         assert count_images(app) == len(ids), "every upload became an image after the kills"
     finally:
@@ -116,18 +112,20 @@ def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant,
     photo = upload(live_server, tenant, distinct_jpeg(1), "photo.jpg")
 
     seen_states = []
-    deadline = time.monotonic() + 30
     with flaky.app_context():
         connection = flaky.extensions["queue"].connection
-        while time.monotonic() < deadline:
+
+        def done() -> bool:
             SimpleWorker(["events", "images", "default"], connection=connection).work(burst=True)
             db.session.expire_all()
             row = db.session.get(Provisioning, photo)
             seen_states.append((row.state, row.attempts) if row else None)
             if row is not None and row.state == "done":
-                break
-            images.reconcile()
-            time.sleep(0.2)
+                return True
+            images.reconcile()  # re-enqueues the retry once its Retry-After or backoff is due
+            return False
+
+        wait_until(done, 30, "the photo to be provisioned after the injected failures", interval=0.2)
         row = db.session.get(Provisioning, photo)
         assert row.state == "done" and db.session.get(Image, photo) is not None
         # Three calls failed (two 503s, then a 429 with Retry-After) before the fourth succeeded.

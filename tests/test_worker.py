@@ -1,36 +1,30 @@
 """The worker as it runs in production: its own process, a real Redis, HTTP uploads from another server."""
 
-import subprocess
-import sys
-import time
+import uuid
 from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import select
 
+from app import devstack
 from app.domain.events import Event
 from app.extensions import db
 from tests.services import RedisProcess, ThreadedServer, child_env
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def start_worker(settings: dict, log) -> subprocess.Popen:
+def start_worker(settings: dict, log: Path) -> devstack.Process:
+    """`worker.py` as the launcher starts it, ready once it has registered with Redis."""
     env = child_env(**{key.upper(): value for key, value in settings.items() if key.islower() and key != "instance_dir"},
                     AEONTEL_INSTANCE_DIR=settings["instance_dir"], RELAY_AFTER_SECONDS="0.5", RELAY_INTERVAL_SECONDS="0.3")
-    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return devstack.start_worker(env, f"worker-test-{uuid.uuid4().hex[:8]}", log=log)
 
 
-def wait_until(predicate, timeout: float, what: str, log=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    tail = Path(log.name).read_text(errors="replace")[-3000:] if log else ""
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; the worker's log ends:\n{tail}")
+def wait_until(predicate, timeout: float, what: str, worker: devstack.Process):
+    try:
+        devstack.wait_until(predicate, timeout, what, interval=0.1)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}; the worker's log ends:\n{worker.tail(3000)}") from None
 
 
 def undispatched(app) -> list[str]:
@@ -58,11 +52,12 @@ def own_redis():
 def test_worker_process_dispatches_and_survives_a_redis_outage(app, base_settings, make_app, tenant, own_redis):
     settings = dict(base_settings, redis_url=own_redis.url)
     web = ThreadedServer(make_app(redis_url=own_redis.url)).start()
-    log = (Path(base_settings["instance_dir"]) / "worker.log").open("wb")
+    log = Path(base_settings["instance_dir"]) / "worker.log"
+    log.unlink(missing_ok=True)
     worker = start_worker(settings, log)
     try:
         upload(web.url, tenant, 0)
-        wait_until(lambda: undispatched(app) == [], 60, "the first event to be dispatched", log)
+        wait_until(lambda: undispatched(app) == [], 60, "the first event to be dispatched", worker)
 
         own_redis.stop()
         ids = [upload(web.url, tenant, n) for n in range(1, 11)]  # all answered while the queue is gone
@@ -71,10 +66,8 @@ def test_worker_process_dispatches_and_survives_a_redis_outage(app, base_setting
         assert worker.poll() is None  # the worker waits for Redis instead of dying
 
         own_redis.start()  # same port, empty: every job it held is gone
-        wait_until(lambda: undispatched(app) == [], 60, "the relay to deliver the events made during the outage", log)
+        wait_until(lambda: undispatched(app) == [], 60, "the relay to deliver the events made during the outage", worker)
         assert worker.poll() is None
     finally:
-        worker.terminate()
-        worker.wait(10)
-        log.close()
+        worker.stop()
         web.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -21,11 +22,36 @@ def _base32(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_RANDOM_BITS = 80
+_last_millis = -1
+_last_random = 0
+_id_lock = threading.Lock()
+
+
+def _next_ulid(millis: int) -> tuple[int, int]:
+    """The ULID spec's monotonic mode: within one millisecond (or if the clock steps back) the random part counts
+    up, so every id this process makes sorts after the one before, whatever thread asked."""
+    global _last_millis, _last_random
+    with _id_lock:
+        if millis <= _last_millis:
+            millis, randomness = _last_millis, _last_random + 1
+            if randomness >> _RANDOM_BITS:  # 2^80 ids in one millisecond: borrow the next one
+                millis, randomness = millis + 1, int.from_bytes(os.urandom(10), "big") >> 1
+        else:
+            # One bit less than the field, so counting up within the millisecond never overflows in practice.
+            randomness = int.from_bytes(os.urandom(10), "big") >> 1
+        _last_millis, _last_random = millis, randomness
+        return millis, randomness
+
+
+def encode_ulid(millis: int, randomness: int) -> str:
+    """26 characters that sort as (millis, randomness) do."""
+    return f"{_base32(millis, 10)}{_base32(randomness, 16)}"
+
+
 def new_id(prefix: str) -> str:
-    """A ULID-shaped id (48-bit milliseconds + 80 random bits) so ids sort by creation time."""
-    millis = time.time_ns() // 1_000_000
-    randomness = int.from_bytes(os.urandom(10), "big")
-    return f"{prefix}_{_base32(millis, 10)}{_base32(randomness, 16)}"
+    """A monotonic ULID (48-bit milliseconds + 80 bits counted up within a millisecond) so ids sort by creation."""
+    return f"{prefix}_{encode_ulid(*_next_ulid(time.time_ns() // 1_000_000))}"
 
 
 def utcnow() -> datetime:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 from app.config import load_settings
@@ -35,6 +38,8 @@ def serve(host: str, port: int | None, workers: int, threads: int) -> None:
     settings = load_settings()
     app = create_imagesd_app(settings)
     port = port or settings.imagesd_port
+    control_socket = Path(settings.imagesd_data_dir).resolve() / "gunicorn.ctl"
+    control_socket.parent.mkdir(parents=True, exist_ok=True)
     click.echo(
         f"imagesd: API http://{host}:{port}/client/v4/accounts/{settings.images_account_id}/images, "
         f"delivery {settings.imagesd_public_url}/{settings.images_account_hash}/<id>/<variant>, "
@@ -53,6 +58,11 @@ def serve(host: str, port: int | None, workers: int, threads: int) -> None:
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
+        # Gunicorn 27's control socket defaults to one path per machine (~/.gunicorn/gunicorn.ctl), so two
+        # stand-ins would take each other's; each gets its own in its data folder.
+        "control_socket": str(control_socket),
+        # ... unless that path is too long for a Unix socket (107 bytes): then none.
+        "control_socket_disable": len(os.fsencode(control_socket)) > 100,
     }
     _gunicorn_application(app, options).run()
 

@@ -14,5 +14,8 @@ export default defineConfig({
     // Two cores: one worker per file is plenty, and the real server is shared by all of them.
     maxWorkers: 2,
     reporters: ["default"],
+    // Files and the tests in them run in random order (the seed is printed; `--sequence.seed=N` repeats one), so
+    // no test leans on another having run first.
+    sequence: { shuffle: true },
   },
 });

@@ -1,6 +1,5 @@
 """GET/DELETE /api/images over real provisioned images: shape, pagination, filters, isolation, session auth, cascade."""
 
-import time
 from urllib.parse import urlencode
 
 import requests
@@ -8,6 +7,7 @@ import requests
 from app.domain.files import File
 from app.domain.images import Image
 from app.extensions import db
+from tests.services import wait_until
 
 LIST, ONE = "/api/images", "/api/images/{file_id}"
 
@@ -225,16 +225,13 @@ def test_delete_cascades_into_the_file_the_bytes_and_the_images_copy(client, gal
     assert client.get(f"/api/images/{file_id}", headers=auth).status_code == 404
     assert client.get(f"/api/files/{file_id}", headers=auth).status_code == 404  # the file row went at once
     assert file_id not in {item["fileId"] for item in client.get(LIST, headers=auth).json["data"]}
-    deadline = time.monotonic() + 15
-    while True:
+    def removed() -> bool:
         run_jobs()
         with app.app_context():
-            copies = app.extensions["images"].list(creator=file_id)["images"]
-            stored = app.extensions["storage"].exists(key)
-        if not copies and not stored:
-            break
-        assert time.monotonic() < deadline, f"still there after 15s: copies={copies} bytes={stored}"
-        time.sleep(0.2)
+            return not app.extensions["images"].list(creator=file_id)["images"] and not app.extensions[
+                "storage"].exists(key)
+
+    wait_until(removed, 15, "the Images copy and the stored bytes to be removed", interval=0.2)
     with app.app_context():
         assert db.session.get(Image, file_id) is None and db.session.get(File, file_id) is None
     others = client.get(LIST, headers=auth).json["data"]

@@ -8,7 +8,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import requests
 
 from app.client import ApiConnectionError, ApiError, AuthError, Client, NotFoundError
 from imagesd_support import png_header_only
+from tests.services import wait_until
 
 AEONTEL = Path(sys.executable).with_name("aeontel")
 
@@ -29,10 +29,11 @@ def test_upload_with_wait_follows_each_file_to_ready_or_failed(cli_env, tenant, 
         [str(AEONTEL), "file", "upload", str(corpus / "Canon_40D.jpg"), str(bomb), str(notes),
          "--project", tenant.project_id, "--wait", "--timeout", "60"],
         env=cli_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 90
-    while process.poll() is None and time.monotonic() < deadline:
+    def finished() -> bool:
         run_jobs()  # the worker's part, in this process
-        time.sleep(0.2)
+        return process.poll() is not None
+
+    wait_until(finished, 90, "`aeontel file upload --wait` to finish", interval=0.2)
     out, err = process.communicate(timeout=10)
     assert process.returncode == 1, err  # one of them failed
     photo, failed, text = out.splitlines()

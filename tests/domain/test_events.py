@@ -89,8 +89,15 @@ def test_upload_while_redis_is_down_is_relayed_when_it_returns(app, make_app, te
         assert db.session.scalars(select(Event).where(Event.dispatched_at.is_(None))).all() == []
 
 
-def test_relay_gives_up_after_max_attempts(ctx):
-    event = emit("test.never", workspace_id="ws_x", subject_id="sub_1")
-    event.attempts = 10
+def test_relay_gives_up_after_max_attempts_and_relays_what_is_under_it(ctx):
+    """Both jobs are lost from Redis (flushed), so what the queue holds afterwards is the relay's own decision."""
+    given_up = emit("test.never", workspace_id="ws_x", subject_id="sub_1")
+    given_up.attempts = 10
+    still_trying = emit("test.never", workspace_id="ws_x", subject_id="sub_2")
+    still_trying.attempts = 9
     db.session.commit()
-    assert relay(older_than=timedelta(0), max_attempts=10) == 0
+    queue = ctx.extensions["queue"]
+    queue.connection.flushdb()
+    assert queue.queue("events").count == 0
+    assert relay(older_than=timedelta(0), max_attempts=10) == 1
+    assert queue.queue("events").job_ids == [f"event-{still_trying.id}"]

@@ -10,6 +10,7 @@ import io
 import time
 
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from browser_support import make_user, sign_in
 from imagesd_support import png_header_only
@@ -58,6 +59,11 @@ TILES = """() => Array.from(document.querySelectorAll('#tiles li.tile')).map((li
   text: (li.querySelector('.status') || li.querySelector('.meta') || li).textContent.trim(),
   img: li.querySelector('img') ? li.querySelector('img').getAttribute('src') : null,
 }))"""
+
+SETTLED = """(expected) => {
+  const tiles = Array.from(document.querySelectorAll('#tiles li.tile'));
+  return tiles.length === 100 && tiles.every((li) => li.dataset.state === expected[li.dataset.name]);
+}"""
 
 
 def photo(index: int) -> tuple[str, bytes, str]:
@@ -124,12 +130,11 @@ def test_a_hundred_files_dropped_at_once_upload_three_at_a_time_and_all_settle(p
     expected.update({f"notes-{i}.txt": "file" for i in range(6)})
     expected.update({f"bomb-{i}.png": "failed" for i in range(2)})
     expected.update({f"huge-{i}.jpg": "failed" for i in range(2)})
-    tiles: list = []
-    while time.monotonic() - started < SETTLE_SECONDS:
-        tiles = page.evaluate(TILES)
-        if len(tiles) == 100 and all(t["state"] == expected.get(t["name"]) for t in tiles):
-            break
-        page.wait_for_timeout(500)  # lets Playwright deliver the request events meanwhile
+    try:  # Playwright delivers the request events to the handlers above while it waits
+        page.wait_for_function(SETTLED, arg=expected, timeout=SETTLE_SECONDS * 1000, polling=250)
+    except PlaywrightTimeoutError:
+        pass  # the assertion below names every tile that is not where it should be
+    tiles = page.evaluate(TILES)
     settled = time.monotonic() - started
     states = {t["name"]: t for t in tiles}
     wrong = {name: (states.get(name) or {}).get("state") for name, want in expected.items()

@@ -126,23 +126,23 @@ def test_variants_create_and_list(cf, standin):
     assert created.variant.id == name
     assert created.variant.options.width == 120 and created.variant.options.fit == "cover"
     assert created.variant.never_require_signed_urls is True
+    try:
+        listed = requests.get(f"{standin.api}/v1/variants", headers=standin.auth, timeout=10).json()["result"]["variants"]
+        assert {"public", "thumbnail", name} <= set(listed)
+        assert cf.images.v1.variants.list(account_id=ACCOUNT_ID) is not None
+        got = cf.images.v1.variants.get(name, account_id=ACCOUNT_ID)
+        assert got.variant.options.height == 80
 
-    listed = requests.get(f"{standin.api}/v1/variants", headers=standin.auth, timeout=10).json()["result"]["variants"]
-    assert {"public", "thumbnail", name} <= set(listed)
-    assert cf.images.v1.variants.list(account_id=ACCOUNT_ID) is not None
-    got = cf.images.v1.variants.get(name, account_id=ACCOUNT_ID)
-    assert got.variant.options.height == 80
+        image = cf.images.v1.create(account_id=ACCOUNT_ID, file=("v.jpg", corpus_bytes("mobile_jolla.jpg"), "image/jpeg"))
+        assert f"{standin.url}/{ACCOUNT_HASH}/{image.id}/{name}" in image.variants
+        response = requests.get(standin.delivery(image.id, name), headers={"Accept": "image/jpeg"}, timeout=30)
+        assert decode(response.content).size == (120, 80)
 
-    image = cf.images.v1.create(account_id=ACCOUNT_ID, file=("v.jpg", corpus_bytes("mobile_jolla.jpg"), "image/jpeg"))
-    assert f"{standin.url}/{ACCOUNT_HASH}/{image.id}/{name}" in image.variants
-    response = requests.get(standin.delivery(image.id, name), headers={"Accept": "image/jpeg"}, timeout=30)
-    assert decode(response.content).size == (120, 80)
-
-    edited = cf.images.v1.variants.edit(name, account_id=ACCOUNT_ID, options={"fit": "scale-down", "width": 60, "height": 60, "metadata": "none"})
-    assert edited.variant.options.fit == "scale-down"
-    assert decode(requests.get(standin.delivery(image.id, name), timeout=30).content).size == (60, 45)
-
-    cf.images.v1.variants.delete(name, account_id=ACCOUNT_ID)
+        edited = cf.images.v1.variants.edit(name, account_id=ACCOUNT_ID, options={"fit": "scale-down", "width": 60, "height": 60, "metadata": "none"})
+        assert edited.variant.options.fit == "scale-down"
+        assert decode(requests.get(standin.delivery(image.id, name), timeout=30).content).size == (60, 45)
+    finally:
+        cf.images.v1.variants.delete(name, account_id=ACCOUNT_ID)
     with pytest.raises(cloudflare.NotFoundError):
         cf.images.v1.variants.get(name, account_id=ACCOUNT_ID)
 

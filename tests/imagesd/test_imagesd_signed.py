@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -78,12 +79,17 @@ def test_any_account_key_signs(standin, cf, private_image):
 
 
 def test_never_require_signed_variant_is_exempt(standin, cf, private_image):
+    """The variant is this test's own and is deleted afterwards, so no other test sees it in an image's variants."""
+    name = f"openthumb{uuid.uuid4().hex[:6]}"
     cf.images.v1.variants.create(
-        account_id=ACCOUNT_ID, id="openthumb", options={"fit": "cover", "width": 30, "height": 30, "metadata": "none"},
+        account_id=ACCOUNT_ID, id=name, options={"fit": "cover", "width": 30, "height": 30, "metadata": "none"},
         never_require_signed_urls=True,
     )
-    response = requests.get(standin.delivery(private_image, "openthumb"), timeout=10)
-    assert response.status_code == 200 and decode(response.content).size == (30, 30)
+    try:
+        response = requests.get(standin.delivery(private_image, name), timeout=10)
+        assert response.status_code == 200 and decode(response.content).size == (30, 30)
+    finally:
+        cf.images.v1.variants.delete(name, account_id=ACCOUNT_ID)
 
 
 def test_flexible_variants_refuse_private_images(standin, private_image):

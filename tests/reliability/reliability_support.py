@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
+from app import devstack
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -75,27 +77,24 @@ def tail(path: Path, chars: int = 4000) -> str:
 
 
 def wait_until(predicate, timeout: float, what: str, logs: tuple = (), interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    tails = "\n".join(f"--- {log} ---\n{tail(log)}" for log in logs)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tails}")
+    """app.devstack's bounded wait, with the ends of these logs when it gives up."""
+    try:
+        return devstack.wait_until(predicate, timeout, what, interval=interval)
+    except TimeoutError as exc:
+        tails = "\n".join(f"--- {log} ---\n{tail(log)}" for log in logs)
+        raise AssertionError(f"{exc}\n{tails}") from None
 
 
 class Process:
-    """A command in its own session; `kill()` sends SIGKILL to the whole group, `stop()` TERM then KILL."""
+    """A command in its own session, started again after each kill (app.devstack's Process each time); `kill()`
+    sends SIGKILL to the whole group, `stop()` TERM then KILL."""
 
     def __init__(self, name: str, cmd: list[str], env: dict, log: Path):
         self.name, self.cmd, self.env, self.log = name, cmd, env, Path(log)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Process":
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        self.process = devstack.Process(self.name, self.cmd, self.env, self.log, cwd=ROOT).popen
         return self
 
     @property
@@ -147,7 +146,8 @@ def worker_process(settings: dict, log: Path, name: str | None = None, **extra) 
 def gunicorn_web(settings: dict, port: int, log: Path, workers: int = 2, threads: int = 4, **extra) -> Process:
     env = settings_env(settings, PORT=str(port), **extra)
     cmd = [GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-           "--timeout", "120", "--graceful-timeout", "5", "app:create_app()"]
+           "--timeout", "120", "--graceful-timeout", "5", *devstack.gunicorn_control_args(Path(log).parent / f"web-{port}"),
+           "app:create_app()"]
     return Process("web", cmd, env, log)
 
 

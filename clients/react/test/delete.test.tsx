@@ -1,7 +1,7 @@
 /**
  * Deleting against the real server, in workspace C (the other files only read A): the optimistic update, its
- * rollback on refusal, and the refetch that follows. These tests run in order and each starts from what the server
- * holds at that moment.
+ * rollback on refusal, and the refetch that follows. Each starts from what the server holds at that moment, and C
+ * has enough images for any order (vitest shuffles them).
  */
 import { act, render, renderHook, screen, waitFor } from "@testing-library/react";
 import { userEvent } from "@testing-library/user-event";

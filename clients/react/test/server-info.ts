@@ -19,7 +19,7 @@ export interface ServerInfo {
   a: Tenant;
   /** Two images of another workspace: the tests prove they cannot be reached or deleted from A. */
   b: Tenant;
-  /** Five images that the delete tests delete. */
+  /** Seven images that the delete tests delete (three in all; the most any one needs at its start is four). */
   c: Tenant;
   /** No images at first: the upload tests upload into it through one-time URLs. */
   u: Tenant;

@@ -3,7 +3,8 @@
 Run by `test/global-setup.ts` with the project's Python (`$AEONTEL_PYTHON`, default `<repo>/.venv/bin/python`):
 
 1. a private `redis-server`, the images stand-in (`python -m app.imagesd.cli serve`), the web app under gunicorn
-   and `worker.py`, each in its own process, all in a temporary `AEONTEL_INSTANCE_DIR` (SQLite inside it);
+   and `worker.py`, each in its own process started by `app/devstack.py` (the launcher `make dev`, the Python
+   tests and the benchmarks use too), all in a temporary `AEONTEL_INSTANCE_DIR` (SQLite inside it);
 2. the schema built by the real migrations (`flask_migrate.upgrade`, what `aeontel db upgrade` runs);
 3. five workspaces (A, B, C; U for the upload tests, P whose images are private), each with a project and a write and a read token, and a gallery user (a viewer
    in A, an editor in C); small generated JPEGs uploaded through
@@ -18,14 +19,11 @@ failures go to stderr; on a failure the logs of the children are printed there t
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
 import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,10 +31,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from app import devstack
+
 REPO = Path(__file__).resolve().parents[3]
 IMAGES_A = int(os.environ.get("AEONTEL_TEST_IMAGES", "7"))  # seven images: pages of 3, 3 and 1 at limit=3
 IMAGES_B = 2
-IMAGES_C = 5  # workspace C is the delete tests' own: deleting there leaves A's lists as the other tests expect
+# Workspace C is the delete tests' own (deleting there leaves A's lists as the other tests expect). Seven images:
+# the test that needs the most (4) still finds them when the three tests that delete one each ran before it.
+IMAGES_C = 7
 SESSION_USER = {"email": "react-tests@example.com", "password": "react tests password"}
 START_TIMEOUT = float(os.environ.get("AEONTEL_TEST_START_TIMEOUT", "60"))
 PROVISION_TIMEOUT = float(os.environ.get("AEONTEL_TEST_PROVISION_TIMEOUT", "90"))
@@ -46,123 +48,78 @@ def log(message: str) -> None:
     print(f"[aeontel test server] {message}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when this helper dies, however it dies (Linux prctl PR_SET_PDEATHSIG)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass
-
-
 class Stack:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="aeontel-react-test-"))
         self.instance = self.dir / "instance"
         self.instance.mkdir()
-        self.redis_port, self.images_port, self.web_port = free_port(), free_port(), free_port()
+        self.images_port, self.web_port = devstack.free_port(), devstack.free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         self.images_url = f"http://127.0.0.1:{self.images_port}"
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.logs: dict[str, Path] = {}
+        self.redis = devstack.RedisServer(directory=self.dir / "redis", log=self.dir / "redis.log")
+        self.processes: dict[str, devstack.Process] = {}
+        self.logs: dict[str, Path] = {"redis": self.dir / "redis.log"}
         self.stopped = threading.Event()
         self.stopping = threading.Lock()
         self.env = dict(os.environ)
         self.env.update({
             "AEONTEL_INSTANCE_DIR": str(self.instance),
             "DATABASE_URL": f"sqlite:///{self.instance / 'aeontel.db'}",
-            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "REDIS_URL": self.redis.url,
             "SECRET_KEY": "react-tests-secret",
             "PORT": str(self.web_port),
             "PUBLIC_URL": self.base_url,
             "STORAGE_BACKEND": "local",
-            "IMAGESD_PORT": str(self.images_port),
             "IMAGESD_PUBLIC_URL": self.images_url,
             "IMAGES_API_BASE": f"{self.images_url}/client/v4",
             "IMAGES_DELIVERY_BASE": self.images_url,
             # The stand-in fetches each upload from the web app's signed URL on loopback, as under `make dev`.
-            "IMAGESD_FETCH_ALLOW": "127.0.0.0/8,::1",
+            "IMAGESD_FETCH_ALLOW": devstack.LOOPBACK_ALLOW,
             "RELAY_AFTER_SECONDS": "1",
             "RELAY_INTERVAL_SECONDS": "0.5",
             "PYTHONUNBUFFERED": "1",
         })
         # The project's own variables from the caller's shell must not leak into the stack under test.
-        for name in ("S3_ENDPOINT_URL", "IMAGES_SIGNING_KEY", "TEST_DATABASE_URL"):
+        for name in ("S3_ENDPOINT_URL", "IMAGES_SIGNING_KEY", "TEST_DATABASE_URL", "IMAGESD_DATA_DIR"):
             self.env.pop(name, None)
 
-    # -- processes --------------------------------------------------------------------------------------------
+    # -- processes (started by app/devstack.py, the launcher `make dev`, the tests and the benchmarks share) ---
 
-    def spawn(self, name: str, argv: list[str]) -> None:
-        path = self.dir / f"{name}.log"
-        self.logs[name] = path
-        with path.open("wb") as out:
-            self.processes[name] = subprocess.Popen(argv, cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
-                                                    stdout=out, stderr=subprocess.STDOUT,
-                                                    preexec_fn=_die_with_parent)
+    def _log(self, name: str) -> Path:
+        self.logs[name] = self.dir / f"{name}.log"
+        return self.logs[name]
 
     def start_services(self) -> None:
-        """Redis and the images stand-in: they need no database, so they boot while it is migrated."""
-        redis = shutil.which("redis-server")
-        if redis is None:
-            raise RuntimeError("redis-server is not installed (make system-deps)")
-        self.spawn("redis", [redis, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(self.dir)])
-        self.spawn("images", [sys.executable, "-m", "app.imagesd.cli", "serve", "--port", str(self.images_port),
-                              "--workers", "1", "--threads", "4"])
+        """Redis and the images stand-in: they need no database."""
+        self.redis.start(timeout=START_TIMEOUT)
+        self.processes["redis"] = self.redis.process
+        self.processes["images"] = devstack.start_standin(self.env, self.images_port, self.instance / "imagesd",
+                                                          workers=1, threads=4, log=self._log("images"),
+                                                          timeout=START_TIMEOUT)
 
     def start_app(self) -> None:
         """The web app under gunicorn (as the Procfile runs it) and the worker, once the schema is there."""
-        python = sys.executable
-        gunicorn = Path(python).with_name("gunicorn")
-        web = [str(gunicorn)] if gunicorn.exists() else [python, "-m", "gunicorn"]
-        self.spawn("web", [*web, "--bind", f"127.0.0.1:{self.web_port}", "--workers", "1", "--threads", "8",
-                           "--timeout", "120",
-                           # Longer than Node's fetch keeps an idle connection (4 s), so the client always closes first
-                           # and never sends on a connection the server is closing.
-                           "--keep-alive", "30", "app:create_app()"])
-        self.spawn("worker", [python, "worker.py", "--name", f"react-tests-{os.getpid()}"])
+        # Keep-alive longer than Node's fetch keeps an idle connection (4 s), so the client always closes first
+        # and never sends on a connection the server is closing.
+        self.processes["web"] = devstack.start_web(self.env, self.web_port, self.instance / "web", workers=1,
+                                                   threads=8, log=self._log("web"), timeout=START_TIMEOUT,
+                                                   extra=("--keep-alive", "30"))
+        self.processes["worker"] = devstack.start_worker(self.env, f"react-tests-{os.getpid()}",
+                                                         log=self._log("worker"), timeout=START_TIMEOUT)
 
     def check_alive(self) -> None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}")
-
-    def wait_for_port(self, port: int, name: str) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError(f"{name} did not listen on {port} within {START_TIMEOUT:.0f}s")
+        for process in self.processes.values():
+            process.check()
 
     def stop(self) -> None:
         """Idempotent; a second caller waits until the first has finished."""
         with self.stopping:
             if self.stopped.is_set():
                 return
-            self._stop()
+            for process in reversed(list(self.processes.values())):
+                process.stop()
+            shutil.rmtree(self.dir, ignore_errors=True)
             self.stopped.set()
-
-    def _stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        deadline = time.monotonic() + 10
-        for process in self.processes.values():
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def dump_logs(self) -> None:
         for name, path in self.logs.items():
@@ -230,19 +187,14 @@ class Stack:
     def wait_for_images(self, tenant: dict, file_ids: list[str]) -> None:
         import requests
 
-        wanted, deadline = set(file_ids), time.monotonic() + PROVISION_TIMEOUT
-        while True:
-            self.check_alive()
+        def all_images() -> bool:
             listed = requests.get(f"{self.base_url}/api/images?limit=100", timeout=30,
                                   headers={"Authorization": f"Bearer {tenant['readToken']}"})
             listed.raise_for_status()
-            have = {item["fileId"] for item in listed.json()["data"]}
-            if wanted <= have:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(wanted - have)} of {len(wanted)} uploads were not images after "
-                                   f"{PROVISION_TIMEOUT:.0f}s")
-            time.sleep(0.25)
+            return set(file_ids) <= {item["fileId"] for item in listed.json()["data"]}
+
+        devstack.wait_until(all_images, PROVISION_TIMEOUT, f"{len(file_ids)} uploads becoming images",
+                            interval=0.25, check=self.check_alive)
 
 
 def jpeg(index: int, width: int, height: int) -> bytes:
@@ -274,14 +226,11 @@ def main() -> int:
         stack.start_services()
         tenants = stack.migrate_and_seed()  # before the web app and the worker open the database
         stack.start_app()
-        stack.wait_for_port(stack.redis_port, "redis")
-        stack.wait_for_port(stack.images_port, "the images stand-in")
         from app.config import load_settings  # the repository is on sys.path since migrate_and_seed
         from app.domain.account_setup import apply_account_setup
 
         settings = load_settings()  # the stack's environment (migrate_and_seed put it in os.environ)
         apply_account_setup(settings.images_api_base, settings.images_account_id, settings.images_api_token)
-        stack.wait_for_port(stack.web_port, "the web app")
         log(f"processes up after {time.monotonic() - started:.1f}s; uploading")
         a, b, c, p = tenants["a"], tenants["b"], tenants["c"], tenants["p"]
         sizes = [(64, 48), (48, 64), (80, 45), (40, 40), (72, 54), (50, 90), (96, 64), (30, 60), (60, 30)]
@@ -323,7 +272,7 @@ def main() -> int:
     while not stack.stopped.wait(0.5):
         for name, process in stack.processes.items():
             if process.poll() is not None and not stack.stopping.locked() and not stack.stopped.is_set():
-                log(f"{name} exited with {process.returncode} while the tests ran")
+                log(f"{name} exited with {process.poll()} while the tests ran")
                 stack.dump_logs()
                 stack.stop()
                 return 1
