@@ -19,8 +19,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from boto3.s3.transfer import TransferConfig
 
-# Keys are made by the product (`<workspace id>/<file id>`), never from a user's file name.
-KEY_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}/[a-z0-9_-]{1,64}$")
+# Keys are made by the product (`<workspace id>/<file id>`, and `<workspace id>/<file id>.master` for the master
+# derived from an original that Images would not take), never from a user's file name.
+KEY_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}/[a-z0-9_-]{1,64}(\.master)?$")
+MASTER_SUFFIX = ".master"
+
+
+def master_key(key: str) -> str:
+    """Where the master of the original stored under `key` lives: beside it, so one prefix holds both."""
+    return check_key(key) + MASTER_SUFFIX
 
 
 class StorageError(Exception):
