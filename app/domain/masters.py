@@ -13,7 +13,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms
 
 from app.adapters.storage import master_key
 from app.domain.pictures import MAX_PIXELS, MAX_SIDE, PictureError, check_decodable
@@ -27,6 +27,9 @@ WEBP_QUALITIES = (90, 80, 70, 60, 50)
 SHRINK_STEP = 0.8
 SHRINK_TRIES = 6
 _SRGB = ImageCms.createProfile("sRGB")
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
 
 
 @dataclass(frozen=True)
@@ -40,17 +43,24 @@ class Master:
 
 def fit(width: int, height: int, frames: int = 1) -> tuple[int, int]:
     """The largest size of the same shape that keeps the longest side and the area (of all frames) in the limits."""
-    scale = min(1.0, MAX_SIDE / max(width, height), math.sqrt(MAX_PIXELS / (width * height * frames)))
-    if scale >= 1.0:
+    if max(width, height) <= MAX_SIDE and width * height * frames <= MAX_PIXELS:
         return width, height
-    new_width, new_height = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
-    # Floating point can land one pixel over; step the longer side down until every limit holds.
-    while new_width > MAX_SIDE or new_height > MAX_SIDE or new_width * new_height * frames > MAX_PIXELS:
-        if new_width >= new_height:
-            new_width -= 1
-        else:
-            new_height -= 1
-    return new_width, new_height
+    long, short = max(width, height), min(width, height)
+
+    def shape(new_long: int) -> tuple[int, int]:
+        return new_long, max(1, short * new_long // long)
+
+    def fits(new_long: int) -> bool:
+        new_long, new_short = shape(new_long)
+        return new_long <= MAX_SIDE and (new_long * new_short * frames <= MAX_PIXELS or new_short == 1)
+
+    new_long = min(long, MAX_SIDE, math.floor(long * math.sqrt(MAX_PIXELS / (width * height * frames))) + 1)
+    while new_long > 1 and not fits(new_long):
+        new_long -= 1
+    while new_long < min(long, MAX_SIDE) and fits(new_long + 1):
+        new_long += 1
+    new_long, new_short = shape(new_long)
+    return (new_long, new_short) if width >= height else (new_short, new_long)
 
 
 def reason(format_: str, size: int, width: int, height: int, frames: int = 1, mode: str = "RGB") -> str | None:
@@ -106,12 +116,12 @@ def _decode(stream) -> Image.Image:
         try:
             image = Image.open(stream)
             check_decodable(*image.size)
-            orientation = image.getexif().get(0x0112, 1)
-            stored = fit(*image.size)
             if image.format in ("JPEG", "MPO"):
-                image.draft(image.mode if image.mode in ("RGB", "L") else None, stored)
+                image.draft(image.mode if image.mode in ("RGB", "L") else None, fit(*image.size))
             image.seek(0)
             image.load()
+            # Read after loading: Pillow's TIFF decoder applies the orientation itself and drops the tag.
+            orientation = image.getexif().get(0x0112, 1)
         except PictureError:
             raise
         except Image.DecompressionBombError as exc:
@@ -119,13 +129,12 @@ def _decode(stream) -> Image.Image:
         except Exception as exc:  # noqa: BLE001 - decoders raise many types on bad bytes
             raise PictureError("image_damaged", f"The image is damaged and cannot be read ({exc}).") from exc
     image = _normalize_mode(image)
-    if image.size != stored:
-        target = fit(*image.size)
+    target = fit(*image.size)
+    if image.size != target:
         image = _replace(image, image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0))
     image = _to_srgb(image)
-    if orientation in (2, 3, 4, 5, 6, 7, 8):
-        image.getexif()[0x0112] = orientation
-        image = _replace(image, ImageOps.exif_transpose(image))
+    if orientation in _TRANSPOSE:
+        image = _replace(image, image.transpose(_TRANSPOSE[orientation]))
     return image
 
 

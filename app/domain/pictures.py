@@ -61,7 +61,9 @@ def read_header(stream, *, keep_gps: bool = False) -> Header:
         except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             if isinstance(exc, UnidentifiedImageError):
                 raise PictureError("not_an_image", "The file is not an image we can read.") from exc
-            raise _too_big_error(*_bomb_size(stream)) from exc
+            size = _bomb_size(stream)
+            check_decodable(*size)
+            raise _too_big_error(*size) from exc
         except Exception as exc:  # noqa: BLE001 - decoders raise many types (struct.error, RuntimeError, ...) on bad bytes
             raise PictureError("image_damaged", f"The image is damaged and cannot be read ({exc}).") from exc
     else:
