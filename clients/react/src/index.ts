@@ -26,6 +26,7 @@ export type {
   ImageList,
   ImageDeleted,
   ImagePlaceholder,
+  PictureFacts,
   Problem,
   ListImagesParams,
   ListImagesQuery,
