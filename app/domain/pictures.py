@@ -104,7 +104,7 @@ def check_decodable(width: int, height: int) -> None:
     if width * height > DECODE_MAX_PIXELS:
         raise PictureError("image_too_large",
                            f"The image has {width * height / 1_000_000:,.0f} megapixels ({width:,}×{height:,}); "
-                           f"at most {DECODE_MAX_PIXELS // 1_000_000} megapixels can be processed.")
+                           f"the limit for processing is {DECODE_MAX_PIXELS // 1_000_000} megapixels.")
 
 
 def check_limits(width: int, height: int) -> None:

@@ -132,8 +132,8 @@ def test_a_pixel_bomb_fails_fast_with_a_reason(client, tenant, run_jobs, app, li
     with app.app_context():
         file = db.session.get(File, file_id)
         assert file.status == "error" and file.error_code == "image_too_large"
-        assert file.error_message == ("The image has 2,500 megapixels (50,000×50,000); at most 178 megapixels can "
-                                      "be processed.")
+        assert file.error_message == ("The image has 2,500 megapixels (50,000×50,000); the limit for processing is "
+                                      "178 megapixels.")
         assert db.session.get(Image, file_id) is None
         failed = db.session.scalar(select(Event).where(Event.subject_id == file_id, Event.type == "image.provision_failed"))
         assert failed.payload["code"] == "image_too_large"
