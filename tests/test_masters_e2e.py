@@ -104,3 +104,20 @@ def test_a_jpeg_whose_data_ends_early_fails_as_damaged_without_retry(app, tenant
     assert body["error"]["retryable"] is False
     with app.app_context():
         assert db.session.get(Image, file_id) is None
+
+
+def test_the_master_is_no_orphan_to_doctor_and_goes_with_its_file(app, tenant, live_server, run_jobs):
+    from pathlib import Path
+
+    from app.domain import doctor
+
+    file_id = upload(live_server, tenant, make.bmp(), "logo.bmp")
+    run_jobs(10)
+    root = Path(app.config["STORAGE_ROOT"]) / tenant.workspace_id
+    assert (root / f"{file_id}.master").is_file() and (root / file_id).is_file()
+    with app.app_context():
+        assert [f for f in doctor.run().findings if f.kind == "orphan_object"] == []
+    deleted = requests.delete(f"{live_server.url}/api/files/{file_id}", headers=tenant.auth(), timeout=30)
+    assert deleted.status_code in (200, 204), deleted.text
+    run_jobs(10)
+    assert not (root / f"{file_id}.master").exists() and not (root / file_id).exists()
