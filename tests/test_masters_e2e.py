@@ -22,6 +22,7 @@ INPUTS = {
     "logo.bmp": make.bmp,
     "print.jpg": lambda: make.cmyk_jpeg(make.cmyk_profile()),
     "cutout.png": make.alpha_png,
+    "photo.jxl": lambda: make.encode(PILImage.new("RGB", (320, 200), (20, 90, 200)), "JXL"),
 }
 
 

@@ -131,11 +131,31 @@ def _decode(stream) -> Image.Image:
     image = _normalize_mode(image)
     target = fit(*image.size)
     if image.size != target:
-        image = _replace(image, image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0))
+        image = _replace(image, _resize_in_bands(image, target))
     image = _to_srgb(image)
     if orientation in _TRANSPOSE:
         image = _replace(image, image.transpose(_TRANSPOSE[orientation]))
     return image
+
+
+def _resize_in_bands(image: Image.Image, size: tuple[int, int], band_rows: int = 256) -> Image.Image:
+    """LANCZOS, a band of rows at a time: the same pixels as one resize, without its full-height intermediate and
+    (for RGBA) its premultiplied copy of the whole picture, which would double the worker's peak memory."""
+    out = Image.new(image.mode, size)
+    scale_y = image.height / size[1]
+    margin = math.ceil(3 * max(scale_y, 1.0)) + 2  # LANCZOS reaches 3 source pixels per output pixel each side
+    for top in range(0, size[1], band_rows):
+        bottom = min(size[1], top + band_rows)
+        source_top, source_bottom = top * scale_y, bottom * scale_y
+        crop_top = max(0, math.floor(source_top) - margin)
+        crop_bottom = min(image.height, math.ceil(source_bottom) + margin)
+        band = image.crop((0, crop_top, image.width, crop_bottom))
+        piece = band.resize((size[0], bottom - top), Image.Resampling.LANCZOS,
+                            box=(0, source_top - crop_top, image.width, source_bottom - crop_top))
+        out.paste(piece, (0, top))
+        band.close()
+        piece.close()
+    return out
 
 
 def _replace(old: Image.Image, new: Image.Image) -> Image.Image:
@@ -156,10 +176,11 @@ def _normalize_mode(image: Image.Image) -> Image.Image:
     """8-bit L, RGB or RGBA: 16- and 32-bit samples scaled down, palettes expanded, CMYK kept for the ICC step."""
     if image.mode in ("RGB", "RGBA", "L", "CMYK"):
         return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        scale = 1 / 256 if image.mode.startswith("I;16") or image.getextrema()[1] > 255 else 1
-        converted = image.convert("I") if image.mode != "I" else image
-        return _replace(image, converted.point(lambda value: value * scale).convert("L"))
+    if image.mode.startswith("I;16"):
+        return _replace(image, image.point(lambda value: value * (1 / 256)).convert("L"))
+    if image.mode == "I":
+        scale = 1 / 256 if image.getextrema()[1] > 255 else 1
+        return _replace(image, image.point(lambda value: value * scale).convert("L"))
     if image.mode == "F":
         return _replace(image, image.convert("L"))
     return _replace(image, image.convert("RGBA" if _has_alpha(image) else "RGB"))
