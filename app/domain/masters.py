@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms
 
-from app.adapters.storage import master_key
+from app.adapters.storage import master_key  # noqa: F401 - also where the jobs find it
 from app.domain.pictures import MAX_PIXELS, MAX_SIDE, PictureError, check_decodable
 
 MAX_BYTES = 10 * 1024 * 1024

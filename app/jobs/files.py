@@ -1,6 +1,6 @@
 from flask import current_app
 
-from app.adapters.storage import master_key
+from app.domain.masters import master_key
 from app.jobs import job
 
 

@@ -112,3 +112,22 @@ def test_a_jpeg_whose_data_ends_early_is_damaged_and_an_intact_one_is_not():
     assert failure.value.code == "image_damaged"
     flat = make.encode(Image.new("L", (4000, 3000), 128), "JPEG", quality=50, optimize=True, progressive=True)
     check_jpeg_length(io.BytesIO(flat), 4000, 3000)  # the smallest honest JPEG of that size passes
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(8, 400), st.integers(8, 400), st.sampled_from([5, 50, 95]), st.booleans(),
+       st.sampled_from(["L", "RGB"]))
+def test_every_intact_jpeg_passes_the_length_check(width, height, quality, progressive, mode):
+    flat = Image.new(mode, (width, height), 128 if mode == "L" else (128, 128, 128))
+    data = make.encode(flat, "JPEG", quality=quality, optimize=True, progressive=progressive)
+    check_jpeg_length(io.BytesIO(data), width, height)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(4_000, 60_000), st.integers(4_000, 60_000))
+def test_a_header_promising_far_more_blocks_than_the_bytes_hold_is_damaged(width, height):
+    header = make.lying_jpeg(800, 800, keep=2048)  # a real header, then the size patched to width × height
+    start = header.index(b"\xff\xc0") + 5
+    lying = header[:start] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + header[start + 4:]
+    with pytest.raises(PictureError):
+        check_jpeg_length(io.BytesIO(lying), width, height)
