@@ -128,13 +128,21 @@ def _decode(stream) -> Image.Image:
             raise PictureError("image_too_large", f"The image is too large to decode ({exc}).") from exc
         except Exception as exc:  # noqa: BLE001 - decoders raise many types on bad bytes
             raise PictureError("image_damaged", f"The image is damaged and cannot be read ({exc}).") from exc
-    image = _normalize_mode(image)
-    target = fit(*image.size)
-    if image.size != target:
-        image = _replace(image, _resize_in_bands(image, target))
-    image = _to_srgb(image)
-    if orientation in _TRANSPOSE:
-        image = _replace(image, image.transpose(_TRANSPOSE[orientation]))
+    mode = image.mode
+    try:
+        image = _normalize_mode(image)
+        target = fit(*image.size)
+        if image.size != target:
+            image = _replace(image, _resize_in_bands(image, target))
+        image = _to_srgb(image)
+        if orientation in _TRANSPOSE:
+            image = _replace(image, image.transpose(_TRANSPOSE[orientation]))
+    except MemoryError as exc:
+        raise PictureError("image_too_large", "The image is too large to convert in the memory the worker has; "
+                                              "export it smaller and upload it again.") from exc
+    except (ValueError, OSError) as exc:
+        raise PictureError("image_unsupported", f"The image's colour mode ({mode}) cannot be converted for the "
+                                                "images service; export it as an RGB JPEG, PNG or TIFF.") from exc
     return image
 
 
