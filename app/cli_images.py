@@ -89,12 +89,23 @@ def image_table(images: list[dict]) -> str:
                      for row in rows)
 
 
+def sent_to_images(image: dict) -> str:
+    """Which bytes Images was sent: the original, or a master made because the original breaks its limits."""
+    master, original = image.get("master"), image.get("original") or {}
+    if image.get("source") != "master" or not master:
+        return "the original"
+    return (f"a {master['width']:,}×{master['height']:,} {str(master['format']).upper()} master "
+            f"({human_size(master['size'])}) made from the {original.get('width', 0):,}×{original.get('height', 0):,} "
+            f"{str(original.get('format', '')).upper()} original ({human_size(original.get('size'))}), kept unchanged")
+
+
 def image_details(image: dict) -> str:
     lines = [
         ("id", image["fileId"]), ("name", image.get("name")), ("type", image.get("mimeType")),
         ("dimensions", dimensions(image)), ("size", human_size(image.get("size"))), ("format", image.get("format")),
         ("project", image.get("projectId")), ("workspace", image.get("workspaceId")),
         ("created", human_time(image.get("createdAt"))), ("url", image.get("url")),
+        ("sent to Images", sent_to_images(image)),
     ]
     lines += [(f"variant {name}", url) for name, url in sorted((image.get("variants") or {}).items())]
     if image.get("altText"):
@@ -187,7 +198,11 @@ def file_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 @api_options
 def file_upload(client: Client, settings, paths, project_id, wait, timeout, as_json) -> None:
-    """Upload files into a project."""
+    """Upload files into a project.
+
+    Each file can be up to the API's upload limit (100 MiB by default). Photos over the images service's limits
+    (10 MB, 12,000 px, 100 megapixels) and TIFF, BMP, JPEG XL or CMYK files are scaled to fit it; the original
+    is kept as uploaded."""
     project_id = project_id or settings.project_id
     if not project_id:
         fail("say which project with --project, AEONTEL_PROJECT or `aeontel login --project`", EXIT_USAGE)

@@ -19,6 +19,15 @@ INSTRUCTIONS = (
 )
 
 
+class PictureFacts(BaseModel):
+    """Bytes, dimensions as displayed and format of an original or of its master."""
+
+    size: int
+    width: int
+    height: int
+    format: str
+
+
 class Image(BaseModel):
     """The Image JSON of the aeontel API (further fields pass through unchanged)."""
 
@@ -31,7 +40,8 @@ class Image(BaseModel):
     projectId: str | None = None
     name: str | None = Field(None, description="The file's display name.")
     mimeType: str | None = None
-    width: int | None = Field(None, description="Width in pixels, as displayed (EXIF orientation applied).")
+    width: int | None = Field(None, description="Width in pixels as Images has it (the master's when a master was "
+                                                "sent), EXIF orientation applied.")
     height: int | None = Field(None, description="Height in pixels, as displayed.")
     size: int | None = Field(None, description="Bytes of the original.")
     format: str | None = None
@@ -39,6 +49,10 @@ class Image(BaseModel):
     url: str | None = Field(None, description="The public delivery URL.")
     variants: dict[str, str] = Field(default_factory=dict, description="Delivery URL of each named variant.")
     createdAt: str | None = None
+    source: str | None = Field(None, description="What Images was sent: `original` (as uploaded) or `master` (derived "
+                                                 "because the original breaks Images' limits or format list).")
+    master: PictureFacts | None = Field(None, description="The master sent to Images; null when the original was.")
+    original: PictureFacts | None = Field(None, description="The original as uploaded, kept unchanged.")
 
 
 class ImageList(BaseModel):

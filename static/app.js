@@ -44,6 +44,16 @@
     return "the file is " + have + "; the limit is " + may + ".";
   }
 
+  // Camera RAW files look like images but no image can be made of them here: refused before a long upload.
+  var RAW = /\.(cr2|cr3|nef|nrw|arw|srf|sr2|raf|orf|rw2|pef|srw|x3f|3fr|iiq|rwl|erf|mef|mos|kdc|dcr)$/i;
+
+  function refusedType(name) {
+    if (RAW.test(name || "")) {
+      return "camera RAW files cannot be made into images; export a JPEG, PNG or TIFF from your photo app and upload that.";
+    }
+    return null;
+  }
+
   function tilesList() {
     var empty = document.getElementById("empty");
     if (empty) empty.remove();
@@ -181,6 +191,11 @@
       }
       if (file.size === 0) {
         failTile(li, file, "the file is empty.", false);
+        return;
+      }
+      var refused = refusedType(file.name);
+      if (refused) {
+        failTile(li, file, refused, false);
         return;
       }
       queue.push({ file: file, tile: li });

@@ -16,6 +16,7 @@ from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
+from tests.masters_support import lying_jpeg
 from tests.services import child_env, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,11 +134,9 @@ def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant,
         assert ("queued", 1) in seen_states and ("queued", 3) in seen_states
         assert images.images_client().list(creator=photo)["images"][0]["id"] == photo
 
-        tiff = io.BytesIO()
-        PILImage.new("RGB", (40, 30), "red").save(tiff, "TIFF")
-        tiff_id = upload(live_server, tenant, tiff.getvalue(), "scan.tif")
+        damaged_id = upload(live_server, tenant, lying_jpeg(), "damaged.jpg")
         SimpleWorker(["events", "images", "default"], connection=connection).work(burst=True)
         db.session.expire_all()
-        failed = db.session.get(File, tiff_id)
-        assert failed.status == "error" and "TIFF" in failed.error_message
-        assert db.session.get(Provisioning, tiff_id).attempts == 1  # permanent: no retry
+        failed = db.session.get(File, damaged_id)
+        assert failed.status == "error" and "damaged" in failed.error_message
+        assert db.session.get(Provisioning, damaged_id).attempts == 1  # permanent: no retry

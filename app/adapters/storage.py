@@ -9,10 +9,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
-import io
+import contextlib
 import os
 import re
 import shutil
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -26,8 +27,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from boto3.s3.transfer import TransferConfig
 
-# Keys are made by the product (`<workspace id>/<file id>`), never from a user's file name.
-KEY_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}/[a-z0-9_-]{1,64}$")
+# Keys are made by the product (`<workspace id>/<file id>`, and `<workspace id>/<file id>.master` for the master
+# derived from an original that Images would not take), never from a user's file name.
+KEY_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}/[a-z0-9_-]{1,64}(\.master)?$")
+MASTER_SUFFIX = ".master"
+
+
+def master_key(key: str) -> str:
+    """Where the master of the original stored under `key` lives: beside it, so one prefix holds both."""
+    return check_key(key) + MASTER_SUFFIX
 
 
 class StorageError(Exception):
@@ -249,11 +257,12 @@ class S3Storage(Storage):
         return self.client.get_object(Bucket=bucket, Key=key)["Body"]
 
     def open_seekable(self, key: str) -> IO[bytes]:
-        body = self.open(key)
-        try:
-            return io.BytesIO(body.read())  # S3 bodies cannot seek; the product reads this for images of 10 MB at most
-        finally:
-            body.close()
+        # S3 bodies cannot seek; an original can be as large as an upload, so past 16 MB it is spooled to disk.
+        spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        with contextlib.closing(self.open(key)) as body:
+            shutil.copyfileobj(body, spool, 1024 * 1024)
+        spool.seek(0)
+        return spool
 
     def keys(self, workspace_ids: Iterable[str] = ()) -> list[str]:
         if self.bucket_per_workspace:

@@ -92,8 +92,12 @@ _SCHEMAS = {
             "status": {"enum": ["pending", "ready", "error"]},
             "error": {"oneOf": [
                 {"type": "null"},
-                {"type": "object", "required": ["code", "message"],
-                 "properties": {"code": {"type": ["string", "null"]}, "message": {"type": ["string", "null"]}}},
+                {"type": "object", "required": ["code", "message", "retryable"],
+                 "properties": {"code": {"type": ["string", "null"]}, "message": {"type": ["string", "null"]},
+                                "retryable": {"type": "boolean", "description":
+                                              "True when the failure may pass (the images service unreachable or "
+                                              "busy) and a retry can help; false for a damaged file, something "
+                                              "that is not an image, a pixel bomb or one that cannot be made to fit."}}},
             ]},
             "isImage": {"type": "boolean"},
             "createdAt": _TIMESTAMP,
@@ -107,7 +111,7 @@ _SCHEMAS = {
         "description": "A file whose bytes are an image, with its copy in the images service.",
         "required": ["object", "fileId", "cfImageId", "workspaceId", "projectId", "name", "mimeType", "width",
                      "height", "size", "format", "exif", "url", "variants", "requireSignedURLs", "placeholder",
-                     "altText", "decorative", "createdAt"],
+                     "altText", "decorative", "createdAt", "source", "master", "original"],
         "properties": {
             "object": {"const": "image"},
             "fileId": _ID_SCHEMA,
@@ -116,7 +120,8 @@ _SCHEMAS = {
             "projectId": {"type": "string"},
             "name": {"type": "string", "maxLength": 255},
             "mimeType": {"type": "string", "pattern": "^image/"},
-            "width": {"type": "integer", "minimum": 0, "description": "As displayed (EXIF orientation applied)."},
+            "width": {"type": "integer", "minimum": 0, "description": "As the images service has it (the master's "
+                      "when a master was sent), EXIF orientation applied."},
             "height": {"type": "integer", "minimum": 0},
             "size": {"type": "integer", "minimum": 0, "description": "Bytes of the original."},
             "format": {"type": "string"},
@@ -142,6 +147,24 @@ _SCHEMAS = {
             "altText": {"type": ["string", "null"]},
             "decorative": {"type": "boolean"},
             "createdAt": _TIMESTAMP,
+            "source": {"enum": ["original", "master"], "description":
+                       "What the images service was sent: the original as uploaded, or a master derived from it "
+                       "because the original breaks its input limits (10 MB, 12,000 px on the longest side, 100 "
+                       "megapixels) or is a format it refuses (TIFF, BMP, JPEG XL)."},
+            "master": {"oneOf": [{"type": "null"}, _ref("PictureFacts")]},
+            "original": _ref("PictureFacts"),
+        },
+        "additionalProperties": False,
+    },
+    "PictureFacts": {
+        "type": "object",
+        "description": "Bytes, dimensions as displayed and format of an original or of its master.",
+        "required": ["size", "width", "height", "format"],
+        "properties": {
+            "size": {"type": "integer", "minimum": 0},
+            "width": {"type": "integer", "minimum": 0},
+            "height": {"type": "integer", "minimum": 0},
+            "format": {"type": "string"},
         },
         "additionalProperties": False,
     },
@@ -261,7 +284,11 @@ _PATHS = {
         "post": {
             "operationId": "uploadFile", "tags": ["files"], "summary": "Upload a file",
             "description": "A file whose sniffed type is `image/*` becomes an image once processed: this is "
-                           "the only way to make an image. Session callers must send the `X-CSRFToken` header.",
+                           "the only way to make an image. A file can be as large as the upload limit (100 MB by "
+                           "default, `MAX_UPLOAD_BYTES`); an image over the images service's limits (10 MB, 12,000 "
+                           "px on the longest side, 100 megapixels) or in a format it refuses (TIFF, BMP, JPEG XL) "
+                           "is sent as a master scaled and re-encoded to fit, and the original is kept unchanged. "
+                           "Session callers must send the `X-CSRFToken` header.",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file", "project_id"],
                 "properties": {"file": {"type": "string", "format": "binary"},

@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.adapters.cloudflare import ImageNotFound, ImagesError
+from app.adapters.storage import MASTER_SUFFIX
 from app.domain import account_setup
 from app.domain.accounts import Workspace
 from app.domain.common import utcnow
@@ -116,6 +117,8 @@ def _check_objects(report: Report, storage, known: set[str]) -> None:
     report.checked["objects"] = len(keys)
     for key in keys:
         base = key[: -len(".partial")] if key.endswith(".partial") else key
+        if base.endswith(MASTER_SUFFIX) and base[: -len(MASTER_SUFFIX)] in known:
+            continue  # the master of a file's original: it goes with the file, and can be rebuilt from it
         if base in known and not key.endswith(".partial"):
             continue
         if key.endswith(".partial") and base in known:

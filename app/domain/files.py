@@ -135,8 +135,13 @@ def spool_error(exc: OSError) -> DomainError:
     return DomainError("storage_unavailable", "Storage is unavailable; the file was not saved.", status=503)
 
 
+_JXL_SIGNATURES = (b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")
+
+
 def sniff(head: bytes) -> str:
     """The media type the bytes themselves say they are; the client's claim is never asked."""
+    if head.startswith(_JXL_SIGNATURES):
+        return "image/jxl"  # filetype knows neither form of JPEG XL; it becomes an image through a master
     kind = filetype.guess(head) if head else None
     if kind is not None:
         return kind.mime

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, not_, or_, select
 
-from app.domain import files
+from app.domain import failures, files
 from app.domain.accounts import DomainError, NotFound, get_project
 from app.domain.common import utcnow
 from app.domain.events import emit
@@ -40,7 +40,8 @@ class Entry:
 
     @property
     def can_retry(self) -> bool:
-        return self.state == "failed" and self.provisioning is not None and self.provisioning.state == "failed"
+        return (self.state == "failed" and self.provisioning is not None and self.provisioning.state == "failed"
+                and failures.retryable(self.file.error_code))
 
 
 def _is_image():
@@ -122,8 +123,9 @@ def retry_provisioning(workspace_id: str, project_id: str, file_id: str) -> Entr
     """Puts a failed image back in the queue; `image.provision_requested` commits with the reset row."""
     entry = get_entry(workspace_id, project_id, file_id)
     if not entry.can_retry:
-        raise DomainError("not_retryable", "Only an image that failed to process can be retried; "
-                                           "upload the file again instead.", status=409)
+        raise DomainError("not_retryable", "Only an image that failed for a passing reason (the images service "
+                                           "unreachable or busy) can be retried; remove this file, fix it and "
+                                           "upload it again instead.", status=409)
     row = entry.provisioning
     row.state, row.attempts, row.next_attempt_at = "queued", 0, utcnow()
     row.lease_until, row.enqueued_at, row.last_error = None, None, None

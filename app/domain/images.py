@@ -15,14 +15,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.adapters.cloudflare import (
     CloudflareImages, ImageIdTaken, ImageNotFound, ImagesError, PermanentImagesError, TransientImagesError,
 )
-from app.domain import files
+from app.domain import files, masters
 from app.domain.account_setup import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
 from app.domain.accounts import NotFound, Workspace
 from app.domain.common import UTCDateTime, utcnow
 from app.domain.events import emit, handles
 from app.domain.files import File
 from app.domain.pictures import (
-    Header, PictureError, PlaceholderTooCostly, check_limits, placeholder, read_header,
+    Header, PictureError, PlaceholderTooCostly, check_jpeg_length, check_limits, placeholder, read_header,
 )
 from app.extensions import db
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 PROVISION_JOB = "app.jobs.images.provision_image"
 DELETE_COPIES_JOB = "app.jobs.images.delete_image_copies"
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_BYTES = masters.MAX_BYTES
 # A queued job still not started after this long is taken as lost and enqueued again (running it twice is harmless).
 REQUEUE_AFTER = timedelta(seconds=60)
 # Claims beyond IMAGES_MAX_ATTEMPTS allowed for jobs that died without a result (a deploy, an OOM kill) before a
@@ -56,6 +56,15 @@ class Image(db.Model):
     alt_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     decorative: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What Images was sent: the original as uploaded, or a master derived from it (app.domain.masters).
+    # width/height above are the image as Images has it; the original's own are kept beside them.
+    source: Mapped[str] = mapped_column(String(8), default="original", server_default="original")
+    original_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    original_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    master_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    master_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    master_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    master_format: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Provisioning(db.Model):
@@ -158,12 +167,18 @@ def provision(file_id: str) -> str:
                      "Export the image again (as JPEG or PNG) and re-upload it.")
     try:
         header = _inspect(file)
+        master = _master(file, header)
+        sent_key = master.key if master else file.storage_key
         # The placeholder decode runs while the images service fetches and checks its copy: two cores, one wait.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending_placeholder = pool.submit(_placeholder, current_app.extensions["storage"], file.storage_key,
+            pending_placeholder = pool.submit(_placeholder, current_app.extensions["storage"], sent_key,
                                               file.id, header.format)
-            copy = _ensure_copy(row, file)
-            return _finish(row, file, header, copy, pending_placeholder.result())
+            try:
+                copy = _ensure_copy(row, file, sent_key)
+            except PermanentImagesError:
+                pending_placeholder.result()  # a damaged file is named as damaged, not by what the service said
+                raise
+            return _finish(row, file, header, copy, pending_placeholder.result(), master)
     except TransientImagesError as exc:
         return _retry_later(row, file, exc)
     except PictureError as exc:
@@ -178,13 +193,30 @@ def _workspace_flag(workspace_id: str, name: str) -> bool:
 
 
 def _inspect(file: File) -> Header:
-    if file.size > MAX_IMAGE_BYTES:
-        raise PictureError("image_too_large", f"The image is {file.size / 1_000_000:.1f} MB; "
-                                              f"the limit is {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
     if file.mime_type == "image/svg+xml":
+        if file.size > MAX_IMAGE_BYTES:
+            raise PictureError("image_too_large", f"The SVG is {file.size / 1_000_000:.1f} MB; "
+                                                  f"the limit is {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
         return _svg_header(file)
     with _open(file) as stream:
-        return read_header(stream, keep_gps=_workspace_flag(file.workspace_id, "keep_gps"))
+        header = read_header(stream, keep_gps=_workspace_flag(file.workspace_id, "keep_gps"))
+        if header.format in ("JPEG", "MPO"):
+            check_jpeg_length(stream, header.stored_width, header.stored_height)
+        return header
+
+
+def _master(file: File, header: Header) -> masters.Master | None:
+    """A master when the original cannot go to Images as it is; None sends the original."""
+    if header.format == "SVG":
+        return None
+    with _open(file) as stream:
+        frames, mode = masters.inspect(stream)
+        why = masters.reason(header.format, file.size, header.width, header.height, frames, mode)
+        if why is None:
+            return None
+        log.info("making a master of %s: %s", file.id, why)
+        return masters.build(current_app.extensions["storage"], file.storage_key, stream,
+                             current_app.config.get("UPLOAD_TMP_DIR"))
 
 
 def _open(file: File):
@@ -216,7 +248,7 @@ def _svg_header(file: File) -> Header:
     return Header(format="SVG", width=width, height=height, stored_width=width, stored_height=height)
 
 
-def _ensure_copy(row: Provisioning, file: File) -> dict:
+def _ensure_copy(row: Provisioning, file: File, sent_key: str) -> dict:
     """The Images copy of this file: the one already made, or a new one; never a second."""
     client = images_client()
     if row.cf_image_id:
@@ -226,7 +258,7 @@ def _ensure_copy(row: Provisioning, file: File) -> dict:
             row.cf_image_id = None
     private = _workspace_flag(file.workspace_id, "private_images")
     storage = current_app.extensions["storage"]
-    url = storage.signed_url(file.storage_key, current_app.config["SIGNED_URL_TTL"])
+    url = storage.signed_url(sent_key, current_app.config["SIGNED_URL_TTL"])
     metadata = {"fileId": file.id, "workspaceId": file.workspace_id}
     if private:
         # Cloudflare forbids custom ids on private images, so earlier copies are found by `creator` instead.
@@ -246,12 +278,16 @@ def _ensure_copy(row: Provisioning, file: File) -> dict:
 
 
 def _finish(row: Provisioning, file: File, header: Header, copy: dict,
-            placeholder_: tuple[str | None, str | None] = (None, None)) -> str:
+            placeholder_: tuple[str | None, str | None] = (None, None), master: masters.Master | None = None) -> str:
     blur, colour = placeholder_
+    width, height = (master.width, master.height) if master else (header.width, header.height)
     image = Image(
-        file_id=file.id, workspace_id=file.workspace_id, cf_image_id=copy["id"], width=header.width,
-        height=header.height, size=file.size, format=header.format.lower(), exif=header.exif, placeholder=blur,
+        file_id=file.id, workspace_id=file.workspace_id, cf_image_id=copy["id"], width=width,
+        height=height, size=file.size, format=header.format.lower(), exif=header.exif, placeholder=blur,
         dominant_color=colour, require_signed_urls=bool(copy.get("requireSignedURLs")), created_at=utcnow(),
+        source="master" if master else "original", original_width=header.width, original_height=header.height,
+        master_size=master and master.size, master_width=master and master.width,
+        master_height=master and master.height, master_format=master and master.format,
     )
     db.session.add(image)
     row.state, row.lease_until, row.last_error = "done", None, None
@@ -276,6 +312,12 @@ def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> 
     try:
         with _open_from(storage, storage_key) as stream:
             return placeholder(stream)
+    except OSError as exc:
+        if "truncated" in str(exc) or "broken data stream" in str(exc):
+            raise PictureError("image_damaged", f"The image is damaged: its data ends early ({exc}). "
+                                                "Export it again and re-upload it.") from exc
+        log.warning("no placeholder for %s", file_id, exc_info=True)
+        return None, None
     except PlaceholderTooCostly as exc:
         log.info("no placeholder for %s: %s", file_id, exc)
         return None, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -10,12 +11,17 @@ import blurhash
 from PIL import ExifTags, Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
+import pillow_jxl  # noqa: F401 - registers the JPEG XL decoder with Pillow
+
 register_heif_opener()
 
+# Images' input limits: an original beyond them is sent as a master that fits (app.domain.masters).
 MAX_SIDE = 12_000
 MAX_PIXELS = 100_000_000
+# The decompression limit: nothing larger is decoded at all (a pixel bomb), which bounds the worker's memory.
+DECODE_MAX_PIXELS = 2 * 89_478_485
 # The size limits are checked from the header first; Pillow's own bomb guard stays as the second line.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS + 1
+Image.MAX_IMAGE_PIXELS = DECODE_MAX_PIXELS
 
 _ROTATED = {5, 6, 7, 8}
 _GPS_IFD = 0x8825
@@ -55,13 +61,15 @@ def read_header(stream, *, keep_gps: bool = False) -> Header:
         except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             if isinstance(exc, UnidentifiedImageError):
                 raise PictureError("not_an_image", "The file is not an image we can read.") from exc
-            raise _too_big_error(*_bomb_size(stream)) from exc
+            size = _bomb_size(stream)
+            check_decodable(*size)
+            raise _too_big_error(*size) from exc
         except Exception as exc:  # noqa: BLE001 - decoders raise many types (struct.error, RuntimeError, ...) on bad bytes
             raise PictureError("image_damaged", f"The image is damaged and cannot be read ({exc}).") from exc
     else:
         raise PictureError("svg", "SVG images have no pixel size to read.")
     width, height = image.size
-    check_limits(width, height)
+    check_decodable(width, height)
     try:
         exif = image.getexif()
     except Exception:  # noqa: BLE001 - damaged EXIF must not cost the picture
@@ -89,6 +97,14 @@ def _bomb_size(stream) -> tuple[int, int]:
             Image.MAX_IMAGE_PIXELS = saved
     except Exception:  # noqa: BLE001
         return (0, 0)
+
+
+def check_decodable(width: int, height: int) -> None:
+    """Beyond the decompression limit a file is refused before any pixel is decoded, whatever its bytes weigh."""
+    if width * height > DECODE_MAX_PIXELS:
+        raise PictureError("image_too_large",
+                           f"The image has {width * height / 1_000_000:,.0f} megapixels ({width:,}×{height:,}); "
+                           f"the limit for processing is {DECODE_MAX_PIXELS // 1_000_000} megapixels.")
 
 
 def check_limits(width: int, height: int) -> None:
@@ -161,6 +177,35 @@ def _plain(value):
         items = [_plain(item) for item in value[:32]]
         return [item for item in items if item is not None] or None
     return None
+
+
+def check_jpeg_length(stream, width: int, height: int) -> None:
+    """A Huffman-coded JPEG spends at least one bit on every 8×8 block of its first component; a file shorter than
+    that ends early, whatever libjpeg fills in (it decodes the missing rows as grey without an error)."""
+    stream.seek(0, 2)
+    length = stream.tell()
+    stream.seek(0)
+    head = stream.read(65536)
+    stream.seek(0)
+    if _jpeg_is_arithmetic(head):
+        return
+    blocks = math.ceil(width / 8) * math.ceil(height / 8)
+    if length < blocks // 8:
+        raise PictureError("image_damaged",
+                           f"The image is damaged: its header says {width:,}×{height:,} px but the file ends after "
+                           f"{length:,} bytes, too few for that many pixels. Export it again and re-upload it.")
+
+
+def _jpeg_is_arithmetic(head: bytes) -> bool:
+    pos = 2
+    while pos + 4 <= len(head) and head[pos] == 0xFF:
+        marker = head[pos + 1]
+        if marker in (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            return True
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xDA):
+            return False
+        pos += 2 + int.from_bytes(head[pos + 2:pos + 4], "big")
+    return False
 
 
 class PlaceholderTooCostly(Exception):

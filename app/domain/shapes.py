@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import url_for
 
 from app.domain.common import isoformat
+from app.domain.failures import retryable
 from app.domain.files import File
 from app.domain.images import NAMED_VARIANTS, Image, delivery_url
 
@@ -20,7 +21,8 @@ def file_json(file: File) -> dict:
         "size": file.size,
         "sha256": file.sha256,
         "status": file.status,
-        "error": {"code": file.error_code, "message": file.error_message} if file.status == "error" else None,
+        "error": {"code": file.error_code, "message": file.error_message, "retryable": retryable(file.error_code)}
+        if file.status == "error" else None,
         "isImage": file.is_image,
         "createdAt": isoformat(file.created_at),
         "updatedAt": isoformat(file.updated_at),
@@ -50,6 +52,21 @@ def image_json(image: Image, file: File) -> dict:
         "altText": image.alt_text,
         "decorative": image.decorative,
         "createdAt": isoformat(image.created_at),
+        **sent_json(image),
+    }
+
+
+def sent_json(image: Image) -> dict:
+    """What Images was sent: the original as uploaded, or a master derived from it; the original is kept unchanged."""
+    master = None
+    if image.source == "master":
+        master = {"size": image.master_size, "width": image.master_width, "height": image.master_height,
+                  "format": image.master_format}
+    return {
+        "source": image.source or "original",
+        "master": master,
+        "original": {"size": image.size, "width": image.original_width or image.width,
+                     "height": image.original_height or image.height, "format": image.format},
     }
 
 

@@ -185,6 +185,7 @@ def probe(data: bytes) -> Probe:
 def verify_pixels(data: bytes, kind: str, image: Image.Image) -> None:
     """Decode once (JPEG at 1/8 scale, which still reads every byte) so damaged files fail at upload, not delivery."""
     if kind == "jpeg":
+        check_jpeg_length(data, image.width, image.height)
         image.draft(image.mode if image.mode in {"RGB", "L"} else None, (image.width // 8, image.height // 8))
         image.load()
         return
@@ -195,6 +196,22 @@ def verify_pixels(data: bytes, kind: str, image: Image.Image) -> None:
             return
         image = open_image(data, kind)
     image.load()
+
+
+def check_jpeg_length(data: bytes, width: int, height: int) -> None:
+    """A Huffman-coded JPEG spends at least one bit on each 8×8 block of its first component; a shorter file ends
+    early, and libjpeg would fill the missing rows with grey without a word (the product's worker checks the same)."""
+    pos = 2
+    while pos + 4 <= min(len(data), 65536) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker in (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            return  # arithmetic coding can spend less than a bit on a block
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xDA):
+            break
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    blocks = -(-width // 8) * -(-height // 8)
+    if len(data) < blocks // 8:
+        raise ValueError(f"the data ends after {len(data):,} bytes, too few for {width:,}×{height:,} px")
 
 
 def check_png_data_length(data: bytes) -> None:

@@ -1,9 +1,12 @@
 from flask import current_app
 
+from app.domain.masters import master_key
 from app.jobs import job
 
 
 @job
 def purge_file_bytes(storage_key: str) -> str:
-    current_app.extensions["storage"].delete(storage_key)
+    storage = current_app.extensions["storage"]
+    storage.delete(master_key(storage_key))  # the master, if one was made, goes with its original
+    storage.delete(storage_key)
     return "purged"

@@ -40,7 +40,8 @@ def test_upload_with_wait_follows_each_file_to_ready_or_failed(cli_env, tenant, 
     assert photo.startswith(f"{corpus / 'Canon_40D.jpg'}: fil_") and " ready, image 100x68 " in photo
     assert photo.endswith("/public")
     assert failed.startswith(f"{bomb}: fil_") and failed.endswith(
-        "failed: The image is 50,000 px wide; the limit is 12,000 px. (image_too_large)")
+        "failed: The image has 2,500 megapixels (50,000×50,000); the limit for processing is 178 megapixels. "
+        "(image_too_large)")
     assert text.startswith(f"{notes}: fil_") and text.endswith("ready (not an image: text/plain)")
     assert "Traceback" not in err
 

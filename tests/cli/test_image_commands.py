@@ -185,3 +185,23 @@ def test_options_win_over_the_environment(aeontel, images, live_server, tenant):
                      env={"AEONTEL_API_URL": "http://127.0.0.1:9", "AEONTEL_TOKEN": "aet_wrong"})
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)["data"]) == 3
+
+
+def test_get_says_what_images_was_sent(aeontel, images, live_server, tenant, run_jobs):
+    import requests
+
+    from tests.masters_support import panorama_jpeg
+
+    response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
+                             data={"project_id": tenant.project_id}, files={"file": ("pano.jpg", panorama_jpeg())})
+    assert response.status_code == 201, response.text
+    run_jobs()
+    shown = aeontel("image", "get", response.json()["id"])
+    assert shown.exit_code == 0, shown.stderr
+    fields = dict(line.split(":", 1) for line in shown.stdout.splitlines())
+    assert fields["sent to Images"].strip().startswith("a 12,000×1,846 JPEG master (")
+    assert "made from the 13,000×2,000 JPEG original" in fields["sent to Images"]
+    plain = dict(line.split(":", 1) for line in aeontel("image", "get", images[-1]).stdout.splitlines())
+    assert plain["sent to Images"].strip() == "the original"
+    as_json = json.loads(aeontel("image", "get", response.json()["id"], "--json").stdout)
+    assert as_json["source"] == "master" and as_json["original"]["width"] == 13_000

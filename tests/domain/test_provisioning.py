@@ -133,7 +133,8 @@ def test_a_pixel_bomb_fails_fast_with_a_reason(client, tenant, run_jobs, app, li
     with app.app_context():
         file = db.session.get(File, file_id)
         assert file.status == "error" and file.error_code == "image_too_large"
-        assert file.error_message == "The image is 50,000 px wide; the limit is 12,000 px."
+        assert file.error_message == ("The image has 2,500 megapixels (50,000×50,000); the limit for processing is "
+                                      "178 megapixels.")
         assert db.session.get(Image, file_id) is None
         failed = db.session.scalar(select(Event).where(Event.subject_id == file_id, Event.type == "image.provision_failed"))
         assert failed.payload["code"] == "image_too_large"
@@ -235,7 +236,7 @@ def test_a_delete_during_provisioning_leaves_no_orphan_copy(client, tenant, run_
         row = db.session.get(Provisioning, file_id)
         file = db.session.get(File, file_id)
         header = images._inspect(file)
-        copy = images._ensure_copy(row, file)  # the copy exists in the images service ...
+        copy = images._ensure_copy(row, file, file.storage_key)  # the copy exists in the images service ...
         files.delete_file(tenant.workspace_id, file_id)  # ... when the editor deletes the file
         run_jobs()
         row = Provisioning(file_id=file_id, workspace_id=tenant.workspace_id)

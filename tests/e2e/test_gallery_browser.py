@@ -64,11 +64,13 @@ def test_an_editor_drops_photos_and_manages_the_images(page, stack, tenant, corp
     files.append(payload("notes.txt", b"a text file, not a picture\n", type_="text/plain"))
     files.append(payload("bomb.png", png_header_only(60000, 60000), type_="image/png"))
     files.append(payload("huge.jpg", None, size=stack.app.config["MAX_UPLOAD_BYTES"] + 1))
+    files.append(payload("IMG_0001.CR2", b"II*\x00\x10\x00\x00\x00CR\x02\x00" + b"\x00" * 64, type_=""))
     page.evaluate(DROP, ["#dropzone", files, "drop"])
 
     # Refused in the browser before sending: the tile says why at once.
     expect(tile(page, "huge.jpg")).to_contain_text("Failed: the file is 5,242,881 bytes; the limit is 5,242,880 bytes.")
     expect(tile(page, "huge.jpg").get_by_role("button", name="Remove huge.jpg")).to_be_visible()
+    expect(tile(page, "IMG_0001.CR2")).to_contain_text("Failed: camera RAW files cannot be made into images")
     for name in PHOTOS:
         expect(tile(page, name)).to_have_attribute("data-state", "ready", timeout=30_000)
         expect(tile(page, name).locator("img")).to_have_js_property("complete", True)
@@ -77,12 +79,15 @@ def test_an_editor_drops_photos_and_manages_the_images(page, stack, tenant, corp
     expect(tile(page, "notes.txt")).to_contain_text("Not an image")
     expect(tile(page, "bomb.png")).to_have_attribute("data-state", "failed", timeout=30_000)
     expect(tile(page, "bomb.png")).to_contain_text("Failed: ")
-    expect(tile(page, "bomb.png").get_by_role("button", name="Retry")).to_be_visible()
+    # A pixel bomb is permanent: its reason and Remove, no Retry.
+    expect(tile(page, "bomb.png").get_by_role("button", name="Remove bomb.png")).to_be_visible()
+    expect(tile(page, "bomb.png").get_by_role("button", name="Retry")).to_have_count(0)
     states = page.evaluate("window.__states")
     for name in PHOTOS:
         assert states[name][0] == "uploading+progress", states
         assert states[name][1:] == ["processing", "ready"], states
     assert states["huge.jpg"] == ["failed"], states  # failed as it was made, never sent (the files below agree)
+    assert states["IMG_0001.CR2"] == ["failed"], states
     with stack.app.app_context():
         from app.domain.files import File
         from app.extensions import db

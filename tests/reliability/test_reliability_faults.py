@@ -3,7 +3,6 @@ answers 503 and 429 first. Real worker processes, the stand-in over HTTP, nothin
 
 from __future__ import annotations
 
-import io
 import re
 import sqlite3
 import threading
@@ -11,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import requests
-from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from app.domain.events import Event
@@ -123,10 +121,12 @@ def test_five_sigkills_during_100_jobs_leave_100_images_100_copies(app, base_set
     assert rows(app, select(File.status, func.count()).group_by(File.status)) == [("ready", 100)]
 
 
-def tiff_bytes() -> bytes:
-    out = io.BytesIO()
-    PILImage.new("RGB", (40, 30), "red").save(out, "TIFF")
-    return out.getvalue()
+def rejected_bytes() -> bytes:
+    """A PNG whose header promises 10,000 × 10,000 px and whose data holds 10 rows: the worker sends it as it is
+    (within every limit, too large for a placeholder decode) and the images service refuses it (a permanent 4xx)."""
+    from hostile_corpus import png_claiming
+
+    return png_claiming(10_000, 10_000, mode=(8, 6), rows=10)
 
 
 def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_once(
@@ -142,15 +142,15 @@ def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_
     worker = worker_process(settings, log).start()
     try:
         wait_until(lambda: image_count(app) == 20, 120, "20 images after the injected failures", (log,))
-        tiff = upload(live_server.url, tenant, tiff_bytes(), "scan.tif")
+        tiff = upload(live_server.url, tenant, rejected_bytes(), "cut.png")
         assert tiff.status_code == 201
         tiff_id = tiff.json()["id"]
         wait_until(lambda: scalar(app, select(File.status).where(File.id == tiff_id)) == "error", 30,
-                   "the TIFF to fail", (log,))
+                   "the damaged PNG to fail", (log,))
     finally:
         worker.stop()
     # What the worker would do next, done here and now instead of waiting for it: a maintenance pass (relay and
-    # reconcile) and every queue worked until empty. A wrong retry of the TIFF would happen in it.
+    # reconcile) and every queue worked until empty. A wrong retry of the damaged PNG would happen in it.
     flaky = make_app(images_api_base=settings["images_api_base"], images_delivery_base=standin.url,
                      images_max_attempts=8)
     with flaky.app_context():
@@ -178,7 +178,7 @@ def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_
     with app.app_context():
         failed = db.session.get(File, tiff_id)
         assert failed.status == "error" and failed.error_code == "image_rejected"
-        assert "TIFF" in failed.error_message
+        assert "PNG image is damaged" in failed.error_message and failed.error_message.count("\n") == 0
         row = db.session.get(Provisioning, tiff_id)
         assert (row.state, row.attempts) == ("failed", 1), "a permanent 4xx is not retried"
         assert db.session.scalar(select(func.count()).select_from(Event).where(

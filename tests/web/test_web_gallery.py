@@ -238,28 +238,44 @@ def test_filters_search_and_other_files(editor, app, run_jobs, live_server, tena
     assert ids(q="%") == [] and ids(q="_") == []
     assert ids(status="bogus") == ids()
     failed = editor.client.get(f"{editor.gallery_url}/files/{broken}", headers={"HX-Request": "true"}).text
-    assert 'data-state="failed"' in failed and "Failed: " in failed and ">Retry<" in failed and ">Remove<" in failed
+    # A pixel bomb stays a bomb: its reason and Remove, no Retry.
+    assert 'data-state="failed"' in failed and "Failed: " in failed and ">Remove<" in failed
+    assert ">Retry<" not in failed and "upload it again" in failed
     nothing = editor.client.get(editor.gallery_url, query_string={"q": "zzz"}, headers={"HX-Request": "true"})
     assert "Nothing matches." in nothing.text
 
 
-def test_retry_requeues_a_failed_image(editor, app, run_jobs, live_server, tenant):
+def test_retry_is_offered_for_a_passing_failure_and_refused_for_a_permanent_one(editor, app, run_jobs, live_server,
+                                                                              tenant, make_app):
+    from rq import SimpleWorker
+
     broken = upload_over_http(live_server, tenant, png_header_only(60000, 60000), "bomb.png")
     run_jobs()
-    retried = editor.client.post(f"{editor.gallery_url}/files/{broken}/retry", headers=editor.htmx())
+    refused = editor.client.post(f"{editor.gallery_url}/files/{broken}/retry", headers=editor.htmx())
+    assert refused.status_code == 409 and "remove this file" in refused.text
+    # The images service unreachable until the attempts run out: a failure that may pass.
+    down = make_app(images_api_base="http://127.0.0.1:9/client/v4", images_max_attempts=1)
+    photo = upload_over_http(live_server, tenant, png(), "photo.png")
+    with down.app_context():
+        SimpleWorker(["events", "images", "default"], connection=down.extensions["queue"].connection).work(burst=True)
+    with app.app_context():
+        assert db.session.get(File, photo).error_code == "images_unavailable"
+    tile = editor.client.get(f"{editor.gallery_url}/files/{photo}", headers={"HX-Request": "true"}).text
+    assert ">Retry<" in tile and ">Remove<" in tile
+    retried = editor.client.post(f"{editor.gallery_url}/files/{photo}/retry", headers=editor.htmx())
     assert retried.status_code == 200 and 'data-state="processing"' in retried.text and "hx-trigger" in retried.text
     with app.app_context():
-        row = db.session.get(Provisioning, broken)
-        file = db.session.get(File, broken)
+        row = db.session.get(Provisioning, photo)
+        file = db.session.get(File, photo)
         assert (row.state, row.attempts, row.last_error) == ("queued", 0, None)
         assert (file.status, file.error_code, file.error_message) == ("ready", None, None)
         assert db.session.scalar(select(func.count()).where(
-            Event.type == "image.provision_requested", Event.subject_id == broken)) == 2
-    again = editor.client.post(f"{editor.gallery_url}/files/{broken}/retry", headers=editor.htmx())
+            Event.type == "image.provision_requested", Event.subject_id == photo)) == 2
+    again = editor.client.post(f"{editor.gallery_url}/files/{photo}/retry", headers=editor.htmx())
     assert again.status_code == 409 and "Only an image that failed" in again.text
     run_jobs()
     with app.app_context():
-        assert db.session.get(File, broken).status == "error"  # a bomb stays a bomb, with its reason back
+        assert db.session.get(Image, photo) is not None  # the service answers again: the image is made
 
 
 def test_infinite_scroll_pages_with_a_cursor(editor, app):
@@ -283,3 +299,18 @@ def test_infinite_scroll_pages_with_a_cursor(editor, app):
     without_js = editor.client.get(more.group(1).replace("&amp;", "&"))
     assert "<html" in without_js.text and "img-00.png" in without_js.text
     assert editor.client.get(editor.gallery_url, query_string={"cursor": "garbage"}).status_code == 400
+
+
+def test_details_say_whether_the_original_or_a_master_was_sent(editor, run_jobs):
+    from tests.masters_support import bmp
+
+    master_id = tile_id(upload(editor, "logo.bmp", bmp()).text)
+    original_id = tile_id(upload(editor, "photo.png", png()).text)
+    run_jobs()
+    details = editor.client.get(f"{editor.gallery_url}/files/{master_id}/details").text
+    assert "Sent to Images" in details and 'data-source="master"' in details
+    assert re.search(r"a 300×200 JPEG master \([^)]+\) made from the [^ ]+ [^ ]+ original \(300×200 BMP\)", details)
+    plain = editor.client.get(f"{editor.gallery_url}/files/{original_id}/details").text
+    assert 'data-source="original"' in plain and "the original, as uploaded" in plain
+    page = editor.client.get(editor.gallery_url).text
+    assert "12,000 px" in page and "original is kept" in page  # the drop zone states the real limits

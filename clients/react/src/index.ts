@@ -51,6 +51,7 @@ export type {
   ImageList,
   ImageDeleted,
   ImagePlaceholder,
+  PictureFacts,
   Problem,
   ListImagesParams,
   ListImagesQuery,

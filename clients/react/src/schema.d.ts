@@ -34,7 +34,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a file
-         * @description A file whose sniffed type is `image/*` becomes an image once processed: this is the only way to make an image. Session callers must send the `X-CSRFToken` header.
+         * @description A file whose sniffed type is `image/*` becomes an image once processed: this is the only way to make an image. A file can be as large as the upload limit (100 MB by default, `MAX_UPLOAD_BYTES`); an image over the images service's limits (10 MB, 12,000 px on the longest side, 100 megapixels) or in a format it refuses (TIFF, BMP, JPEG XL) is sent as a master scaled and re-encoded to fit, and the original is kept unchanged. Session callers must send the `X-CSRFToken` header.
          */
         post: operations["uploadFile"];
         delete?: never;
@@ -206,6 +206,8 @@ export interface components {
             error: null | {
                 code: string | null;
                 message: string | null;
+                /** @description True when the failure may pass (the images service unreachable or busy) and a retry can help; false for a damaged file, something that is not an image, a pixel bomb or one that cannot be made to fit. */
+                retryable: boolean;
             };
             id: string;
             isImage: boolean;
@@ -249,10 +251,12 @@ export interface components {
             fileId: string;
             format: string;
             height: number;
+            master: null | components["schemas"]["PictureFacts"];
             mimeType: string;
             name: string;
             /** @constant */
             object: "image";
+            original: components["schemas"]["PictureFacts"];
             placeholder: {
                 blurhash: string | null;
                 dominantColor: null | string;
@@ -261,6 +265,11 @@ export interface components {
             requireSignedURLs: boolean;
             /** @description Bytes of the original. */
             size: number;
+            /**
+             * @description What the images service was sent: the original as uploaded, or a master derived from it because the original breaks its input limits (10 MB, 12,000 px on the longest side, 100 megapixels) or is a format it refuses (TIFF, BMP, JPEG XL).
+             * @enum {unknown}
+             */
+            source: "original" | "master";
             /**
              * Format: uri
              * @description The `public` delivery URL; signed and expiring when the image is private.
@@ -274,7 +283,7 @@ export interface components {
             } & {
                 [key: string]: string;
             };
-            /** @description As displayed (EXIF orientation applied). */
+            /** @description As the images service has it (the master's when a master was sent), EXIF orientation applied. */
             width: number;
             workspaceId: string;
         };
@@ -292,6 +301,13 @@ export interface components {
             next_cursor: string | null;
             /** @constant */
             object: "list";
+        };
+        /** @description Bytes, dimensions as displayed and format of an original or of its master. */
+        PictureFacts: {
+            format: string;
+            height: number;
+            size: number;
+            width: number;
         };
         /** @description An error, as RFC 9457 problem details. */
         Problem: {

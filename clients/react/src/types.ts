@@ -13,6 +13,8 @@ export type ImageDeleted = components["schemas"]["ImageDeleted"];
 export type Problem = components["schemas"]["Problem"];
 /** `placeholder: {blurhash, dominantColor}` of an image. */
 export type ImagePlaceholder = Image["placeholder"];
+/** Bytes, dimensions and format of an image's original or of the master sent to Images in its place. */
+export type PictureFacts = components["schemas"]["PictureFacts"];
 
 /** A one-time upload URL (`POST /api/uploads`); `uploadUrl` is only in the answer that made it. */
 export type UploadUrl = components["schemas"]["UploadUrl"];
