@@ -17,17 +17,26 @@ from app.adapters.queue import QUEUE_NAMES
 from app.extensions import db
 
 log = logging.getLogger("aeontel.worker")
-JOB_MODULES = ("app.jobs.events", "app.jobs.files", "app.jobs.images")
+JOB_MODULES = ("app.jobs.events", "app.jobs.files", "app.jobs.images", "app.jobs.removals")
 
 
 def run_maintenance_once(app) -> None:
-    """Relays undispatched events and sweeps stale uploads; a Redis lock keeps many workers from doing it twice."""
+    """Performs due removals, relays undispatched events, re-enqueues due provisioning and sweeps stale uploads; a
+    Redis lock keeps many workers from relaying twice, while removals need no lock (each row is claimed atomically)
+    and so go on while Redis is away."""
     from app.domain.events import relay
     from app.domain.files import sweep_stale_uploads
     from app.domain.images import reconcile
+    from app.domain.removals import work_due
 
     queue = app.extensions["queue"]
     with app.app_context():
+        try:
+            work_due()
+        except Exception:  # noqa: BLE001 - maintenance must never stop the worker
+            log.exception("removal pass failed")
+        finally:
+            db.session.remove()
         try:
             lock = queue.lock("maintenance", seconds=max(app.config["RELAY_INTERVAL_SECONDS"], 1.0))
             if not lock.acquire():
@@ -84,7 +93,9 @@ def main(argv: list[str] | None = None) -> None:
         # After a Redis outage, pick up again within seconds rather than after RQ's default backoff of up to a minute.
         worker.max_connection_wait_time = 4.0
         try:
-            worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+            # No RQ scheduler: retries are rows the maintenance thread picks up, so none waits on a scheduler child
+            # (which died with Redis and stayed defunct); nothing is enqueued with enqueue_in/at or rq.Retry.
+            worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
         finally:
             stop.set()
 

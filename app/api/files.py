@@ -4,7 +4,7 @@ from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
 from app.api.schemas import file_json, list_json
-from app.domain import files
+from app.domain import files, image_status
 from app.web import security
 
 
@@ -65,3 +65,10 @@ def file_content(file_id):
 def delete_file(file_id):
     files.delete_file(g.workspace_id, file_id)
     return {"id": file_id, "object": "file", "deleted": True}
+
+
+@bp.post("/files/<file_id>/retry")
+@require("write")
+def retry_file(file_id):
+    """A failed image starts afresh; one waiting for the images service is tried now instead of after its backoff."""
+    return file_json(image_status.retry_file(g.workspace_id, file_id)), 202

@@ -3,4 +3,4 @@
 
 def register_models() -> None:
     """Imports every model module so SQLAlchemy's metadata (and Alembic) sees all tables and handlers."""
-    from app.domain import accounts, events, files, images  # noqa: F401
+    from app.domain import accounts, events, files, images, removals  # noqa: F401
