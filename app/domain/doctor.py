@@ -217,6 +217,7 @@ def _check_copies(report: Report) -> list[dict]:
                 finding.action = f"could not delete the copy: {exc.message}"
                 continue
             finding.fixed, finding.action = True, "deleted the copy"
+    return copies
 
 
 def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
@@ -224,7 +225,7 @@ def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
     rows = list(db.session.scalars(select(Provisioning).where(Provisioning.state.in_(IN_FLIGHT))))
     report.checked["provisioning_in_flight"] = len(rows)
     for row in rows:
-        due = row.next_attempt_at if row.state == "queued" else row.lease_until
+        due = row.next_attempt_at if row.state in ("queued", "waiting") else row.lease_until
         if due is None or due > now - stuck_after:
             continue
         if row.enqueued_at is not None and row.enqueued_at > now - stuck_after:
@@ -239,7 +240,6 @@ def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
             row.enqueued_at = utcnow()
             db.session.commit()
             finding.fixed, finding.action = True, "enqueued the provisioning job again"
-    return copies
 
 
 def _still_delivered(client, cf_image_id: str) -> bool:

@@ -24,8 +24,8 @@ def status(file: File, row: Provisioning | None, image: Image | None) -> str | N
         return None
     if file.status == "error" or (row is not None and row.state == "failed"):
         return "failed"
-    if row is not None and row.state == "waiting":
-        return "waiting"
+    if row is not None and (row.state == "waiting" or (row.state in ("queued", "running") and row.transient_failures)):
+        return "waiting"  # also while a retry is under way: the service has not taken it yet
     return "processing"
 
 
@@ -45,7 +45,7 @@ def image_state(file: File, row: Provisioning | None = None, image: Image | None
     return {
         "status": state,
         "error": error,
-        "nextAttemptAt": isoformat(row.next_attempt_at) if state == "waiting" else None,
+        "nextAttemptAt": isoformat(row.next_attempt_at) if state == "waiting" and row.state == "waiting" else None,
         "attempts": row.attempts if row is not None else 0,
     }
 
