@@ -62,7 +62,7 @@ def retry(file: File) -> Provisioning:
         raise DomainError("not_retryable", "Only an image that failed or is waiting for the images service can be "
                                            "retried; upload the file again instead.", status=409)
     if row.state == "failed":
-        row.attempts, row.transient_failures, row.deadline = 0, 0, None
+        row.attempts, row.transient_failures, row.deadline, row.last_error = 0, 0, None, None
         file.status, file.error_code, file.error_message = "ready", None, None
     row.state, row.next_attempt_at, row.lease_until, row.enqueued_at = "queued", utcnow(), None, None
     # A copy taken back from this file while it failed must not take the new one with it.
