@@ -3,6 +3,7 @@ export {
   useListImages,
   useRetrieveImage,
   useDeleteImage,
+  useRetryFile,
   imagesOf,
   retryTransient,
   deleteImageMutationKey,
@@ -10,6 +11,7 @@ export {
   type UseListImagesOptions,
   type UseRetrieveImageOptions,
   type UseDeleteImageOptions,
+  type UseRetryFileOptions,
   type DeleteImageContext,
 } from "./hooks.js";
 export {
@@ -22,6 +24,8 @@ export {
 export { AeontelError, isAeontelError, type AeontelErrorCode } from "./errors.js";
 export { aeontelKeys, normalizeListParams, type ImageListKey, type ImageDetailKey } from "./keys.js";
 export type {
+  File,
+  FileImageState,
   Image,
   ImageList,
   ImageDeleted,
