@@ -21,22 +21,14 @@ JOB_MODULES = ("app.jobs.events", "app.jobs.files", "app.jobs.images", "app.jobs
 
 
 def run_maintenance_once(app) -> None:
-    """Performs due removals, relays undispatched events, re-enqueues due provisioning and sweeps stale uploads; a
-    Redis lock keeps many workers from relaying twice, while removals need no lock (each row is claimed atomically)
-    and so go on while Redis is away."""
+    """Relays undispatched events, re-enqueues due provisioning and sweeps stale uploads; a Redis lock keeps many
+    workers from doing it twice."""
     from app.domain.events import relay
     from app.domain.files import sweep_stale_uploads
     from app.domain.images import reconcile
-    from app.domain.removals import work_due
 
     queue = app.extensions["queue"]
     with app.app_context():
-        try:
-            work_due()
-        except Exception:  # noqa: BLE001 - maintenance must never stop the worker
-            log.exception("removal pass failed")
-        finally:
-            db.session.remove()
         try:
             lock = queue.lock("maintenance", seconds=max(app.config["RELAY_INTERVAL_SECONDS"], 1.0))
             if not lock.acquire():
@@ -53,14 +45,32 @@ def run_maintenance_once(app) -> None:
             db.session.remove()
 
 
-def start_maintenance(app, stop: threading.Event) -> threading.Thread:
-    def loop() -> None:
-        while not stop.wait(app.config["RELAY_INTERVAL_SECONDS"]):
-            run_maintenance_once(app)
+def run_removals_once(app) -> None:
+    """Carries out due removals of Images copies and stored bytes; no lock, as each row is claimed atomically, so
+    they go on while Redis is away."""
+    from app.domain.removals import work_due
 
-    thread = threading.Thread(target=loop, name="outbox-relay", daemon=True)
-    thread.start()
-    return thread
+    with app.app_context():
+        try:
+            work_due()
+        except Exception:  # noqa: BLE001 - maintenance must never stop the worker
+            log.exception("removal pass failed")
+        finally:
+            db.session.remove()
+
+
+def start_maintenance(app, stop: threading.Event) -> list[threading.Thread]:
+    """Two loops, so that a hanging images service slowing the removals never holds up the outbox relay."""
+
+    def every_interval(task) -> None:
+        while not stop.wait(app.config["RELAY_INTERVAL_SECONDS"]):
+            task(app)
+
+    threads = [threading.Thread(target=every_interval, args=(task,), name=name, daemon=True)
+               for task, name in ((run_maintenance_once, "outbox-relay"), (run_removals_once, "removals"))]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def main(argv: list[str] | None = None) -> None:

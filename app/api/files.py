@@ -39,6 +39,7 @@ def list_files():
     limit = files.parse_limit(request.args.get("limit"))
     rows, next_cursor = files.list_files(workspace_id, project_id=request.args.get("project_id"), limit=limit,
                                          cursor=request.args.get("cursor"))
+    image_status.preload([row.id for row in rows if row.is_image])
     return list_json([file_json(row) for row in rows], next_cursor)
 
 

@@ -32,6 +32,8 @@ def status(file: File, row: Provisioning | None, image: Image | None) -> str | N
 def image_state(file: File, row: Provisioning | None = None, image: Image | None = None,
                 loaded: bool = False) -> dict | None:
     """The file JSON's `image` member: {status, error: {code, detail} | null, nextAttemptAt, attempts}."""
+    if not file.is_image:
+        return None
     if not loaded:
         row, image = db.session.get(Provisioning, file.id), db.session.get(Image, file.id)
     state = status(file, row, image)
@@ -48,6 +50,13 @@ def image_state(file: File, row: Provisioning | None = None, image: Image | None
         "nextAttemptAt": isoformat(row.next_attempt_at) if state == "waiting" and row.state == "waiting" else None,
         "attempts": row.attempts if row is not None else 0,
     }
+
+
+def preload(file_ids: list[str]) -> None:
+    """Loads the provisioning and image rows of a page of files in two queries, so `image_state` needs none each."""
+    if file_ids:
+        list(db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(file_ids))))
+        list(db.session.scalars(select(Image).where(Image.file_id.in_(file_ids))))
 
 
 def can_retry(file: File, row: Provisioning | None, image: Image | None) -> bool:

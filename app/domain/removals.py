@@ -83,11 +83,15 @@ def perform(removal_id: str) -> str:
     if not _claim(removal_id):
         return "not-due" if db.session.get(PendingRemoval, removal_id) else "gone"
     row = db.session.get(PendingRemoval, removal_id)
+    if row is None:
+        return "gone"  # cancelled between the claim and now (a retry of the file takes its copy's removal back)
     try:
         _carry_out(row)
     except Exception as exc:  # noqa: BLE001 - whatever failed, the row stays and is tried again later
         db.session.rollback()
         row = db.session.get(PendingRemoval, removal_id)
+        if row is None:
+            return "gone"
         retry_after = getattr(exc, "retry_after", None)
         row.next_attempt_at = backoff.next_attempt(row.attempts, retry_after)
         row.lease_until, row.last_error = None, (getattr(exc, "message", None) or str(exc) or type(exc).__name__)[:2000]

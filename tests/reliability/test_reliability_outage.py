@@ -18,7 +18,7 @@ from app.domain.images import Image, Provisioning
 from app.domain.removals import IMAGES_COPY, PendingRemoval
 from app.extensions import db
 from outage_support import PausableStandin
-from reliability_support import distinct_jpeg, standin_listing, tail, wait_until, worker_process
+from reliability_support import distinct_jpeg, standin_listing, tail, tree, wait_until, worker_process
 from tests.services import ThreadedServer
 
 AEONTEL = Path(sys.executable).with_name("aeontel")
@@ -142,6 +142,7 @@ def test_deleted_images_stop_being_served_after_an_outage_and_an_empty_redis(app
         wait_until(lambda: [requests.get(url, timeout=10).status_code for url in urls] == [404] * 5 + [200], 60,
                    "the five deleted images to stop being delivered", (log,))
         assert worker.alive()
+        assert tree(worker.pid) == [worker.pid], "no RQ scheduler child: no retry waits on one"
     finally:
         worker.stop()
         web.stop()
