@@ -13,9 +13,10 @@ Finds, for every workspace at once:
 Dry-run by default. `fix=True` repairs what is safe: orphan objects and orphan copies are deleted (nothing refers to
 them; a file row is always committed before its bytes are stored, and a copy being made belongs to provisioning in
 flight, which is skipped), stuck provisioning is enqueued again (the job claims its row, so a duplicate is harmless),
-and files whose bytes are missing are marked `error` so nobody waits for them; overdue removals and deleted copies still
-delivered are made due and carried out at once (the row stays if that fails, and the worker keeps trying). A missing copy is reported only: the
-image row still names it and deciding between re-provisioning and deleting is an editor's call.
+and files whose bytes are missing are marked `error` so nobody waits for them; overdue removals and deleted copies
+still delivered are made due and carried out at once (the row stays if that fails, and the worker keeps trying). A
+missing copy is reported only: the image row still names it and deciding between re-provisioning and deleting is an
+editor's call.
 """
 
 from __future__ import annotations
@@ -264,8 +265,8 @@ def _check_removals(report: Report, copies: list[dict]) -> None:
             shown = [cf_id for cf_id in ids if cf_id in listed or _still_delivered(client, cf_id)]
             if shown and db.session.get(File, row.subject_id) is None:
                 finding = report.add("deleted_copy_delivered", row.subject_id,
-                                     f"file {row.subject_id} was deleted at {row.created_at.isoformat()} but the images "
-                                     f"service still lists or delivers {', '.join(shown)} ({row.attempts} removal "
+                                     f"file {row.subject_id} was deleted at {row.created_at.isoformat()} but the "
+                                     f"images service still lists or delivers {', '.join(shown)} ({row.attempts} removal "
                                      f"attempts; last error: {row.last_error or 'none yet'})", row.workspace_id,
                                      "remove the copy now")
         if finding is None and row.created_at < overdue_before:

@@ -164,7 +164,8 @@ def provision(file_id: str) -> str:
         # a crash in a decoder) each time. A file that keeps doing that is given up with a reason, never retried
         # for ever.
         return _fail(row, file, "processing_failed",
-                     f"Processing this image stopped {row.attempts - (row.transient_failures or 0) - 1} times without finishing; it was given up. "
+                     f"Processing this image stopped {row.attempts - (row.transient_failures or 0) - 1} times without "
+                     "finishing; it was given up. "
                      "Export the image again (as JPEG or PNG) and re-upload it.")
     try:
         header = _inspect(file)

@@ -46,7 +46,8 @@ class PendingRemoval(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def record(kind: str, *, subject_id: str, target: str, workspace_id: str, payload: dict | None = None) -> PendingRemoval:
+def record(kind: str, *, subject_id: str, target: str, workspace_id: str,
+           payload: dict | None = None) -> PendingRemoval:
     """Adds the removal to the caller's transaction: it exists exactly when the delete it follows committed."""
     if kind not in KINDS:
         raise ValueError(f"unknown removal kind {kind!r}")
