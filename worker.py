@@ -17,11 +17,12 @@ from app.adapters.queue import QUEUE_NAMES
 from app.extensions import db
 
 log = logging.getLogger("aeontel.worker")
-JOB_MODULES = ("app.jobs.events", "app.jobs.files", "app.jobs.images")
+JOB_MODULES = ("app.jobs.events", "app.jobs.files", "app.jobs.images", "app.jobs.removals")
 
 
 def run_maintenance_once(app) -> None:
-    """Relays undispatched events and sweeps stale uploads; a Redis lock keeps many workers from doing it twice."""
+    """Relays undispatched events, re-enqueues due provisioning and sweeps stale uploads; a Redis lock keeps many
+    workers from doing it twice."""
     from app.domain.events import relay
     from app.domain.files import sweep_stale_uploads
     from app.domain.images import reconcile
@@ -46,14 +47,32 @@ def run_maintenance_once(app) -> None:
             db.session.remove()
 
 
-def start_maintenance(app, stop: threading.Event) -> threading.Thread:
-    def loop() -> None:
-        while not stop.wait(app.config["RELAY_INTERVAL_SECONDS"]):
-            run_maintenance_once(app)
+def run_removals_once(app) -> None:
+    """Carries out due removals of Images copies and stored bytes; no lock, as each row is claimed atomically, so
+    they go on while Redis is away."""
+    from app.domain.removals import work_due
 
-    thread = threading.Thread(target=loop, name="outbox-relay", daemon=True)
-    thread.start()
-    return thread
+    with app.app_context():
+        try:
+            work_due()
+        except Exception:  # noqa: BLE001 - maintenance must never stop the worker
+            log.exception("removal pass failed")
+        finally:
+            db.session.remove()
+
+
+def start_maintenance(app, stop: threading.Event) -> list[threading.Thread]:
+    """Two loops, so that a hanging images service slowing the removals never holds up the outbox relay."""
+
+    def every_interval(task) -> None:
+        while not stop.wait(app.config["RELAY_INTERVAL_SECONDS"]):
+            task(app)
+
+    threads = [threading.Thread(target=every_interval, args=(task,), name=name, daemon=True)
+               for task, name in ((run_maintenance_once, "outbox-relay"), (run_removals_once, "removals"))]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,7 +105,9 @@ def main(argv: list[str] | None = None) -> None:
         # After a Redis outage, pick up again within seconds rather than after RQ's default backoff of up to a minute.
         worker.max_connection_wait_time = 4.0
         try:
-            worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+            # No RQ scheduler: retries are rows the maintenance thread picks up, so none waits on a scheduler child
+            # (which died with Redis and stayed defunct); nothing is enqueued with enqueue_in/at or rq.Retry.
+            worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
         finally:
             stop.set()
 

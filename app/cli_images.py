@@ -272,6 +272,54 @@ def upload_url_create(client: Client, settings, project_id, max_bytes, expires_i
                    f"curl -F file=@photo.jpg '{made['uploadUrl']}'", err=True)
 
 
+@file_group.command("get")
+@click.argument("file_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the File JSON.")
+@api_options
+def file_get(client: Client, settings, file_id: str, as_json: bool) -> None:
+    """Show one file and where its image is: processing, waiting for the images service, ready or failed."""
+    found = client.get_file(file_id)
+    if as_json:
+        print_json(found)
+    else:
+        click.echo(f"{found['id']}  {found['name']}  {found['mimeType']}  {human_size(found.get('size'))}  "
+                   f"{file_state(found)}")
+
+
+@file_group.command("retry")
+@click.argument("file_ids", nargs=-1, required=True, metavar="FILE_ID...")
+@api_options
+def file_retry(client: Client, settings, file_ids: tuple[str, ...]) -> None:
+    """Retry making the image of failed files (or try waiting ones now instead of after their backoff)."""
+    codes = set()
+    for file_id in file_ids:
+        try:
+            found = client.retry_file(file_id)
+        except ApiError as exc:
+            if exc.status is None:
+                fail(str(exc))  # the API is unreachable: the other ids would fail the same way
+            click.echo(f"error: {file_id}: {exc}", err=True)
+            codes.add(exit_code_for(exc))
+            continue
+        click.echo(f"queued {file_id} again ({file_state(found)})")
+    sys.exit(EXIT_FAILURE if EXIT_FAILURE in codes else max(codes, default=0))
+
+
+def file_state(file: dict) -> str:
+    """One phrase for where a file is; `waiting` says that nothing is lost and nothing needs doing."""
+    image = file.get("image")
+    if file["status"] == "error" or (image or {}).get("status") == "failed":
+        error = (image or {}).get("error") or {}
+        message = (file.get("error") or {}).get("message") or error.get("detail") or "unknown error"
+        return f"failed: {message} ({(file.get('error') or {}).get('code') or error.get('code')})"
+    if image is None:
+        return file["status"] if file["status"] != "ready" else "ready (not an image)"
+    if image["status"] == "waiting":
+        return (f"waiting for the images service - retrying automatically (attempt {image['attempts']}, "
+                f"next at {image.get('nextAttemptAt') or '-'})")
+    return {"ready": "image ready", "processing": "processing"}.get(image["status"], image["status"])
+
+
 def upload_line(source: Path, file: dict, found: dict | None, waited: bool) -> str:
     if file["status"] == "error":
         error = file.get("error") or {}
@@ -280,6 +328,8 @@ def upload_line(source: Path, file: dict, found: dict | None, waited: bool) -> s
         return f"{source}: {file['id']} ready, image {dimensions(found)} {human_size(found.get('size'))} {found.get('url')}"
     if waited:
         return f"{source}: {file['id']} ready (not an image: {file.get('mimeType')})"
+    if (file.get("image") or {}).get("status") == "waiting":
+        return f"{source}: {file['id']} uploaded ({file_state(file)})"
     return f"{source}: {file['id']} uploaded ({file['status']})"
 
 

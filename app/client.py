@@ -177,6 +177,10 @@ class Client:
     def get_file(self, file_id: str) -> dict:
         return self._request("GET", f"/api/files/{quote(file_id, safe='')}")
 
+    def retry_file(self, file_id: str) -> dict:
+        """A failed image starts afresh; one waiting for the images service is tried now. Answers the file."""
+        return self._request("POST", f"/api/files/{quote(file_id, safe='')}/retry")
+
     def upload_file(self, path: str | os.PathLike, project_id: str,
                     progress: Callable[[int], None] | None = None) -> dict:
         """Streams the file from disk; `progress(n)` is called with each chunk's size as it is sent."""
@@ -217,7 +221,11 @@ class Client:
                 except NotFoundError:
                     pass  # stored, but the image is still being provisioned
             if time.monotonic() >= deadline:
-                raise ApiError(None, "wait_timeout", f"{file_id} was still {file['status']} after {timeout:g}s")
+                state = (file.get("image") or {}).get("status") or file["status"]
+                if state == "waiting":
+                    state = "waiting for the images service (retrying automatically; it becomes an image when the " \
+                            "service is back)"
+                raise ApiError(None, "wait_timeout", f"{file_id} was still {state} after {timeout:g}s")
             time.sleep(interval)
 
     def _request(self, method: str, path: str, timeout=None, **kwargs) -> dict:

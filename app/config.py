@@ -96,6 +96,11 @@ class Settings:
     images_batch_base: str = ""
     images_max_attempts: int = 5
     provision_lease_seconds: int = 45
+    # Transient failures (unreachable, timeouts, 5xx, 429) are retried from the database until this deadline;
+    # each wait is min(cap, base * 2**n) with jitter, so a returning service is used within about the cap.
+    provision_deadline_seconds: int = 86400
+    retry_base_seconds: float = 1.0
+    retry_cap_seconds: float = 30.0
 
     # Attempts per seconds (`off` disables): sign-in per client address and email, uploads per token or user.
     login_rate_limit: str = "10/60"
@@ -152,6 +157,9 @@ class Settings:
             images_batch_base=env_str("IMAGES_BATCH_BASE", defaults.images_batch_base),
             images_max_attempts=env_int("IMAGES_MAX_ATTEMPTS", defaults.images_max_attempts),
             provision_lease_seconds=env_int("PROVISION_LEASE_SECONDS", defaults.provision_lease_seconds),
+            provision_deadline_seconds=env_int("PROVISION_DEADLINE_SECONDS", defaults.provision_deadline_seconds),
+            retry_base_seconds=env_float("RETRY_BASE_SECONDS", defaults.retry_base_seconds),
+            retry_cap_seconds=env_float("RETRY_CAP_SECONDS", defaults.retry_cap_seconds),
             login_rate_limit=env_str("LOGIN_RATE_LIMIT", defaults.login_rate_limit),
             upload_rate_limit=env_str("UPLOAD_RATE_LIMIT", defaults.upload_rate_limit),
             cors_origins=env_str("CORS_ORIGINS", defaults.cors_origins),
@@ -166,6 +174,10 @@ class Settings:
         if self.max_upload_bytes <= 0:
             raise ValueError("MAX_UPLOAD_BYTES must be positive")
         cors_origin_list(self.cors_origins)
+        if not 0 < self.retry_base_seconds <= self.retry_cap_seconds:
+            raise ValueError("RETRY_BASE_SECONDS must be positive and at most RETRY_CAP_SECONDS")
+        if self.provision_deadline_seconds <= 0:
+            raise ValueError("PROVISION_DEADLINE_SECONDS must be positive")
         return self
 
     def as_flask_config(self) -> dict:

@@ -1,4 +1,5 @@
-"""The MCP server: `list_images`, `get_image`, `delete_image` and `create_upload_url` for AI assistants, through `app.client` only."""
+"""The MCP server: `list_images`, `get_image`, `delete_image`, `retry_file` and `create_upload_url` for AI
+assistants, through `app.client` only."""
 
 from __future__ import annotations
 
@@ -62,6 +63,30 @@ class ImageList(BaseModel):
     data: list[Image]
     has_more: bool = Field(description="Whether another page follows.")
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+
+
+class FileImageState(BaseModel):
+    """Where a file is on its way to becoming an image."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(description="processing | waiting (for the images service, retried automatically) | ready | "
+                                    "failed")
+    error: dict[str, Any] | None = Field(None, description="{code, detail} when waiting or failed.")
+    nextAttemptAt: str | None = Field(None, description="When a waiting image is tried next.")
+    attempts: int = 0
+
+
+class File(BaseModel):
+    """The File JSON of the aeontel API (further fields pass through unchanged)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    object: str = "file"
+    id: str
+    name: str | None = None
+    status: str = Field(description="pending | ready | error (of the stored bytes).")
+    image: FileImageState | None = Field(None, description="Null when the file is not an image.")
 
 
 class Deleted(BaseModel):
@@ -129,6 +154,16 @@ def build_server(client: Client) -> MCPServer:
     )
     def delete_image(file_id: FileId) -> Deleted:
         return call(client.delete_image, file_id)
+
+    @server.tool(
+        title="Retry an image",
+        description=(
+            "Retry making the image of a file whose image failed (it starts afresh), or try one that is waiting for "
+            "the images service now instead of after its backoff. Fails when the file is neither failed nor waiting."),
+        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+    )
+    def retry_file(file_id: FileId) -> File:
+        return call(client.retry_file, file_id)
 
     @server.tool(
         title="Create a one-time upload URL",

@@ -131,7 +131,7 @@ def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant,
         assert row.state == "done" and db.session.get(Image, photo) is not None
         # Three calls failed (two 503s, then a 429 with Retry-After) before the fourth succeeded.
         assert row.attempts == 4, seen_states
-        assert ("queued", 1) in seen_states and ("queued", 3) in seen_states
+        assert ("waiting", 1) in seen_states and ("waiting", 3) in seen_states
         assert images.images_client().list(creator=photo)["images"][0]["id"] == photo
 
         damaged_id = upload(live_server, tenant, lying_jpeg(), "damaged.jpg")

@@ -3,7 +3,7 @@ from flask import current_app, g, redirect, request
 from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
-from app.domain import files, limits
+from app.domain import files, image_status, limits
 from app.domain.shapes import file_json, list_json
 
 
@@ -39,6 +39,7 @@ def list_files():
     limit = files.parse_limit(request.args.get("limit"))
     rows, next_cursor = files.list_files(workspace_id, project_id=request.args.get("project_id"), limit=limit,
                                          cursor=request.args.get("cursor"))
+    image_status.preload([row.id for row in rows if row.is_image])
     return list_json([file_json(row) for row in rows], next_cursor)
 
 
@@ -65,3 +66,10 @@ def file_content(file_id):
 def delete_file(file_id):
     files.delete_file(g.workspace_id, file_id)
     return {"id": file_id, "object": "file", "deleted": True}
+
+
+@bp.post("/files/<file_id>/retry")
+@require("write")
+def retry_file(file_id):
+    """A failed image starts afresh; one waiting for the images service is tried now instead of after its backoff."""
+    return file_json(image_status.retry_file(g.workspace_id, file_id)), 202

@@ -79,7 +79,7 @@ _SCHEMAS = {
     "File": {
         "type": "object",
         "required": ["object", "id", "workspaceId", "projectId", "name", "mimeType", "size", "sha256", "status",
-                     "error", "isImage", "createdAt", "updatedAt", "contentUrl"],
+                     "error", "isImage", "image", "createdAt", "updatedAt", "contentUrl"],
         "properties": {
             "object": {"const": "file"},
             "id": _ID_SCHEMA,
@@ -100,6 +100,8 @@ _SCHEMAS = {
                                               "that is not an image, a pixel bomb or one that cannot be made to fit."}}},
             ]},
             "isImage": {"type": "boolean"},
+            "image": {"oneOf": [{"type": "null"}, _ref("FileImageState")],
+                      "description": "Null when the file is not an image; else where it is on its way to one."},
             "createdAt": _TIMESTAMP,
             "updatedAt": _TIMESTAMP,
             "contentUrl": {"type": "string", "format": "uri"},
@@ -252,6 +254,25 @@ _SCHEMAS = {
         },
         "additionalProperties": False,
     },
+    "FileImageState": {
+        "type": "object",
+        "description": "`waiting`: the images service is unreachable or busy (timeouts, 5xx, 429); the image is "
+                       "retried automatically with backoff until it succeeds or PROVISION_DEADLINE_SECONDS pass. "
+                       "`failed`: given up (a permanent refusal, or the deadline); `POST .../retry` tries again.",
+        "required": ["status", "error", "nextAttemptAt", "attempts"],
+        "properties": {
+            "status": {"enum": ["processing", "waiting", "ready", "failed"]},
+            "error": {"oneOf": [
+                {"type": "null"},
+                {"type": "object", "required": ["code", "detail"],
+                 "properties": {"code": {"type": "string"}, "detail": {"type": ["string", "null"]}}},
+            ]},
+            "nextAttemptAt": {"oneOf": [{"type": "null"}, _TIMESTAMP],
+                              "description": "When a waiting image is tried next."},
+            "attempts": {"type": "integer", "minimum": 0},
+        },
+        "additionalProperties": True,
+    },
     "FileDeleted": {
         "type": "object",
         "required": ["object", "id", "deleted"],
@@ -310,6 +331,16 @@ _PATHS = {
         "delete": {
             "operationId": "deleteFile", "tags": ["files"], "summary": "Delete a file (and its image)",
             "responses": {"200": _json(_ref("FileDeleted"), "The file is gone."), **_problems(400, 401, 403, 404)},
+        },
+    },
+    "/api/files/{file_id}/retry": {
+        "parameters": [_FILE_ID_PARAM],
+        "post": {
+            "operationId": "retryFile", "tags": ["files"], "summary": "Retry making the file's image",
+            "description": "A failed image starts afresh (with a new deadline); one waiting for the images service "
+                           "is tried now instead of after its backoff. 409 when the file is neither failed nor "
+                           "waiting. Session callers must send the `X-CSRFToken` header.",
+            "responses": {"202": _json(_ref("File"), "The file, queued again."), **_problems(400, 401, 403, 404, 409)},
         },
     },
     "/api/files/{file_id}/content": {

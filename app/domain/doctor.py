@@ -9,12 +9,16 @@ Finds, for every workspace at once:
 - `stuck_provisioning`: provisioning that is due (or whose lease ran out) but has not been enqueued for a while;
 - `account_drift`: the Images account differs from what the product needs (flexible variants off, a named variant
   missing or different, no usable signing key while a workspace keeps images private); see account_setup.
+- `overdue_removal`: an Images copy or stored bytes of a deleted file still pending removal long after the delete;
+- `deleted_copy_delivered`: a deleted file whose Images copy the service still lists or delivers.
 
 Dry-run by default. `fix=True` repairs what is safe: orphan objects and orphan copies are deleted (nothing refers to
 them; a file row is always committed before its bytes are stored, and a copy being made belongs to provisioning in
 flight, which is skipped), stuck provisioning is enqueued again (the job claims its row, so a duplicate is harmless),
-files whose bytes are missing are marked `error` so nobody waits for them, and the account setup is applied. A missing copy is reported only: the
-image row still names it and deciding between re-provisioning and deleting is an editor's call.
+files whose bytes are missing are marked `error` so nobody waits for them, and the account setup is applied;
+overdue removals and deleted copies still delivered are made due and carried out at once (the row stays if that
+fails, and the worker keeps trying). A missing copy is reported only: the image row still names it and deciding
+between re-provisioning and deleting is an editor's call.
 """
 
 from __future__ import annotations
@@ -23,24 +27,27 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
+import requests
 from flask import current_app
 from sqlalchemy import select
 
 from app.adapters.cloudflare import ImageNotFound, ImagesError
 from app.adapters.storage import MASTER_SUFFIX
-from app.domain import account_setup
+from app.domain import account_setup, removals
 from app.domain.accounts import Workspace
 from app.domain.common import utcnow
 from app.domain.files import File
-from app.domain.images import PROVISION_JOB, Image, Provisioning
+from app.domain.images import IN_FLIGHT, PROVISION_JOB, Image, Provisioning
 from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning", "account_drift")
+KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning", "account_drift",
+         "overdue_removal", "deleted_copy_delivered")
 # Provisioning is "stuck" when it has waited this long past being due without a job picking it up.
 STUCK_AFTER = timedelta(minutes=5)
-IN_FLIGHT = ("queued", "running")
+# A removal still pending this long after the delete is reported: the images service or storage is refusing it.
+REMOVAL_OVERDUE_AFTER = timedelta(minutes=10)
 
 
 @dataclass
@@ -82,8 +89,9 @@ def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER) -> Report:
     _check_bytes(report, storage, files)
     _check_objects(report, storage, {f.storage_key for f in files})
     _check_account(report)
-    _check_copies(report)
+    copies = _check_copies(report)
     _check_provisioning(report, stuck_after)
+    _check_removals(report, copies)
     db.session.commit()
     return report
 
@@ -157,7 +165,7 @@ def _file_id_of(copy: dict) -> str | None:
     return candidate if isinstance(candidate, str) and candidate.startswith("fil_") else None
 
 
-def _check_copies(report: Report) -> None:
+def _check_copies(report: Report) -> list[dict]:
     client = current_app.extensions["images"]
     copies = list_copies(client)
     report.checked["copies"] = len(copies)
@@ -177,10 +185,14 @@ def _check_copies(report: Report) -> None:
                    "none (re-upload the file, or delete the image)")
     owned = {image.cf_image_id for image in images}
     rows = {row.file_id: row for row in db.session.scalars(select(Provisioning))}
+    removing = set(db.session.scalars(select(removals.PendingRemoval.subject_id)
+                                      .where(removals.PendingRemoval.kind == removals.IMAGES_COPY)))
     for copy in copies:
         file_id = _file_id_of(copy)
         if copy["id"] in owned or file_id is None:
             continue  # in use, or not one of ours (the account may hold other applications' images)
+        if file_id in removing:
+            continue  # a pending removal owns it (reported below when the file is deleted and it is still there)
         row = rows.get(file_id)
         if row is not None and row.state in IN_FLIGHT:
             continue  # provisioning in flight will adopt or remove it
@@ -196,6 +208,7 @@ def _check_copies(report: Report) -> None:
                 finding.action = f"could not delete the copy: {exc.message}"
                 continue
             finding.fixed, finding.action = True, "deleted the copy"
+    return copies
 
 
 def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
@@ -203,7 +216,7 @@ def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
     rows = list(db.session.scalars(select(Provisioning).where(Provisioning.state.in_(IN_FLIGHT))))
     report.checked["provisioning_in_flight"] = len(rows)
     for row in rows:
-        due = row.next_attempt_at if row.state == "queued" else row.lease_until
+        due = row.next_attempt_at if row.state in ("queued", "waiting") else row.lease_until
         if due is None or due > now - stuck_after:
             continue
         if row.enqueued_at is not None and row.enqueued_at > now - stuck_after:
@@ -218,3 +231,43 @@ def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
             row.enqueued_at = utcnow()
             db.session.commit()
             finding.fixed, finding.action = True, "enqueued the provisioning job again"
+
+
+def _still_delivered(client, cf_image_id: str) -> bool:
+    try:
+        return requests.get(client.delivery_url(cf_image_id, "public"), timeout=10).status_code == 200
+    except (requests.RequestException, ImagesError):
+        return False
+
+
+def _check_removals(report: Report, copies: list[dict]) -> None:
+    """Deleted files whose copy is still listed or delivered, and removals pending for too long."""
+    client = current_app.extensions["images"]
+    listed = {copy["id"] for copy in copies} | {file_id for copy in copies if (file_id := _file_id_of(copy))}
+    pending = list(db.session.scalars(select(removals.PendingRemoval).order_by(removals.PendingRemoval.created_at)))
+    report.checked["pending_removals"] = len(pending)
+    overdue_before = utcnow() - REMOVAL_OVERDUE_AFTER
+    for row in pending:
+        finding = None
+        if row.kind == removals.IMAGES_COPY:
+            ids = set(row.payload.get("cfImageIds") or [])
+            ids = sorted(ids if row.payload.get("only") else ids | {row.target})
+            shown = [cf_id for cf_id in ids if cf_id in listed or _still_delivered(client, cf_id)]
+            if shown and db.session.get(File, row.subject_id) is None:
+                finding = report.add("deleted_copy_delivered", row.subject_id,
+                                     f"file {row.subject_id} was deleted at {row.created_at.isoformat()} but the "
+                                     f"images service still lists or delivers {', '.join(shown)} ({row.attempts} removal "
+                                     f"attempts; last error: {row.last_error or 'none yet'})", row.workspace_id,
+                                     "remove the copy now")
+        if finding is None and row.created_at < overdue_before:
+            finding = report.add("overdue_removal", row.target,
+                                 f"{row.kind} {row.target} of deleted file {row.subject_id} is still pending after "
+                                 f"{row.attempts} attempts (last error: {row.last_error or 'none'}; next attempt "
+                                 f"{row.next_attempt_at.isoformat()})", row.workspace_id, "remove it now")
+        if finding is None or not report.fix:
+            continue
+        row.next_attempt_at, row.lease_until = utcnow(), None
+        db.session.commit()
+        outcome = removals.perform(row.id)
+        finding.fixed = outcome in ("done", "gone")
+        finding.action = "removed it" if finding.fixed else "could not remove it yet; the worker keeps trying"

@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.adapters.storage import StorageError
+from app.domain import removals
 from app.domain.accounts import DomainError, NotFound, get_project
 from app.domain.common import UTCDateTime, new_id, utcnow
 from app.domain.events import emit, handles
@@ -294,17 +295,15 @@ def remove(file: File) -> None:
     for hook in _delete_hooks:
         hook(file)
     emit("file.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"storageKey": file.storage_key})
+    # The bytes' removal is a row of this same transaction: it is retried from the database until done.
+    removals.record(removals.STORED_OBJECT, subject_id=file.id, target=file.storage_key,
+                    workspace_id=file.workspace_id)
     db.session.delete(file)
 
 
 @handles("file.deleted")
 def _purge_deleted_bytes(event) -> None:
-    from rq import Retry
-
-    current_app.extensions["queue"].enqueue(
-        "default", PURGE_JOB, event.payload["storageKey"], job_id=f"purge-{event.subject_id}",
-        retry=Retry(max=10, interval=[1, 5, 15, 60, 300]),
-    )
+    removals.enqueue_for(event.subject_id, removals.STORED_OBJECT)
 
 
 def sweep_stale_uploads(older_than: timedelta | None = None) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, not_, or_, select
 
-from app.domain import failures, files
+from app.domain import files, image_status
 from app.domain.accounts import DomainError, NotFound, get_project
 from app.domain.common import utcnow
 from app.domain.events import emit
@@ -29,19 +29,18 @@ class Entry:
 
     @property
     def state(self) -> str:
-        """ready | processing | failed | file (not an image)."""
-        if self.image is not None:
-            return "ready"
-        if self.file.status == "error":
+        """ready | processing | waiting (for the images service) | failed | file (not an image)."""
+        if self.file.status == "error" and self.image is None:
             return "failed"
-        if not self.file.is_image:
-            return "file"
-        return "processing"
+        return image_status.status(self.file, self.provisioning, self.image) or "file"
 
     @property
     def can_retry(self) -> bool:
-        return (self.state == "failed" and self.provisioning is not None and self.provisioning.state == "failed"
-                and failures.retryable(self.file.error_code))
+        return image_status.can_retry(self.file, self.provisioning, self.image)
+
+    @property
+    def image_state(self) -> dict | None:
+        return image_status.image_state(self.file, self.provisioning, self.image, loaded=True)
 
 
 def _is_image():
@@ -51,7 +50,7 @@ def _is_image():
 def _processing():
     # An image file with no image yet and no error: its provisioning is queued or running, or not requested yet.
     return and_(_is_image(), Image.file_id.is_(None), File.status != "error",
-                or_(Provisioning.file_id.is_(None), Provisioning.state.in_(("queued", "running"))))
+                or_(Provisioning.file_id.is_(None), Provisioning.state.in_(("queued", "running", "waiting"))))
 
 
 def list_entries(workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None,
@@ -120,16 +119,14 @@ def set_alt_text(workspace_id: str, project_id: str, file_id: str, alt_text: str
 
 
 def retry_provisioning(workspace_id: str, project_id: str, file_id: str) -> Entry:
-    """Puts a failed image back in the queue; `image.provision_requested` commits with the reset row."""
+    """Puts a failed (or waiting) image back in the queue; `image.provision_requested` commits with the reset row."""
     entry = get_entry(workspace_id, project_id, file_id)
-    if not entry.can_retry:
-        raise DomainError("not_retryable", "Only an image that failed for a passing reason (the images service "
-                                           "unreachable or busy) can be retried; remove this file, fix it and "
-                                           "upload it again instead.", status=409)
-    row = entry.provisioning
-    row.state, row.attempts, row.next_attempt_at = "queued", 0, utcnow()
-    row.lease_until, row.enqueued_at, row.last_error = None, None, None
-    entry.file.status, entry.file.error_code, entry.file.error_message = "ready", None, None
-    emit("image.provision_requested", workspace_id=workspace_id, subject_id=file_id)
+    image_status.retry(entry.file)
     db.session.commit()
     return entry
+
+
+def retry_all_failed(workspace_id: str, project_id: str) -> int:
+    """The gallery's "Retry all failed": every failed image of the project goes back in the queue."""
+    get_project(workspace_id, project_id)
+    return image_status.retry_failed(workspace_id, project_id)

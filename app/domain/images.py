@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.adapters.cloudflare import (
     CloudflareImages, ImageIdTaken, ImageNotFound, ImagesError, PermanentImagesError, TransientImagesError,
 )
-from app.domain import files, masters
+from app.domain import backoff, files, masters, removals
 from app.domain.account_setup import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
 from app.domain.accounts import NotFound, Workspace
 from app.domain.common import UTCDateTime, utcnow
@@ -75,7 +75,8 @@ class Provisioning(db.Model):
 
     file_id: Mapped[str] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
+    # queued | running | waiting (for the images service, retried from here) | done | failed
+    state: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -83,6 +84,14 @@ class Provisioning(db.Model):
     cf_image_id: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Attempts the images service turned away for now (unreachable, timeout, 5xx, 429): they are not crashes.
+    transient_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Past this, a transient failure fails the file; set at the first one, cleared by a retry.
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# Rows in these states still have work ahead of them.
+IN_FLIGHT = ("queued", "running", "waiting")
 
 
 def images_client() -> CloudflareImages:
@@ -109,7 +118,7 @@ def _request_provisioning(event) -> None:
 @handles("image.provision_requested")
 def _enqueue_provisioning(event) -> None:
     row = db.session.get(Provisioning, event.subject_id)
-    if row is not None and row.state in ("queued", "running"):
+    if row is not None and row.state in IN_FLIGHT:
         _enqueue(row)
 
 
@@ -122,7 +131,7 @@ def reconcile() -> int:
     """Enqueues provisioning that is due for a retry, whose job was lost, or whose worker died mid-way."""
     now = utcnow()
     due = or_(
-        and_(Provisioning.state == "queued", Provisioning.next_attempt_at <= now,
+        and_(Provisioning.state.in_(("queued", "waiting")), Provisioning.next_attempt_at <= now,
              or_(Provisioning.enqueued_at.is_(None), Provisioning.enqueued_at < Provisioning.next_attempt_at,
                  Provisioning.enqueued_at < now - REQUEUE_AFTER)),
         and_(Provisioning.state == "running", Provisioning.lease_until < now,
@@ -142,7 +151,7 @@ def provision(file_id: str) -> str:
     claimed = db.session.execute(
         update(Provisioning)
         .where(Provisioning.file_id == file_id,
-               or_(and_(Provisioning.state == "queued", Provisioning.next_attempt_at <= now),
+               or_(and_(Provisioning.state.in_(("queued", "waiting")), Provisioning.next_attempt_at <= now),
                    and_(Provisioning.state == "running", Provisioning.lease_until < now)))
         .values(state="running", attempts=Provisioning.attempts + 1,
                 lease_until=now + timedelta(seconds=config["PROVISION_LEASE_SECONDS"]))
@@ -158,12 +167,13 @@ def provision(file_id: str) -> str:
         row.state, row.lease_until = "done", None
         db.session.commit()
         return "exists"
-    if row.attempts > config["IMAGES_MAX_ATTEMPTS"] + CRASH_ALLOWANCE:
+    if row.attempts - (row.transient_failures or 0) > config["IMAGES_MAX_ATTEMPTS"] + CRASH_ALLOWANCE:
         # Attempts that ended without recording anything: the job died with its worker (killed, out of memory,
         # a crash in a decoder) each time. A file that keeps doing that is given up with a reason, never retried
         # for ever.
         return _fail(row, file, "processing_failed",
-                     f"Processing this image stopped {row.attempts - 1} times without finishing; it was given up. "
+                     f"Processing this image stopped {row.attempts - (row.transient_failures or 0) - 1} times without "
+                     "finishing; it was given up. "
                      "Export the image again (as JPEG or PNG) and re-upload it.")
     try:
         header = _inspect(file)
@@ -300,9 +310,20 @@ def _finish(row: Provisioning, file: File, header: Header, copy: dict,
         db.session.rollback()
         if db.session.get(Image, file.id) is not None:
             return "exists"
-        _delete_copy_quietly(copy["id"])
+        _delete_copy_quietly(copy["id"], file)
         return "deleted-meanwhile"
+    _hurry_waiting()
     return "created"
+
+
+def _hurry_waiting() -> None:
+    """The service took an image: files waiting out an outage need not wait for their own backoff to end."""
+    waiting = and_(Provisioning.state == "waiting", Provisioning.next_attempt_at > utcnow())
+    if db.session.scalar(select(Provisioning.file_id).where(waiting).limit(1)) is None:
+        db.session.rollback()
+        return
+    db.session.execute(update(Provisioning).where(waiting).values(next_attempt_at=utcnow()))
+    db.session.commit()
 
 
 def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> tuple[str | None, str | None]:
@@ -326,25 +347,33 @@ def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> 
         return None, None
 
 
-def _delete_copy_quietly(cf_image_id: str) -> None:
+def _delete_copy_quietly(cf_image_id: str, file: File) -> None:
     try:
         images_client().delete(cf_image_id)
     except ImageNotFound:
         pass
     except ImagesError:
-        queue().enqueue("images", DELETE_COPIES_JOB, cf_image_id, [cf_image_id])
+        # Recorded as a row, so it is retried from the database until done (Redis may forget a job).
+        removals.record(removals.IMAGES_COPY, subject_id=file.id, target=file.id, workspace_id=file.workspace_id,
+                        payload={"cfImageIds": [cf_image_id], "only": True})
+        db.session.commit()
 
 
 def _retry_later(row: Provisioning, file: File, exc: TransientImagesError) -> str:
-    attempts = row.attempts
-    if attempts >= current_app.config["IMAGES_MAX_ATTEMPTS"]:
+    """Waits for the images service: retried from this row with backoff until the deadline, never failed before."""
+    now = utcnow()
+    row.deadline = row.deadline or now + timedelta(seconds=current_app.config["PROVISION_DEADLINE_SECONDS"])
+    if now >= row.deadline:
+        hours = current_app.config["PROVISION_DEADLINE_SECONDS"] / 3600
         return _fail(row, file, "images_unavailable",
-                     f"The images service could not take the image after {attempts} attempts: {exc.message}")
-    delay = exc.retry_after if exc.retry_after is not None else min(2 ** (attempts - 1), 60)
-    row.state, row.lease_until, row.last_error = "queued", None, exc.message
-    row.next_attempt_at = utcnow() + timedelta(seconds=min(max(delay, 0.5), 300))
+                     f"The images service could not take the image for {hours:g} hours ({row.attempts} attempts); "
+                     f"the last answer was: {exc.message} Retry it when the service is back.")
+    row.transient_failures = (row.transient_failures or 0) + 1
+    row.state, row.lease_until, row.last_error = "waiting", None, exc.message
+    row.next_attempt_at = backoff.next_attempt(row.transient_failures, exc.retry_after)
     db.session.commit()
-    log.info("provisioning %s failed for now (%s); retry %d in %.1fs", file.id, exc.message, attempts + 1, delay)
+    delay = (row.next_attempt_at - now).total_seconds()
+    log.info("provisioning %s failed for now (%s); retry %d in %.1fs", file.id, exc.message, row.attempts + 1, delay)
     return "retry"
 
 
@@ -355,7 +384,7 @@ def _fail(row: Provisioning, file: File, code: str, message: str) -> str:
          payload={"code": code, "message": message})
     db.session.commit()
     if row.cf_image_id:
-        _delete_copy_quietly(row.cf_image_id)
+        _delete_copy_quietly(row.cf_image_id, file)
     return "failed"
 
 
@@ -367,6 +396,9 @@ def _delete_with_file(file: File) -> None:
         return
     copies = sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
     emit("image.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"cfImageIds": copies})
+    # The copy's removal is a row of this same transaction: it is retried from the database until done.
+    removals.record(removals.IMAGES_COPY, subject_id=file.id, target=file.id, workspace_id=file.workspace_id,
+                    payload={"cfImageIds": copies})
     # Deleted now, before the file row, in the same transaction (the foreign keys would cascade them anyway).
     for doomed in (image, row):
         if doomed is not None:
@@ -376,17 +408,17 @@ def _delete_with_file(file: File) -> None:
 
 @handles("image.deleted")
 def _delete_copies(event) -> None:
-    from rq import Retry
-
-    queue().enqueue("images", DELETE_COPIES_JOB, event.subject_id, event.payload.get("cfImageIds", []),
-                    retry=Retry(max=10, interval=[2, 10, 30, 120, 600]))
+    removals.enqueue_for(event.subject_id, removals.IMAGES_COPY)
 
 
-def delete_copies(file_id: str, cf_image_ids: list[str]) -> int:
-    """Removes every Images copy of a deleted file: the known ids, the custom id, and any found by `creator`."""
+def delete_copies(file_id: str, cf_image_ids: list[str], only: bool = False) -> int:
+    """Removes every Images copy of a deleted file: the known ids, the custom id, and any found by `creator`
+    (`only`: just the known ids, for a copy taken back from a file that stays)."""
     client = images_client()
-    doomed = set(cf_image_ids) | {file_id}
-    doomed |= {image["id"] for image in client.list(creator=file_id).get("images") or []}
+    doomed = set(cf_image_ids)
+    if not only:
+        doomed |= {file_id}
+        doomed |= {image["id"] for image in client.list(creator=file_id).get("images") or []}
     removed = 0
     for cf_image_id in sorted(doomed):
         try:

@@ -6,6 +6,7 @@ from flask import url_for
 
 from app.domain.common import isoformat
 from app.domain.failures import retryable
+from app.domain.image_status import image_state
 from app.domain.files import File
 from app.domain.images import NAMED_VARIANTS, Image, delivery_url
 
@@ -24,6 +25,8 @@ def file_json(file: File) -> dict:
         "error": {"code": file.error_code, "message": file.error_message, "retryable": retryable(file.error_code)}
         if file.status == "error" else None,
         "isImage": file.is_image,
+        # null for a file that is not an image; else where it is on its way: processing | waiting | ready | failed.
+        "image": image_state(file),
         "createdAt": isoformat(file.created_at),
         "updatedAt": isoformat(file.updated_at),
         "contentUrl": url_for("api.file_content", file_id=file.id, _external=True),

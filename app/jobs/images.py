@@ -9,4 +9,5 @@ def provision_image(file_id: str) -> str:
 
 @job
 def delete_image_copies(file_id: str, cf_image_ids: list[str]) -> int:
+    """Kept for jobs enqueued before removals became `pending_removal` rows (app.jobs.removals); nothing new uses it."""
     return images.delete_copies(file_id, cf_image_ids)

@@ -162,6 +162,21 @@ def retry(file_id: str):
     return render_fragment("gallery/_tile.html", tile=tile_of(entry))
 
 
+@bp.post("/retry-failed")
+def retry_failed():
+    """Every failed image of the project goes back in the queue; the grid comes back with their tiles processing."""
+    require_write()
+    count = gallery.retry_all_failed(g.workspace.id, g.project.id)
+    message = f"{count} failed image{'s' if count != 1 else ''} queued again." if count else "Nothing had failed."
+    if not wants_fragment():
+        flash(message, "info")
+        return redirect(url_for(".index"))
+    args = query_args()
+    entries, next_cursor = gallery.list_entries(g.workspace.id, g.project.id, limit=PAGE_SIZE, **args)
+    return render_fragment("gallery/_grid.html", tiles=[tile_of(e) for e in entries], next_cursor=next_cursor,
+                           args=args, cursor=None, retried=message)
+
+
 @bp.delete("/files/<file_id>")
 def delete(file_id: str):
     require_write()

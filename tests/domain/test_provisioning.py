@@ -198,7 +198,7 @@ def test_a_service_outage_retries_then_succeeds(client, tenant, run_jobs, app, m
         connection = down.extensions["queue"].connection
         SimpleWorker(["events", "images"], connection=connection).work(burst=True)
         row = db.session.get(Provisioning, second)
-        assert row.state == "queued" and row.attempts == 1 and "could not be reached" in row.last_error
+        assert row.state == "waiting" and row.attempts == 1 and "could not be reached" in row.last_error
         assert db.session.get(Image, second) is None
     with app.app_context():
         def provisioned() -> bool:

@@ -30,6 +30,21 @@ def images(live_server, tenant, run_jobs, corpus) -> list[str]:
 
 
 @pytest.fixture
+def failed_file(images, live_server, tenant, run_jobs) -> str:
+    """A file whose image failed (it claims far too many pixels), for `retry_file`."""
+    from imagesd_support import png_header_only
+
+    response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
+                             data={"project_id": tenant.project_id},
+                             files={"file": ("bomb.png", png_header_only(60000, 60000), "image/png")})
+    assert response.status_code == 201, response.text
+    run_jobs()
+    file = requests.get(response.headers["Location"], headers=tenant.auth(), timeout=10).json()
+    assert file["image"]["status"] == "failed", file
+    return file["id"]
+
+
+@pytest.fixture
 def server_env(live_server, tenant, tmp_path) -> dict[str, str]:
     """The MCP server's settings come from the environment, as an MCP client's config passes them."""
     return {"AEONTEL_API_URL": live_server.url, "AEONTEL_TOKEN": tenant.write_token,

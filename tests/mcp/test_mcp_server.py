@@ -23,12 +23,12 @@ def structured(result) -> dict:
     return result.structured_content
 
 
-async def exercise(session: ClientSession, images: list[str], live_server, tenant) -> None:
+async def exercise(session: ClientSession, images: list[str], live_server, tenant, failed: str) -> None:
     init = await session.initialize()
     assert init.server_info.name == "aeontel-images" and "no tool to create an image" in init.instructions
 
     tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    assert set(tools) == {"list_images", "get_image", "delete_image", "create_upload_url"}
+    assert set(tools) == {"list_images", "get_image", "delete_image", "create_upload_url", "retry_file"}
     assert tools["create_upload_url"].input_schema["required"] == ["project_id"]
     made = structured(await session.call_tool("create_upload_url", {"project_id": tenant.project_id,
                                                                     "max_bytes": 5000, "alt_text": "Sky"}))
@@ -53,6 +53,8 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert tools["delete_image"].annotations.destructive_hint is True
     assert tools["delete_image"].annotations.read_only_hint is False
     assert "cannot be undone" in tools["delete_image"].description
+    assert tools["retry_file"].input_schema["required"] == ["file_id"]
+    assert tools["retry_file"].annotations.destructive_hint is False and "waiting" in tools["retry_file"].description
 
     page = structured(await session.call_tool("list_images", {}))
     assert page["object"] == "list" and [item["fileId"] for item in page["data"]] == images
@@ -77,6 +79,11 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     invalid = await session.call_tool("list_images", {"limit": 0})
     assert invalid.is_error and "limit" in invalid.content[0].text
 
+    refused = await session.call_tool("retry_file", {"file_id": images[-1]})
+    assert refused.is_error and "not_retryable" in refused.content[0].text
+    retried = structured(await session.call_tool("retry_file", {"file_id": failed}))
+    assert retried["id"] == failed and retried["image"]["status"] == "processing"
+
     deleted = structured(await session.call_tool("delete_image", {"file_id": images[0]}))
     assert deleted == {"object": "image", "fileId": images[0], "deleted": True}
     assert requests.get(f"{live_server.url}/api/images/{images[0]}", headers=tenant.auth(), timeout=10).status_code == 404
@@ -86,20 +93,20 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert [item["fileId"] for item in left["data"]] == images[1:]
 
 
-def test_over_stdio(images, live_server, tenant, server_env, server_log):
+def test_over_stdio(images, failed_file, live_server, tenant, server_env, server_log):
     params = StdioServerParameters(command=str(AEONTEL), args=["mcp"], env=server_env)
 
     async def run() -> None:
         async with stdio_client(params, errlog=server_log) as (read, write), ClientSession(read, write) as session:
-            await exercise(session, images, live_server, tenant)
+            await exercise(session, images, live_server, tenant, failed_file)
 
     anyio.run(run)
 
 
-def test_over_streamable_http(images, live_server, tenant, http_server):
+def test_over_streamable_http(images, failed_file, live_server, tenant, http_server):
     async def run() -> None:
         async with streamable_http_client(http_server) as (read, write), ClientSession(read, write) as session:
-            await exercise(session, images, live_server, tenant)
+            await exercise(session, images, live_server, tenant, failed_file)
 
     anyio.run(run)
 

@@ -92,7 +92,7 @@ class Stack:
 
     def start(self) -> "Stack":
         self.redis = RedisProcess().start()
-        self.standin = start_standin()
+        self.standin = self.start_images()
         instance = self.dir / "instance"
         self.settings = {
             "instance_dir": str(instance), "database_url": f"sqlite:///{instance / 'aeontel.db'}",
@@ -111,6 +111,10 @@ class Stack:
             self.workers.append(worker_process(self.settings, self.dir / f"worker{n}.log", name=f"load-{n}").start())
         wait_http(f"{self.url}/healthz", self.web)
         return self
+
+    def start_images(self):
+        """The images stand-in of this stack (bench/outage_bench.py starts one it can stop and start again)."""
+        return start_standin()
 
     def _migrate_and_seed(self) -> None:
         from flask_migrate import upgrade

@@ -138,7 +138,7 @@ def test_hostile_corpus_ends_in_clear_errors_or_correct_images(app, base_setting
         if case.expect == "error" and kind not in ("error", "refused"):
             problems.append(f"{case.name}: expected an error, got {result}")
     with app.app_context():
-        stuck = db.session.scalars(select(Provisioning.file_id).where(Provisioning.state.in_(("queued", "running"))))
+        stuck = db.session.scalars(select(Provisioning.file_id).where(Provisioning.state.in_(("queued", "running", "waiting"))))
         assert list(stuck) == [], "no provisioning left half-way"
         db.session.remove()
     assert not problems, "\n".join(problems)

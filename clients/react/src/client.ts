@@ -1,5 +1,5 @@
 import { AeontelError, errorFromResponse, networkError } from "./errors.js";
-import type { Image, ImageDeleted, ImageList, ListImagesParams } from "./types.js";
+import type { File, Image, ImageDeleted, ImageList, ListImagesParams } from "./types.js";
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -44,6 +44,8 @@ export interface AeontelClient {
   listImages(params: ListImagesParams & { cursor?: string }, signal?: AbortSignal): Promise<ImageList>;
   retrieveImage(fileId: string, signal?: AbortSignal): Promise<Image>;
   deleteImage(fileId: string, signal?: AbortSignal): Promise<ImageDeleted>;
+  /** `POST /api/files/{id}/retry`: a failed image starts afresh; one waiting for the images service is tried now. */
+  retryFile(fileId: string, signal?: AbortSignal): Promise<File>;
 }
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -106,5 +108,7 @@ export function createAeontelClient(config: AeontelConfig): AeontelClient {
         { workspace_id: workspaceId, project_id: projectId, q, limit, cursor }, signal),
     retrieveImage: (fileId, signal) => request<Image>("GET", imagePath(fileId), undefined, signal),
     deleteImage: (fileId, signal) => request<ImageDeleted>("DELETE", imagePath(fileId), undefined, signal),
+    retryFile: (fileId, signal) =>
+      request<File>("POST", `/api/files/${encodeURIComponent(fileId)}/retry`, undefined, signal),
   };
 }

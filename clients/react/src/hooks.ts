@@ -14,7 +14,7 @@ import {
 import { AeontelError } from "./errors.js";
 import { aeontelKeys, type ImageDetailKey, type ImageListKey } from "./keys.js";
 import { useAeontelClient } from "./provider.js";
-import type { Image, ImageDeleted, ImageList, ListImagesParams } from "./types.js";
+import type { File, Image, ImageDeleted, ImageList, ListImagesParams } from "./types.js";
 
 /** The cached form of a list: its pages as fetched, each with `data`, `has_more` and `next_cursor`. */
 export type ImagePages = InfiniteData<ImageList, string | undefined>;
@@ -176,4 +176,30 @@ function putBack(data: ImagePages, removal: DeleteImageContext["removedFrom"][nu
   const pages = [...data.pages];
   pages[removal.page] = { ...page, data: items };
   return { ...data, pages };
+}
+
+export interface UseRetryFileOptions {
+  onSuccess?: (file: File, fileId: string) => unknown;
+  onError?: (error: AeontelError, fileId: string) => unknown;
+}
+
+/**
+ * Retries making a file's image: `mutate(fileId)`. A failed image starts afresh; one waiting for the images service
+ * is tried now instead of after its backoff; anything else is refused (409 `not_retryable`). Image lists and the
+ * image are refetched afterwards, since the image appears once the worker has made it.
+ */
+export function useRetryFile(options: UseRetryFileOptions = {}): UseMutationResult<File, AeontelError, string> {
+  const client = useAeontelClient();
+  const queryClient = useQueryClient();
+  return useMutation<File, AeontelError, string>({
+    mutationKey: [...aeontelKeys.all, "files", "retry"],
+    mutationFn: (fileId) => client.retryFile(fileId),
+    onSuccess: (file, fileId) => options.onSuccess?.(file, fileId),
+    onError: (error, fileId) => options.onError?.(error, fileId),
+    onSettled: (_file, _error, fileId) =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }),
+        queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true }),
+      ]),
+  });
 }

@@ -3,6 +3,7 @@ export {
   useListImages,
   useRetrieveImage,
   useDeleteImage,
+  useRetryFile,
   imagesOf,
   retryTransient,
   deleteImageMutationKey,
@@ -10,6 +11,7 @@ export {
   type UseListImagesOptions,
   type UseRetrieveImageOptions,
   type UseDeleteImageOptions,
+  type UseRetryFileOptions,
   type DeleteImageContext,
 } from "./hooks.js";
 export {
@@ -43,6 +45,8 @@ export {
   type UseUploadedImageOptions,
 } from "./upload.js";
 export type {
+  File,
+  FileImageState,
   Image,
   UploadUrl,
   UploadUrlStatus,

@@ -84,6 +84,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/files/{file_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's id. */
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry making the file's image
+         * @description A failed image starts afresh (with a new deadline); one waiting for the images service is tried now instead of after its backoff. 409 when the file is neither failed nor waiting. Session callers must send the `X-CSRFToken` header.
+         */
+        post: operations["retryFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/images": {
         parameters: {
             query?: never;
@@ -210,6 +233,8 @@ export interface components {
                 retryable: boolean;
             };
             id: string;
+            /** @description Null when the file is not an image; else where it is on its way to one. */
+            image: null | components["schemas"]["FileImageState"];
             isImage: boolean;
             /** @description Sniffed from the bytes, never taken from the client. */
             mimeType: string;
@@ -231,6 +256,20 @@ export interface components {
             id: string;
             /** @constant */
             object: "file";
+        };
+        /** @description `waiting`: the images service is unreachable or busy (timeouts, 5xx, 429); the image is retried automatically with backoff until it succeeds or PROVISION_DEADLINE_SECONDS pass. `failed`: given up (a permanent refusal, or the deadline); `POST .../retry` tries again. */
+        FileImageState: {
+            attempts: number;
+            error: null | {
+                code: string;
+                detail: string | null;
+            };
+            /** @description When a waiting image is tried next. */
+            nextAttemptAt: null | string;
+            /** @enum {unknown} */
+            status: "processing" | "waiting" | "ready" | "failed";
+        } & {
+            [key: string]: unknown;
         };
         FileList: {
             data: components["schemas"]["File"][];
@@ -651,6 +690,34 @@ export interface operations {
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+        };
+    };
+    retryFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's id. */
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, queued again. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["File"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
             409: components["responses"]["Problem409"];
         };

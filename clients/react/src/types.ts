@@ -9,6 +9,10 @@ export type Image = components["schemas"]["Image"];
 export type ImageList = components["schemas"]["ImageList"];
 /** The answer to `DELETE /api/images/{file_id}`. */
 export type ImageDeleted = components["schemas"]["ImageDeleted"];
+/** One file: the `File` schema; `image` says where it is on its way to an image (`waiting`: for the images service). */
+export type File = components["schemas"]["File"];
+/** `image` of a file: `{status: processing | waiting | ready | failed, error, nextAttemptAt, attempts}`. */
+export type FileImageState = components["schemas"]["FileImageState"];
 /** An error body: RFC 9457 problem details with the API's stable `code`. */
 export type Problem = components["schemas"]["Problem"];
 /** `placeholder: {blurhash, dominantColor}` of an image. */

@@ -6,6 +6,8 @@ export interface Tenant {
   readToken: string;
   /** Newest first, as the API lists them. */
   fileIds: string[];
+  /** Workspace C only: a file whose image failed ("broken.png", too many pixels), for the retry tests. */
+  failedFileId?: string;
   /** Workspace A only: a second project holding one image ("blog-header.jpg"). */
   otherProjectId?: string;
 }

@@ -184,6 +184,21 @@ class Stack:
             raise RuntimeError(f"upload of {name} answered {response.status_code}: {response.text}")
         return response.json()["id"]
 
+    def failed_upload(self, tenant: dict) -> str:
+        """A file whose image failed (too many pixels), so that a retry has something to retry."""
+        import requests
+
+        file_id = self.upload(tenant, "broken.png", bomb_png())
+        deadline = time.monotonic() + PROVISION_TIMEOUT
+        while time.monotonic() < deadline:
+            self.check_alive()
+            file = requests.get(f"{self.base_url}/api/files/{file_id}", timeout=30,
+                                headers={"Authorization": f"Bearer {tenant['readToken']}"}).json()
+            if (file.get("image") or {}).get("status") == "failed":
+                return file_id
+            time.sleep(0.25)
+        raise TimeoutError(f"the broken upload {file_id} did not fail after {PROVISION_TIMEOUT:.0f}s")
+
     def wait_for_images(self, tenant: dict, file_ids: list[str]) -> None:
         import requests
 
@@ -195,6 +210,16 @@ class Stack:
 
         devstack.wait_until(all_images, PROVISION_TIMEOUT, f"{len(file_ids)} uploads becoming images",
                             interval=0.25, check=self.check_alive)
+
+
+def bomb_png() -> bytes:
+    """A PNG that claims 60000 x 60000 pixels: stored as a file, refused as an image (for the retry tests)."""
+    import struct
+    import zlib
+
+    header = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
 
 
 def jpeg(index: int, width: int, height: int) -> bytes:
@@ -247,6 +272,7 @@ def main() -> int:
         for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids), (p, p_ids)):
             stack.wait_for_images(tenant, ids)
             tenant["fileIds"] = sorted(ids, reverse=True)  # newest first, as the API lists them (ids are ULIDs)
+        c["failedFileId"] = stack.failed_upload(c)
         log(f"ready after {time.monotonic() - started:.1f}s at {stack.base_url}")
         print(json.dumps({"ready": True, "baseUrl": stack.base_url, "imagesUrl": stack.images_url,
                           "pid": os.getpid(), "a": a, "b": b, "c": c, "u": tenants["u"], "p": p,

@@ -1,0 +1,108 @@
+"""Where a file is on its way to becoming an image, as every face shows it, and the one way to retry it."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from app.domain import failures, removals
+from app.domain.accounts import DomainError
+from app.domain.common import isoformat, utcnow
+from app.domain.events import emit
+from app.domain.files import File, get_file
+from app.domain.images import Image, Provisioning
+from app.extensions import db
+
+WAITING_CODE = "images_unavailable"
+WAITING_MESSAGE = "Waiting for the images service - retrying automatically."
+
+
+def status(file: File, row: Provisioning | None, image: Image | None) -> str | None:
+    """None (not an image) | processing | waiting (for the images service, retried automatically) | ready | failed."""
+    if image is not None:
+        return "ready"
+    if not file.is_image:
+        return None
+    if file.status == "error" or (row is not None and row.state == "failed"):
+        return "failed"
+    if row is not None and (row.state == "waiting" or (row.state in ("queued", "running") and row.transient_failures)):
+        return "waiting"  # also while a retry is under way: the service has not taken it yet
+    return "processing"
+
+
+def image_state(file: File, row: Provisioning | None = None, image: Image | None = None,
+                loaded: bool = False) -> dict | None:
+    """The file JSON's `image` member: {status, error: {code, detail} | null, nextAttemptAt, attempts}."""
+    if not file.is_image:
+        return None
+    if not loaded:
+        row, image = db.session.get(Provisioning, file.id), db.session.get(Image, file.id)
+    state = status(file, row, image)
+    if state is None:
+        return None
+    error = None
+    if state == "failed":
+        error = {"code": file.error_code or WAITING_CODE, "detail": file.error_message or (row and row.last_error)}
+    elif state == "waiting":
+        error = {"code": WAITING_CODE, "detail": f"{WAITING_MESSAGE} Last answer: {row.last_error}"}
+    return {
+        "status": state,
+        "error": error,
+        "nextAttemptAt": isoformat(row.next_attempt_at) if state == "waiting" and row.state == "waiting" else None,
+        "attempts": row.attempts if row is not None else 0,
+    }
+
+
+def preload(file_ids: list[str]) -> None:
+    """Loads the provisioning and image rows of a page of files in two queries, so `image_state` needs none each."""
+    if file_ids:
+        list(db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(file_ids))))
+        list(db.session.scalars(select(Image).where(Image.file_id.in_(file_ids))))
+
+
+def can_retry(file: File, row: Provisioning | None, image: Image | None) -> bool:
+    """Waiting, or failed for a passing reason: a damaged file, a pixel bomb or a non-image stays as it is."""
+    if row is None:
+        return False
+    state = status(file, row, image)
+    return state == "waiting" or (state == "failed" and failures.retryable(file.error_code))
+
+
+def retry(file: File) -> Provisioning:
+    """Makes provisioning due now (a failed file starts afresh with a new deadline); the caller commits, and
+    `image.provision_requested` enqueues it once that transaction is in."""
+    row, image = db.session.get(Provisioning, file.id), db.session.get(Image, file.id)
+    if not can_retry(file, row, image):
+        raise DomainError("not_retryable", "Only an image that is waiting for the images service, or failed for a "
+                                           "passing reason (the service unreachable or busy), can be retried; remove "
+                                           "this file, fix it and upload it again instead.", status=409)
+    if row.state == "failed":
+        row.attempts, row.transient_failures, row.deadline, row.last_error = 0, 0, None, None
+        file.status, file.error_code, file.error_message = "ready", None, None
+    row.state, row.next_attempt_at, row.lease_until, row.enqueued_at = "queued", utcnow(), None, None
+    # A copy taken back from this file while it failed must not take the new one with it.
+    db.session.execute(delete(removals.PendingRemoval).where(removals.PendingRemoval.subject_id == file.id,
+                                                             removals.PendingRemoval.kind == removals.IMAGES_COPY))
+    emit("image.provision_requested", workspace_id=file.workspace_id, subject_id=file.id)
+    return row
+
+
+def retry_file(workspace_id: str, file_id: str) -> File:
+    """`POST /api/files/{id}/retry`, `aeontel file retry`, the MCP tool `retry_file`."""
+    file = get_file(workspace_id, file_id)
+    retry(file)
+    db.session.commit()
+    return file
+
+
+def retry_failed(workspace_id: str, project_id: str) -> int:
+    """The gallery's bulk action: every image of a project that failed for a passing reason is retried; returns how many."""
+    rows = db.session.execute(
+        select(File, Provisioning).join(Provisioning, Provisioning.file_id == File.id)
+        .outerjoin(Image, Image.file_id == File.id)
+        .where(File.workspace_id == workspace_id, File.project_id == project_id, Provisioning.state == "failed",
+               File.error_code.in_(failures.TRANSIENT_CODES), Image.file_id.is_(None))
+    ).all()
+    for file, _row in rows:
+        retry(file)
+    db.session.commit()
+    return len(rows)
