@@ -7,6 +7,7 @@ import json
 
 import requests
 
+from app.domain.files import File
 from app.domain.images import Provisioning
 from app.extensions import db
 from imagesd_support import png_header_only
@@ -25,10 +26,18 @@ def test_file_get_shows_waiting_and_failed_and_retry_requeues(aeontel, live_serv
     run_jobs()
     shown = aeontel("file", "get", failed)
     assert shown.exit_code == 0 and failed in shown.output and "bomb.png" in shown.output, shown.output
-    assert "failed: The image is 60,000 px wide; the limit is 12,000 px. (image_too_large)" in shown.output
+    assert ("failed: The image has 3,600 megapixels (60,000×60,000); the limit for processing is 178 megapixels. "
+            "(image_too_large)") in shown.output
     as_json = json.loads(aeontel("file", "get", failed, "--json").output)
-    assert as_json["image"]["status"] == "failed"
+    assert as_json["image"]["status"] == "failed" and as_json["error"]["retryable"] is False
 
+    permanent = aeontel("file", "retry", failed)  # a bomb stays a bomb: nothing to retry
+    assert permanent.exit_code == 1 and "(not_retryable)" in permanent.output, permanent.output
+    with app.app_context():  # as if it had failed because the images service stayed away past the deadline
+        file = db.session.get(File, failed)
+        file.error_code, file.error_message = "images_unavailable", "The images service could not be reached."
+        db.session.commit()
+        db.session.remove()
     retried = aeontel("file", "retry", failed)
     assert retried.exit_code == 0 and f"queued {failed} again (processing)" in retried.output
     with app.app_context():

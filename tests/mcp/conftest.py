@@ -30,8 +30,11 @@ def images(live_server, tenant, run_jobs, corpus) -> list[str]:
 
 
 @pytest.fixture
-def failed_file(images, live_server, tenant, run_jobs) -> str:
-    """A file whose image failed (it claims far too many pixels), for `retry_file`."""
+def failed_file(images, live_server, tenant, run_jobs, app) -> str:
+    """A file whose image failed for a passing reason, for `retry_file`: a bomb whose failure is then recorded as the
+    images service staying away past the deadline (a bomb's own failure is permanent and refuses a retry)."""
+    from app.domain.files import File
+    from app.extensions import db
     from imagesd_support import png_header_only
 
     response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
@@ -41,6 +44,11 @@ def failed_file(images, live_server, tenant, run_jobs) -> str:
     run_jobs()
     file = requests.get(response.headers["Location"], headers=tenant.auth(), timeout=10).json()
     assert file["image"]["status"] == "failed", file
+    with app.app_context():
+        row = db.session.get(File, file["id"])
+        row.error_code, row.error_message = "images_unavailable", "The images service could not be reached."
+        db.session.commit()
+        db.session.remove()
     return file["id"]
 
 

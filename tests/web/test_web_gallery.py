@@ -3,11 +3,13 @@
 import io
 import json
 import re
+from datetime import timedelta
 
 import requests
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
+from app.domain.common import utcnow
 from app.domain.events import Event
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
@@ -258,6 +260,17 @@ def test_retry_is_offered_for_a_passing_failure_and_refused_for_a_permanent_one(
     photo = upload_over_http(live_server, tenant, png(), "photo.png")
     with down.app_context():
         SimpleWorker(["events", "images", "default"], connection=down.extensions["queue"].connection).work(burst=True)
+    with app.app_context():  # it waits for the service; make its deadline pass and its next attempt due
+        row = db.session.get(Provisioning, photo)
+        assert row.state == "waiting"
+        row.deadline = row.next_attempt_at = utcnow() - timedelta(seconds=1)
+        row.enqueued_at = None
+        db.session.commit()
+    with down.app_context():
+        from app.domain.images import reconcile
+
+        reconcile()
+        SimpleWorker(["events", "images", "default"], connection=down.extensions["queue"].connection).work(burst=True)
     with app.app_context():
         assert db.session.get(File, photo).error_code == "images_unavailable"
     tile = editor.client.get(f"{editor.gallery_url}/files/{photo}", headers={"HX-Request": "true"}).text
@@ -272,7 +285,7 @@ def test_retry_is_offered_for_a_passing_failure_and_refused_for_a_permanent_one(
         assert db.session.scalar(select(func.count()).where(
             Event.type == "image.provision_requested", Event.subject_id == photo)) == 2
     again = editor.client.post(f"{editor.gallery_url}/files/{photo}/retry", headers=editor.htmx())
-    assert again.status_code == 409 and "Only an image that failed" in again.text
+    assert again.status_code == 409 and "Only an image that is waiting" in again.text
     run_jobs()
     with app.app_context():
         assert db.session.get(Image, photo) is not None  # the service answers again: the image is made

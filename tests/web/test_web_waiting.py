@@ -41,6 +41,13 @@ def test_retry_all_failed_requeues_every_failed_image_of_the_project(editor, app
         assert [db.session.get(File, b).status for b in bombs] == ["error", "error"]
     page = editor.client.get(editor.gallery_url).text
     assert 'id="retry-failed"' in page and "Retry all failed" in page
+    permanent = editor.client.post(f"{editor.gallery_url}/retry-failed", headers=editor.htmx())
+    assert "Nothing had failed." in permanent.text  # a bomb stays a bomb: nothing a retry could mend
+    with app.app_context():  # as if they had failed because the images service stayed away past the deadline
+        for file_id in bombs:
+            file = db.session.get(File, file_id)
+            file.error_code, file.error_message = "images_unavailable", "The images service could not be reached."
+        db.session.commit()
 
     grid = editor.client.post(f"{editor.gallery_url}/retry-failed", headers=editor.htmx())
     assert grid.status_code == 200 and 'id="grid"' in grid.text and "<html" not in grid.text
