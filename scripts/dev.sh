@@ -11,6 +11,9 @@ export PATH="$PWD/$VENV/bin:$PATH"
 export PORT=${PORT:-5000}
 export IMAGESD_PORT=${IMAGESD_PORT:-8787}
 export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
+# The product talks to the stand-in where it listens.
+export IMAGES_API_BASE=${IMAGES_API_BASE:-http://127.0.0.1:$IMAGESD_PORT/client/v4}
+export IMAGES_DELIVERY_BASE=${IMAGES_DELIVERY_BASE:-http://127.0.0.1:$IMAGESD_PORT}
 # The stand-in fetches uploads from this machine's signed storage URLs; upload-by-URL refuses loopback otherwise.
 export IMAGESD_FETCH_ALLOW=${IMAGESD_FETCH_ALLOW:-127.0.0.0/8,::1}
 

@@ -55,7 +55,7 @@ def test_without_batch_tokens_the_limit_blocks_the_account(make_app, tenant, liv
             burst=True)
         db.session.expire_all()
         waiting = db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(ids),
-                                                                Provisioning.state == "queued")).all()
+                                                                Provisioning.state.in_(("queued", "waiting")))).all()
         assert waiting and all("971" in (row.last_error or "") or "requests per" in (row.last_error or "")
                                for row in waiting), [row.last_error for row in waiting][:3]
     with sqlite3.connect(limited_images.data_dir / "imagesd.sqlite3") as conn:

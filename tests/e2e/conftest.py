@@ -29,8 +29,8 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 class Stack:
-    def __init__(self, app, server, worker):
-        self.app, self.server, self.worker = app, server, worker
+    def __init__(self, app, server, worker, settings: dict):
+        self.app, self.server, self.worker, self.settings = app, server, worker, settings
 
     @property
     def url(self) -> str:
@@ -92,7 +92,7 @@ def stack(base_settings, images_service):
         worker = None
         try:
             worker = devstack.start_worker(env, f"e2e-{os.getpid()}", log=root / "e2e-worker.log")
-            yield Stack(web_app, server, worker)
+            yield Stack(web_app, server, worker, settings)
         finally:
             if worker is not None:
                 worker.stop(15)

@@ -37,7 +37,7 @@ def jpeg(index: int, width: int, height: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def example(stack, base_settings, tmp_path_factory):
+def example(stack, tmp_path_factory):
     """The API (a second web server with CORS_ORIGINS naming the site's origin), the site, and 49 images in it."""
     from app import create_app
     from app.domain import accounts
@@ -46,8 +46,7 @@ def example(stack, base_settings, tmp_path_factory):
     site_port = free_port()
     site_origin = f"http://localhost:{site_port}"  # another host name and port than the API's: another origin
     api_port = free_port()
-    api_app = create_app(dict(base_settings, redis_url=stack.app.config["REDIS_URL"], cors_origins=site_origin,
-                              public_url=f"http://127.0.0.1:{api_port}"))
+    api_app = create_app(dict(stack.settings, cors_origins=site_origin, public_url=f"http://127.0.0.1:{api_port}"))
     api = ThreadedServer(api_app, api_port).start()
     with api_app.app_context():
         ws = accounts.create_workspace("Example site")

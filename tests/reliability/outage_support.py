@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import requests
+from imagesd_support import (
+    ACCOUNT_HASH,
+    ACCOUNT_ID,
+    LOOPBACK_ALLOW,
+    SIGNING_KEY,
+    TOKEN,
+    StandIn,
+    free_port,
+)
 
-from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, LOOPBACK_ALLOW, ROOT, SIGNING_KEY, TOKEN, StandIn, free_port
+from app import devstack
 
 
 class PausableStandin(StandIn):
@@ -21,7 +26,7 @@ class PausableStandin(StandIn):
 
     def __init__(self, **env: str):
         root = Path(tempfile.mkdtemp(prefix="imagesd-outage-"))
-        super().__init__(free_port(), root / "data", None, root / "server.log")
+        super().__init__(free_port(), root / "data", None, root / "server.log", None)
         self.env = dict(os.environ)
         self.env.update({
             "IMAGESD_DATA_DIR": str(self.data_dir), "IMAGESD_PORT": str(self.port),
@@ -33,31 +38,20 @@ class PausableStandin(StandIn):
         self.env.update(env)
 
     def start(self) -> "PausableStandin":
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.imagesd.cli", "serve", "--port", str(self.port), "--workers", "2"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the stand-in exited: {self.log.read_text(errors='replace')[-3000:]}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).ok:
-                    return self
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise TimeoutError(f"the stand-in did not start: {self.log.read_text(errors='replace')[-3000:]}")
+        first = self.launched is None
+        self.launched = devstack.start_standin(self.env, self.port, self.data_dir, workers=2, threads=4, log=self.log,
+                                               timeout=30)
+        self.process = self.launched.popen
+        if first:  # a new account, set up once as `make dev` does; its data (and so the setup) outlives restarts
+            from app.domain.account_setup import apply_account_setup
+
+            apply_account_setup(f"{self.url}/client/v4", ACCOUNT_ID, TOKEN)
+        return self
 
     def stop(self) -> None:
         """Down, as an outage is: the port refuses connections until `start()`."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
+        if self.launched is not None:
+            self.launched.stop()
 
     def close(self) -> None:
         self.stop()
