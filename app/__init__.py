@@ -8,16 +8,16 @@ import os
 
 from flask import Flask, request
 
-from app.config import PROJECT_ROOT, load_settings
+from app.config import PROJECT_ROOT, Settings
 
 
 def create_app(overrides: dict | None = None) -> Flask:
     """`overrides` holds settings by their lower-case names (see app.config) or raw upper-case Flask keys."""
     overrides = dict(overrides or {})
-    settings = load_settings()
+    settings = Settings.from_env()
     field_names = {f.name for f in dataclasses.fields(settings)}
     settings = dataclasses.replace(settings, **{k: overrides.pop(k) for k in list(overrides) if k in field_names})
-    settings.validate()
+    settings = settings.ready()  # a production process without a good SECRET_KEY stops here
 
     app = Flask(
         __name__,
@@ -34,9 +34,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from app.http import SpoolingRequest, discard_spools
+    from app.http import BodyDeadline, SpoolingRequest, discard_spools
 
     app.request_class = SpoolingRequest
+    app.wsgi_app = BodyDeadline(app.wsgi_app, app.config["BODY_READ_TIMEOUT"], app.config["BODY_MIN_RATE"])
 
     from app.adapters.cloudflare import CloudflareImages
     from app.adapters.queue import RQQueue

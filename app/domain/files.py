@@ -160,7 +160,9 @@ def _as_text(head: bytes) -> str | None:
         return None
 
 
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f/\\]")
+# Control characters, path separators and the bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), which
+# make a name display other than it is: `gpj.\u202eevil.jpg` reads reversed after the override.
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f/\\\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 
 
 def safe_display_name(raw: str | None) -> str:
