@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import os
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 from app.config import PROJECT_ROOT, Settings
 
@@ -63,6 +63,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     security.init_app(app)  # security headers on every response; rate-limit settings checked
     _api_errors_outside_blueprint(app)
+    _database_unavailable(app)
     app.teardown_request(lambda exc: discard_spools(request))
     return app
 
@@ -78,3 +79,34 @@ def _api_errors_outside_blueprint(app: Flask) -> None:
         if request.path.startswith("/api/") or request.path == "/api":
             return from_http_exception(error)
         return error
+
+
+DATABASE_RETRY_AFTER = 5  # seconds: about one busy timeout; long enough for a lock holder or a failover to finish
+
+
+def _database_unavailable(app: Flask) -> None:
+    """A database that is busy past its timeout or unreachable answers 503 with Retry-After, never 500."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from app.api.problems import problem
+    from app.extensions import db
+    from app.web.render import render
+
+    def handle(error: Exception):
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        try:
+            db.session.rollback()  # nothing of this request is half written
+        except Exception:  # noqa: BLE001 - the connection may be gone; the session is discarded at teardown anyway
+            pass
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+        detail = (f"The database is busy or cannot be reached; nothing was changed. Try again in {DATABASE_RETRY_AFTER}"
+                  " seconds.")
+        if request.path.startswith("/api/") or request.path == "/api":
+            return problem(503, "database_unavailable", detail, headers=headers)
+        g.user = None  # the page header would look the user up in the database that just failed
+        return render("error.html", "gallery/_error.html", status=503, headers=headers, message=detail,
+                      status_code=503)
+
+    app.register_error_handler(OperationalError, handle)
+    app.register_error_handler(PoolTimeout, handle)

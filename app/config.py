@@ -226,8 +226,10 @@ def engine_options(database_url: str, busy_timeout: float = 10.0) -> dict:
         # Several processes share one file: wait for a writer a while instead of failing at once (then 503).
         return {"connect_args": {"timeout": busy_timeout}}
     # A server that does not answer fails the request in seconds (503) instead of holding it.
+    # A lock held past the busy timeout fails the statement (lock_timeout) like SQLite's busy timeout does.
     return {"pool_pre_ping": True, "pool_timeout": busy_timeout,
-            "connect_args": {"connect_timeout": max(1, int(busy_timeout))}}
+            "connect_args": {"connect_timeout": max(1, round(busy_timeout)),
+                             "options": f"-c lock_timeout={max(1, int(busy_timeout * 1000))}"}}
 
 
 def load_settings() -> Settings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from app.config import KNOWN_DEV_SECRET_KEYS, InsecureSettings, Settings
 from procfile_support import procfile_process
-from tests.reliability.reliability_support import Process, free_port, settings_env, tail, wait_http, wait_until
+from tests.reliability.reliability_support import free_port, tail, wait_http, wait_until
 
 GOOD_KEY = "k" * 8 + "-a-production-key-that-is-long-enough-0123456789"
 OLD_CONSTANT = "dev-only-secret-change-me"
