@@ -50,7 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     compress.init_app(app)
     app.extensions["storage"] = build_storage(app.config)
-    app.extensions["queue"] = RQQueue(app.config["REDIS_URL"])
+    app.extensions["queue"] = RQQueue(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"])
     app.extensions["images"] = CloudflareImages.from_config(app.config)
 
     from app import api, web

@@ -76,6 +76,7 @@ class Settings:
     instance_dir: str = str(INSTANCE_DIR)
     database_url: str = field(default_factory=_sqlite_default)
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout: float = 0.5  # seconds a request waits on Redis (connect or answer) before going on without it
     # Empty: development reads (or makes once) `<instance>/secret_key`; production must set SECRET_KEY.
     secret_key: str = ""
     environment: str = "development"
@@ -114,8 +115,10 @@ class Settings:
     images_max_attempts: int = 5
     provision_lease_seconds: int = 45
 
-    # Attempts per seconds (`off` disables): sign-in per client address and email, uploads per token or user.
+    # Attempts per seconds (`off` disables): sign-in per client address and email, sign-in per address across all
+    # emails (password spraying), uploads per token or user.
     login_rate_limit: str = "10/60"
+    login_address_rate_limit: str = "30/60"
     upload_rate_limit: str = "600/60"
 
     imagesd_port: int = 8787
@@ -136,6 +139,7 @@ class Settings:
             instance_dir=defaults.instance_dir,
             database_url=env_str("DATABASE_URL", defaults.database_url),
             redis_url=env_str("REDIS_URL", defaults.redis_url),
+            redis_timeout=env_float("REDIS_TIMEOUT", defaults.redis_timeout),
             secret_key=env_str("SECRET_KEY", defaults.secret_key),
             environment=env_str("AEONTEL_ENV", defaults.environment).strip().lower(),
             port=env_int("PORT", defaults.port),
@@ -167,6 +171,7 @@ class Settings:
             images_max_attempts=env_int("IMAGES_MAX_ATTEMPTS", defaults.images_max_attempts),
             provision_lease_seconds=env_int("PROVISION_LEASE_SECONDS", defaults.provision_lease_seconds),
             login_rate_limit=env_str("LOGIN_RATE_LIMIT", defaults.login_rate_limit),
+            login_address_rate_limit=env_str("LOGIN_ADDRESS_RATE_LIMIT", defaults.login_address_rate_limit),
             upload_rate_limit=env_str("UPLOAD_RATE_LIMIT", defaults.upload_rate_limit),
             imagesd_port=env_int("IMAGESD_PORT", defaults.imagesd_port),
             imagesd_data_dir=env_str("IMAGESD_DATA_DIR", defaults.imagesd_data_dir),

@@ -4,7 +4,9 @@ Rate limits are a fixed window in Redis: one INCR (+ EXPIRE on the first hit) pe
 `aeontel:rl:<name>:<window>:<sha256 of the identity>`. That is a dozen lines with the Redis client the app already
 has, shared by every web process, and nothing to configure; a fixed window lets a burst of up to twice the limit
 through at a window edge, which is fine for slowing password guessing and runaway upload scripts. When Redis cannot
-be reached the request goes through (logged): an answered upload must never fail because the limiter is away.
+be reached (or does not answer in half a second) the request is never refused for it: each web process counts in its
+own memory instead, for a few seconds before it asks Redis again, so limits hold per process (at most the limit times
+the number of processes get through) and a hung Redis costs one short wait, not one per request.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -94,6 +97,21 @@ def _redis() -> Redis:
     return client
 
 
+REDIS_RETRY_SECONDS = 5
+_local_lock = threading.Lock()
+
+
+def _count_locally(counts: dict, key: str, window: int) -> int:
+    """This process's own count while Redis is away; entries of past windows are dropped as the table grows."""
+    with _local_lock:
+        if len(counts) > 10_000:
+            for old in [k for k, (w, _) in counts.items() if w < window]:
+                del counts[old]
+        _, count = counts.get(key, (window, 0))
+        counts[key] = (window, count + 1)
+        return count + 1
+
+
 def hit(name: str, identity: str, rule_text: str) -> None:
     """Counts one attempt by `identity`; raises RateLimited once the window's allowance is used up."""
     rule = parse_rule(rule_text)
@@ -104,20 +122,28 @@ def hit(name: str, identity: str, rule_text: str) -> None:
     window = int(now // seconds)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
     key = f"aeontel:rl:{name}:{window}:{digest}"
-    try:
-        pipe = _redis().pipeline()
-        pipe.incr(key)
-        pipe.expire(key, seconds + 1)  # the key names its window, so re-setting is harmless
-        count = pipe.execute()[0]
-    except Exception as exc:  # noqa: BLE001 - Redis errors, and socket errors redis-py lets through under load
-        log.warning("rate limit %s not checked: Redis is unavailable (%s)", name, exc)
-        return
+    state = current_app.extensions.setdefault("rate_limit_fallback", {"down_until": 0.0, "counts": {}})
+    count = None
+    if now >= state["down_until"]:
+        try:
+            pipe = _redis().pipeline()
+            pipe.incr(key)
+            pipe.expire(key, seconds + 1)  # the key names its window, so re-setting is harmless
+            count = pipe.execute()[0]
+        except Exception as exc:  # noqa: BLE001 - Redis errors, and socket errors redis-py lets through under load
+            state["down_until"] = now + REDIS_RETRY_SECONDS
+            log.warning("rate limits counted in this process for %ss: Redis is unavailable (%s)", REDIS_RETRY_SECONDS,
+                        exc)
+    if count is None:
+        count = _count_locally(state["counts"], key, window)
     if count > limit:
         raise RateLimited(name, max(1, math.ceil((window + 1) * seconds - now)))
 
 
 def check_login(email: str) -> None:
-    """Sign-in attempts per client address and email (lower-cased), so one account is not guessed at speed."""
+    """Sign-in attempts per client address and email (one account is not guessed at speed) and per address across
+    all emails (one address cannot spray a common password over many accounts)."""
+    hit("login_address", request.remote_addr or "", current_app.config["LOGIN_ADDRESS_RATE_LIMIT"])
     hit("login", f"{request.remote_addr}|{(email or '').strip().lower()}", current_app.config["LOGIN_RATE_LIMIT"])
 
 
@@ -129,6 +155,6 @@ def check_upload() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for name in ("LOGIN_RATE_LIMIT", "UPLOAD_RATE_LIMIT"):
+    for name in ("LOGIN_RATE_LIMIT", "LOGIN_ADDRESS_RATE_LIMIT", "UPLOAD_RATE_LIMIT"):
         parse_rule(app.config[name])  # a malformed setting fails at start
     install_headers(app)
