@@ -6,7 +6,9 @@ Finds, for every workspace at once:
 - `missing_copy`: an image row whose Images copy is gone;
 - `orphan_copy`: an Images copy made for a file id (metadata `fileId` or `creator`) that has no image row and
   no provisioning in flight;
-- `stuck_provisioning`: provisioning that is due (or whose lease ran out) but has not been enqueued for a while.
+- `stuck_provisioning`: provisioning that is due (or whose lease ran out) but has not been enqueued for a while;
+- `stale_spool`: an upload spool (`upload-*.part` in UPLOAD_TMP_DIR) that no process has open and nothing has written
+  for SPOOL_IDLE: the request that wrote it died (a killed web process); `--fix` removes it.
 
 Dry-run by default. `fix=True` repairs what is safe: orphan objects and orphan copies are deleted (nothing refers to
 them; a file row is always committed before its bytes are stored, and a copy being made belongs to provisioning in
@@ -35,7 +37,9 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning")
+KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning", "stale_spool")
+# A spool untouched this long and open in no process belongs to no upload in progress.
+SPOOL_IDLE = timedelta(minutes=2)
 # Provisioning is "stuck" when it has waited this long past being due without a job picking it up.
 STUCK_AFTER = timedelta(minutes=5)
 IN_FLIGHT = ("queued", "running")
@@ -73,7 +77,7 @@ class Report:
                 "findings": [asdict(f) for f in self.findings]}
 
 
-def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER) -> Report:
+def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER, spool_idle: timedelta = SPOOL_IDLE) -> Report:
     report = Report(fix=fix)
     storage = current_app.extensions["storage"]
     files = list(db.session.scalars(select(File)))
@@ -81,8 +85,56 @@ def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER) -> Report:
     _check_objects(report, storage, {f.storage_key for f in files})
     _check_copies(report)
     _check_provisioning(report, stuck_after)
+    _check_spools(report, spool_idle)
     db.session.commit()
     return report
+
+
+def open_files() -> set[str] | None:
+    """Paths some process on this machine has open (from /proc), or None where that cannot be seen."""
+    if not os.path.isdir("/proc/self/fd"):
+        return None
+    paths = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with os.scandir(f"/proc/{pid}/fd") as fds:
+                for fd in fds:
+                    try:
+                        paths.add(os.readlink(fd.path))
+                    except OSError:
+                        continue  # closed meanwhile
+        except OSError:
+            continue  # gone meanwhile, or another user's
+    return paths
+
+
+def _check_spools(report: Report, idle: timedelta) -> None:
+    directory = current_app.config["UPLOAD_TMP_DIR"]
+    entries = []
+    if os.path.isdir(directory):
+        with os.scandir(directory) as found:
+            entries = [entry for entry in found if entry.name.startswith("upload-")]
+    report.checked["spools"] = len(entries)
+    if not entries:
+        return
+    held = open_files() or set()
+    cutoff = utcnow().timestamp() - idle.total_seconds()
+    for entry in entries:
+        try:
+            info = entry.stat()
+        except FileNotFoundError:
+            continue  # stored or discarded meanwhile
+        if info.st_mtime > cutoff or os.path.realpath(entry.path) in held:
+            continue  # an upload still being received
+        minutes = (utcnow().timestamp() - info.st_mtime) / 60
+        finding = report.add("stale_spool", entry.name, f"upload spool {entry.path} ({info.st_size:,} bytes, untouched "
+                             f"for {minutes:.0f} min) belongs to no upload in progress", None, "remove it")
+        if report.fix:
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                pass
+            finding.fixed, finding.action = True, "removed it"
 
 
 def _check_bytes(report: Report, storage, files: list[File]) -> None:
