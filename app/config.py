@@ -272,7 +272,8 @@ def dev_secret_key(instance_dir: str) -> str:
             draft.unlink()
     key = path.read_text().strip()
     if len(key.encode()) < MIN_SECRET_KEY_BYTES:
-        raise InsecureSettings(f"{path} holds a key shorter than {MIN_SECRET_KEY_BYTES} bytes; delete it to make a new one.")
+        raise InsecureSettings(
+            f"{path} holds a key shorter than {MIN_SECRET_KEY_BYTES} bytes; delete it to make a new one.")
     return key
 
 

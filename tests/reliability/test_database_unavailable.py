@@ -48,8 +48,8 @@ def test_an_upload_while_the_database_is_locked_answers_503_and_leaves_nothing(m
     client = app.test_client()
     before = file_count(app)
     with write_lock(database_url):
-        answer = client.post("/api/files", headers=tenant.auth(),
-                             data={"project_id": tenant.project_id, "file": (io.BytesIO(distinct_jpeg(3)), "locked.jpg")})
+        answer = client.post("/api/files", headers=tenant.auth(), data={
+            "project_id": tenant.project_id, "file": (io.BytesIO(distinct_jpeg(3)), "locked.jpg")})
     assert answer.status_code == 503, answer.get_data(as_text=True)
     assert answer.mimetype == "application/problem+json"
     assert answer.json["code"] == "database_unavailable" and int(answer.headers["Retry-After"]) > 0
