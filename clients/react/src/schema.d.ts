@@ -306,6 +306,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request body did not arrive in time (BODY_READ_TIMEOUT); the connection is closed. */
+        Problem408: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The object is not in a state that allows this yet. */
         Problem409: {
             headers: {
@@ -333,7 +342,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A backing service is unavailable; try again. */
+        /** @description A backing service (database or storage) is busy or unavailable; try again after `Retry-After` seconds. */
         Problem503: {
             headers: {
                 [name: string]: unknown;
@@ -409,6 +418,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     uploadFile: {
@@ -443,6 +453,7 @@ export interface operations {
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
             413: components["responses"]["Problem413"];
             415: components["responses"]["Problem415"];
             503: components["responses"]["Problem503"];
@@ -473,6 +484,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     deleteFile: {
@@ -500,6 +512,7 @@ export interface operations {
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     getFileContent: {
@@ -526,6 +539,7 @@ export interface operations {
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
             409: components["responses"]["Problem409"];
+            503: components["responses"]["Problem503"];
         };
     };
     listImages: {
@@ -560,6 +574,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     createImage: {
@@ -607,6 +622,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     deleteImage: {
@@ -634,6 +650,7 @@ export interface operations {
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     getOpenApi: {
