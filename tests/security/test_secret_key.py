@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from flask.sessions import SecureCookieSessionInterface
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.config import KNOWN_DEV_SECRET_KEYS, InsecureSettings, Settings
+from app.config import KNOWN_DEV_SECRET_KEYS, InsecureSettings, Settings, is_loopback_url
 from procfile_support import procfile_process
 from tests.reliability.reliability_support import free_port, tail, wait_http, wait_until
 
@@ -94,3 +96,21 @@ def test_the_web_process_starts_with_a_good_key(base_settings, tmp_path):
         wait_http(f"http://127.0.0.1:{port}/healthz", web, timeout=60)
     finally:
         web.stop()
+
+
+@settings(max_examples=100, deadline=None)
+@given(host=st.one_of(st.ip_addresses(network="127.0.0.0/8").map(str), st.just("[::1]"), st.just("localhost"),
+                      st.just("app.localhost")),
+       port=st.integers(1, 65535), scheme=st.sampled_from(["http", "https"]))
+def test_loopback_urls_are_development(host, port, scheme):
+    assert is_loopback_url(f"{scheme}://{host}:{port}/")
+
+
+@settings(max_examples=100, deadline=None)
+@given(address=st.ip_addresses(v=4).filter(lambda a: not a.is_loopback), port=st.integers(1, 65535))
+def test_any_other_address_is_production(address, port, tmp_path_factory):
+    assert not is_loopback_url(f"https://{address}:{port}/")
+    settings_ = Settings(instance_dir=str(tmp_path_factory.mktemp("i")), public_url=f"https://{address}:{port}")
+    assert settings_.is_production
+    with pytest.raises(InsecureSettings):
+        settings_.ready()
