@@ -1,4 +1,4 @@
-"""The request class: multipart file parts stream into hashing spools instead of memory."""
+"""The request class (multipart file parts stream into hashing spools) and the deadline every request body gets."""
 
 import socket
 import sys
