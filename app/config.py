@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import secrets
 from dataclasses import asdict, dataclass, field, replace
@@ -266,6 +267,8 @@ def dev_secret_key(instance_dir: str) -> str:
             out.write(secrets.token_urlsafe(48) + "\n")
         try:
             os.link(draft, path)  # atomic and never overwrites: the first process's key wins
+            logging.getLogger(__name__).warning(
+                "made a development SECRET_KEY in %s; a production setup must set SECRET_KEY itself", path)
         except FileExistsError:
             pass
         finally:
