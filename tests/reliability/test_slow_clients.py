@@ -148,3 +148,40 @@ def test_fifty_slow_uploads_do_not_take_the_site_down(app, base_settings, tenant
         for connection in slow:
             connection.close()
         web.stop()
+
+
+def test_headers_trickling_in_are_cut_off_by_the_web_line(base_settings, tmp_path):
+    """Slowloris on the headers: gunicorn's gevent worker gives a request's headers its keep-alive time (2 s)."""
+    port = free_port()
+    log = tmp_path / "web.log"
+    web = procfile_process("web", dict(base_settings, public_url=f"http://127.0.0.1:{port}"), log,
+                           PORT=str(port)).start()
+    trickling: list[socket.socket] = []
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", web, timeout=60)
+        for _ in range(20):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            sock.setblocking(False)
+            trickling.append(sock)
+        closed: set[int] = set()
+
+        def all_closed() -> bool:
+            for n, sock in enumerate(trickling):
+                if n in closed:
+                    continue
+                try:
+                    if select.select([sock], [], [], 0)[0] and sock.recv(4096) == b"":
+                        closed.add(n)
+                    else:
+                        sock.send(b"a")
+                except OSError:
+                    closed.add(n)
+            return len(closed) == len(trickling)
+
+        wait_until(all_closed, 30, "the server to drop the connections trickling headers", logs=(log,), interval=1.0)
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"status": "ok"}
+    finally:
+        for sock in trickling:
+            sock.close()
+        web.stop()
