@@ -29,7 +29,7 @@ import requests  # noqa: E402
 
 from procfile_support import procfile_line  # noqa: E402
 from reliability_support import GUNICORN, Process, free_port, settings_env, wait_http  # noqa: E402
-from test_slow_clients import SlowUpload, spools  # noqa: E402
+from slow_client_support import SlowUpload, spools  # noqa: E402
 
 
 def prepare(folder: Path, settings: dict) -> tuple[str, str]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from procfile_support import procfile_process
 from reliability_support import free_port, wait_http, wait_until
-from test_slow_clients import SlowUpload, spools
+from slow_client_support import SlowUpload, spools
 
 
 def _doctor(application, fix: bool):
