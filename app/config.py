@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import re
-from dataclasses import asdict, dataclass, field
+import secrets
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("AEONTEL_INSTANCE_DIR", PROJECT_ROOT / "instance"))
@@ -14,6 +18,19 @@ INSTANCE_DIR = Path(os.environ.get("AEONTEL_INSTANCE_DIR", PROJECT_ROOT / "insta
 DEV_IMAGES_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 DEV_IMAGES_ACCOUNT_HASH = "aeontel-dev-hash"
 DEV_IMAGES_API_TOKEN = "dev-images-token"
+
+# Keys that were ever public (old defaults, examples, the tests'); a production process refuses each of them.
+KNOWN_DEV_SECRET_KEYS = frozenset({
+    "dev-only-secret-change-me", "change-me-to-a-long-random-string", "change-me", "changeme", "secret", "dev",
+    "test-secret", "load-secret",
+})
+MIN_SECRET_KEY_BYTES = 32
+SECRET_KEY_FILE = "secret_key"
+MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+class InsecureSettings(ValueError):
+    """A production process was given settings that would let anyone forge what it signs."""
 
 
 def env_str(name: str, default: str) -> str:
@@ -61,7 +78,10 @@ class Settings:
     instance_dir: str = str(INSTANCE_DIR)
     database_url: str = field(default_factory=_sqlite_default)
     redis_url: str = "redis://127.0.0.1:6379/0"
-    secret_key: str = "dev-only-secret-change-me"
+    redis_timeout: float = 0.5  # seconds a request waits on Redis (connect or answer) before going on without it
+    # Empty: development reads (or makes once) `<instance>/secret_key`; production must set SECRET_KEY.
+    secret_key: str = ""
+    environment: str = "development"
     port: int = 5000
     public_url: str = "http://127.0.0.1:5000"
 
@@ -78,6 +98,11 @@ class Settings:
     max_upload_bytes: int = 100 * 1024 * 1024
     upload_tmp_dir: str = str(INSTANCE_DIR / "uploads")
     stale_upload_seconds: int = 3600
+    # A request body gets BODY_READ_TIMEOUT seconds plus one per BODY_MIN_RATE bytes received, then 408 and closed.
+    body_read_timeout: float = 30.0
+    body_min_rate: int = 500
+    # How long a database statement waits for another writer's lock before the request answers 503.
+    database_busy_timeout: float = 10.0
 
     relay_after_seconds: float = 5.0
     relay_interval_seconds: float = 2.0
@@ -102,8 +127,10 @@ class Settings:
     retry_base_seconds: float = 1.0
     retry_cap_seconds: float = 30.0
 
-    # Attempts per seconds (`off` disables): sign-in per client address and email, uploads per token or user.
+    # Attempts per seconds (`off` disables): sign-in per client address and email, sign-in per address across all
+    # emails (password spraying), uploads per token or user.
     login_rate_limit: str = "10/60"
+    login_address_rate_limit: str = "30/60"
     upload_rate_limit: str = "600/60"
 
     # Browser origins (`https://app.example.com`, comma-separated, or `*`) that may call /api cross-origin with a
@@ -128,7 +155,9 @@ class Settings:
             instance_dir=defaults.instance_dir,
             database_url=env_str("DATABASE_URL", defaults.database_url),
             redis_url=env_str("REDIS_URL", defaults.redis_url),
+            redis_timeout=env_float("REDIS_TIMEOUT", defaults.redis_timeout),
             secret_key=env_str("SECRET_KEY", defaults.secret_key),
+            environment=env_str("AEONTEL_ENV", defaults.environment).strip().lower(),
             port=env_int("PORT", defaults.port),
             public_url=env_str("PUBLIC_URL", f"http://127.0.0.1:{env_int('PORT', defaults.port)}"),
             storage_backend=env_str("STORAGE_BACKEND", defaults.storage_backend),
@@ -143,6 +172,9 @@ class Settings:
             max_upload_bytes=env_int("MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             upload_tmp_dir=env_str("UPLOAD_TMP_DIR", defaults.upload_tmp_dir),
             stale_upload_seconds=env_int("STALE_UPLOAD_SECONDS", defaults.stale_upload_seconds),
+            body_read_timeout=env_float("BODY_READ_TIMEOUT", defaults.body_read_timeout),
+            body_min_rate=env_int("BODY_MIN_RATE", defaults.body_min_rate),
+            database_busy_timeout=env_float("DATABASE_BUSY_TIMEOUT", defaults.database_busy_timeout),
             relay_after_seconds=env_float("RELAY_AFTER_SECONDS", defaults.relay_after_seconds),
             relay_interval_seconds=env_float("RELAY_INTERVAL_SECONDS", defaults.relay_interval_seconds),
             event_max_attempts=env_int("EVENT_MAX_ATTEMPTS", defaults.event_max_attempts),
@@ -161,6 +193,7 @@ class Settings:
             retry_base_seconds=env_float("RETRY_BASE_SECONDS", defaults.retry_base_seconds),
             retry_cap_seconds=env_float("RETRY_CAP_SECONDS", defaults.retry_cap_seconds),
             login_rate_limit=env_str("LOGIN_RATE_LIMIT", defaults.login_rate_limit),
+            login_address_rate_limit=env_str("LOGIN_ADDRESS_RATE_LIMIT", defaults.login_address_rate_limit),
             upload_rate_limit=env_str("UPLOAD_RATE_LIMIT", defaults.upload_rate_limit),
             cors_origins=env_str("CORS_ORIGINS", defaults.cors_origins),
             imagesd_port=env_int("IMAGESD_PORT", defaults.imagesd_port),
@@ -178,7 +211,25 @@ class Settings:
             raise ValueError("RETRY_BASE_SECONDS must be positive and at most RETRY_CAP_SECONDS")
         if self.provision_deadline_seconds <= 0:
             raise ValueError("PROVISION_DEADLINE_SECONDS must be positive")
+        if self.environment not in {"development", "production"}:
+            raise ValueError(f"AEONTEL_ENV must be development or production, not {self.environment!r}")
+        if self.is_production:
+            check_production_secret(self.secret_key, self.public_url, dev_secret_path(self.instance_dir))
         return self
+
+    @property
+    def is_production(self) -> bool:
+        """Production is said (AEONTEL_ENV=production) or implied: others reach this site at a non-loopback URL."""
+        return self.environment == "production" or not is_loopback_url(self.public_url)
+
+    def with_secret(self) -> "Settings":
+        """Development without SECRET_KEY uses the instance folder's own random key; production keeps what it got."""
+        if self.secret_key or self.is_production:
+            return self
+        return replace(self, secret_key=dev_secret_key(self.instance_dir))
+
+    def ready(self) -> "Settings":
+        return self.with_secret().validate()
 
     def as_flask_config(self) -> dict:
         """Flask's own keys plus every setting under its upper-case name."""
@@ -189,7 +240,7 @@ class Settings:
             # Multipart framing adds a little to the file itself; the file's own size is checked exactly later.
             MAX_CONTENT_LENGTH=self.max_upload_bytes + 64 * 1024,
             MAX_FORM_MEMORY_SIZE=1024 * 1024,
-            SQLALCHEMY_ENGINE_OPTIONS=engine_options(self.database_url),
+            SQLALCHEMY_ENGINE_OPTIONS=engine_options(self.database_url, self.database_busy_timeout),
             # Pages, styles, scripts and JSON go out gzip- or brotli-compressed when the client accepts it.
             COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
                                 "application/json", "application/problem+json", "image/svg+xml"],
@@ -215,12 +266,72 @@ def cors_origin_list(text: str) -> list[str]:
     return origins
 
 
-def engine_options(database_url: str) -> dict:
+def engine_options(database_url: str, busy_timeout: float = 10.0) -> dict:
     if database_url.startswith("sqlite"):
-        # Several processes share one file: wait for a writer instead of failing at once.
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+        # Several processes share one file: wait for a writer a while instead of failing at once (then 503).
+        return {"connect_args": {"timeout": busy_timeout}}
+    # A server that does not answer fails the request in seconds (503) instead of holding it.
+    # A lock held past the busy timeout fails the statement (lock_timeout) like SQLite's busy timeout does.
+    return {"pool_pre_ping": True, "pool_timeout": busy_timeout,
+            "connect_args": {"connect_timeout": max(1, round(busy_timeout)),
+                             "options": f"-c lock_timeout={max(1, int(busy_timeout * 1000))}"}}
 
 
 def load_settings() -> Settings:
-    return Settings.from_env().validate()
+    return Settings.from_env().ready()
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url or "").hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def dev_secret_path(instance_dir: str) -> Path:
+    return Path(instance_dir) / SECRET_KEY_FILE
+
+
+def dev_secret_key(instance_dir: str) -> str:
+    """Reads the development key, or writes a random one (mode 0600) exactly once, even with processes racing."""
+    path = dev_secret_path(instance_dir)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, path)  # atomic and never overwrites: the first process's key wins
+            logging.getLogger(__name__).warning(
+                "made a development SECRET_KEY in %s; a production setup must set SECRET_KEY itself", path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise InsecureSettings(
+            f"{path} holds a key shorter than {MIN_SECRET_KEY_BYTES} bytes; delete it to make a new one.")
+    return key
+
+
+def check_production_secret(key: str, public_url: str, dev_path: Path) -> None:
+    """Refuses a missing, short or known key, with a message that says how to make a good one."""
+    problem = None
+    if not key:
+        problem = "SECRET_KEY is not set"
+    elif key in KNOWN_DEV_SECRET_KEYS or (dev_path.exists() and dev_path.read_text().strip() == key):
+        problem = "SECRET_KEY is a known development key"
+    elif len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        problem = f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes"
+    if problem:
+        raise InsecureSettings(
+            f"{problem}, and this is a production setup (PUBLIC_URL {public_url} is not a loopback address, or "
+            "AEONTEL_ENV=production). Sessions, CSRF tokens and signed storage URLs are signed with this key, so "
+            f"anyone who knows or guesses it can forge them. Make one with `{MAKE_A_KEY}`, give the same value to "
+            "every process (web, worker, images) as SECRET_KEY, and keep it out of the repository."
+        )

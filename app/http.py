@@ -1,6 +1,11 @@
-"""The request class: multipart file parts stream into hashing spools instead of memory."""
+"""The request class (multipart file parts stream into hashing spools) and the deadline every request body gets."""
+
+import socket
+import sys
+import time
 
 from flask import Request, current_app
+from werkzeug.exceptions import RequestTimeout
 
 from app.domain.files import UploadSpool
 
@@ -15,6 +20,12 @@ class SpoolingRequest(Request):
         self.spools.append(spool)
         return spool
 
+    def _load_form_data(self) -> None:
+        """Hands the database connection back before a body that may trickle in, so slow clients hold none."""
+        if "form" not in self.__dict__:
+            release_idle_connection()
+        super()._load_form_data()
+
     @property
     def spools(self) -> list[UploadSpool]:
         if "_spools" not in self.__dict__:
@@ -22,7 +33,117 @@ class SpoolingRequest(Request):
         return self.__dict__["_spools"]
 
 
+def release_idle_connection() -> None:
+    """Ends a read-only transaction (authentication's look-ups) so its pooled connection is free while we wait."""
+    from app.extensions import db
+
+    session = db.session()
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+
+
 def discard_spools(request: Request) -> None:
     """Deletes whatever an upload left in the spool folder (a stored spool was already moved away)."""
     for spool in getattr(request, "spools", ()):
         spool.discard()
+
+
+def _green_timeout(seconds: float):
+    """Under gevent (the Procfile's worker class) a Timeout bounds a whole read; a socket timeout bounds one recv."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("socket"):
+        return None
+    from gevent import Timeout
+
+    return Timeout(seconds)
+
+
+class BodyTimedOut(RequestTimeout):
+    description = (
+        "The request body did not arrive in time; the connection is closed. Please retry the upload on a faster or "
+        "steadier connection."
+    )
+
+
+class DeadlineInput:
+    """`wsgi.input` with a deadline: BODY_READ_TIMEOUT seconds plus one second per BODY_MIN_RATE bytes received.
+
+    The same rule as Apache's mod_reqtimeout (`body=…,MinRate=…`): a trickling or stalled body is cut off after a
+    bounded time however it trickles, while a large upload on a slow but honest link keeps earning time. Each read
+    waits at most until the deadline (a gevent Timeout around the read; elsewhere a socket timeout, which bounds each
+    recv), so a stalled or trickling client never holds the server beyond it.
+    """
+
+    def __init__(self, stream, sock, timeout: float, min_rate: float):
+        self.stream, self.sock = stream, sock
+        self.timeout, self.min_rate = timeout, max(min_rate, 1.0)
+        self.started = time.monotonic()
+        self.received = 0
+
+    def _call(self, read, *args) -> bytes:
+        left = self.started + self.timeout + self.received / self.min_rate - time.monotonic()
+        if left <= 0:
+            self._give_up()
+        if self.sock is not None:
+            try:
+                self.sock.settimeout(left)
+            except OSError:
+                pass
+        green = _green_timeout(left)
+        try:
+            if green is None:
+                data = read(*args)
+            else:
+                with green:  # the whole read, however many one-byte recv() calls it takes
+                    data = read(*args)
+        except (TimeoutError, socket.timeout):
+            self._give_up()
+        except BaseException as exc:
+            if green is not None and exc is green:
+                self._give_up()
+            raise
+        self.received += len(data)
+        return data
+
+    def _give_up(self):
+        """Stops reading from the client for good, so the server closes the connection after the 408 answer."""
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+        raise BodyTimedOut()
+
+    def read(self, size: int = -1) -> bytes:
+        return self._call(self.stream.read, size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._call(self.stream.readline, size)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return list(iter(self.readline, b""))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+class BodyDeadline:
+    """WSGI middleware: every request body gets a deadline (see DeadlineInput); one cut off by it answers 408."""
+
+    def __init__(self, wsgi_app, timeout: float, min_rate: float):
+        self.wsgi_app, self.timeout, self.min_rate = wsgi_app, timeout, min_rate
+
+    def __call__(self, environ, start_response):
+        if self.timeout <= 0 or not (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
+            return self.wsgi_app(environ, start_response)
+        sock = environ.get("gunicorn.socket")
+        before = sock.gettimeout() if sock is not None else None
+        environ["wsgi.input"] = DeadlineInput(environ["wsgi.input"], sock, self.timeout, self.min_rate)
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            if sock is not None:
+                try:
+                    sock.settimeout(before)  # the answer and the next request on this connection wait as before
+                except OSError:
+                    pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -12,13 +13,17 @@ from rq.job import Job, JobStatus
 log = logging.getLogger(__name__)
 
 QUEUE_NAMES = ("events", "images", "default")
+# After an enqueue fails, requests stop trying for this long: a hung Redis costs one wait, not one per upload.
+SKIP_AFTER_FAILURE = 5.0
 
 
 class RQQueue:
-    def __init__(self, redis_url: str):
+    def __init__(self, redis_url: str, timeout: float = 1.0):
         self.redis_url = redis_url
-        # Short timeouts: a request that enqueues must not hang when Redis is away; the relay catches up.
-        self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        # Short timeouts (REDIS_TIMEOUT): a request that enqueues must not hang on a Redis that is away or hung; the
+        # outbox relay enqueues what was skipped.
+        self.connection = Redis.from_url(redis_url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        self._skip_until = 0.0
 
     def queue(self, name: str) -> Queue:
         if name not in QUEUE_NAMES:
@@ -42,9 +47,12 @@ class RQQueue:
 
     def try_enqueue(self, queue_name: str, func: str, *args, **kwargs) -> Job | None:
         """Enqueue, or log and return None when Redis cannot be reached (the caller has a durable fallback)."""
+        if time.monotonic() < self._skip_until:
+            return None  # Redis failed moments ago; the relay will enqueue this
         try:
             return self.enqueue(queue_name, func, *args, **kwargs)
         except (RedisError, OSError) as exc:
+            self._skip_until = time.monotonic() + SKIP_AFTER_FAILURE
             log.warning("could not enqueue %s (%s); it will be relayed later", func, exc)
             return None
 

@@ -29,7 +29,8 @@ def _json(schema: dict, description: str, headers: dict | None = None) -> dict:
 
 
 def _problems(*statuses: int) -> dict:
-    return {str(status): {"$ref": f"#/components/responses/Problem{status}"} for status in statuses}
+    """Every route reads the database, so every route may answer 503 (busy or unreachable, with Retry-After)."""
+    return {str(status): {"$ref": f"#/components/responses/Problem{status}"} for status in sorted({*statuses, 503})}
 
 
 def _query(name: str, description: str, schema: dict | None = None) -> dict:
@@ -43,11 +44,12 @@ _PROBLEM_DESCRIPTIONS = {
     403: "The token's scope or the user's role does not allow this.",
     404: "No such object in the caller's workspace (another workspace's objects answer exactly the same).",
     405: "The method is not allowed on this path.",
+    408: "The request body did not arrive in time (BODY_READ_TIMEOUT); the connection is closed.",
     409: "The object is not in a state that allows this yet (or, for an upload URL, it was already used).",
     410: "The one-time upload URL has expired.",
     413: "The upload is larger than the limit.",
     415: "The request body has the wrong media type.",
-    503: "A backing service is unavailable; try again.",
+    503: "A backing service (database or storage) is busy or unavailable; try again after `Retry-After` seconds.",
     507: "Storage is full.",
 }
 
@@ -318,7 +320,7 @@ _PATHS = {
             "responses": {
                 "201": _json(_ref("File"), "The stored file.",
                              headers={"Location": {"schema": {"type": "string"}, "description": "The file's URL."}}),
-                **_problems(400, 401, 403, 404, 413, 415, 503, 507),
+                **_problems(400, 401, 403, 404, 408, 413, 415, 503, 507),
             },
         },
     },

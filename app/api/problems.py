@@ -11,7 +11,8 @@ PROBLEM_TYPE = "https://aeontel.dev/problems/"
 
 _GENERIC_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "file_too_large", 415: "unsupported_media_type", 422: "unprocessable",
+    408: "request_timeout", 409: "conflict", 413: "file_too_large", 415: "unsupported_media_type",
+    422: "unprocessable",
     429: "rate_limited", 500: "internal_error", 503: "unavailable", 507: "storage_full",
 }
 

@@ -6,7 +6,7 @@ from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
 from app.domain.shapes import file_json, image_json
-from app.domain import files, uploads
+from app.domain import uploads
 from app.domain.common import isoformat
 
 # Multipart framing around the file: boundaries, part headers and a long file name.

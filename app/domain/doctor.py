@@ -11,6 +11,8 @@ Finds, for every workspace at once:
   missing or different, no usable signing key while a workspace keeps images private); see account_setup.
 - `overdue_removal`: an Images copy or stored bytes of a deleted file still pending removal long after the delete;
 - `deleted_copy_delivered`: a deleted file whose Images copy the service still lists or delivers.
+- `stale_spool`: an upload spool (`upload-*.part` in UPLOAD_TMP_DIR) that no process has open and nothing has written
+  for SPOOL_IDLE: the request that wrote it died (a killed web process); `--fix` removes it.
 
 Dry-run by default. `fix=True` repairs what is safe: orphan objects and orphan copies are deleted (nothing refers to
 them; a file row is always committed before its bytes are stored, and a copy being made belongs to provisioning in
@@ -24,6 +26,7 @@ between re-provisioning and deleting is an editor's call.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
@@ -43,7 +46,10 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning", "account_drift",
-         "overdue_removal", "deleted_copy_delivered")
+         "overdue_removal", "deleted_copy_delivered",
+         "stale_spool")
+# A spool untouched this long and open in no process belongs to no upload in progress.
+SPOOL_IDLE = timedelta(minutes=2)
 # Provisioning is "stuck" when it has waited this long past being due without a job picking it up.
 STUCK_AFTER = timedelta(minutes=5)
 # A removal still pending this long after the delete is reported: the images service or storage is refusing it.
@@ -82,7 +88,7 @@ class Report:
                 "findings": [asdict(f) for f in self.findings]}
 
 
-def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER) -> Report:
+def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER, spool_idle: timedelta = SPOOL_IDLE) -> Report:
     report = Report(fix=fix)
     storage = current_app.extensions["storage"]
     files = list(db.session.scalars(select(File)))
@@ -92,8 +98,56 @@ def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER) -> Report:
     copies = _check_copies(report)
     _check_provisioning(report, stuck_after)
     _check_removals(report, copies)
+    _check_spools(report, spool_idle)
     db.session.commit()
     return report
+
+
+def open_files() -> set[str] | None:
+    """Paths some process on this machine has open (from /proc), or None where that cannot be seen."""
+    if not os.path.isdir("/proc/self/fd"):
+        return None
+    paths = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with os.scandir(f"/proc/{pid}/fd") as fds:
+                for fd in fds:
+                    try:
+                        paths.add(os.readlink(fd.path))
+                    except OSError:
+                        continue  # closed meanwhile
+        except OSError:
+            continue  # gone meanwhile, or another user's
+    return paths
+
+
+def _check_spools(report: Report, idle: timedelta) -> None:
+    directory = current_app.config["UPLOAD_TMP_DIR"]
+    entries = []
+    if os.path.isdir(directory):
+        with os.scandir(directory) as found:
+            entries = [entry for entry in found if entry.name.startswith("upload-")]
+    report.checked["spools"] = len(entries)
+    if not entries:
+        return
+    held = open_files() or set()
+    cutoff = utcnow().timestamp() - idle.total_seconds()
+    for entry in entries:
+        try:
+            info = entry.stat()
+        except FileNotFoundError:
+            continue  # stored or discarded meanwhile
+        if info.st_mtime > cutoff or os.path.realpath(entry.path) in held:
+            continue  # an upload still being received
+        minutes = (utcnow().timestamp() - info.st_mtime) / 60
+        finding = report.add("stale_spool", entry.name, f"upload spool {entry.path} ({info.st_size:,} bytes, untouched "
+                             f"for {minutes:.0f} min) belongs to no upload in progress", None, "remove it")
+        if report.fix:
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                pass
+            finding.fixed, finding.action = True, "removed it"
 
 
 def _check_bytes(report: Report, storage, files: list[File]) -> None:

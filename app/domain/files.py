@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 import filetype
 from flask import current_app
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.adapters.storage import StorageError
@@ -166,7 +168,9 @@ def _as_text(head: bytes) -> str | None:
         return None
 
 
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f/\\]")
+# Control characters, path separators and the bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), which
+# make a name display other than it is: `gpj.\u202eevil.jpg` reads reversed after the override.
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f/\\\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 
 
 def safe_display_name(raw: str | None) -> str:
@@ -219,8 +223,24 @@ def store_upload(workspace_id: str, project_id: str, spool: UploadSpool, client_
     file.status = "ready"
     emit("file.ready", workspace_id=workspace_id, subject_id=file.id,
          payload={"mimeType": file.mime_type, "size": file.size, "projectId": project_id})
-    db.session.commit()
+    try:
+        db.session.commit()
+    except OperationalError:
+        _undo_upload(file_id, file.storage_key)
+        raise  # answered 503 by the app; the client uploads again
     return file
+
+
+def _undo_upload(file_id: str, storage_key: str) -> None:
+    """The database failed after the bytes were stored: remove both, or leave the pending row to the sweeper."""
+    db.session.rollback()
+    try:
+        storage().delete(storage_key)
+        db.session.execute(sql_delete(File).where(File.id == file_id, File.status == "pending"))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - still busy: sweep_stale_uploads fails the row and removes bytes later
+        db.session.rollback()
+        log.warning("upload %s left pending after a database failure; the stale-upload sweep will clean it", file_id)
 
 
 def get_file(workspace_id: str, file_id: str) -> File:

@@ -8,8 +8,6 @@ from sqlalchemy import and_, not_, or_, select
 
 from app.domain import files, image_status
 from app.domain.accounts import DomainError, NotFound, get_project
-from app.domain.common import utcnow
-from app.domain.events import emit
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db

@@ -10,8 +10,11 @@ __all__ = ["RateLimited", "check_login", "check_upload"]
 
 
 def check_login(address: str | None, email: str) -> None:
-    """Sign-in attempts per client address and email (lower-cased), so one account is not guessed at speed."""
-    current_app.extensions["rate_limiter"].hit("login", f"{address}|{(email or '').strip().lower()}")
+    """Sign-in attempts per client address and email (lower-cased), so one account is not guessed at speed, and per
+    address across all emails, so one address cannot spray a common password over many accounts."""
+    limiter = current_app.extensions["rate_limiter"]
+    limiter.hit("login_address", address or "")
+    limiter.hit("login", f"{address}|{(email or '').strip().lower()}")
 
 
 def check_upload(*, token_id: str | None = None, user_id: str | None = None, address: str | None = None) -> None:

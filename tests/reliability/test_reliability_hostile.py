@@ -4,7 +4,6 @@ correct image, through the API and a real worker process, with the worker alive 
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import requests

@@ -14,7 +14,7 @@ from typing import Callable
 
 import pytest
 
-from security_support import ROLES, SESSION_ROLES, Caller, build_world, png, snapshot
+from security_support import ROLES, Caller, build_world, png, snapshot
 
 A_MEMBERS = ("owner", "editor", "viewer")
 TOKENS = ("token_read", "token_write", "other_token")

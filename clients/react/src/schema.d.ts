@@ -463,6 +463,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request body did not arrive in time (BODY_READ_TIMEOUT); the connection is closed. */
+        Problem408: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The object is not in a state that allows this yet (or, for an upload URL, it was already used). */
         Problem409: {
             headers: {
@@ -499,7 +508,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A backing service is unavailable; try again. */
+        /** @description A backing service (database or storage) is busy or unavailable; try again after `Retry-After` seconds. */
         Problem503: {
             headers: {
                 [name: string]: unknown;
@@ -575,6 +584,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     uploadFile: {
@@ -609,6 +619,7 @@ export interface operations {
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
             413: components["responses"]["Problem413"];
             415: components["responses"]["Problem415"];
             503: components["responses"]["Problem503"];
@@ -639,6 +650,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     deleteFile: {
@@ -666,6 +678,7 @@ export interface operations {
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     getFileContent: {
@@ -692,6 +705,7 @@ export interface operations {
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
             409: components["responses"]["Problem409"];
+            503: components["responses"]["Problem503"];
         };
     };
     retryFile: {
@@ -720,6 +734,7 @@ export interface operations {
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
             409: components["responses"]["Problem409"];
+            503: components["responses"]["Problem503"];
         };
     };
     listImages: {
@@ -754,6 +769,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     createImage: {
@@ -801,6 +817,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     deleteImage: {
@@ -828,6 +845,7 @@ export interface operations {
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     getOpenApi: {
@@ -880,6 +898,7 @@ export interface operations {
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
             415: components["responses"]["Problem415"];
+            503: components["responses"]["Problem503"];
         };
     };
     getUploadUrl: {
@@ -906,6 +925,7 @@ export interface operations {
             };
             404: components["responses"]["Problem404"];
             410: components["responses"]["Problem410"];
+            503: components["responses"]["Problem503"];
         };
     };
     useUploadUrl: {
