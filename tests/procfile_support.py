@@ -6,14 +6,8 @@ import os
 import re
 from pathlib import Path
 
-from tests.reliability.reliability_support import PYTHON, ROOT, Process, settings_env
-
-
-def procfile_line(name: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(f"{name}:"):
-            return line.split(":", 1)[1].strip()
-    raise KeyError(f"the Procfile has no {name!r} line")
+from app.devstack import procfile_line
+from tests.reliability.reliability_support import PYTHON, Process, settings_env
 
 
 def procfile_process(name: str, settings: dict, log: Path, **extra) -> Process:
