@@ -4,7 +4,10 @@ from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
 from app.api.schemas import file_json, list_json
-from app.domain import files
+from app.api.images import conditional
+from app.api.params import parse_list_query
+from app.domain import files, listing
+from app.domain.image_status import statuses
 from app.web import security
 
 
@@ -35,17 +38,16 @@ def upload_file():
 @bp.get("/files")
 @require("read")
 def list_files():
-    workspace_id = workspace_param(request.args.get("workspace_id"))
-    limit = files.parse_limit(request.args.get("limit"))
-    rows, next_cursor = files.list_files(workspace_id, project_id=request.args.get("project_id"), limit=limit,
-                                         cursor=request.args.get("cursor"))
-    return list_json([file_json(row) for row in rows], next_cursor)
+    spec = parse_list_query("files", request.args, workspace_param(request.args.get("workspace_id")))
+    rows, next_cursor, total = listing.list_files(spec)
+    found = statuses(rows)
+    return list_json([file_json(row, found[row.id]) for row in rows], next_cursor, total)
 
 
 @bp.get("/files/<file_id>")
 @require("read")
 def get_file(file_id):
-    return file_json(files.get_file(g.workspace_id, file_id))
+    return conditional(file_json(files.get_file(g.workspace_id, file_id)))
 
 
 @bp.get("/files/<file_id>/content")

@@ -6,10 +6,15 @@ from flask import url_for
 
 from app.domain.common import isoformat
 from app.domain.files import File
+from app.domain.image_edits import focal_point
+from app.domain.image_status import ImageStatus, statuses
 from app.domain.images import NAMED_VARIANTS, Image, delivery_url
 
 
-def file_json(file: File) -> dict:
+def file_json(file: File, image_status: ImageStatus | None | bool = True) -> dict:
+    """`image_status` is looked up when not given (lists look theirs up in one go with `statuses`)."""
+    if image_status is True:
+        image_status = statuses([file])[file.id]
     return {
         "object": "file",
         "id": file.id,
@@ -25,6 +30,7 @@ def file_json(file: File) -> dict:
         "createdAt": isoformat(file.created_at),
         "updatedAt": isoformat(file.updated_at),
         "contentUrl": url_for("api.file_content", file_id=file.id, _external=True),
+        "image": image_status.as_json() if image_status else None,
     }
 
 
@@ -49,9 +55,13 @@ def image_json(image: Image, file: File) -> dict:
         "placeholder": {"blurhash": image.placeholder, "dominantColor": image.dominant_color},
         "altText": image.alt_text,
         "decorative": image.decorative,
+        "focalPoint": focal_point(image),
         "createdAt": isoformat(image.created_at),
     }
 
 
-def list_json(items: list[dict], next_cursor: str | None) -> dict:
-    return {"object": "list", "data": items, "has_more": next_cursor is not None, "next_cursor": next_cursor}
+def list_json(items: list[dict], next_cursor: str | None, total: int | None = None) -> dict:
+    page = {"object": "list", "data": items, "has_more": next_cursor is not None, "next_cursor": next_cursor}
+    if total is not None:
+        page["total"] = total
+    return page

@@ -37,6 +37,8 @@ class File(db.Model):
     __table_args__ = (
         Index("ix_file_workspace_id_id", "workspace_id", "id"),
         Index("ix_file_status_created_at", "status", "created_at"),
+        Index("ix_file_workspace_id_name_id", "workspace_id", "name", "id"),
+        Index("ix_file_workspace_id_size_id", "workspace_id", "size", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -81,7 +83,8 @@ class UploadSpool:
         self.size += len(data)
         if self.size > self.limit:
             raise UploadTooLarge(
-                "file_too_large", f"The file is larger than the limit of {self.limit:,} bytes.", limit=self.limit
+                "file_too_large", f"The file is larger than the limit of {self.limit:,} bytes.", limit="file_size",
+                value=self.limit
             )
         self._hash.update(data)
         if len(self.head) < SNIFF_BYTES:

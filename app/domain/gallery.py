@@ -109,13 +109,18 @@ def set_alt_text(workspace_id: str, project_id: str, file_id: str, alt_text: str
     entry = get_entry(workspace_id, project_id, file_id)
     if entry.image is None:
         raise NotFound("image_not_found", "This file is not an image yet.")
-    alt_text = " ".join((alt_text or "").split())
-    if len(alt_text) > MAX_ALT_TEXT:
-        raise DomainError("alt_text_too_long", f"Alt text can be at most {MAX_ALT_TEXT} characters.")
-    entry.image.decorative = bool(decorative)
-    entry.image.alt_text = None if decorative or not alt_text else alt_text
+    entry.image.alt_text, entry.image.decorative = clean_alt_text(alt_text, decorative)
     db.session.commit()
     return entry.image
+
+
+def clean_alt_text(alt_text: str | None, decorative: bool) -> tuple[str | None, bool]:
+    """(alt text, decorative) as stored: whitespace collapsed, bounded, and none at all on a decorative image."""
+    alt_text = " ".join((alt_text or "").split())
+    if len(alt_text) > MAX_ALT_TEXT:
+        raise DomainError("alt_text_too_long", f"Alt text can be at most {MAX_ALT_TEXT} characters.",
+                          parameter="altText")
+    return (None if decorative or not alt_text else alt_text), bool(decorative)
 
 
 def retry_provisioning(workspace_id: str, project_id: str, file_id: str) -> Entry:
