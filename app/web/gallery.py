@@ -12,6 +12,7 @@ from app.api.schemas import image_json
 from app.domain import accounts, files, gallery
 from app.domain.accounts import DomainError
 from app.domain.files import UploadSpool
+from app.domain.image_edits import with_focus
 from app.domain.images import Image, delivery_url
 from app.web import security
 from app.web.auth import login_required, remember_project, require_role
@@ -47,7 +48,7 @@ class Tile:
 
 def variant(image: Image, options: str) -> str:
     """A flexible variant where the image allows one; private images only have signed named variants."""
-    return delivery_url(image, "thumbnail" if image.require_signed_urls else options)
+    return delivery_url(image, "thumbnail" if image.require_signed_urls else with_focus(image, options))
 
 
 def tile_of(entry: gallery.Entry) -> Tile:
@@ -190,7 +191,7 @@ def details_context(entry: gallery.Entry) -> dict:
     scale = min(1.0, PREVIEW_PX / max(image.width, 1))
     previews = [("public", data["url"]), ("thumbnail", data["variants"]["thumbnail"])]
     if not image.require_signed_urls:
-        previews.append((FLEXIBLE_SAMPLE, delivery_url(image, FLEXIBLE_SAMPLE)))
+        previews.append((with_focus(image, FLEXIBLE_SAMPLE), delivery_url(image, with_focus(image, FLEXIBLE_SAMPLE))))
     exif = sorted((key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
                   for key, value in (data["exif"] or {}).items())
     return dict(tile=tile_of(entry), data=data, file=entry.file, large=large, large_srcset=f"{large} 1x, {large2x} 2x",
