@@ -72,7 +72,7 @@ def register_error_handlers(blueprint) -> None:
 
 def _too_large(error: HTTPException) -> tuple[str, str, dict]:
     """Which limit a 413 hit and its value: the request's size, the number of form parts, or one form field's size."""
-    from flask import request
+    from flask import current_app, request
 
     limit = getattr(error, "limit", None)
     if limit == "max_form_parts":
@@ -82,6 +82,8 @@ def _too_large(error: HTTPException) -> tuple[str, str, dict]:
         return ("form_field_too_large", f"A form field other than the file is larger than {error.value:,} bytes.",
                 {"limit": "form_field_size", "value": error.value})
     maximum = request.max_content_length
-    return ("request_too_large", f"The request is larger than the limit of {maximum:,} bytes (the file's limit plus "
-            "room for the form)." if maximum else "The request is too large.",
-            {"limit": "request_size", "value": maximum})
+    file_limit = current_app.config.get("MAX_UPLOAD_BYTES")
+    detail = f"The request is larger than the limit of {maximum:,} bytes" if maximum else "The request is too large"
+    if file_limit:
+        detail += f"; a file can be at most {file_limit:,} bytes"
+    return "request_too_large", detail + ".", {"limit": "request_size", "value": maximum}
