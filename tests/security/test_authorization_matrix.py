@@ -130,6 +130,8 @@ CASES = [
     Case("api.create_image", "POST", lambda w, app: "/api/images", expect(405)),
     Case("api.get_image", "GET", lambda w, app: f"/api/images/{w.a.image_id}", API_READ,
          leak=file_leak("/api/images/{f}")),
+    Case("api.update_image", "PATCH", lambda w, app: f"/api/images/{w.a.image_id}", API_WRITE, writes=True,
+         body=lambda w: {"json": {"altText": "A red square"}}, leak=file_leak("/api/images/{f}")),
     Case("api.delete_image", "DELETE", lambda w, app: f"/api/images/{w.a.image_id}", API_WRITE, writes=True,
          leak=file_leak("/api/images/{f}")),
     Case("api.openapi_document", "GET", lambda w, app: "/api/openapi.json", EVERYONE),
