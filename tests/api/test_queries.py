@@ -2,9 +2,12 @@
 
 import base64
 import json
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 LIST, FILES = "/api/images", "/api/files"
 
@@ -113,3 +116,44 @@ def test_file_lists_sort_filter_by_status_and_count(client, tenant, conforms):
     for bad in ("status=done", "format=png", "has_alt_text=true"):
         response = client.get(f"{FILES}?{bad}", headers=auth)
         assert response.status_code == 400 and conforms(response, FILES, "GET")["parameter"] == bad.split("=")[0]
+
+
+NAMES = st.sampled_from(["workspace_id", "project_id", "q", "sort", "created_after", "created_before", "limit",
+                         "cursor", "count", "format", "has_alt_text", "status", "sort_by", "search", "Q", "page"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(pairs=st.lists(st.tuples(NAMES, st.text(max_size=30)), max_size=5), kind=st.sampled_from(["images", "files"]))
+def test_any_query_string_is_parsed_or_refused_with_a_named_4xx(app, pairs, kind):
+    from app.api.params import ALLOWED, parse_list_query
+    from app.api.problems import ApiProblem
+    from app.domain.accounts import DomainError
+
+    with app.test_request_context("/api/" + kind, query_string=pairs):
+        from flask import request
+
+        try:
+            spec = parse_list_query(kind, request.args, "ws_x")
+        except ApiProblem as refused:
+            assert refused.status == 400 and refused.extra["parameter"] in {name for name, _ in pairs}
+            return
+        except DomainError as refused:
+            assert refused.status in (400, 404)
+            return
+    names = [name for name, _ in pairs]
+    assert set(names) <= set(ALLOWED[kind]) and len(names) == len(set(names))
+    assert 1 <= spec.limit <= 100 and spec.sort in ("-created", "created", "-name", "name", "-size", "size")
+
+
+@settings(max_examples=150, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 30),
+                           timezones=st.sampled_from([None, timezone.utc, timezone(timedelta(hours=-11)),
+                                                      timezone(timedelta(hours=13, minutes=45))])))
+def test_created_bounds_read_any_iso_time_as_the_same_instant(app, moment):
+    from app.api.params import parse_list_query
+
+    with app.test_request_context("/api/images", query_string={"created_after": moment.isoformat()}):
+        from flask import request
+
+        parsed = parse_list_query("images", request.args, "ws_x").created_after
+    assert parsed == (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))

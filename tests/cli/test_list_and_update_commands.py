@@ -14,7 +14,7 @@ import requests
 
 from app.cli_text import display_width, table, truncate
 from app.client import Client
-from tests.cli.conftest import AEONTEL, upload
+from tests.cli.conftest import AEONTEL
 from tests.services import ThreadedServer
 
 
