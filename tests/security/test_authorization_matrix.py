@@ -113,6 +113,9 @@ CASES = [
     Case("gallery.alt_text", "POST", lambda w, app: gallery(w, suffix=f"/files/{w.a.image_id}/alt"), HTML_WRITE,
          body=lambda w: {"data": {"alt_text": "A red square"}}, htmx=True, writes=True,
          leak=file_leak(G + "/files/{f}/alt")),
+    Case("gallery.focus", "POST", lambda w, app: gallery(w, suffix=f"/files/{w.a.image_id}/focus"), HTML_WRITE,
+         body=lambda w: {"data": {"name": "renamed.png", "focal_x": "0.2", "focal_y": "0.8"}}, htmx=True,
+         writes=True, leak=file_leak(G + "/files/{f}/focus")),
     # The JSON API.
     Case("api.upload_file", "POST", lambda w, app: "/api/files",
          dict(API_WRITE, owner=201, editor=201, token_write=201, other_session=400),
