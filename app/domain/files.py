@@ -256,21 +256,6 @@ def parse_limit(raw, default: int = 50, maximum: int = 100) -> int:
     return limit
 
 
-def list_files(workspace_id: str, *, project_id: str | None = None, limit: int = 50,
-               cursor: str | None = None) -> tuple[list[File], str | None]:
-    """Newest first, keyset-paginated on the time-ordered id."""
-    query = select(File).where(File.workspace_id == workspace_id)
-    if project_id:
-        get_project(workspace_id, project_id)
-        query = query.where(File.project_id == project_id)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(File.id < after)
-    rows = list(db.session.scalars(query.order_by(File.id.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
 _delete_hooks: list = []
 
 

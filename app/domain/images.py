@@ -368,34 +368,6 @@ def get_image(workspace_id: str, file_id: str) -> Image:
     return image
 
 
-def list_images(workspace_id: str, *, project_id: str | None = None, q: str | None = None, limit: int = 50,
-                cursor: str | None = None) -> tuple[list[tuple[Image, File]], str | None]:
-    """Newest first (file ids sort by upload time), keyset-paginated, with the file each image belongs to."""
-    from app.domain.accounts import get_project
-
-    query = select(Image, File).join(File, File.id == Image.file_id).where(Image.workspace_id == workspace_id)
-    if project_id:
-        get_project(workspace_id, project_id)
-        query = query.where(File.project_id == project_id)
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(File.name.ilike(f"%{escaped}%", escape="\\"))
-    after = files.decode_cursor(cursor)
-    if after:
-        # Both sides of the join get the bound: PostgreSQL does not carry it across a merge join by itself.
-        query = query.where(Image.file_id < after, File.id < after)
-    rows = [tuple(row) for row in db.session.execute(query.order_by(Image.file_id.desc()).limit(limit + 1))]
-    next_cursor = files.encode_cursor(rows[limit - 1][0].file_id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
-def delete_image(workspace_id: str, file_id: str) -> None:
-    """The image row and its file row go at once; copies and stored bytes go in jobs that retry."""
-    image = get_image(workspace_id, file_id)
-    files.remove(db.session.get(File, image.file_id))
-    db.session.commit()
-
-
 def delivery_url(image: Image, variant: str = "public") -> str:
     """The URL browsers load: signed (and expiring) when the image is private."""
     return images_client().delivery_url(image.cf_image_id, variant, signed=image.require_signed_urls,

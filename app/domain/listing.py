@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 
 from app.domain.accounts import DomainError, get_project
 from app.domain.files import File
@@ -85,12 +85,13 @@ def _keyset(sort: str, key, last_id: str, *ids):
     if column is File.size and not isinstance(key, int) or column is File.name and not isinstance(key, str):
         raise DomainError("invalid_cursor", "The cursor is not one this API gave out for this query.",
                           parameter="cursor")
-    return or_(beyond(column, key), and_(column == key, id_bound))
+    # A row value, so that the (workspace_id, name|size, id) index is entered at the cursor instead of scanned to it.
+    return beyond(tuple_(column, File.id), tuple_(key, last_id))
 
 
 def _order(sort: str, id_column):
     column, descending = _sort_parts(sort)
-    columns = [id_column] if column is None else [column, id_column]
+    columns = [id_column] if column is None else [column, File.id]  # the index's own order, so no sort step
     return [c.desc() if descending else c.asc() for c in columns]
 
 
@@ -132,7 +133,10 @@ def _sort_key(spec: ListQuery, file: File):
 
 def list_images(spec: ListQuery) -> tuple[list[tuple[Image, File]], str | None, int | None]:
     """(image, file) rows in the asked order, the next page's cursor, and the total when asked for."""
-    query = select(Image, File).join(File, File.id == Image.file_id).where(Image.workspace_id == spec.workspace_id)
+    # Both sides carry the workspace: a list sorted by name or size can then walk file's (workspace_id, name|size, id)
+    # index in order and stop after a page, instead of sorting every image of the workspace.
+    query = (select(Image, File).join(File, File.id == Image.file_id)
+             .where(Image.workspace_id == spec.workspace_id, File.workspace_id == spec.workspace_id))
     query = _common_filters(query, spec)
     if spec.format:
         query = query.where(Image.format == spec.format)
