@@ -109,7 +109,12 @@ def set_alt_text(workspace_id: str, project_id: str, file_id: str, alt_text: str
     entry = get_entry(workspace_id, project_id, file_id)
     if entry.image is None:
         raise NotFound("image_not_found", "This file is not an image yet.")
+    before = {"altText": entry.image.alt_text, "decorative": entry.image.decorative}
     entry.image.alt_text, entry.image.decorative = clean_alt_text(alt_text, decorative)
+    after = {"altText": entry.image.alt_text, "decorative": entry.image.decorative}
+    changed = {key: value for key, value in after.items() if before[key] != value}
+    if changed:  # the same event as an edit through the API (app/domain/image_edits.py)
+        emit("image.updated", workspace_id=workspace_id, subject_id=file_id, payload={"changed": changed})
     db.session.commit()
     return entry.image
 

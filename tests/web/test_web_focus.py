@@ -32,3 +32,21 @@ def test_name_and_focal_point_from_the_details_form(editor, viewer, app, run_job
     api = requests.get(f"{live_server.url}/api/images/{file_id}", headers=tenant.auth(), timeout=10).json()
     assert api["focalPoint"] is None
     assert viewer.client.post(url, headers=viewer.htmx(), data={"name": "x"}).status_code == 403
+
+
+def test_alt_text_from_the_gallery_announces_image_updated_as_the_api_does(editor, app, run_jobs, corpus):
+    from sqlalchemy import select
+
+    from app.domain.events import Event
+    from app.extensions import db
+
+    file_id = tile_id(upload(editor, "Canon_40D.jpg", (corpus / "Canon_40D.jpg").read_bytes()).text)
+    run_jobs()
+    url = f"{editor.gallery_url}/files/{file_id}/alt"
+    for data in ({"alt_text": "A bird"}, {"alt_text": "A bird"}, {"alt_text": "", "decorative": "on"}):
+        assert editor.client.post(url, headers=editor.htmx(), data=data).status_code == 200
+    with app.app_context():
+        events = db.session.scalars(select(Event).where(Event.type == "image.updated", Event.subject_id == file_id)
+                                    .order_by(Event.created_at)).all()
+        assert [event.payload["changed"] for event in events] == [{"altText": "A bird"},
+                                                                   {"altText": None, "decorative": True}]
