@@ -13,10 +13,13 @@ from pathlib import Path
 
 import click
 
+from app.cli_text import table
 from app.client import ApiError, AuthError, Client, NotFoundError, load_settings, write_config
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_FOUND = 1, 2, 3
 BAR_THRESHOLD = 1024 * 1024
+NAME_COLUMNS = 40
+SORTS = ("-created", "created", "-name", "name", "-size", "size")
 
 
 def fail(message: str, code: int = EXIT_FAILURE):
@@ -25,7 +28,12 @@ def fail(message: str, code: int = EXIT_FAILURE):
 
 
 def exit_code_for(error: ApiError) -> int:
-    return EXIT_NOT_FOUND if isinstance(error, NotFoundError) else EXIT_FAILURE
+    """Not found is 3; a 400 naming a parameter (a bad --cursor, --sort, --focal, …) is a usage error, 2."""
+    if isinstance(error, NotFoundError):
+        return EXIT_NOT_FOUND
+    if error.status == 400 and error.body.get("parameter"):
+        return EXIT_USAGE
+    return EXIT_FAILURE
 
 
 def api_options(command):
@@ -84,9 +92,26 @@ def image_table(images: list[dict]) -> str:
     rows = [("ID", "NAME", "SIZE", "DIMENSIONS", "CREATED", "URL")]
     rows += [(i["fileId"], i.get("name") or "-", human_size(i.get("size")), dimensions(i), human_time(i.get("createdAt")),
               i.get("url") or "-") for i in images]
-    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
-                     for row in rows)
+    return table(rows, {1: NAME_COLUMNS})
+
+
+def file_table(found: list[dict]) -> str:
+    rows = [("ID", "NAME", "TYPE", "SIZE", "STATUS", "CREATED")]
+    rows += [(f["id"], f.get("name") or "-", f.get("mimeType") or "-", human_size(f.get("size")), file_status(f),
+              human_time(f.get("createdAt"))) for f in found]
+    return table(rows, {1: NAME_COLUMNS})
+
+
+def file_status(file: dict) -> str:
+    """The file's status, and for an image file where its image stands (`ready, image processing`)."""
+    image = file.get("image")
+    return f"{file.get('status')}, image {image['status']}" if image and file.get("status") == "ready" else \
+        str(file.get("status"))
+
+
+def focal_text(image: dict) -> str | None:
+    point = image.get("focalPoint")
+    return f"{point['x']:g},{point['y']:g}" if point else "centre"
 
 
 def sent_to_images(image: dict) -> str:
@@ -100,6 +125,7 @@ def sent_to_images(image: dict) -> str:
 
 
 def image_details(image: dict) -> str:
+    """`label: value` lines, one per field, so that `grep '^url: '` and people read them alike."""
     lines = [
         ("id", image["fileId"]), ("name", image.get("name")), ("type", image.get("mimeType")),
         ("dimensions", dimensions(image)), ("size", human_size(image.get("size"))), ("format", image.get("format")),
@@ -108,9 +134,28 @@ def image_details(image: dict) -> str:
         ("sent to Images", sent_to_images(image)),
     ]
     lines += [(f"variant {name}", url) for name, url in sorted((image.get("variants") or {}).items())]
-    if image.get("altText"):
-        lines.append(("alt text", image["altText"]))
-    return "\n".join(f"{key + ':':<18}{value if value not in (None, '') else '-'}" for key, value in lines)
+    lines += [("alt text", image.get("altText")), ("decorative", "yes" if image.get("decorative") else "no"),
+              ("focal point", focal_text(image))]
+    return "\n".join(f"{key}: {value if value not in (None, '') else '-'}" for key, value in lines)
+
+
+def list_options(command):
+    """Sort, time filters, total and paging: the same on `image list` and `file list`."""
+    for option in reversed([
+        click.option("--sort", type=click.Choice(SORTS), help="Order by created, name or size; '-' is descending "
+                                                                "[default: -created, newest first]."),
+        click.option("--created-after", metavar="TIME", help="Only those uploaded after this ISO 8601 date/time."),
+        click.option("--created-before", metavar="TIME", help="Only those uploaded before this ISO 8601 date/time."),
+        click.option("--count", is_flag=True, default=None, help="Also print how many match in all (on stderr)."),
+        click.option("--limit", type=click.IntRange(1, 100), metavar="N",
+                     help="Page size (the API's default when left out)."),
+        click.option("--cursor", metavar="CURSOR", help="Start after this cursor (printed when more pages exist); "
+                                                        "give the same filters and --sort with it."),
+        click.option("--all", "all_pages", is_flag=True, help="Follow cursors and list everything."),
+        click.option("--json", "as_json", is_flag=True, help="Print the API's list JSON instead of a table."),
+    ]):
+        command = option(command)
+    return command
 
 
 @click.group()
@@ -122,27 +167,77 @@ def image() -> None:
 @click.option("--workspace", "workspace_id", metavar="ID", help="Only this workspace (a token sees only its own).")
 @click.option("--project", "project_id", metavar="ID", help="Only images in this project.")
 @click.option("--query", "-q", "q", metavar="TEXT", help="Only images whose name contains TEXT.")
-@click.option("--limit", type=click.IntRange(1, 100), metavar="N", help="Page size (the API's default when left out).")
-@click.option("--cursor", metavar="CURSOR", help="Start after this cursor (printed when more pages exist).")
-@click.option("--all", "all_pages", is_flag=True, help="Follow cursors and list every image.")
-@click.option("--json", "as_json", is_flag=True, help="Print the API's list JSON instead of a table.")
+@click.option("--format", "image_format", metavar="FORMAT", help="Only this format (jpeg, png, webp, gif, svg, …).")
+@click.option("--has-alt-text/--no-alt-text", "has_alt_text", default=None,
+              help="Only images with alt text / only those still to describe (no alt text, not decorative).")
+@list_options
 @api_options
-def image_list(client: Client, settings, workspace_id, project_id, q, limit, cursor, all_pages, as_json) -> None:
-    """List images, newest first."""
+def image_list(client: Client, settings, workspace_id, project_id, q, image_format, has_alt_text, limit, cursor,
+               all_pages, as_json, **filters) -> None:
+    """List images, newest first (or as --sort says)."""
+    filters.update(format=image_format, has_alt_text=has_alt_text)
+    show_list(client.list_images, client.iter_images, image_table, "images", as_json, all_pages,
+              workspace_id, project_id, q, limit, cursor, **filters)
+
+
+def show_list(list_page, iterate, render, noun, as_json, all_pages, *args, **filters) -> None:
+    """One page (or every page with --all) as a table or JSON; the next cursor and the total go to stderr."""
     if all_pages:
-        items = list(client.iter_images(workspace_id, project_id, q, limit, cursor))
-        page = {"object": "list", "data": items, "has_more": False, "next_cursor": None}
+        total = list_page(*args[:3], limit=1, **filters)["total"] if filters.get("count") else None
+        page = {"object": "list", "data": list(iterate(*args, **filters)), "has_more": False, "next_cursor": None}
+        if total is not None:
+            page["total"] = total
     else:
-        page = client.list_images(workspace_id, project_id, q, limit, cursor)
+        page = list_page(*args, **filters)
     if as_json:
         print_json(page)
         return
-    if not page["data"]:
-        click.echo("no images")
-    else:
-        click.echo(image_table(page["data"]))
+    click.echo(render(page["data"]) if page["data"] else f"no {noun}")
     if page.get("has_more"):
-        click.echo(f"more images: --cursor {page['next_cursor']} (or --all)", err=True)
+        click.echo(f"more {noun}: --cursor {page['next_cursor']} (or --all)", err=True)
+    if "total" in page:
+        click.echo(f"{page['total']} {noun} in all", err=True)
+
+
+@image.command("update")
+@click.argument("file_id")
+@click.option("--alt", "alt_text", metavar="TEXT", help="New alt text (an empty string removes it).")
+@click.option("--decorative/--no-decorative", default=None,
+              help="Mark the image as decoration (no alt text) or as content.")
+@click.option("--focal", metavar="X,Y", callback=lambda ctx, param, value: parse_focal(value),
+              help="Focal point, each from 0 to 1 from the top left, e.g. 0.5,0.3; crops keep it in frame.")
+@click.option("--focal-reset", is_flag=True, help="Crops centre the image again.")
+@click.option("--name", metavar="NAME", help="A new display name for the file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the Image JSON.")
+@api_options
+def image_update(client: Client, settings, file_id, alt_text, decorative, focal, focal_reset, name, as_json) -> None:
+    """Edit an image's alt text, decorative flag, focal point or name."""
+    if focal is not None and focal_reset:
+        fail("give --focal or --focal-reset, not both", EXIT_USAGE)
+    changes = {key: value for key, value in (("altText", alt_text), ("decorative", decorative), ("name", name))
+               if value is not None}
+    if focal is not None or focal_reset:
+        changes["focalPoint"] = {"x": focal[0], "y": focal[1]} if focal else None
+    if not changes:
+        fail("nothing to change: give --alt, --decorative/--no-decorative, --focal, --focal-reset or --name",
+             EXIT_USAGE)
+    updated = client.update_image(file_id, **changes)
+    if as_json:
+        print_json(updated)
+    else:
+        click.echo(image_details(updated))
+
+
+def parse_focal(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        x, y = (float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter("give X,Y, two numbers from 0 to 1, e.g. 0.5,0.3") from None
+    if not (0 <= x <= 1 and 0 <= y <= 1):
+        raise click.BadParameter("X and Y must each be from 0 to 1")
+    return x, y
 
 
 @image.command("get")
@@ -181,12 +276,26 @@ def image_delete(client: Client, settings, file_ids: tuple[str, ...], yes: bool)
             codes.add(exit_code_for(exc))
             continue
         click.echo(f"deleted {file_id}")
-    sys.exit(EXIT_FAILURE if EXIT_FAILURE in codes else max(codes, default=0))
+    sys.exit(worst_of(codes))
 
 
 @click.group("file")
 def file_group() -> None:
     """Files: upload them (a file whose bytes are an image becomes an image)."""
+
+
+@file_group.command("list")
+@click.option("--workspace", "workspace_id", metavar="ID", help="Only this workspace (a token sees only its own).")
+@click.option("--project", "project_id", metavar="ID", help="Only files in this project.")
+@click.option("--query", "-q", "q", metavar="TEXT", help="Only files whose name contains TEXT.")
+@click.option("--status", type=click.Choice(["pending", "ready", "error"]), help="Only files in this state.")
+@list_options
+@api_options
+def file_list(client: Client, settings, workspace_id, project_id, q, status, limit, cursor, all_pages, as_json,
+              **filters) -> None:
+    """List files, newest first (or as --sort says); an image file's STATUS says where its image stands."""
+    show_list(client.list_files, client.iter_files, file_table, "files", as_json, all_pages,
+              workspace_id, project_id, q, limit, cursor, status=status, **filters)
 
 
 @file_group.command("upload")
@@ -219,11 +328,11 @@ def file_upload(client: Client, settings, paths, project_id, wait, timeout, as_j
                 if exc.status is None or isinstance(exc, AuthError):
                     raise  # every other file would fail the same way
                 uploaded.append((source, exc))
-    worst = 0
+    codes = set()
     for source, file in uploaded:
         if isinstance(file, ApiError):
             click.echo(f"error: {source}: {file}", err=True)
-            worst = EXIT_FAILURE
+            codes.add(exit_code_for(file))
             continue
         result = {"path": str(source), "file": file, "image": None}
         if wait:
@@ -231,15 +340,23 @@ def file_upload(client: Client, settings, paths, project_id, wait, timeout, as_j
                 result["file"], result["image"] = client.wait_for_file(file["id"], timeout=timeout)
             except ApiError as exc:
                 click.echo(f"error: {source}: {exc}", err=True)
-                worst = EXIT_FAILURE
+                codes.add(EXIT_FAILURE)
                 continue
             if result["file"]["status"] == "error":
-                worst = EXIT_FAILURE
+                codes.add(EXIT_FAILURE)
         if as_json:
             click.echo(json.dumps(result))
         else:
             click.echo(upload_line(source, result["file"], result["image"], wait))
-    sys.exit(worst)
+    sys.exit(worst_of(codes))
+
+
+def worst_of(codes: set[int]) -> int:
+    """A failure outranks a usage error, which outranks not found; 0 when everything went well."""
+    for code in (EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_FOUND):
+        if code in codes:
+            return code
+    return 0
 
 
 @click.group("upload-url")
@@ -344,17 +461,21 @@ def login(api_url: str | None, token: str | None, project_id: str | None, no_ver
         current = load_settings()
     except ApiError as exc:
         fail(str(exc))
-    api_url = (api_url or current.api_url).rstrip("/")
+    if not token and not sys.stdin.isatty():
+        fail("pass --token (there is no terminal to ask on)", EXIT_USAGE)
+    if not api_url:
+        api_url = click.prompt("API URL", default=current.api_url) if sys.stdin.isatty() else current.api_url
+    api_url = api_url.strip().rstrip("/")
+    if not api_url.startswith(("http://", "https://")):
+        fail(f"the API URL must start with http:// or https://, not {api_url!r}", EXIT_USAGE)
     if not token:
-        if not sys.stdin.isatty():
-            fail("pass --token (there is no terminal to ask on)", EXIT_USAGE)
         token = click.prompt("API token", hide_input=True).strip()
     if not no_verify:
-        with Client(api_url, token) as client:
+        with Client(api_url, token, max_retries=0) as client:
             try:
                 client.list_images(limit=1)
             except ApiError as exc:
-                fail(f"not saved: {exc}", exit_code_for(exc))
+                fail(f"not saved: checking the token against {api_url} failed: {exc}", exit_code_for(exc))
     path = write_config(api_url=api_url, token=token, project_id=project_id)
     click.echo(f"saved {api_url} and the token to {path}")
 
@@ -366,7 +487,7 @@ def login(api_url: str | None, token: str | None, project_id: str | None, no_ver
 @click.option("--api-url", envvar="AEONTEL_API_URL", metavar="URL", help="The aeontel web app [env AEONTEL_API_URL].")
 @click.option("--token", envvar="AEONTEL_TOKEN", metavar="TOKEN", help="An API token [env AEONTEL_TOKEN].")
 def mcp_command(use_http: bool, host: str, port: int, api_url: str | None, token: str | None) -> None:
-    """Run the MCP server (tools list_images, get_image, delete_image) over stdio or streamable HTTP."""
+    """Run the MCP server (tools list_images, get_image, update_image, delete_image) over stdio or streamable HTTP."""
     from app.mcp_server import serve
 
     try:

@@ -9,6 +9,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,6 +18,9 @@ import requests
 
 DEFAULT_API_URL = "http://127.0.0.1:5000"
 CHUNK = 256 * 1024
+# 429 and 503 with Retry-After are waited out this many times, each wait at most MAX_WAIT seconds.
+MAX_RETRIES, MAX_WAIT = 8, 60.0
+RETRYABLE = (429, 503)
 
 
 class ApiError(Exception):
@@ -132,8 +137,11 @@ class _MultipartBody:
 class Client:
     """Calls the API with a bearer token; every failure is an `ApiError` subclass."""
 
-    def __init__(self, api_url: str = DEFAULT_API_URL, token: str | None = None, timeout: float = 30.0):
+    def __init__(self, api_url: str = DEFAULT_API_URL, token: str | None = None, timeout: float = 30.0,
+                 max_retries: int = MAX_RETRIES, max_wait: float = MAX_WAIT):
         self.api_url, self.token, self.timeout = api_url.rstrip("/"), token, timeout
+        self.max_retries, self.max_wait = max_retries, max_wait
+        self.retried = 0  # answers waited out (429/503 with Retry-After), for callers that report it
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "aeontel-client/0.1"
         if token:
@@ -153,20 +161,44 @@ class Client:
         self.close()
 
     def list_images(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
-                    limit: int | None = None, cursor: str | None = None) -> dict:
-        """One page, newest first: `{"object": "list", "data": [...], "has_more": bool, "next_cursor": str|None}`."""
-        params = {"workspace_id": workspace_id, "project_id": project_id, "q": q, "limit": limit, "cursor": cursor}
-        return self._request("GET", "/api/images", params={k: v for k, v in params.items() if v is not None})
+                    limit: int | None = None, cursor: str | None = None, **filters) -> dict:
+        """One page: `{"object": "list", "data": [...], "has_more", "next_cursor"}` (+ `total` with count=True).
+
+        `filters`: sort ("-created", "name", "-size", …), format, has_alt_text, created_after, created_before, count.
+        """
+        params = {"workspace_id": workspace_id, "project_id": project_id, "q": q, "limit": limit, "cursor": cursor,
+                  **filters}
+        return self._request("GET", "/api/images", params=_query(params))
 
     def iter_images(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
-                    limit: int | None = None, cursor: str | None = None) -> Iterator[dict]:
+                    limit: int | None = None, cursor: str | None = None, **filters) -> Iterator[dict]:
         """Every image from `cursor` on, following `next_cursor`; `limit` is the page size."""
+        return self._iterate(self.list_images, workspace_id, project_id, q, limit, cursor, **filters)
+
+    def list_files(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
+                   limit: int | None = None, cursor: str | None = None, **filters) -> dict:
+        """One page of files; `filters`: sort, status, created_after, created_before, count."""
+        params = {"workspace_id": workspace_id, "project_id": project_id, "q": q, "limit": limit, "cursor": cursor,
+                  **filters}
+        return self._request("GET", "/api/files", params=_query(params))
+
+    def iter_files(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
+                   limit: int | None = None, cursor: str | None = None, **filters) -> Iterator[dict]:
+        return self._iterate(self.list_files, workspace_id, project_id, q, limit, cursor, **filters)
+
+    @staticmethod
+    def _iterate(list_page, workspace_id, project_id, q, limit, cursor, **filters) -> Iterator[dict]:
+        filters.pop("count", None)
         while True:
-            page = self.list_images(workspace_id, project_id, q, limit, cursor)
+            page = list_page(workspace_id, project_id, q, limit, cursor, **filters)
             yield from page["data"]
             cursor = page.get("next_cursor")
             if not page.get("has_more") or not cursor:
                 return
+
+    def update_image(self, file_id: str, **changes) -> dict:
+        """Changes any of altText, decorative, focalPoint ({"x", "y"} or None) and name; answers the image."""
+        return self._request("PATCH", f"/api/images/{quote(file_id, safe='')}", json=changes)
 
     def get_image(self, file_id: str) -> dict:
         return self._request("GET", f"/api/images/{quote(file_id, safe='')}")
@@ -219,7 +251,12 @@ class Client:
                 try:
                     return file, self.get_image(file_id)
                 except NotFoundError:
-                    pass  # stored, but the image is still being provisioned
+                    pass  # stored, but the image is not requested yet (an older server answers 404 until ready)
+                except ApiError as exc:
+                    if exc.code != "image_not_ready":
+                        raise
+                    if exc.body.get("imageStatus") == "failed":
+                        return self.get_file(file_id), None
             if time.monotonic() >= deadline:
                 state = (file.get("image") or {}).get("status") or file["status"]
                 if state == "waiting":
@@ -230,14 +267,13 @@ class Client:
 
     def _request(self, method: str, path: str, timeout=None, **kwargs) -> dict:
         url = self.api_url + path
-        try:
-            response = self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
-        except requests.Timeout:
-            raise ApiConnectionError(None, "timeout", f"{method} {url} timed out") from None
-        except requests.ConnectionError:
-            raise ApiConnectionError(None, "connection_failed", f"cannot reach the aeontel API at {self.api_url}") from None
-        except requests.RequestException as exc:
-            raise ApiConnectionError(None, "request_failed", f"{method} {url} failed: {exc}") from None
+        for attempt in range(self.max_retries + 1):
+            response = self._send(method, url, timeout, **kwargs)
+            wait = retry_after(response)
+            if response.status_code not in RETRYABLE or wait is None or attempt == self.max_retries:
+                break
+            self.retried += 1
+            time.sleep(min(wait, self.max_wait))
         if response.ok:
             try:
                 return response.json()
@@ -245,6 +281,37 @@ class Client:
                 raise ApiError(response.status_code, "bad_response",
                                f"{method} {url} answered {response.status_code} without JSON") from None
         raise _error_from(response)
+
+    def _send(self, method: str, url: str, timeout=None, **kwargs) -> requests.Response:
+        try:
+            return self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
+        except requests.Timeout:
+            raise ApiConnectionError(None, "timeout", f"{method} {url} timed out") from None
+        except requests.ConnectionError:
+            raise ApiConnectionError(None, "connection_failed", f"cannot reach the aeontel API at {self.api_url}") from None
+        except requests.RequestException as exc:
+            raise ApiConnectionError(None, "request_failed", f"{method} {url} failed: {exc}") from None
+
+
+def _query(params: dict) -> dict:
+    """Query parameters as the API spells them: None left out, booleans as true/false."""
+    return {key: (str(value).lower() if isinstance(value, bool) else value)
+            for key, value in params.items() if value is not None}
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds the server asked to wait (Retry-After as seconds or an HTTP date); None when it did not ask."""
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(raw) - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return None
 
 
 def _error_from(response: requests.Response) -> ApiError:

@@ -5,14 +5,51 @@ import sys
 import time
 
 from flask import Request, current_app
-from werkzeug.exceptions import RequestTimeout
+from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
+from werkzeug.formparser import FormDataParser
 
 from app.domain.files import UploadSpool
+
+
+class FormTooLarge(RequestEntityTooLarge):
+    """A 413 that knows which limit the form hit (`limit` names it, `value` is its setting)."""
+
+    def __init__(self, limit: str, value: int):
+        super().__init__()
+        self.limit, self.value = limit, value
+
+
+class _CountingStream:
+    """Counts the multipart boundaries that went past, to tell "too many parts" from "a field too large"."""
+
+    def __init__(self, stream, boundary: bytes):
+        self.stream, self.marker, self.count, self._tail = stream, b"--" + boundary, 0, b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        window = self._tail + data
+        self.count += window.count(self.marker) - self._tail.count(self.marker)
+        self._tail = window[-(len(self.marker) - 1):] if len(self.marker) > 1 else b""
+        return data
+
+
+class _FormParser(FormDataParser):
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        counting = _CountingStream(stream, options.get("boundary", "").encode("ascii", "replace"))
+        try:
+            return super()._parse_multipart(counting, mimetype, content_length, options)
+        except FormTooLarge:
+            raise
+        except RequestEntityTooLarge:
+            if self.max_form_parts is not None and counting.count > self.max_form_parts:
+                raise FormTooLarge("max_form_parts", self.max_form_parts) from None
+            raise FormTooLarge("max_form_memory_size", self.max_form_memory_size) from None
 
 
 class SpoolingRequest(Request):
     # A view may lower the spool's limit before it reads the form (a one-time upload URL's own maxBytes).
     upload_limit: int | None = None
+    form_data_parser_class = _FormParser
 
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         limit = self.upload_limit or current_app.config["MAX_UPLOAD_BYTES"]

@@ -3,7 +3,9 @@ from flask import current_app, g, redirect, request
 from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
-from app.domain import files, image_status, limits
+from app.api.images import conditional
+from app.api.params import parse_list_query
+from app.domain import files, image_status, limits, listing
 from app.domain.shapes import file_json, list_json
 
 
@@ -35,18 +37,16 @@ def upload_file():
 @bp.get("/files")
 @require("read")
 def list_files():
-    workspace_id = workspace_param(request.args.get("workspace_id"))
-    limit = files.parse_limit(request.args.get("limit"))
-    rows, next_cursor = files.list_files(workspace_id, project_id=request.args.get("project_id"), limit=limit,
-                                         cursor=request.args.get("cursor"))
+    spec = parse_list_query("files", request.args, workspace_param(request.args.get("workspace_id")))
+    rows, next_cursor, total = listing.list_files(spec)
     image_status.preload([row.id for row in rows if row.is_image])
-    return list_json([file_json(row) for row in rows], next_cursor)
+    return list_json([file_json(row) for row in rows], next_cursor, total)
 
 
 @bp.get("/files/<file_id>")
 @require("read")
 def get_file(file_id):
-    return file_json(files.get_file(g.workspace_id, file_id))
+    return conditional(file_json(files.get_file(g.workspace_id, file_id)))
 
 
 @bp.get("/files/<file_id>/content")

@@ -1,33 +1,26 @@
 import re
 
-from flask import g, request, url_for
+from flask import g, jsonify, request, url_for
 
 from app.api import bp
 from app.api.auth import require, workspace_param
+from app.api.params import parse_list_query
 from app.api.problems import ApiProblem
-from app.domain import files, images
+from app.domain import files, image_edits, listing
 from app.domain.accounts import NotFound
 from app.domain.shapes import image_json, list_json
 
-MAX_QUERY_LENGTH = 255
 # Ids this API hands out; anything else cannot name an image and answers the same 404 as a missing one.
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
 @bp.get("/images")
 @require("read")
 def list_images():
-    workspace_id = workspace_param(request.args.get("workspace_id"))
-    limit = files.parse_limit(request.args.get("limit"))
-    project_id = request.args.get("project_id") or None
-    if project_id is not None and not _ID.fullmatch(project_id):
-        raise NotFound("project_not_found", f"No project {project_id!r} in this workspace.")
-    q = request.args.get("q") or None
-    if q is not None and (len(q) > MAX_QUERY_LENGTH or "\x00" in q):
-        raise ApiProblem(400, "invalid_q", f"q must be at most {MAX_QUERY_LENGTH} characters of text.", parameter="q")
-    rows, next_cursor = images.list_images(workspace_id, project_id=project_id, q=q, limit=limit,
-                                           cursor=request.args.get("cursor"))
-    return list_json([image_json(image, file) for image, file in rows], next_cursor)
+    spec = parse_list_query("images", request.args, workspace_param(request.args.get("workspace_id")))
+    rows, next_cursor, total = listing.list_images(spec)
+    return list_json([image_json(image, file) for image, file in rows], next_cursor, total)
 
 
 @bp.post("/images")
@@ -42,15 +35,34 @@ def create_image():
 @bp.get("/images/<file_id>")
 @require("read")
 def get_image(file_id):
-    image = images.get_image(g.workspace_id, _checked(file_id))
-    return image_json(image, files.get_file(g.workspace_id, file_id))
+    image = image_edits.get_image_or_not_ready(g.workspace_id, _checked(file_id))
+    return conditional(image_json(image, files.get_file(g.workspace_id, file_id)))
+
+
+@bp.patch("/images/<file_id>")
+@require("write")
+def update_image(file_id):
+    if request.mimetype not in JSON_TYPES:
+        raise ApiProblem(415, "json_required", "Send the changes as a JSON object (Content-Type: application/json).")
+    changes = request.get_json(silent=True)
+    if changes is None:
+        raise ApiProblem(400, "invalid_json", "The body is not valid JSON.")
+    image, file = image_edits.update_image(g.workspace_id, _checked(file_id), changes)
+    return image_json(image, file)
 
 
 @bp.delete("/images/<file_id>")
 @require("write")
 def delete_image(file_id):
-    images.delete_image(g.workspace_id, _checked(file_id))
+    image_edits.delete_image(g.workspace_id, _checked(file_id))
     return {"object": "image", "fileId": file_id, "deleted": True}
+
+
+def conditional(body: dict):
+    """A JSON answer with a strong ETag that answers 304 to a matching If-None-Match."""
+    response = jsonify(body)
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def _checked(file_id: str) -> str:

@@ -45,9 +45,11 @@ _PROBLEM_DESCRIPTIONS = {
     404: "No such object in the caller's workspace (another workspace's objects answer exactly the same).",
     405: "The method is not allowed on this path.",
     408: "The request body did not arrive in time (BODY_READ_TIMEOUT); the connection is closed.",
-    409: "The object is not in a state that allows this yet (or, for an upload URL, it was already used).",
+    409: "The object is not in a state that allows this yet (`image_not_ready`: the image is still processing, "
+         "waiting for the images service, or failed; `imageStatus` says which), or an upload URL was already used.",
     410: "The one-time upload URL has expired.",
-    413: "The upload is larger than the limit.",
+    413: "A limit was hit: `limit` names it (`file_size`, `request_size`, `form_parts`, `form_field_size`) and "
+         "`value` is its setting.",
     415: "The request body has the wrong media type.",
     503: "A backing service (database or storage) is busy or unavailable; try again after `Retry-After` seconds.",
     507: "Storage is full.",
@@ -59,9 +61,24 @@ _WORKSPACE_PARAM = _query("workspace_id", "The workspace to act in. Defaults to 
                           "browser-session callers must send it. Another workspace's id answers 404.")
 _PAGE_PARAMS = [
     _query("limit", "Page size, 1 to 100.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
-    _query("cursor", "The `next_cursor` of the previous page (opaque).",
-           {"type": "string", "maxLength": 200, "pattern": "^[A-Za-z0-9_-]*$"}),
+    _query("cursor", "The `next_cursor` of the previous page: opaque, signed, and only valid with the same "
+           "filters and sort it came from (anything else answers 400 `invalid_cursor`).",
+           {"type": "string", "maxLength": 2000, "pattern": "^[A-Za-z0-9_.-]*$"}),
+    _query("count", "`true` adds `total`: how many items match the filters on all pages together.",
+           {"type": "boolean", "default": False}),
 ]
+_SORT_PARAM = _query("sort", "Order: `created` (upload time), `name` or `size`; a leading `-` is descending.",
+                     {"enum": ["-created", "created", "-name", "name", "-size", "size"], "default": "-created"})
+_CREATED_PARAMS = [
+    _query("created_after", "Only items uploaded after this ISO 8601 date or time (UTC unless it says otherwise).",
+           {"type": "string", "minLength": 10, "maxLength": 40}),
+    _query("created_before", "Only items uploaded before this ISO 8601 date or time.",
+           {"type": "string", "minLength": 10, "maxLength": 40}),
+]
+_ETAG = {"ETag": {"schema": {"type": "string"}, "description": "Send as `If-None-Match` to get 304 when unchanged."}}
+_NOT_MODIFIED = {"description": "Unchanged since the `ETag` sent in `If-None-Match`.", "headers": _ETAG}
+_RETRY_AFTER = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1},
+                                "description": "Seconds to wait before trying again."}}
 
 _SCHEMAS = {
     "Problem": {
@@ -75,6 +92,9 @@ _SCHEMAS = {
             "detail": {"type": "string"},
             "code": {"type": "string", "description": "Stable, machine-readable error code."},
             "parameter": {"type": "string", "description": "The request parameter at fault, for validation errors."},
+            "limit": {"type": "string", "description": "For 413: which limit was hit."},
+            "value": {"type": ["integer", "null"], "description": "For 413: the limit's setting."},
+            "imageStatus": {"enum": ["processing", "waiting", "failed"], "description": "For `image_not_ready`."},
         },
         "additionalProperties": True,
     },
@@ -115,7 +135,7 @@ _SCHEMAS = {
         "description": "A file whose bytes are an image, with its copy in the images service.",
         "required": ["object", "fileId", "cfImageId", "workspaceId", "projectId", "name", "mimeType", "width",
                      "height", "size", "format", "exif", "url", "variants", "requireSignedURLs", "placeholder",
-                     "altText", "decorative", "createdAt", "source", "master", "original"],
+                     "altText", "decorative", "focalPoint", "createdAt", "source", "master", "original"],
         "properties": {
             "object": {"const": "image"},
             "fileId": _ID_SCHEMA,
@@ -150,6 +170,8 @@ _SCHEMAS = {
             },
             "altText": {"type": ["string", "null"]},
             "decorative": {"type": "boolean"},
+            "focalPoint": {"oneOf": [{"type": "null"}, _ref("FocalPoint")],
+                           "description": "Where crops keep the subject; null is the centre."},
             "createdAt": _TIMESTAMP,
             "source": {"enum": ["original", "master"], "description":
                        "What the images service was sent: the original as uploaded, or a master derived from it "
@@ -172,6 +194,31 @@ _SCHEMAS = {
         },
         "additionalProperties": False,
     },
+    "FocalPoint": {
+        "type": "object",
+        "description": "A point of the image, 0 to 1 from the top left; crop URLs pass it as `gravity=XxY`.",
+        "required": ["x", "y"],
+        "properties": {"x": {"type": "number", "minimum": 0, "maximum": 1},
+                       "y": {"type": "number", "minimum": 0, "maximum": 1}},
+        "additionalProperties": False,
+    },
+    "ImageUpdate": {
+        "type": "object",
+        "description": "Any of these fields; others are refused (400 `unknown_field`). Describing an image "
+                       "(non-empty `altText`) makes it not decorative; `decorative: true` clears the alt text; "
+                       "both in one request answer 400 `alt_text_on_decorative`.",
+        "minProperties": 1,
+        "properties": {
+            "altText": {"type": ["string", "null"], "maxLength": 1000,
+                        "description": "Whitespace is collapsed; empty or null removes it."},
+            "decorative": {"type": "boolean"},
+            "focalPoint": {"oneOf": [{"type": "null"}, _ref("FocalPoint")]},
+            "name": {"type": "string", "minLength": 1, "maxLength": 255,
+                     "description": "The file's display name, cleaned as uploaded names are (no path or control "
+                                    "characters)."},
+        },
+        "additionalProperties": False,
+    },
     "FileList": {
         "type": "object",
         "required": ["object", "data", "has_more", "next_cursor"],
@@ -180,6 +227,7 @@ _SCHEMAS = {
             "data": {"type": "array", "items": _ref("File")},
             "has_more": {"type": "boolean"},
             "next_cursor": {"type": ["string", "null"]},
+            "total": {"type": "integer", "minimum": 0, "description": "Only with `count=true`."},
         },
         "additionalProperties": False,
     },
@@ -192,6 +240,7 @@ _SCHEMAS = {
             "has_more": {"type": "boolean"},
             "next_cursor": {"type": ["string", "null"],
                             "description": "Pass as `cursor` for the next page; null on the last page."},
+            "total": {"type": "integer", "minimum": 0, "description": "Only with `count=true`."},
         },
         "additionalProperties": False,
     },
@@ -301,7 +350,12 @@ _PATHS = {
     "/api/files": {
         "get": {
             "operationId": "listFiles", "tags": ["files"], "summary": "List files, newest first",
-            "parameters": [_WORKSPACE_PARAM, _query("project_id", "Only files of this project."), *_PAGE_PARAMS],
+            "description": "Unknown parameters answer 400 `invalid_parameter` naming them.",
+            "parameters": [_WORKSPACE_PARAM, _query("project_id", "Only files of this project."),
+                           _query("q", "Only files whose name contains this text (case-insensitive).",
+                                  {"type": "string", "maxLength": 255}),
+                           _query("status", "Only files in this state.", {"enum": ["pending", "ready", "error"]}),
+                           _SORT_PARAM, *_CREATED_PARAMS, *_PAGE_PARAMS],
             "responses": {"200": _json(_ref("FileList"), "A page of files."), **_problems(400, 401, 404)},
         },
         "post": {
@@ -320,7 +374,10 @@ _PATHS = {
             "responses": {
                 "201": _json(_ref("File"), "The stored file.",
                              headers={"Location": {"schema": {"type": "string"}, "description": "The file's URL."}}),
-                **_problems(400, 401, 403, 404, 408, 413, 415, 503, 507),
+                **_problems(400, 401, 403, 404, 408, 413, 415),
+                "429": {"description": "Too many uploads: wait `Retry-After` seconds and send it again.",
+                        "headers": _RETRY_AFTER, "content": {PROBLEM: {"schema": _ref("Problem")}}},
+                **_problems(503, 507),
             },
         },
     },
@@ -328,7 +385,8 @@ _PATHS = {
         "parameters": [_FILE_ID_PARAM],
         "get": {
             "operationId": "getFile", "tags": ["files"], "summary": "Get one file",
-            "responses": {"200": _json(_ref("File"), "The file."), **_problems(400, 401, 404)},
+            "responses": {"200": _json(_ref("File"), "The file.", headers=_ETAG), "304": _NOT_MODIFIED,
+                          **_problems(400, 401, 404)},
         },
         "delete": {
             "operationId": "deleteFile", "tags": ["files"], "summary": "Delete a file (and its image)",
@@ -359,12 +417,17 @@ _PATHS = {
     "/api/images": {
         "get": {
             "operationId": "listImages", "tags": ["images"], "summary": "List images, newest first",
+            "description": "Unknown parameters answer 400 `invalid_parameter` naming them.",
             "parameters": [
                 _WORKSPACE_PARAM,
                 _query("project_id", "Only images of this project."),
                 _query("q", "Only images whose file name contains this text (case-insensitive).",
                        {"type": "string", "maxLength": 255}),
-                *_PAGE_PARAMS,
+                _query("format", "Only images of this format (`jpeg`, `png`, `webp`, `gif`, `svg`, …).",
+                       {"type": "string", "minLength": 1, "maxLength": 16, "pattern": "^[A-Za-z0-9+.-]+$"}),
+                _query("has_alt_text", "`true`: images with alt text; `false`: images still to describe (no alt "
+                       "text and not decorative).", {"type": "boolean"}),
+                _SORT_PARAM, *_CREATED_PARAMS, *_PAGE_PARAMS,
             ],
             "responses": {"200": _json(_ref("ImageList"), "A page of images."), **_problems(400, 401, 404)},
         },
@@ -381,12 +444,25 @@ _PATHS = {
         "parameters": [_FILE_ID_PARAM],
         "get": {
             "operationId": "getImage", "tags": ["images"], "summary": "Get one image",
-            "responses": {"200": _json(_ref("Image"), "The image."), **_problems(400, 401, 404)},
+            "description": "An image file that is not ready yet (processing, waiting, failed) answers 409 "
+                           "`image_not_ready`; a missing one 404.",
+            "responses": {"200": _json(_ref("Image"), "The image.", headers=_ETAG), "304": _NOT_MODIFIED,
+                          **_problems(400, 401, 404, 409)},
+        },
+        "patch": {
+            "operationId": "updateImage", "tags": ["images"], "summary": "Edit alt text, decorative, focal point, name",
+            "description": "Changes only the fields sent; emits `image.updated` with the fields that changed.",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("ImageUpdate")},
+                "application/merge-patch+json": {"schema": _ref("ImageUpdate")}}},
+            "responses": {"200": _json(_ref("Image"), "The image as it is now."),
+                          **_problems(400, 401, 403, 404, 409, 415)},
         },
         "delete": {
             "operationId": "deleteImage", "tags": ["images"], "summary": "Delete an image and its file",
             "description": "The image and file rows go at once; the images-service copy and the stored bytes "
-                           "are removed by background jobs shortly after. A second delete answers 404.",
+                           "are removed by background jobs shortly after. An image still processing is deleted "
+                           "too (and never appears). A second delete answers 404.",
             "responses": {"200": _json(_ref("ImageDeleted"), "The image is gone."), **_problems(400, 401, 403, 404)},
         },
     },

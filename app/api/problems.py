@@ -55,10 +55,13 @@ def from_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     detail = error.description or _title(status)
     if status == 413:
-        detail = "The request is larger than the upload limit."
+        code, detail, extra = _too_large(error)
+        return problem(413, code, detail, **extra)
     headers = {}
     if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(error.valid_methods)
+        from app.api.methods import allowed_methods
+
+        headers["Allow"] = ", ".join(allowed_methods())
     return problem(status, _GENERIC_CODES.get(status, "error"), detail, headers=headers)
 
 
@@ -66,3 +69,22 @@ def register_error_handlers(blueprint) -> None:
     blueprint.register_error_handler(ApiProblem, lambda e: problem(e.status, e.code, e.detail, headers=e.headers, **e.extra))
     blueprint.register_error_handler(DomainError, from_domain_error)
     blueprint.register_error_handler(HTTPException, from_http_exception)
+
+
+def _too_large(error: HTTPException) -> tuple[str, str, dict]:
+    """Which limit a 413 hit and its value: the request's size, the number of form parts, or one form field's size."""
+    from flask import current_app, request
+
+    limit = getattr(error, "limit", None)
+    if limit == "max_form_parts":
+        return ("too_many_form_parts", f"The form has more than {error.value:,} parts (fields and files).",
+                {"limit": "form_parts", "value": error.value})
+    if limit == "max_form_memory_size":
+        return ("form_field_too_large", f"A form field other than the file is larger than {error.value:,} bytes.",
+                {"limit": "form_field_size", "value": error.value})
+    maximum = request.max_content_length
+    file_limit = current_app.config.get("MAX_UPLOAD_BYTES")
+    detail = f"The request is larger than the limit of {maximum:,} bytes" if maximum else "The request is too large"
+    if file_limit:
+        detail += f"; a file can be at most {file_limit:,} bytes"
+    return "request_too_large", detail + ".", {"limit": "request_size", "value": maximum}

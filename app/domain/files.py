@@ -40,6 +40,8 @@ class File(db.Model):
     __table_args__ = (
         Index("ix_file_workspace_id_id", "workspace_id", "id"),
         Index("ix_file_status_created_at", "status", "created_at"),
+        Index("ix_file_workspace_id_name_id", "workspace_id", "name", "id"),
+        Index("ix_file_workspace_id_size_id", "workspace_id", "size", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -84,7 +86,8 @@ class UploadSpool:
         self.size += len(data)
         if self.size > self.limit:
             raise UploadTooLarge(
-                "file_too_large", f"The file is larger than the limit of {self.limit:,} bytes.", limit=self.limit
+                "file_too_large", f"The file is larger than the limit of {self.limit:,} bytes.", limit="file_size",
+                value=self.limit
             )
         self._hash.update(data)
         if len(self.head) < SNIFF_BYTES:
@@ -277,21 +280,6 @@ def parse_limit(raw, default: int = 50, maximum: int = 100) -> int:
     if not 1 <= limit <= maximum:
         raise DomainError("invalid_limit", f"limit must be a whole number from 1 to {maximum}.", parameter="limit")
     return limit
-
-
-def list_files(workspace_id: str, *, project_id: str | None = None, limit: int = 50,
-               cursor: str | None = None) -> tuple[list[File], str | None]:
-    """Newest first, keyset-paginated on the time-ordered id."""
-    query = select(File).where(File.workspace_id == workspace_id)
-    if project_id:
-        get_project(workspace_id, project_id)
-        query = query.where(File.project_id == project_id)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(File.id < after)
-    rows = list(db.session.scalars(query.order_by(File.id.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
 
 
 _delete_hooks: list = []

@@ -8,6 +8,7 @@ from sqlalchemy import and_, not_, or_, select
 
 from app.domain import files, image_status
 from app.domain.accounts import DomainError, NotFound, get_project
+from app.domain.events import emit
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
@@ -107,13 +108,23 @@ def set_alt_text(workspace_id: str, project_id: str, file_id: str, alt_text: str
     entry = get_entry(workspace_id, project_id, file_id)
     if entry.image is None:
         raise NotFound("image_not_found", "This file is not an image yet.")
-    alt_text = " ".join((alt_text or "").split())
-    if len(alt_text) > MAX_ALT_TEXT:
-        raise DomainError("alt_text_too_long", f"Alt text can be at most {MAX_ALT_TEXT} characters.")
-    entry.image.decorative = bool(decorative)
-    entry.image.alt_text = None if decorative or not alt_text else alt_text
+    before = {"altText": entry.image.alt_text, "decorative": entry.image.decorative}
+    entry.image.alt_text, entry.image.decorative = clean_alt_text(alt_text, decorative)
+    after = {"altText": entry.image.alt_text, "decorative": entry.image.decorative}
+    changed = {key: value for key, value in after.items() if before[key] != value}
+    if changed:  # the same event as an edit through the API (app/domain/image_edits.py)
+        emit("image.updated", workspace_id=workspace_id, subject_id=file_id, payload={"changed": changed})
     db.session.commit()
     return entry.image
+
+
+def clean_alt_text(alt_text: str | None, decorative: bool) -> tuple[str | None, bool]:
+    """(alt text, decorative) as stored: whitespace collapsed, bounded, and none at all on a decorative image."""
+    alt_text = " ".join((alt_text or "").split())
+    if len(alt_text) > MAX_ALT_TEXT:
+        raise DomainError("alt_text_too_long", f"Alt text can be at most {MAX_ALT_TEXT} characters.",
+                          parameter="altText")
+    return (None if decorative or not alt_text else alt_text), bool(decorative)
 
 
 def retry_provisioning(workspace_id: str, project_id: str, file_id: str) -> Entry:

@@ -106,3 +106,20 @@ def retry_failed(workspace_id: str, project_id: str) -> int:
         retry(file)
     db.session.commit()
     return len(rows)
+
+
+class ImageNotReady(DomainError):
+    status = 409
+
+
+def not_ready(file: File) -> ImageNotReady | None:
+    """The refusal for an image file without its image yet (409 `image_not_ready`, told apart from a missing one);
+    None when there is nothing to refuse."""
+    state = image_state(file)
+    if state is None or state["status"] == "ready":
+        return None
+    failed = (state["error"] or {}).get("detail") or "unknown error"
+    detail = {"processing": "The image is still being processed; try again shortly.",
+              "waiting": "The image is waiting for the images service; it is processed once that is back.",
+              "failed": f"The image could not be processed: {failed}"}[state["status"]]
+    return ImageNotReady("image_not_ready", detail, imageStatus=state["status"], error=state["error"])

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +55,9 @@ class Image(db.Model):
     require_signed_urls: Mapped[bool] = mapped_column(Boolean, default=False)
     alt_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     decorative: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where crops keep their subject (0-1 from the top left); null is the centre.
+    focal_x: Mapped[float | None] = mapped_column(Float, nullable=True)
+    focal_y: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # What Images was sent: the original as uploaded, or a master derived from it (app.domain.masters).
     # width/height above are the image as Images has it; the original's own are kept beside them.
@@ -434,34 +437,6 @@ def get_image(workspace_id: str, file_id: str) -> Image:
     if image is None or image.workspace_id != workspace_id:
         raise NotFound("image_not_found", f"No image {file_id!r} in this workspace.")
     return image
-
-
-def list_images(workspace_id: str, *, project_id: str | None = None, q: str | None = None, limit: int = 50,
-                cursor: str | None = None) -> tuple[list[tuple[Image, File]], str | None]:
-    """Newest first (file ids sort by upload time), keyset-paginated, with the file each image belongs to."""
-    from app.domain.accounts import get_project
-
-    query = select(Image, File).join(File, File.id == Image.file_id).where(Image.workspace_id == workspace_id)
-    if project_id:
-        get_project(workspace_id, project_id)
-        query = query.where(File.project_id == project_id)
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(File.name.ilike(f"%{escaped}%", escape="\\"))
-    after = files.decode_cursor(cursor)
-    if after:
-        # Both sides of the join get the bound: PostgreSQL does not carry it across a merge join by itself.
-        query = query.where(Image.file_id < after, File.id < after)
-    rows = [tuple(row) for row in db.session.execute(query.order_by(Image.file_id.desc()).limit(limit + 1))]
-    next_cursor = files.encode_cursor(rows[limit - 1][0].file_id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
-def delete_image(workspace_id: str, file_id: str) -> None:
-    """The image row and its file row go at once; copies and stored bytes go in jobs that retry."""
-    image = get_image(workspace_id, file_id)
-    files.remove(db.session.get(File, image.file_id))
-    db.session.commit()
 
 
 def delivery_url(image: Image, variant: str = "public") -> str:

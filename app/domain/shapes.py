@@ -8,10 +8,12 @@ from app.domain.common import isoformat
 from app.domain.failures import retryable
 from app.domain.image_status import image_state
 from app.domain.files import File
+from app.domain.image_edits import focal_point
 from app.domain.images import NAMED_VARIANTS, Image, delivery_url
 
 
 def file_json(file: File) -> dict:
+    """A list first loads its page's provisioning and image rows in one go (`image_status.preload`)."""
     return {
         "object": "file",
         "id": file.id,
@@ -54,6 +56,7 @@ def image_json(image: Image, file: File) -> dict:
         "placeholder": {"blurhash": image.placeholder, "dominantColor": image.dominant_color},
         "altText": image.alt_text,
         "decorative": image.decorative,
+        "focalPoint": focal_point(image),
         "createdAt": isoformat(image.created_at),
         **sent_json(image),
     }
@@ -73,5 +76,8 @@ def sent_json(image: Image) -> dict:
     }
 
 
-def list_json(items: list[dict], next_cursor: str | None) -> dict:
-    return {"object": "list", "data": items, "has_more": next_cursor is not None, "next_cursor": next_cursor}
+def list_json(items: list[dict], next_cursor: str | None, total: int | None = None) -> dict:
+    page = {"object": "list", "data": items, "has_more": next_cursor is not None, "next_cursor": next_cursor}
+    if total is not None:
+        page["total"] = total
+    return page

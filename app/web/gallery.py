@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.domain import accounts, files, gallery, limits
+from app.domain import accounts, files, gallery, image_edits, limits
 from app.domain.accounts import DomainError
 from app.domain.files import UploadSpool
+from app.domain.image_edits import with_focus
 from app.domain.images import Image, delivery_url
 from app.domain.shapes import image_json
 from app.web.auth import login_required, remember_project, require_role
@@ -46,7 +47,7 @@ class Tile:
 
 def variant(image: Image, options: str) -> str:
     """A flexible variant where the image allows one; private images only have signed named variants."""
-    return delivery_url(image, "thumbnail" if image.require_signed_urls else options)
+    return delivery_url(image, "thumbnail" if image.require_signed_urls else with_focus(image, options))
 
 
 def tile_of(entry: gallery.Entry) -> Tile:
@@ -91,6 +92,10 @@ def domain_error(error: DomainError):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
+    if getattr(error, "limit", None) == "max_form_parts":
+        return error_response(413, f"The form has more than {error.value:,} fields and files.")
+    if getattr(error, "limit", None) == "max_form_memory_size":
+        return error_response(413, f"A form field is larger than {error.value:,} bytes.")
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     return error_response(413, f"The file is larger than the limit of {limit / 1_000_000:.1f} MB.")
 
@@ -204,7 +209,7 @@ def details_context(entry: gallery.Entry) -> dict:
     scale = min(1.0, PREVIEW_PX / max(image.width, 1))
     previews = [("public", data["url"]), ("thumbnail", data["variants"]["thumbnail"])]
     if not image.require_signed_urls:
-        previews.append((FLEXIBLE_SAMPLE, delivery_url(image, FLEXIBLE_SAMPLE)))
+        previews.append((with_focus(image, FLEXIBLE_SAMPLE), delivery_url(image, with_focus(image, FLEXIBLE_SAMPLE))))
     exif = sorted((key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
                   for key, value in (data["exif"] or {}).items())
     return dict(tile=tile_of(entry), data=data, file=entry.file, large=large, large_srcset=f"{large} 1x, {large2x} 2x",
@@ -219,6 +224,27 @@ def details(file_id: str):
         raise accounts.NotFound("image_not_found", "This file is not an image (yet).")
     return render("gallery/details.html", "gallery/_details.html", in_dialog=wants_fragment(),
                   **details_context(entry))
+
+
+@bp.post("/files/<file_id>/focus")
+def focus(file_id: str):
+    """The file's name and the image's focal point, through the same edit as PATCH /api/images/{id}."""
+    require_write()
+    gallery.get_entry(g.workspace.id, g.project.id, file_id)  # this project's file, or 404
+    raw_x, raw_y = (request.form.get(name, "").strip() for name in ("focal_x", "focal_y"))
+    if bool(raw_x) != bool(raw_y):
+        raise DomainError("invalid_field", "Give the focal point's two numbers, or leave both empty to centre it.")
+    try:
+        point = {"x": float(raw_x), "y": float(raw_y)} if raw_x else None
+    except ValueError:
+        raise DomainError("invalid_field", "The focal point is two numbers from 0 to 1.") from None
+    image_edits.update_image(g.workspace.id, file_id, {"name": request.form.get("name", ""), "focalPoint": point})
+    entry = gallery.get_entry(g.workspace.id, g.project.id, file_id)
+    if not wants_fragment():
+        flash("Name and focal point saved.", "info")
+        return redirect(url_for(".details", file_id=file_id))
+    return render_fragment("gallery/_focus.html", saved=True, oob_tile=request.form.get("in_dialog") == "1",
+                           **details_context(entry))
 
 
 @bp.post("/files/<file_id>/alt")

@@ -119,7 +119,7 @@ def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(
                 failures.setdefault(f"{case.method} {case.path}: {kind}", str(exc)[:1500])
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 14
+    assert len(operations) == 15
     for operation in operations:
         for mode, examples in ((schemathesis.GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
                                (schemathesis.GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):
@@ -140,8 +140,13 @@ def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(
     get_one, delete_one = schema["/api/images/{file_id}"]["GET"], schema["/api/images/{file_id}"]["DELETE"]
     for file_id in ids + [foreign]:
         run(get_one.Case(path_parameters={"file_id": file_id}), FUZZ_CHECKS)
-    for query in ({}, {"limit": 1}, {"q": "seed"}, {"project_id": tenant.project_id}):
+    for query in ({}, {"limit": 1}, {"q": "seed"}, {"project_id": tenant.project_id}, {"sort": "name", "count": "true"},
+                  {"has_alt_text": "false", "format": "jpeg"}):
         run(schema["/api/images"]["GET"].Case(query=query), FUZZ_CHECKS)
+    patch_one = schema["/api/images/{file_id}"]["PATCH"]
+    for body in ({"altText": "A beach"}, {"focalPoint": {"x": 0.25, "y": 1}}, {"name": "renamed.jpg"},
+                 {"decorative": True}, {"focalPoint": None}):
+        run(patch_one.Case(path_parameters={"file_id": ids[1]}, body=body, media_type="application/json"), FUZZ_CHECKS)
     for file_id in (ids[0], ids[0], foreign):
         run(delete_one.Case(path_parameters={"file_id": file_id}), FUZZ_CHECKS)
     elapsed = time.monotonic() - started

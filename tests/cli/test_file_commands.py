@@ -77,7 +77,7 @@ def test_upload_errors_are_one_line(aeontel, tenant, tmp_path, live_server):
     result = aeontel("file", "upload", str(too_big), str(small), "--project", tenant.project_id)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {too_big}: ") and result.stderr.count("\n") == 1
-    assert "file_too_large" in result.stderr
+    assert "(request_too_large)" in result.stderr and "a file can be at most 5,242,880 bytes" in result.stderr
     assert result.stdout.startswith(f"{small}: fil_")  # the others are still uploaded and reported
 
     nowhere = aeontel("file", "upload", str(too_big), "--project", "prj_missing")

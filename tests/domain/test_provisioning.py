@@ -8,7 +8,7 @@ import requests
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
-from app.domain import images
+from app.domain import image_edits, images
 from app.domain.events import Event
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
@@ -215,11 +215,11 @@ def test_delete_cascades_into_the_file_the_copy_and_the_bytes(client, tenant, ru
     file_id = upload(client, tenant, (corpus / "Canon_40D.jpg").read_bytes(), "canon.jpg")
     run_jobs()
     with app.app_context():
-        images.delete_image(tenant.workspace_id, file_id)
+        image_edits.delete_image(tenant.workspace_id, file_id)
         assert db.session.get(Image, file_id) is None and db.session.get(File, file_id) is None
         assert db.session.get(Provisioning, file_id) is None
         with pytest.raises(images.NotFound):
-            images.delete_image(tenant.workspace_id, file_id)
+            image_edits.delete_image(tenant.workspace_id, file_id)
     run_jobs()
     assert standin_images(app, file_id) == []
     with app.app_context():

@@ -28,7 +28,8 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert init.server_info.name == "aeontel-images" and "no tool to create an image" in init.instructions
 
     tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    assert set(tools) == {"list_images", "get_image", "delete_image", "create_upload_url", "retry_file"}
+    assert set(tools) == {"list_images", "get_image", "update_image", "delete_image", "create_upload_url",
+                          "retry_file"}
     assert tools["create_upload_url"].input_schema["required"] == ["project_id"]
     made = structured(await session.call_tool("create_upload_url", {"project_id": tenant.project_id,
                                                                     "max_bytes": 5000, "alt_text": "Sky"}))
@@ -39,7 +40,10 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     bad = await session.call_tool("create_upload_url", {"project_id": "prj_nope"})
     assert bad.is_error and "project_not_found" in bad.content[0].text
     listing = tools["list_images"]
-    assert set(listing.input_schema["properties"]) == {"workspace_id", "project_id", "limit", "cursor"}
+    assert set(listing.input_schema["properties"]) == {
+        "workspace_id", "project_id", "q", "sort", "format", "has_alt_text", "created_after", "created_before",
+        "count", "limit", "cursor", "include_exif"}
+    assert all(tool.input_schema["additionalProperties"] is False for tool in tools.values())
     assert not listing.input_schema.get("required")
     assert listing.input_schema["properties"]["limit"]["anyOf"][0] == {"maximum": 100, "minimum": 1, "type": "integer"}
     assert "next_cursor" in listing.description and listing.annotations.read_only_hint is True
@@ -61,12 +65,13 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert page["has_more"] is False and page["next_cursor"] is None
     first = structured(await session.call_tool("list_images", {"limit": 1, "project_id": tenant.project_id}))
     assert [item["fileId"] for item in first["data"]] == images[:1] and first["has_more"] is True
-    second = structured(await session.call_tool("list_images", {"limit": 1, "cursor": first["next_cursor"]}))
+    second = structured(await session.call_tool("list_images", {"limit": 1, "cursor": first["next_cursor"],
+                                                                "project_id": tenant.project_id}))
     assert [item["fileId"] for item in second["data"]] == images[1:] and second["has_more"] is False
     mine = structured(await session.call_tool("list_images", {"workspace_id": tenant.workspace_id}))
     assert len(mine["data"]) == 2
 
-    image = structured(await session.call_tool("get_image", {"file_id": images[-1]}))
+    image = structured(await session.call_tool("get_image", {"file_id": images[-1], "include_exif": True}))
     assert (image["fileId"], image["name"], image["width"], image["height"]) == (images[-1], "Beach-Sunset.jpg", 100, 68)
     assert image["workspaceId"] == tenant.workspace_id and image["url"].endswith(f"/{images[-1]}/public")
     assert image["exif"]["Make"] == "Canon" and "placeholder" in image  # fields beyond the schema pass through
@@ -83,6 +88,36 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert refused.is_error and "not_retryable" in refused.content[0].text
     retried = structured(await session.call_tool("retry_file", {"file_id": failed}))
     assert retried["id"] == failed and retried["image"]["status"] == "processing"
+    # Filters and sort reach the API; unknown arguments are refused instead of ignored.
+    found = structured(await session.call_tool("list_images", {"q": "team", "count": True}))
+    assert [item["name"] for item in found["data"]] == ["team.jpg"] and found["total"] == 1
+    by_name = structured(await session.call_tool("list_images", {"sort": "name"}))
+    assert [item["name"] for item in by_name["data"]] == ["Beach-Sunset.jpg", "team.jpg"]
+    compact = by_name["data"][0]
+    assert compact.get("exif") is None and compact.get("placeholder") is None and compact["url"]
+    for arguments in ({"query": "team"}, {"sort_by": "name"}, {"q": "x", "unknown": 1}):
+        refused = await session.call_tool("list_images", arguments)
+        assert refused.is_error and next(iter(set(arguments) - {"q"})) in refused.content[0].text, arguments
+    bad_sort = await session.call_tool("list_images", {"sort": "newest"})
+    assert bad_sort.is_error
+    refused = await session.call_tool("get_image", {"file_id": images[0], "verbose": True})
+    assert refused.is_error and "verbose" in refused.content[0].text
+
+    edited = structured(await session.call_tool("update_image", {"file_id": images[-1], "alt_text": "A sunset",
+                                                                 "focal_x": 0.3, "focal_y": 0.6}))
+    assert (edited["altText"], edited["focalPoint"]) == ("A sunset", {"x": 0.3, "y": 0.6})
+    assert requests.get(f"{live_server.url}/api/images/{images[-1]}", headers=tenant.auth(),
+                        timeout=10).json()["altText"] == "A sunset"
+    reset = structured(await session.call_tool("update_image", {"file_id": images[-1], "reset_focal_point": True}))
+    assert reset["focalPoint"] is None and reset["altText"] == "A sunset"
+    nothing = await session.call_tool("update_image", {"file_id": images[-1]})
+    assert nothing.is_error and "Nothing to change" in nothing.content[0].text
+    half = await session.call_tool("update_image", {"file_id": images[-1], "focal_x": 0.5})
+    assert half.is_error and "together" in half.content[0].text
+    out_of_range = await session.call_tool("update_image", {"file_id": images[-1], "focal_x": 2, "focal_y": 0})
+    assert out_of_range.is_error
+    both = await session.call_tool("update_image", {"file_id": images[-1], "alt_text": "x", "decorative": True})
+    assert both.is_error and "alt_text_on_decorative" in both.content[0].text
 
     deleted = structured(await session.call_tool("delete_image", {"file_id": images[0]}))
     assert deleted == {"object": "image", "fileId": images[0], "deleted": True}
@@ -133,3 +168,30 @@ def test_a_bad_token_or_a_dead_api_is_a_tool_error_not_a_crash(live_server):
             assert result.is_error and "connection_failed" in result.content[0].text
 
     anyio.run(run)
+
+
+def test_a_page_of_50_images_is_compact_unless_exif_is_asked_for(live_server, tenant, corpus, run_jobs):
+    """What a page costs an assistant's context, in bytes of the tool's JSON text."""
+    from mcp import Client as McpClient
+
+    from app.client import Client
+    from app.mcp_server import build_server
+
+    for n in range(50):
+        response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
+                                 data={"project_id": tenant.project_id},
+                                 files={"file": (f"photo-{n}.jpg", (corpus / "Canon_40D.jpg").read_bytes())})
+        assert response.status_code == 201
+    run_jobs()
+
+    async def run() -> tuple[int, int]:
+        with Client(live_server.url, tenant.write_token) as api:
+            async with McpClient(build_server(api)) as session:
+                small = await session.call_tool("list_images", {"limit": 50})
+                full = await session.call_tool("list_images", {"limit": 50, "include_exif": True})
+                assert len(small.structured_content["data"]) == len(full.structured_content["data"]) == 50
+                return len(small.content[0].text.encode()), len(full.content[0].text.encode())
+
+    small, full = anyio.run(run)
+    print(f"list_images, 50 images: {small} bytes compact, {full} bytes with EXIF")
+    assert small * 3 < full

@@ -124,6 +124,9 @@ CASES = [
     Case("gallery.alt_text", "POST", lambda w, app: gallery(w, suffix=f"/files/{w.a.image_id}/alt"), HTML_WRITE,
          body=lambda w: {"data": {"alt_text": "A red square"}}, htmx=True, writes=True,
          leak=file_leak(G + "/files/{f}/alt")),
+    Case("gallery.focus", "POST", lambda w, app: gallery(w, suffix=f"/files/{w.a.image_id}/focus"), HTML_WRITE,
+         body=lambda w: {"data": {"name": "renamed.png", "focal_x": "0.2", "focal_y": "0.8"}}, htmx=True,
+         writes=True, leak=file_leak(G + "/files/{f}/focus")),
     # The JSON API.
     Case("api.upload_file", "POST", lambda w, app: "/api/files",
          dict(API_WRITE, owner=201, editor=201, token_write=201, other_session=400),
@@ -144,6 +147,8 @@ CASES = [
     Case("api.create_image", "POST", lambda w, app: "/api/images", expect(405)),
     Case("api.get_image", "GET", lambda w, app: f"/api/images/{w.a.image_id}", API_READ,
          leak=file_leak("/api/images/{f}")),
+    Case("api.update_image", "PATCH", lambda w, app: f"/api/images/{w.a.image_id}", API_WRITE, writes=True,
+         body=lambda w: {"json": {"altText": "A red square"}}, leak=file_leak("/api/images/{f}")),
     Case("api.delete_image", "DELETE", lambda w, app: f"/api/images/{w.a.image_id}", API_WRITE, writes=True,
          leak=file_leak("/api/images/{f}")),
     Case("api.create_upload_url", "POST", lambda w, app: f"/api/uploads?workspace_id={w.a.workspace_id}",

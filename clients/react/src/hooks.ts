@@ -14,7 +14,7 @@ import {
 import { AeontelError } from "./errors.js";
 import { aeontelKeys, type ImageDetailKey, type ImageListKey } from "./keys.js";
 import { useAeontelClient } from "./provider.js";
-import type { File, Image, ImageDeleted, ImageList, ListImagesParams } from "./types.js";
+import type { File, Image, ImageDeleted, ImageList, ImageUpdate, ListImagesParams } from "./types.js";
 
 /** The cached form of a list: its pages as fetched, each with `data`, `has_more` and `next_cursor`. */
 export type ImagePages = InfiniteData<ImageList, string | undefined>;
@@ -201,5 +201,99 @@ export function useRetryFile(options: UseRetryFileOptions = {}): UseMutationResu
         queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }),
         queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true }),
       ]),
+  });
+}
+
+/** What `useUpdateImage` is called with: `mutate({fileId, changes: {altText: "…"}})`. */
+export interface UpdateImageVariables {
+  fileId: string;
+  changes: ImageUpdate;
+}
+
+/** The cached image as it was before the optimistic edit, in each list and the detail, to undo it on refusal. */
+export interface UpdateImageContext {
+  lists: Array<{ queryKey: readonly unknown[]; image: Image }>;
+  detail: Image | undefined;
+}
+
+export interface UseUpdateImageOptions {
+  onSuccess?: (image: Image, variables: UpdateImageVariables) => unknown;
+  onError?: (error: AeontelError, variables: UpdateImageVariables) => unknown;
+  onSettled?: (image: Image | undefined, error: AeontelError | null, variables: UpdateImageVariables) => unknown;
+}
+
+/** The image with the edit applied as the server will apply it (decorative clears alt text; alt text undoes it). */
+function edited(image: Image, changes: ImageUpdate): Image {
+  const next: Image = { ...image };
+  if (changes.name !== undefined) next.name = changes.name;
+  if (changes.focalPoint !== undefined) next.focalPoint = changes.focalPoint;
+  if (changes.altText !== undefined) {
+    const text = (changes.altText ?? "").split(/\s+/).filter(Boolean).join(" ");
+    next.altText = text || null;
+    if (text && changes.decorative === undefined) next.decorative = false;
+  }
+  if (changes.decorative !== undefined) {
+    next.decorative = changes.decorative;
+    if (changes.decorative) next.altText = null;
+  }
+  return next;
+}
+
+function replaceIn(data: ImagePages, fileId: string, replace: (image: Image) => Image): ImagePages {
+  return {
+    ...data,
+    pages: data.pages.map((page) => ({
+      ...page,
+      data: page.data.map((image) => (image.fileId === fileId ? replace(image) : image)),
+    })),
+  };
+}
+
+/**
+ * Edits an image: `mutate({fileId, changes})`. At once the edit shows in every cached list and in the retrieved
+ * image; the server's answer then replaces it, and a refusal (400, 403, 409 …) puts back what was there.
+ */
+export function useUpdateImage(
+  options: UseUpdateImageOptions = {},
+): UseMutationResult<Image, AeontelError, UpdateImageVariables, UpdateImageContext> {
+  const client = useAeontelClient();
+  const queryClient = useQueryClient();
+  return useMutation<Image, AeontelError, UpdateImageVariables, UpdateImageContext>({
+    mutationKey: [...aeontelKeys.images(), "update"],
+    mutationFn: ({ fileId, changes }) => client.updateImage(fileId, changes),
+    onMutate: async ({ fileId, changes }) => {
+      const lists = { queryKey: aeontelKeys.imageLists() };
+      const detailKey = aeontelKeys.imageDetail(fileId);
+      await Promise.all([queryClient.cancelQueries(lists), queryClient.cancelQueries({ queryKey: detailKey })]);
+      const context: UpdateImageContext = { lists: [], detail: queryClient.getQueryData<Image>(detailKey) };
+      for (const [queryKey, data] of queryClient.getQueriesData<ImagePages>(lists)) {
+        const found = data?.pages.flatMap((page) => page.data).find((image) => image.fileId === fileId);
+        if (!data || !found) continue;
+        context.lists.push({ queryKey, image: found });
+        queryClient.setQueryData<ImagePages>(queryKey, replaceIn(data, fileId, (image) => edited(image, changes)));
+      }
+      if (context.detail) queryClient.setQueryData<Image>(detailKey, edited(context.detail, changes));
+      return context;
+    },
+    onError: (error, variables, context) => {
+      for (const { queryKey, image: before } of context?.lists ?? []) {
+        queryClient.setQueryData<ImagePages>(queryKey, (data) =>
+          data ? replaceIn(data, variables.fileId, () => before) : data);
+      }
+      if (context?.detail) queryClient.setQueryData<Image>(aeontelKeys.imageDetail(variables.fileId), context.detail);
+      return options.onError?.(error, variables);
+    },
+    onSuccess: (image, variables) => {
+      queryClient.setQueryData<Image>(aeontelKeys.imageDetail(variables.fileId), image);
+      for (const [queryKey, data] of queryClient.getQueriesData<ImagePages>({ queryKey: aeontelKeys.imageLists() })) {
+        if (data) queryClient.setQueryData<ImagePages>(queryKey, replaceIn(data, variables.fileId, () => image));
+      }
+      return options.onSuccess?.(image, variables);
+    },
+    onSettled: async (image, error, variables) => {
+      // A sorted or filtered list may order the edited image elsewhere now (a new name): ask the server again.
+      await queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() });
+      return options.onSettled?.(image, error, variables);
+    },
   });
 }

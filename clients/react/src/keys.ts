@@ -23,5 +23,11 @@ export function normalizeListParams(params: ListImagesParams): ListImagesParams 
   if (params.projectId) out.projectId = params.projectId;
   if (params.limit !== undefined) out.limit = params.limit;
   if (params.q) out.q = params.q;
+  if (params.sort) out.sort = params.sort;
+  if (params.format) out.format = params.format;
+  if (params.hasAltText !== undefined) out.hasAltText = params.hasAltText;
+  if (params.createdAfter) out.createdAfter = params.createdAfter;
+  if (params.createdBefore) out.createdBefore = params.createdBefore;
+  if (params.count) out.count = true;
   return out;
 }

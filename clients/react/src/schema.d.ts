@@ -29,7 +29,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List files, newest first */
+        /**
+         * List files, newest first
+         * @description Unknown parameters answer 400 `invalid_parameter` naming them.
+         */
         get: operations["listFiles"];
         put?: never;
         /**
@@ -114,7 +117,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List images, newest first */
+        /**
+         * List images, newest first
+         * @description Unknown parameters answer 400 `invalid_parameter` naming them.
+         */
         get: operations["listImages"];
         put?: never;
         /**
@@ -138,18 +144,25 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Get one image */
+        /**
+         * Get one image
+         * @description An image file that is not ready yet (processing, waiting, failed) answers 409 `image_not_ready`; a missing one 404.
+         */
         get: operations["getImage"];
         put?: never;
         post?: never;
         /**
          * Delete an image and its file
-         * @description The image and file rows go at once; the images-service copy and the stored bytes are removed by background jobs shortly after. A second delete answers 404.
+         * @description The image and file rows go at once; the images-service copy and the stored bytes are removed by background jobs shortly after. An image still processing is deleted too (and never appears). A second delete answers 404.
          */
         delete: operations["deleteImage"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit alt text, decorative, focal point, name
+         * @description Changes only the fields sent; emits `image.updated` with the fields that changed.
+         */
+        patch: operations["updateImage"];
         trace?: never;
     };
     "/api/openapi.json": {
@@ -277,6 +290,13 @@ export interface components {
             next_cursor: string | null;
             /** @constant */
             object: "list";
+            /** @description Only with `count=true`. */
+            total?: number;
+        };
+        /** @description A point of the image, 0 to 1 from the top left; crop URLs pass it as `gravity=XxY`. */
+        FocalPoint: {
+            x: number;
+            y: number;
         };
         /** @description A file whose bytes are an image, with its copy in the images service. */
         Image: {
@@ -288,6 +308,8 @@ export interface components {
             /** @description EXIF tags by name; GPS only when the workspace keeps it. */
             exif: Record<string, unknown>;
             fileId: string;
+            /** @description Where crops keep the subject; null is the centre. */
+            focalPoint: null | components["schemas"]["FocalPoint"];
             format: string;
             height: number;
             master: null | components["schemas"]["PictureFacts"];
@@ -340,6 +362,17 @@ export interface components {
             next_cursor: string | null;
             /** @constant */
             object: "list";
+            /** @description Only with `count=true`. */
+            total?: number;
+        };
+        /** @description Any of these fields; others are refused (400 `unknown_field`). Describing an image (non-empty `altText`) makes it not decorative; `decorative: true` clears the alt text; both in one request answer 400 `alt_text_on_decorative`. */
+        ImageUpdate: {
+            /** @description Whitespace is collapsed; empty or null removes it. */
+            altText?: string | null;
+            decorative?: boolean;
+            focalPoint?: null | components["schemas"]["FocalPoint"];
+            /** @description The file's display name, cleaned as uploaded names are (no path or control characters). */
+            name?: string;
         };
         /** @description Bytes, dimensions as displayed and format of an original or of its master. */
         PictureFacts: {
@@ -353,12 +386,21 @@ export interface components {
             /** @description Stable, machine-readable error code. */
             code: string;
             detail: string;
+            /**
+             * @description For `image_not_ready`.
+             * @enum {unknown}
+             */
+            imageStatus?: "processing" | "waiting" | "failed";
+            /** @description For 413: which limit was hit. */
+            limit?: string;
             /** @description The request parameter at fault, for validation errors. */
             parameter?: string;
             status: number;
             title: string;
             /** Format: uri */
             type: string;
+            /** @description For 413: the limit's setting. */
+            value?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -472,7 +514,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The object is not in a state that allows this yet (or, for an upload URL, it was already used). */
+        /** @description The object is not in a state that allows this yet (`image_not_ready`: the image is still processing, waiting for the images service, or failed; `imageStatus` says which), or an upload URL was already used. */
         Problem409: {
             headers: {
                 [name: string]: unknown;
@@ -490,7 +532,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The upload is larger than the limit. */
+        /** @description A limit was hit: `limit` names it (`file_size`, `request_size`, `form_parts`, `form_field_size`) and `value` is its setting. */
         Problem413: {
             headers: {
                 [name: string]: unknown;
@@ -561,10 +603,22 @@ export interface operations {
                 workspace_id?: string;
                 /** @description Only files of this project. */
                 project_id?: string;
+                /** @description Only files whose name contains this text (case-insensitive). */
+                q?: string;
+                /** @description Only files in this state. */
+                status?: "pending" | "ready" | "error";
+                /** @description Order: `created` (upload time), `name` or `size`; a leading `-` is descending. */
+                sort?: "-created" | "created" | "-name" | "name" | "-size" | "size";
+                /** @description Only items uploaded after this ISO 8601 date or time (UTC unless it says otherwise). */
+                created_after?: string;
+                /** @description Only items uploaded before this ISO 8601 date or time. */
+                created_before?: string;
                 /** @description Page size, 1 to 100. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page (opaque). */
+                /** @description The `next_cursor` of the previous page: opaque, signed, and only valid with the same filters and sort it came from (anything else answers 400 `invalid_cursor`). */
                 cursor?: string;
+                /** @description `true` adds `total`: how many items match the filters on all pages together. */
+                count?: boolean;
             };
             header?: never;
             path?: never;
@@ -622,6 +676,17 @@ export interface operations {
             408: components["responses"]["Problem408"];
             413: components["responses"]["Problem413"];
             415: components["responses"]["Problem415"];
+            /** @description Too many uploads: wait `Retry-After` seconds and send it again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             503: components["responses"]["Problem503"];
             507: components["responses"]["Problem507"];
         };
@@ -641,11 +706,22 @@ export interface operations {
             /** @description The file. */
             200: {
                 headers: {
+                    /** @description Send as `If-None-Match` to get 304 when unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["File"];
                 };
+            };
+            /** @description Unchanged since the `ETag` sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    /** @description Send as `If-None-Match` to get 304 when unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
@@ -746,10 +822,22 @@ export interface operations {
                 project_id?: string;
                 /** @description Only images whose file name contains this text (case-insensitive). */
                 q?: string;
+                /** @description Only images of this format (`jpeg`, `png`, `webp`, `gif`, `svg`, …). */
+                format?: string;
+                /** @description `true`: images with alt text; `false`: images still to describe (no alt text and not decorative). */
+                has_alt_text?: boolean;
+                /** @description Order: `created` (upload time), `name` or `size`; a leading `-` is descending. */
+                sort?: "-created" | "created" | "-name" | "name" | "-size" | "size";
+                /** @description Only items uploaded after this ISO 8601 date or time (UTC unless it says otherwise). */
+                created_after?: string;
+                /** @description Only items uploaded before this ISO 8601 date or time. */
+                created_before?: string;
                 /** @description Page size, 1 to 100. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page (opaque). */
+                /** @description The `next_cursor` of the previous page: opaque, signed, and only valid with the same filters and sort it came from (anything else answers 400 `invalid_cursor`). */
                 cursor?: string;
+                /** @description `true` adds `total`: how many items match the filters on all pages together. */
+                count?: boolean;
             };
             header?: never;
             path?: never;
@@ -808,15 +896,27 @@ export interface operations {
             /** @description The image. */
             200: {
                 headers: {
+                    /** @description Send as `If-None-Match` to get 304 when unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Image"];
                 };
             };
+            /** @description Unchanged since the `ETag` sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    /** @description Send as `If-None-Match` to get 304 when unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
             503: components["responses"]["Problem503"];
         };
     };
@@ -845,6 +945,41 @@ export interface operations {
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    updateImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's id. */
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageUpdate"];
+                "application/merge-patch+json": components["schemas"]["ImageUpdate"];
+            };
+        };
+        responses: {
+            /** @description The image as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            415: components["responses"]["Problem415"];
             503: components["responses"]["Problem503"];
         };
     };

@@ -7,6 +7,10 @@ export type { components, operations, paths };
 export type Image = components["schemas"]["Image"];
 /** A page of images: `{object: "list", data, has_more, next_cursor}`. */
 export type ImageList = components["schemas"]["ImageList"];
+/** The body of `PATCH /api/images/{file_id}`: any of `altText`, `decorative`, `focalPoint`, `name`. */
+export type ImageUpdate = components["schemas"]["ImageUpdate"];
+/** `focalPoint: {x, y}` of an image (0 to 1 from the top left), or null for the centre. */
+export type FocalPoint = components["schemas"]["FocalPoint"];
 /** The answer to `DELETE /api/images/{file_id}`. */
 export type ImageDeleted = components["schemas"]["ImageDeleted"];
 /** One file: the `File` schema; `image` says where it is on its way to an image (`waiting`: for the images service). */
@@ -42,4 +46,15 @@ export interface ListImagesParams {
   limit?: number;
   /** Only images whose file name contains this text (case-insensitive). */
   q?: string;
+  /** Order: created (upload time), name or size; a leading `-` is descending. Newest first by default. */
+  sort?: ListImagesQuery["sort"];
+  /** Only this image format (`jpeg`, `png`, …). */
+  format?: string;
+  /** `true`: images with alt text; `false`: images still to describe (none, and not decorative). */
+  hasAltText?: boolean;
+  /** Only images uploaded after / before this ISO 8601 date or time. */
+  createdAfter?: string;
+  createdBefore?: string;
+  /** Each page also carries `total`, the number of matching images on all pages. */
+  count?: boolean;
 }

@@ -1,0 +1,148 @@
+"""Editing an image's descriptive fields (alt text, decorative, focal point, name) and deleting one not ready yet."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from app.domain import files
+from app.domain.accounts import DomainError, NotFound
+from app.domain.events import emit
+from app.domain.files import MAX_NAME_LENGTH, File, safe_display_name
+from app.domain.gallery import clean_alt_text
+from app.domain.image_status import not_ready
+from app.domain.images import Image, get_image
+from app.extensions import db
+
+EDITABLE = ("altText", "decorative", "focalPoint", "name")
+_CROPPING = re.compile(r"(^|,)fit=(cover|crop)(,|$)")
+
+
+def _invalid(field: str, detail: str) -> DomainError:
+    return DomainError("invalid_field", detail, parameter=field)
+
+
+def parse_focal_point(value) -> tuple[float, float] | None:
+    """{x, y} with both numbers in [0, 1] (0, 0 is the top left), or None for the centre."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"x", "y"}:
+        raise _invalid("focalPoint", "focalPoint is {\"x\": …, \"y\": …} or null.")
+    point = []
+    for axis in ("x", "y"):
+        number = value[axis]
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) \
+                or not 0 <= number <= 1:
+            raise _invalid("focalPoint", f"focalPoint.{axis} must be a number from 0 to 1.")
+        point.append(float(number))
+    return point[0], point[1]
+
+
+def parse_name(value) -> str:
+    """1 to 255 characters, cleaned as uploaded names are (no path, no control characters)."""
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid("name", "name must be a non-empty string.")
+    if len(value) > MAX_NAME_LENGTH:
+        raise _invalid("name", f"name can be at most {MAX_NAME_LENGTH} characters.")
+    cleaned = safe_display_name(value)
+    if cleaned == "untitled" and value.strip() != "untitled":
+        raise _invalid("name", "name must contain something besides path separators, dots and control characters.")
+    return cleaned
+
+
+def _parse(changes) -> dict:
+    if not isinstance(changes, dict):
+        raise DomainError("invalid_body", "Send a JSON object with any of " + ", ".join(EDITABLE) + ".")
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise DomainError("unknown_field", f"Unknown field {unknown[0]!r}; editable fields are {', '.join(EDITABLE)}.",
+                          parameter=unknown[0])
+    parsed = {}
+    if "altText" in changes:
+        if changes["altText"] is not None and not isinstance(changes["altText"], str):
+            raise _invalid("altText", "altText must be a string or null.")
+        parsed["altText"] = changes["altText"]
+    if "decorative" in changes:
+        if not isinstance(changes["decorative"], bool):
+            raise _invalid("decorative", "decorative must be true or false.")
+        parsed["decorative"] = changes["decorative"]
+    if "focalPoint" in changes:
+        parsed["focalPoint"] = parse_focal_point(changes["focalPoint"])
+    if "name" in changes:
+        parsed["name"] = parse_name(changes["name"])
+    return parsed
+
+
+def update_image(workspace_id: str, file_id: str, changes) -> tuple[Image, File]:
+    """Applies a partial edit; `image.updated` with the changed fields commits with the rows."""
+    parsed = _parse(changes)
+    image = get_image_or_not_ready(workspace_id, file_id)
+    file = db.session.get(File, file_id)
+    before = snapshot(image, file)
+    if "altText" in parsed or "decorative" in parsed:
+        describing = " ".join((parsed.get("altText") or "").split())
+        if parsed.get("decorative") is True and describing:
+            raise DomainError("alt_text_on_decorative", "A decorative image carries no alt text: send either "
+                                                        "decorative: true or altText, not both.", parameter="altText")
+        # Describing an image makes it not decorative, unless the same request says otherwise.
+        decorative = parsed.get("decorative", image.decorative and not describing)
+        alt_text = parsed["altText"] if "altText" in parsed else image.alt_text
+        image.alt_text, image.decorative = clean_alt_text(alt_text, decorative)
+    if "focalPoint" in parsed:
+        image.focal_x, image.focal_y = parsed["focalPoint"] or (None, None)
+    if "name" in parsed:
+        file.name = parsed["name"]
+    after = snapshot(image, file)
+    changed = {key: value for key, value in after.items() if before[key] != value}
+    if changed:
+        emit("image.updated", workspace_id=workspace_id, subject_id=file_id, payload={"changed": changed})
+    db.session.commit()
+    return image, file
+
+
+def snapshot(image: Image, file: File) -> dict:
+    return {"altText": image.alt_text, "decorative": image.decorative, "focalPoint": focal_point(image),
+            "name": file.name}
+
+
+def focal_point(image: Image) -> dict | None:
+    if image.focal_x is None or image.focal_y is None:
+        return None
+    return {"x": image.focal_x, "y": image.focal_y}
+
+
+def with_focus(image: Image, options: str) -> str:
+    """Flexible-variant options that crop (`fit=cover|crop`) keep the focal point in frame with `gravity=XxY`."""
+    point = focal_point(image)
+    if point is None or not _CROPPING.search(options) or "gravity=" in options:
+        return options
+    return f"{options},gravity={_number(point['x'])}x{_number(point['y'])}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
+
+
+def get_image_or_not_ready(workspace_id: str, file_id: str) -> Image:
+    """The image; an image file still on its way (or failed) answers 409 image_not_ready, anything else 404."""
+    try:
+        return get_image(workspace_id, file_id)
+    except NotFound:
+        file = db.session.get(File, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
+        if file is not None and file.workspace_id == workspace_id:
+            refusal = not_ready(file)
+            if refusal is not None:
+                raise refusal from None
+        raise
+
+
+def delete_image(workspace_id: str, file_id: str) -> None:
+    """Deletes the image with its file, ready or not: a file still being processed goes and never becomes one."""
+    try:
+        get_image(workspace_id, file_id)
+    except NotFound:
+        file = db.session.get(File, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
+        if file is None or file.workspace_id != workspace_id or not file.is_image:
+            raise
+    files.remove(db.session.get(File, file_id))
+    db.session.commit()
