@@ -1,15 +1,9 @@
 import { useEffect, useRef, useState, type CSSProperties, type ImgHTMLAttributes, type ReactNode } from "react";
 import { useRetrieveImage } from "./hooks.js";
-import type { Image } from "./types.js";
+import type { FocalPoint, Image } from "./types.js";
 
 /** Widths the `srcset` offers by default (each at most the image's own width). */
 export const DEFAULT_WIDTHS: readonly number[] = [160, 320, 480, 640, 960, 1280, 1920, 2560];
-
-/** A focal point in 0–1 of the image's width and height (`image.focalPoint`, when the API sends one). */
-export interface FocalPoint {
-  x: number;
-  y: number;
-}
 
 type ImgProps = Omit<ImgHTMLAttributes<HTMLImageElement>, "src" | "srcSet" | "width" | "height" | "alt" | "sizes">;
 
@@ -43,7 +37,7 @@ function variantBase(image: Image): string | null {
 }
 
 function focalPointOf(image: Image): FocalPoint | null {
-  const point = (image as Image & { focalPoint?: FocalPoint | null }).focalPoint;
+  const point = image.focalPoint;
   if (!point || typeof point.x !== "number" || typeof point.y !== "number") return null;
   return { x: Math.min(1, Math.max(0, point.x)), y: Math.min(1, Math.max(0, point.y)) };
 }

@@ -34,7 +34,6 @@ export {
   DEFAULT_WIDTHS,
   type AeontelImageProps,
   type ImageSources,
-  type FocalPoint,
 } from "./image.js";
 export {
   useUploadFile,
