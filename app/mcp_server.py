@@ -46,7 +46,6 @@ class Image(BaseModel):
     size: int | None = Field(None, description="Bytes of the original.")
     format: str | None = None
     url: str | None = Field(None, description="The public delivery URL.")
-    variants: dict[str, str] = Field(default_factory=dict, description="Delivery URL of each named variant.")
     altText: str | None = Field(None, description="Alt text; null when none (or when decorative).")
     decorative: bool = False
     focalPoint: dict[str, float] | None = Field(None, description="{x, y} from 0 to 1; null is the centre.")
@@ -115,7 +114,7 @@ FileId = Annotated[str, Field(description="The image's file id, e.g. fil_01J…"
 IncludeExif = Annotated[bool, Field(description="Include every EXIF tag (large); left out by default.")]
 Sort = Literal["-created", "created", "-name", "name", "-size", "size"]
 # Fields an assistant rarely needs and that cost much of its context: left out unless asked for.
-BULKY = ("exif", "placeholder", "requireSignedURLs", "cfImageId", "workspaceId", "object")
+BULKY = ("exif", "placeholder", "requireSignedURLs", "cfImageId", "workspaceId", "object", "variants")
 
 
 def compact(image: dict, include_exif: bool) -> dict:

@@ -73,5 +73,6 @@ def test_seed_demo_banner_points_at_the_real_public_url(aeontel):
     moved = aeontel("seed-demo", extra_env={"PORT": "5123", "PUBLIC_URL": "http://127.0.0.1:5123"})
     assert moved.exit_code == 0, moved.output
     assert "http://127.0.0.1:5123/api/files" in moved.output and ":5000" not in moved.output
-    elsewhere = aeontel("seed-demo", extra_env={"PUBLIC_URL": "https://images.example.test/"})
+    elsewhere = aeontel("seed-demo", extra_env={"PUBLIC_URL": "https://images.example.test/",
+                                                "SECRET_KEY": "a-production-key-long-enough-for-the-check-0123456789"})
     assert "-F file=@photo.jpg https://images.example.test/api/files" in elsewhere.output

@@ -52,7 +52,7 @@ def use_upload_url(upload_id, secret):
     if request.content_length is not None and request.content_length > row.max_bytes + MULTIPART_ALLOWANCE:
         # Plainly too large: refused before a byte is read (the spool checks the file's own size exactly).
         raise ApiProblem(413, "file_too_large", f"The file is larger than the limit of {row.max_bytes:,} bytes.",
-                         limit=row.max_bytes)
+                         limit="file_size", value=row.max_bytes)
     request.upload_limit = row.max_bytes  # the spool refuses the bytes past this URL's own limit
     upload = request.files.get("file")
     spool = request.spools[-1] if request.spools else None

@@ -19,7 +19,7 @@ def test_an_image_on_its_way_says_so_and_is_told_apart_from_a_missing_one(client
     auth = tenant.auth("read")
     file_id = upload_image(live_server, tenant, corpus, "Canon_40D.jpg")
     file = conforms(client.get(f"/api/files/{file_id}", headers=auth), FILE, "GET")
-    assert file["image"] == {"status": "processing", "error": None}
+    assert file["image"] == {"status": "processing", "error": None, "nextAttemptAt": None, "attempts": 0}
     early = client.get(f"/api/images/{file_id}", headers=auth)
     body = conforms(early, ONE, "GET")
     assert early.status_code == 409 and body["code"] == "image_not_ready" and body["imageStatus"] == "processing"
@@ -30,7 +30,7 @@ def test_an_image_on_its_way_says_so_and_is_told_apart_from_a_missing_one(client
     assert text["image"] is None
     assert client.get(f"/api/images/{text['id']}", headers=auth).status_code == 404
     run_jobs()
-    assert client.get(f"/api/files/{file_id}", headers=auth).json["image"] == {"status": "ready", "error": None}
+    assert client.get(f"/api/files/{file_id}", headers=auth).json["image"]["status"] == "ready"
     assert client.get(f"/api/images/{file_id}", headers=auth).status_code == 200
     listed = conforms(client.get("/api/files", headers=auth), "/api/files", "GET")
     assert {item["id"]: item["image"] and item["image"]["status"] for item in listed["data"]} == {
@@ -44,7 +44,7 @@ def test_an_image_that_failed_says_why(client, tenant, live_server, run_jobs, co
     file_id = response.json()["id"]
     run_jobs()
     state = client.get(f"/api/files/{file_id}", headers=tenant.auth("read")).json["image"]
-    assert state["status"] == "failed" and state["error"]["code"] and state["error"]["message"]
+    assert state["status"] == "failed" and state["error"]["code"] and state["error"]["detail"]
     refused = client.get(f"/api/images/{file_id}", headers=tenant.auth("read"))
     assert refused.status_code == 409 and conforms(refused, ONE, "GET")["imageStatus"] == "failed"
 

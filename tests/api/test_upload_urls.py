@@ -109,10 +109,10 @@ def test_a_file_over_the_urls_limit_is_refused_and_the_url_stays_usable(tenant, 
                          json={"projectId": tenant.project_id, "maxBytes": 1000}).json()
     big = requests.post(made["uploadUrl"], files={"file": ("big.bin", b"\0" * 1001)}, timeout=30)
     assert big.status_code == 413 and big.json()["code"] == "file_too_large"
-    assert "1,000 bytes" in big.json()["detail"] and big.json()["limit"] == 1000
+    assert "1,000 bytes" in big.json()["detail"] and (big.json()["limit"], big.json()["value"]) == ("file_size", 1000)
     assert os.listdir(app.config["UPLOAD_TMP_DIR"]) == []
     far = requests.post(made["uploadUrl"], files={"file": ("far.bin", b"\0" * 300_000)}, timeout=30)
-    assert far.status_code == 413 and far.json()["limit"] == 1000  # refused on its Content-Length alone
+    assert far.status_code == 413 and far.json()["value"] == 1000  # refused on its Content-Length alone
     fits = requests.post(made["uploadUrl"], files={"file": ("ok.bin", b"\1" * 1000)}, timeout=30)
     assert fits.status_code == 201 and fits.json()["file"]["size"] == 1000
 
