@@ -25,28 +25,39 @@ def create(client, tenant, **body):
     return client.post("/api/webhooks", headers=tenant.auth(), json={"url": PUBLIC, **body})
 
 
-def test_crud_shows_the_secret_only_when_asked(client, tenant, app, caplog):
+def test_crud_shows_the_secret_only_when_asked(client, tenant, app, caplog, conforms):
     caplog.set_level(logging.DEBUG)
     made = create(client, tenant, events=["image.deleted", "image.created"], description="CMS")
+    conforms(made, "/api/webhooks", "POST")
     assert made.status_code == 201 and made.headers["Location"].endswith(made.json["id"])
     endpoint = made.json
     assert endpoint["id"].startswith("whk_") and endpoint["events"] == ["image.created", "image.deleted"]
     secret = endpoint["secret"]
     listed = client.get("/api/webhooks", headers=tenant.auth())
+    conforms(listed, "/api/webhooks", "GET")
+    conforms(client.get(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth()), "/api/webhooks/{webhook_id}", "GET")
     assert [e["id"] for e in listed.json["data"]] == [endpoint["id"]] and "secret" not in listed.json["data"][0]
     assert "secret" not in client.get(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth()).json
     shown = client.get(f"/api/webhooks/{endpoint['id']}/secret", headers=tenant.auth())
+    conforms(shown, "/api/webhooks/{webhook_id}/secret", "GET")
     assert shown.json["secret"] == secret
     with app.app_context():  # stored encrypted: the plain secret is nowhere in the row
         row = db.session.get(WebhookEndpoint, endpoint["id"])
         assert secret not in row.secret_encrypted and secret[6:] not in row.secret_encrypted
     rotated = client.patch(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth(), json={"rotateSecret": True})
     assert rotated.status_code == 200 and rotated.json["secret"] != secret
+    conforms(rotated, "/api/webhooks/{webhook_id}", "PATCH")
     changed = client.patch(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth(),
                            json={"events": [], "description": "all", "enabled": False})
     assert changed.json["events"] == [] and changed.json["enabled"] is False
     assert changed.json["disabledReason"] == "Disabled by an owner." and "secret" not in changed.json
+    ping = client.post(f"/api/webhooks/{endpoint['id']}/test", headers=tenant.auth())
+    assert ping.status_code == 409  # disabled
+    conforms(ping, "/api/webhooks/{webhook_id}/test", "POST")
+    conforms(client.get(f"/api/webhooks/{endpoint['id']}/deliveries", headers=tenant.auth()),
+             "/api/webhooks/{webhook_id}/deliveries", "GET")
     deleted = client.delete(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth())
+    conforms(deleted, "/api/webhooks/{webhook_id}", "DELETE")
     assert deleted.json == {"object": "webhook_endpoint", "id": endpoint["id"], "deleted": True}
     assert client.get(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth()).status_code == 404
     assert secret not in caplog.text and rotated.json["secret"] not in caplog.text

@@ -71,7 +71,7 @@ def deliveries(live_server, tenant, webhook_id: str) -> list[dict]:
 
 
 def test_every_event_type_arrives_signed_and_a_redelivery_repeats_the_message(
-        allow_loopback, live_server, tenant, receiver, run_jobs, corpus, caplog):
+        allow_loopback, live_server, tenant, receiver, run_jobs, corpus, caplog, conforms, client):
     app = allow_loopback
     caplog.set_level(logging.DEBUG)
     endpoint = create_endpoint(live_server, tenant, receiver.url)
@@ -123,6 +123,8 @@ def test_every_event_type_arrives_signed_and_a_redelivery_repeats_the_message(
     assert ping.status_code == 202, ping.text
     send_until(app, lambda: receiver.of_type("webhook.test"), "the test ping")
     listed = deliveries(live_server, tenant, endpoint["id"])
+    conforms(client.get(f"/api/webhooks/{endpoint['id']}/deliveries", headers=tenant.auth()),
+             "/api/webhooks/{webhook_id}/deliveries", "GET")  # the real payloads and attempt logs, as documented
     assert {d["eventType"] for d in listed} == {*webhooks.EVENT_TYPES, "webhook.test"}
     assert all(d["state"] == "succeeded" and d["lastStatus"] == 200 for d in listed)
     redelivered = next(d for d in listed if d["id"] == message_id)
