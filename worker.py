@@ -64,11 +64,12 @@ def run_removals_once(app) -> None:
 def run_webhooks_once(app) -> None:
     """Sends due webhook deliveries from their rows; no lock, as each row is claimed atomically, so they go on while
     Redis is away."""
-    from app.domain.webhooks import work_due
+    from app.domain.webhooks import purge_old, work_due
 
     with app.app_context():
         try:
             work_due()
+            purge_old()
         except Exception:  # noqa: BLE001 - maintenance must never stop the worker
             log.exception("webhook pass failed")
         finally:

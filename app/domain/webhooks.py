@@ -43,6 +43,8 @@ USER_AGENT = "aeontel-webhooks/1 (+https://www.standardwebhooks.com/)"
 LEASE = timedelta(seconds=120)
 PASS_SECONDS = 20.0
 SENDERS = 8
+# Finished messages and their attempts are kept this long for owners to look at, then purged.
+KEEP = timedelta(days=30)
 
 
 class WebhookEndpoint(db.Model):
@@ -310,7 +312,12 @@ def _event_data(event: Event) -> dict:
     image, file = db.session.get(Image, event.subject_id), db.session.get(File, event.subject_id)
     if image is None or file is None:
         return base  # gone since: the event still says what happened to which file
-    return image_json(image, file)
+    try:
+        return image_json(image, file)
+    except Exception:  # noqa: BLE001 - a delivery URL that cannot be built (signing key unreachable) must not block
+        log.warning("webhook payload of %s without delivery URLs", event.id, exc_info=True)
+        return {**base, "cfImageId": image.cf_image_id, "width": image.width, "height": image.height,
+                "name": file.name, "mimeType": file.mime_type}
 
 
 @handles("image.created")
@@ -461,6 +468,20 @@ def due_ids(limit: int = 200) -> list[str]:
         .order_by(WebhookDelivery.next_attempt_at).limit(limit)).all()
     db.session.rollback()
     return list(ids)
+
+
+def purge_old(keep: timedelta = KEEP) -> int:
+    """Finished messages (and their attempts) older than `keep` go, so the log stays a log and not an archive."""
+    cutoff = utcnow() - keep
+    old = select(WebhookDelivery.id).where(WebhookDelivery.state != "pending", WebhookDelivery.created_at < cutoff,
+                                           or_(WebhookDelivery.last_attempt_at.is_(None),
+                                               WebhookDelivery.last_attempt_at < cutoff)).limit(1000)
+    ids = list(db.session.scalars(old))
+    if ids:
+        db.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+        db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
 
 
 def work_due(limit: int = 200, budget: float = PASS_SECONDS) -> int:

@@ -191,3 +191,28 @@ def test_a_workspace_has_at_most_twenty_endpoints(ctx, tenant):
     with pytest.raises(DomainError) as refused:
         webhooks.create_endpoint(tenant.workspace_id, PUBLIC)
     assert refused.value.status == 409
+
+
+def test_finished_messages_older_than_thirty_days_are_purged_and_pending_ones_kept(ctx, tenant):
+    from datetime import timedelta
+
+    from app.domain.common import new_id, utcnow
+
+    endpoint, _ = webhooks.create_endpoint(tenant.workspace_id, PUBLIC)
+    old, recent = utcnow() - timedelta(days=31), utcnow() - timedelta(days=1)
+    rows = {}
+    for name, state, created in (("old_done", "succeeded", old), ("old_failed", "failed", old),
+                                 ("old_pending", "pending", old), ("recent_done", "succeeded", recent)):
+        rows[name] = new_id("msg")
+        db.session.add(WebhookDelivery(id=rows[name], endpoint_id=endpoint.id, event_id=new_id("evt"),
+                                       event_type="image.created", payload={}, state=state, attempts=1,
+                                       next_attempt_at=created, pending_since=created, created_at=created,
+                                       last_attempt_at=created))
+        db.session.flush()
+        db.session.add(WebhookAttempt(id=new_id("att"), delivery_id=rows[name], at=created, status_code=200,
+                                      duration_ms=1, response_excerpt=""))
+    db.session.commit()
+    assert webhooks.purge_old() == 2
+    left = set(db.session.scalars(select(WebhookDelivery.id)))
+    assert left == {rows["old_pending"], rows["recent_done"]}
+    assert db.session.scalar(select(func.count()).select_from(WebhookAttempt)) == 2
