@@ -133,6 +133,9 @@ CASES = [
     Case("gallery.alt_text", "POST", lambda w, app: gallery(w, suffix=f"/files/{w.a.image_id}/alt"), HTML_WRITE,
          body=lambda w: {"data": {"alt_text": "A red square"}}, htmx=True, writes=True,
          leak=file_leak(G + "/files/{f}/alt")),
+    Case("webhooks.index", "GET", lambda w, app: f"/w/{w.a.workspace_id}/webhooks",
+         dict(HTML_READ, editor=403, viewer=403), htmx=True,
+         leak=lambda w: (f"/w/{w.b.workspace_id}/webhooks", f"/w/{MISSING_WS}/webhooks")),
     # The JSON API.
     Case("api.upload_file", "POST", lambda w, app: "/api/files",
          dict(API_WRITE, owner=201, editor=201, token_write=201, other_session=400),
