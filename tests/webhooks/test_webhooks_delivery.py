@@ -255,3 +255,58 @@ def test_the_worker_process_delivers_from_the_database(app, base_settings, tenan
         worker.stop()
     assert receiver.of_type("image.created")[0].verified["data"]["fileId"] == file_id
     assert receiver.secret not in log.read_text()
+
+
+def one_delivery(app, tenant, url: str) -> str:
+    with app.app_context():
+        endpoint, secret = webhooks.create_endpoint(tenant.workspace_id, url)
+        event_id = emit("image.updated", workspace_id=tenant.workspace_id, subject_id="fil_x").id
+        db.session.commit()
+        from app.domain.events import dispatch
+
+        dispatch(event_id)
+        db.session.remove()
+        return secret
+
+
+def attempts_of(app) -> list:
+    from app.domain.webhooks import WebhookAttempt
+
+    with app.app_context():
+        try:
+            return [(a.status_code, a.error) for a in db.session.scalars(select(WebhookAttempt))]
+        finally:
+            db.session.remove()
+
+
+def test_redirects_are_not_followed_and_slow_endpoints_time_out(allow_loopback, tenant, app, monkeypatch):
+    redirecting = Receiver(statuses=[302])
+    try:
+        redirecting.secret = one_delivery(app, tenant, redirecting.url)
+        with app.app_context():
+            assert webhooks.work_due() == 1
+        assert attempts_of(app) == [(302, None)] and len(redirecting.received) == 1  # not followed anywhere
+    finally:
+        redirecting.stop()
+    monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 0.5)
+    silent = Receiver(hold=True)
+    try:
+        with app.app_context():
+            db.session.execute(WebhookEndpoint.__table__.delete())
+            db.session.commit()
+        silent.secret = one_delivery(app, tenant, silent.url)
+        with app.app_context():
+            assert webhooks.work_due() == 1
+        assert attempts_of(app) == [(None, "timeout: the endpoint did not answer in time")], attempts_of(app)
+    finally:
+        silent.stop()
+
+
+def test_the_webhook_thread_delivers_with_redis_away(make_app, base_settings, tenant, receiver):
+    """Deliveries are rows: the worker's webhook pass needs the database and the receiver, not Redis."""
+    import worker
+
+    app = make_app(redis_url="redis://127.0.0.1:9/0", webhook_allow=LOOPBACK)
+    receiver.secret = one_delivery(app, tenant, receiver.url)  # the event's enqueue fails quietly; dispatched here
+    wait_until(lambda: worker.run_webhooks_once(app) or receiver.of_type("image.updated"), 30, "the delivery")
+    assert receiver.received[0].verified["data"]["fileId"] == "fil_x"

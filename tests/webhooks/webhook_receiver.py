@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
+from standardwebhooks.webhooks import EmptyWebhookSecretError, WebhookVerificationError
 
 from tests.services import ThreadedServer
 
@@ -26,9 +26,11 @@ class Receiver:
     statuses: list[int] = field(default_factory=lambda: [200])
     secret: str | None = None
     received: list[Received] = field(default_factory=list)
+    hold: bool = False  # keep every answer back until stop(): an endpoint that does not answer in time
 
     def __post_init__(self):
         self.lock = threading.Lock()
+        self.released = threading.Event()
         self.server = ThreadedServer(self.wsgi).start()
 
     @property
@@ -44,12 +46,17 @@ class Receiver:
         verified, error = None, None
         try:
             verified = Webhook(self.secret).verify(body, headers)
-        except (WebhookVerificationError, ValueError, TypeError) as exc:
+        except (WebhookVerificationError, EmptyWebhookSecretError, ValueError, TypeError) as exc:
             error = repr(exc)
         with self.lock:
             status = self.statuses[min(len(self.received), len(self.statuses) - 1)]
             self.received.append(Received(headers, body, verified, error))
-        start_response(f"{status} X", [("Content-Type", "text/plain")])
+        if self.hold:
+            self.released.wait(30)
+        headers_out = [("Content-Type", "text/plain")]
+        if status in (301, 302, 303, 307, 308):
+            headers_out.append(("Location", "http://169.254.169.254/latest/meta-data/"))
+        start_response(f"{status} X", headers_out)
         return [f"answered {status} to {headers.get('webhook-id')}".encode()]
 
     def of_type(self, event_type: str) -> list[Received]:
@@ -57,4 +64,5 @@ class Receiver:
             return [r for r in self.received if r.verified and r.verified["type"] == event_type]
 
     def stop(self) -> None:
+        self.released.set()
         self.server.stop()
