@@ -216,3 +216,18 @@ def test_finished_messages_older_than_thirty_days_are_purged_and_pending_ones_ke
     left = set(db.session.scalars(select(WebhookDelivery.id)))
     assert left == {rows["old_pending"], rows["recent_done"]}
     assert db.session.scalar(select(func.count()).select_from(WebhookAttempt)) == 2
+
+
+def test_a_changed_secret_key_makes_secrets_unreadable_until_rotated(make_app, app, tenant):
+    with app.app_context():
+        endpoint, _ = webhooks.create_endpoint(tenant.workspace_id, PUBLIC)
+        endpoint_id = endpoint.id
+        db.session.remove()
+    other = make_app(secret_key="another-secret-key")
+    client = other.test_client()
+    unreadable = client.get(f"/api/webhooks/{endpoint_id}/secret", headers=tenant.auth())
+    assert unreadable.status_code == 409 and unreadable.json["code"] == "webhook_secret_unreadable"
+    rotated = client.patch(f"/api/webhooks/{endpoint_id}", headers=tenant.auth(), json={"rotateSecret": True})
+    assert rotated.status_code == 200
+    shown = client.get(f"/api/webhooks/{endpoint_id}/secret", headers=tenant.auth())
+    assert shown.status_code == 200 and shown.json["secret"] == rotated.json["secret"]
