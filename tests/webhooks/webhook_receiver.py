@@ -1,4 +1,4 @@
-"""A webhook receiver on loopback that verifies every message with the Standard Webhooks library, as a customer's would."""
+"""A loopback webhook receiver that checks every message with the Standard Webhooks library, as a customer's would."""
 
 from __future__ import annotations
 
