@@ -61,15 +61,31 @@ def run_removals_once(app) -> None:
             db.session.remove()
 
 
+def run_webhooks_once(app) -> None:
+    """Sends due webhook deliveries from their rows; no lock, as each row is claimed atomically, so they go on while
+    Redis is away."""
+    from app.domain.webhooks import purge_old, work_due
+
+    with app.app_context():
+        try:
+            work_due()
+            purge_old()
+        except Exception:  # noqa: BLE001 - maintenance must never stop the worker
+            log.exception("webhook pass failed")
+        finally:
+            db.session.remove()
+
+
 def start_maintenance(app, stop: threading.Event) -> list[threading.Thread]:
-    """Two loops, so that a hanging images service slowing the removals never holds up the outbox relay."""
+    """Three loops, so that a hanging images service or webhook endpoint never holds up the outbox relay."""
 
     def every_interval(task) -> None:
         while not stop.wait(app.config["RELAY_INTERVAL_SECONDS"]):
             task(app)
 
     threads = [threading.Thread(target=every_interval, args=(task,), name=name, daemon=True)
-               for task, name in ((run_maintenance_once, "outbox-relay"), (run_removals_once, "removals"))]
+               for task, name in ((run_maintenance_once, "outbox-relay"), (run_removals_once, "removals"),
+                                             (run_webhooks_once, "webhooks"))]
     for thread in threads:
         thread.start()
     return threads

@@ -252,8 +252,10 @@ def _add_images_group() -> None:
 
 def _add_api_commands() -> None:
     from app.cli_images import register
+    from app.cli_webhooks import register as register_webhooks
 
     register(main)
+    register_webhooks(main)
 
 
 _add_images_group()

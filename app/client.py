@@ -238,6 +238,37 @@ class Client:
             body["metadata"] = metadata
         return self._request("POST", "/api/uploads", json=body)
 
+    def list_webhooks(self) -> dict:
+        """The workspace's webhook endpoints (owners and write tokens only)."""
+        return self._request("GET", "/api/webhooks")
+
+    def create_webhook(self, url: str, events: list[str] | None = None, description: str | None = None) -> dict:
+        """A new endpoint; the answer's `secret` (whsec_…) is how the receiver verifies signatures."""
+        body: dict = {"url": url, "events": events or []}
+        if description is not None:
+            body["description"] = description
+        return self._request("POST", "/api/webhooks", json=body)
+
+    def update_webhook(self, webhook_id: str, **changes) -> dict:
+        return self._request("PATCH", f"/api/webhooks/{quote(webhook_id, safe='')}", json=changes)
+
+    def delete_webhook(self, webhook_id: str) -> dict:
+        return self._request("DELETE", f"/api/webhooks/{quote(webhook_id, safe='')}")
+
+    def webhook_secret(self, webhook_id: str) -> dict:
+        return self._request("GET", f"/api/webhooks/{quote(webhook_id, safe='')}/secret")
+
+    def webhook_deliveries(self, webhook_id: str, limit: int | None = None) -> dict:
+        params = {"limit": limit} if limit is not None else {}
+        return self._request("GET", f"/api/webhooks/{quote(webhook_id, safe='')}/deliveries", params=params)
+
+    def redeliver_webhook(self, webhook_id: str, message_id: str) -> dict:
+        return self._request("POST", f"/api/webhooks/{quote(webhook_id, safe='')}/deliveries/"
+                                     f"{quote(message_id, safe='')}/redeliver")
+
+    def test_webhook(self, webhook_id: str) -> dict:
+        return self._request("POST", f"/api/webhooks/{quote(webhook_id, safe='')}/test")
+
     def wait_for_file(self, file_id: str, timeout: float = 120.0, interval: float = 0.5) -> tuple[dict, dict | None]:
         """Polls until the file is ready (and, for an image, until the image exists) or failed: (file, image or None)."""
         deadline = time.monotonic() + timeout

@@ -137,6 +137,15 @@ class Settings:
     # token; empty = none. Never with credentials. One-time upload URLs accept any origin (the URL is the secret).
     cors_origins: str = ""
 
+    # Webhooks: targets must be public addresses except these CIDRs/hosts (`make dev` allows loopback); the wait
+    # before each retry in seconds; a message is given up this long after it was first tried, and an endpoint whose
+    # deliveries have failed without a success for this long is disabled.
+    webhook_allow: str = ""
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000"
+    webhook_give_up_seconds: float = 86400.0
+    webhook_disable_after_seconds: float = 86400.0
+    webhook_timeout_seconds: float = 10.0
+
     imagesd_port: int = 8787
     imagesd_data_dir: str = str(INSTANCE_DIR / "imagesd")
     imagesd_public_url: str = "http://127.0.0.1:8787"
@@ -196,6 +205,12 @@ class Settings:
             login_address_rate_limit=env_str("LOGIN_ADDRESS_RATE_LIMIT", defaults.login_address_rate_limit),
             upload_rate_limit=env_str("UPLOAD_RATE_LIMIT", defaults.upload_rate_limit),
             cors_origins=env_str("CORS_ORIGINS", defaults.cors_origins),
+            webhook_allow=env_str("WEBHOOK_ALLOW", defaults.webhook_allow),
+            webhook_retry_schedule=env_str("WEBHOOK_RETRY_SCHEDULE", defaults.webhook_retry_schedule),
+            webhook_give_up_seconds=env_float("WEBHOOK_GIVE_UP_SECONDS", defaults.webhook_give_up_seconds),
+            webhook_disable_after_seconds=env_float("WEBHOOK_DISABLE_AFTER_SECONDS",
+                                                    defaults.webhook_disable_after_seconds),
+            webhook_timeout_seconds=env_float("WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds),
             imagesd_port=env_int("IMAGESD_PORT", defaults.imagesd_port),
             imagesd_data_dir=env_str("IMAGESD_DATA_DIR", defaults.imagesd_data_dir),
             imagesd_public_url=env_str(
@@ -211,6 +226,10 @@ class Settings:
             raise ValueError("RETRY_BASE_SECONDS must be positive and at most RETRY_CAP_SECONDS")
         if self.provision_deadline_seconds <= 0:
             raise ValueError("PROVISION_DEADLINE_SECONDS must be positive")
+        webhook_schedule(self.webhook_retry_schedule)
+        from app.netguard import AddressAllow
+
+        AddressAllow.parse(self.webhook_allow, "WEBHOOK_ALLOW")
         if self.environment not in {"development", "production"}:
             raise ValueError(f"AEONTEL_ENV must be development or production, not {self.environment!r}")
         if self.is_production:
@@ -253,6 +272,17 @@ class Settings:
 
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")
+
+
+def webhook_schedule(text: str) -> list[float]:
+    """WEBHOOK_RETRY_SCHEDULE `5,300,1800` → seconds to wait after the first, second, … failure (the last repeats)."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(value <= 0 for value in values):
+        raise ValueError(f"WEBHOOK_RETRY_SCHEDULE holds positive seconds separated by commas, not {text!r}")
+    return values
 
 
 def cors_origin_list(text: str) -> list[str]:

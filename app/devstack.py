@@ -322,6 +322,7 @@ class DevStack:
         self.env["REDIS_URL"] = url
         print(f"redis: {'started a private redis-server at' if self.redis else 'using'} {url}", flush=True)
         self.env.setdefault("IMAGESD_FETCH_ALLOW", LOOPBACK_ALLOW)
+        self.env.setdefault("WEBHOOK_ALLOW", LOOPBACK_ALLOW)  # webhooks to a receiver on this machine, in development
         self.processes.append(start_standin(self.env, images_port, Path(self.env.get(
             "IMAGESD_DATA_DIR") or self.instance / "imagesd"), workers=2, threads=4))
         # The stand-in starts as a new Cloudflare account does (flexible variants off, only `public`): set it up the

@@ -16,6 +16,8 @@ export IMAGES_API_BASE=${IMAGES_API_BASE:-http://127.0.0.1:$IMAGESD_PORT/client/
 export IMAGES_DELIVERY_BASE=${IMAGES_DELIVERY_BASE:-http://127.0.0.1:$IMAGESD_PORT}
 # The stand-in fetches uploads from this machine's signed storage URLs; upload-by-URL refuses loopback otherwise.
 export IMAGESD_FETCH_ALLOW=${IMAGESD_FETCH_ALLOW:-127.0.0.0/8,::1}
+# Webhooks to a receiver on this machine (development only; production leaves WEBHOOK_ALLOW empty).
+export WEBHOOK_ALLOW=${WEBHOOK_ALLOW:-127.0.0.0/8,::1}
 
 aeontel db upgrade 2>&1 | grep -v "^INFO" || true
 aeontel storage init

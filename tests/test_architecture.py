@@ -80,9 +80,9 @@ def test_every_top_level_module_has_a_place():
     assert _top_level_modules() - placed == {"app.imagesd"}
 
 
-def test_the_stand_in_is_forbidden_everything_but_settings_and_signing():
+def test_the_stand_in_is_forbidden_everything_but_settings_signing_and_address_checks():
     (imagesd,) = [c for c in contracts() if c["id"] == "imagesd"]
-    allowed = {"app.imagesd", "app.config", "app.delivery_signing"}
+    allowed = {"app.imagesd", "app.config", "app.delivery_signing", "app.netguard"}
     assert set(imagesd["forbidden_modules"]) == _top_level_modules() - allowed
 
 

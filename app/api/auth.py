@@ -61,7 +61,9 @@ def _cross_origin() -> bool:
 
 
 def require(scope: str):
-    """Authenticates the request, checks the scope or role, and puts the workspace to act in on `g`."""
+    """Authenticates the request, checks the scope or role, and puts the workspace to act in on `g`.
+
+    `read` and `write` as their names say; `owner` (webhooks) takes an owner's session or a write token."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -92,9 +94,11 @@ def _refuse_nul(view_args: dict) -> None:
 
 def _authorize_token(scope: str) -> None:
     token = current_token()
-    if not token.allows(scope):
+    # Tokens have scopes, not roles: what only owners may do (webhooks) needs a write token.
+    needed = "write" if scope == "owner" else scope
+    if not token.allows(needed):
         raise ApiProblem(403, "insufficient_scope", f"This token has the '{token.scope}' scope; "
-                         f"this request needs '{scope}'.")
+                         f"this request needs '{needed}'.")
     g.token, g.user = token, None
     g.workspace_id = token.workspace_id
 
@@ -112,8 +116,9 @@ def _authorize_session(user: User, scope: str, view_args: dict) -> None:
         if role_in(user.id, explicit) is None:
             raise ApiProblem(404, "workspace_not_found", f"No workspace {explicit!r}.")
         workspace_id = explicit
-    elif "file_id" in view_args:
-        workspace_id = _file_workspace(view_args["file_id"])
+    elif "file_id" in view_args or "webhook_id" in view_args:
+        workspace_id = (_file_workspace(view_args["file_id"]) if "file_id" in view_args
+                        else _webhook_workspace(view_args["webhook_id"]))
         if workspace_id is None or role_in(user.id, workspace_id) is None:
             g.workspace_id = NOWHERE  # the view's lookup answers its usual 404
             return
@@ -129,6 +134,8 @@ def _authorize_session(user: User, scope: str, view_args: dict) -> None:
     if scope == "write" and not can_write(role):
         raise ApiProblem(403, "insufficient_role", f"You are a {role} in this workspace; "
                          "this needs an editor or owner.")
+    if scope == "owner" and role != "owner":
+        raise ApiProblem(403, "insufficient_role", f"You are a {role} in this workspace; this needs an owner.")
     g.workspace_id = workspace_id
 
 
@@ -144,6 +151,15 @@ def _file_workspace(file_id) -> str | None:
         return None
     file = db.session.get(File, file_id)
     return file.workspace_id if file else None
+
+
+def _webhook_workspace(webhook_id) -> str | None:
+    from app.domain.webhooks import WebhookEndpoint
+
+    if not isinstance(webhook_id, str) or not 0 < len(webhook_id) <= 32 or "\x00" in webhook_id:
+        return None
+    endpoint = db.session.get(WebhookEndpoint, webhook_id)
+    return endpoint.workspace_id if endpoint else None
 
 
 def _project_workspace(project_id) -> str | None:

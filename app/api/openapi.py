@@ -46,7 +46,8 @@ _PROBLEM_DESCRIPTIONS = {
     405: "The method is not allowed on this path.",
     408: "The request body did not arrive in time (BODY_READ_TIMEOUT); the connection is closed.",
     409: "The object is not in a state that allows this yet (`image_not_ready`: the image is still processing, "
-         "waiting for the images service, or failed; `imageStatus` says which), or an upload URL was already used.",
+         "waiting for the images service, or failed; `imageStatus` says which), or an upload URL was already used, "
+         "or a webhook endpoint is disabled or the workspace has 20.",
     410: "The one-time upload URL has expired.",
     413: "A limit was hit: `limit` names it (`file_size`, `request_size`, `form_parts`, `form_field_size`) and "
          "`value` is its setting.",
@@ -524,6 +525,238 @@ _PATHS = {
     },
 }
 
+_WEBHOOK_EVENTS = ["image.created", "image.provision_failed", "image.deleted", "image.restored", "image.updated"]
+_WEBHOOK_ID_PARAM = {"name": "webhook_id", "in": "path", "required": True, "description": "The endpoint's id.",
+                     "schema": {"type": "string"}}
+_OWNERS = ("Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with "
+           "the `write` scope; editors, viewers and `read` tokens get 403.")
+
+_SCHEMAS.update({
+    "WebhookEndpoint": {
+        "type": "object",
+        "description": "Where the workspace's events are POSTed, signed per Standard Webhooks.",
+        "required": ["object", "id", "workspaceId", "url", "description", "events", "enabled", "disabledReason",
+                     "disabledAt", "failingSince", "createdAt"],
+        "properties": {
+            "object": {"const": "webhook_endpoint"},
+            "id": _ID_SCHEMA,
+            "workspaceId": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "description": {"type": "string", "maxLength": 500},
+            "events": {"type": "array", "items": {"enum": _WEBHOOK_EVENTS},
+                       "description": "The event types sent; empty means all of them."},
+            "enabled": {"type": "boolean"},
+            "disabledReason": {"type": ["string", "null"], "description":
+                               "Why the endpoint stopped: an owner disabled it, or every delivery failed for "
+                               "WEBHOOK_DISABLE_AFTER_SECONDS (a day)."},
+            "disabledAt": {"oneOf": [{"type": "null"}, _TIMESTAMP]},
+            "failingSince": {"oneOf": [{"type": "null"}, _TIMESTAMP],
+                             "description": "The first failure since the last success."},
+            "createdAt": _TIMESTAMP,
+            "secret": {"type": "string", "pattern": "^whsec_",
+                       "description": "The signing secret: only in the answers that create or rotate it."},
+        },
+        "additionalProperties": False,
+    },
+    "WebhookEndpointList": {
+        "type": "object",
+        "required": ["object", "data", "has_more", "next_cursor"],
+        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _ref("WebhookEndpoint")},
+                       "has_more": {"const": False}, "next_cursor": {"type": "null"}},
+        "additionalProperties": False,
+    },
+    "WebhookEndpointCreate": {
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "maxLength": 2048, "description":
+                    "http(s); its host must resolve to public addresses only (WEBHOOK_ALLOW lists exceptions)."},
+            "events": {"type": "array", "items": {"enum": _WEBHOOK_EVENTS}},
+            "description": {"type": "string", "maxLength": 500},
+        },
+    },
+    "WebhookEndpointPatch": {
+        "type": "object",
+        "properties": {
+            "url": {"type": "string", "maxLength": 2048},
+            "events": {"type": "array", "items": {"enum": _WEBHOOK_EVENTS}},
+            "description": {"type": "string", "maxLength": 500},
+            "enabled": {"type": "boolean", "description": "true resumes a disabled endpoint and its pending "
+                                                          "messages at once."},
+            "rotateSecret": {"type": "boolean", "description": "true makes a new secret, shown in this answer."},
+        },
+        "additionalProperties": False,
+    },
+    "WebhookSecret": {
+        "type": "object",
+        "required": ["object", "webhookId", "secret"],
+        "properties": {"object": {"const": "webhook_secret"}, "webhookId": {"type": "string"},
+                       "secret": {"type": "string", "pattern": "^whsec_"}},
+        "additionalProperties": False,
+    },
+    "WebhookAttempt": {
+        "type": "object",
+        "required": ["at", "status", "error", "durationMs", "responseExcerpt"],
+        "properties": {
+            "at": _TIMESTAMP,
+            "status": {"type": ["integer", "null"], "description": "The receiver's HTTP status; null if none came."},
+            "error": {"type": ["string", "null"], "description": "Why no answer came (timeout, refused address…)."},
+            "durationMs": {"type": "integer", "minimum": 0},
+            "responseExcerpt": {"type": "string", "maxLength": 1024},
+        },
+        "additionalProperties": False,
+    },
+    "WebhookDelivery": {
+        "type": "object",
+        "description": "One message to one endpoint; `id` is its `webhook-id` header on every attempt.",
+        "required": ["object", "id", "webhookId", "eventId", "eventType", "state", "attempts", "nextAttemptAt",
+                     "lastAttemptAt", "lastStatus", "lastError", "createdAt", "payload"],
+        "properties": {
+            "object": {"const": "webhook_delivery"},
+            "id": _ID_SCHEMA,
+            "webhookId": {"type": "string"},
+            "eventId": {"type": "string"},
+            "eventType": {"type": "string"},
+            "state": {"enum": ["pending", "succeeded", "failed"]},
+            "attempts": {"type": "integer", "minimum": 0},
+            "nextAttemptAt": {"oneOf": [{"type": "null"}, _TIMESTAMP]},
+            "lastAttemptAt": {"oneOf": [{"type": "null"}, _TIMESTAMP]},
+            "lastStatus": {"type": ["integer", "null"]},
+            "lastError": {"type": ["string", "null"]},
+            "createdAt": _TIMESTAMP,
+            "payload": _ref("WebhookPayload"),
+            "attemptLog": {"type": "array", "items": _ref("WebhookAttempt"), "description": "Newest first."},
+        },
+        "additionalProperties": False,
+    },
+    "WebhookDeliveryList": {
+        "type": "object",
+        "required": ["object", "data", "has_more", "next_cursor"],
+        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _ref("WebhookDelivery")},
+                       "has_more": {"const": False}, "next_cursor": {"type": "null"}},
+        "additionalProperties": False,
+    },
+    "WebhookPayload": {
+        "type": "object",
+        "description": "The body POSTed to the endpoint (Standard Webhooks): `data` is the Image for image.created, "
+                       "image.updated and image.restored (just `fileId` if it is gone since), `{fileId, error}` for "
+                       "image.provision_failed, `{fileId}` for image.deleted.",
+        "required": ["type", "timestamp", "data"],
+        "properties": {"type": {"type": "string"}, "timestamp": _TIMESTAMP, "data": {"type": "object"}},
+        "additionalProperties": False,
+    },
+    "WebhookDeleted": {
+        "type": "object",
+        "required": ["object", "id", "deleted"],
+        "properties": {"object": {"const": "webhook_endpoint"}, "id": {"type": "string"}, "deleted": {"const": True}},
+        "additionalProperties": False,
+    },
+})
+
+_JSON_BODY = lambda name: {"required": True, "content": {"application/json": {"schema": _ref(name)}}}  # noqa: E731
+
+_PATHS.update({
+    "/api/webhooks": {
+        "get": {
+            "operationId": "listWebhooks", "tags": ["webhooks"], "summary": "List the workspace's webhook endpoints",
+            "description": _OWNERS, "parameters": [_WORKSPACE_PARAM],
+            "responses": {"200": _json(_ref("WebhookEndpointList"), "Every endpoint (at most 20), oldest first."),
+                          **_problems(400, 401, 403, 404)},
+        },
+        "post": {
+            "operationId": "createWebhook", "tags": ["webhooks"], "summary": "Add a webhook endpoint",
+            "description": "The URL must be http(s) and resolve to public addresses only, the same rules as "
+                           "upload-by-URL (checked again at every send; `WEBHOOK_ALLOW` lists exceptions such as "
+                           "loopback in development). The answer carries the signing secret. " + _OWNERS,
+            "parameters": [_WORKSPACE_PARAM],
+            "requestBody": _JSON_BODY("WebhookEndpointCreate"),
+            "responses": {"201": _json(_ref("WebhookEndpoint"), "The endpoint, with its `secret`.",
+                                       headers={"Location": {"schema": {"type": "string"}}}),
+                          **_problems(400, 401, 403, 404, 409, 415)},
+        },
+    },
+    "/api/webhooks/{webhook_id}": {
+        "parameters": [_WEBHOOK_ID_PARAM],
+        "get": {
+            "operationId": "getWebhook", "tags": ["webhooks"], "summary": "Get one webhook endpoint",
+            "description": _OWNERS,
+            "responses": {"200": _json(_ref("WebhookEndpoint"), "The endpoint."), **_problems(400, 401, 403, 404)},
+        },
+        "patch": {
+            "operationId": "updateWebhook", "tags": ["webhooks"], "summary": "Change, enable or disable an endpoint",
+            "description": "`enabled: true` clears `disabledReason` and sends its pending messages now. " + _OWNERS,
+            "requestBody": _JSON_BODY("WebhookEndpointPatch"),
+            "responses": {"200": _json(_ref("WebhookEndpoint"), "The endpoint (with `secret` if rotated)."),
+                          **_problems(400, 401, 403, 404, 415)},
+        },
+        "delete": {
+            "operationId": "deleteWebhook", "tags": ["webhooks"], "summary": "Delete an endpoint and its deliveries",
+            "description": _OWNERS,
+            "responses": {"200": _json(_ref("WebhookDeleted"), "Gone."), **_problems(400, 401, 403, 404)},
+        },
+    },
+    "/api/webhooks/{webhook_id}/secret": {
+        "parameters": [_WEBHOOK_ID_PARAM],
+        "get": {
+            "operationId": "getWebhookSecret", "tags": ["webhooks"], "summary": "Show the signing secret",
+            "description": "Stored encrypted with a key derived from SECRET_KEY; shown only here and when made. "
+                           + _OWNERS,
+            "responses": {"200": _json(_ref("WebhookSecret"), "The secret."), **_problems(400, 401, 403, 404, 409)},
+        },
+    },
+    "/api/webhooks/{webhook_id}/deliveries": {
+        "parameters": [_WEBHOOK_ID_PARAM],
+        "get": {
+            "operationId": "listWebhookDeliveries", "tags": ["webhooks"], "summary": "Recent messages and attempts",
+            "description": "Newest first, each with every attempt (status or error, duration, the first KB of the "
+                           "answer). " + _OWNERS,
+            "parameters": [_query("limit", "How many, 1 to 100.",
+                                  {"type": "integer", "minimum": 1, "maximum": 100, "default": 50})],
+            "responses": {"200": _json(_ref("WebhookDeliveryList"), "The deliveries."),
+                          **_problems(400, 401, 403, 404)},
+        },
+    },
+    "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        "parameters": [_WEBHOOK_ID_PARAM, {"name": "delivery_id", "in": "path", "required": True,
+                                           "description": "The message id (`msg_…`, its `webhook-id`).",
+                                           "schema": {"type": "string"}}],
+        "post": {
+            "operationId": "redeliverWebhook", "tags": ["webhooks"], "summary": "Send a message again now",
+            "description": "The same message id and body, signed anew, whatever state it ended in; tried for "
+                           "another day if it fails. 409 while the endpoint is disabled. " + _OWNERS,
+            "responses": {"202": _json(_ref("WebhookDelivery"), "Queued for the worker."),
+                          **_problems(400, 401, 403, 404, 409)},
+        },
+    },
+    "/api/webhooks/{webhook_id}/test": {
+        "parameters": [_WEBHOOK_ID_PARAM],
+        "post": {
+            "operationId": "testWebhook", "tags": ["webhooks"], "summary": "Send a webhook.test ping",
+            "description": _OWNERS,
+            "responses": {"202": _json(_ref("WebhookDelivery"), "Queued for the worker."),
+                          **_problems(400, 401, 403, 404, 409)},
+        },
+    },
+})
+
+# What this server POSTs to the endpoints (OpenAPI 3.1 `webhooks`).
+_WEBHOOK_CALLS = {
+    event: {"post": {
+        "operationId": f"on_{event.replace('.', '_')}", "tags": ["webhooks"], "summary": f"{event}",
+        "description": "Signed per Standard Webhooks: headers `webhook-id` (the message id, the same on retries "
+                       "and redeliveries), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` + "
+                       "base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). Answer 2xx within 10 s; "
+                       "anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, … for a day.",
+        "security": [],
+        "parameters": [{"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+                       for name in ("webhook-id", "webhook-timestamp", "webhook-signature")],
+        "requestBody": _JSON_BODY("WebhookPayload"),
+        "responses": {"200": {"description": "Received (any 2xx)."}},
+    }}
+    for event in [*_WEBHOOK_EVENTS, "webhook.test"]
+}
+
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -540,9 +773,10 @@ DOCUMENT = {
                        "(`/api/uploads/{upload_id}/{secret}`) answer any origin.",
     },
     "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
-    "tags": [{"name": "images"}, {"name": "files"}, {"name": "uploads"}, {"name": "meta"}],
+    "tags": [{"name": "images"}, {"name": "files"}, {"name": "uploads"}, {"name": "webhooks"}, {"name": "meta"}],
     "security": SECURED,
     "paths": _PATHS,
+    "webhooks": _WEBHOOK_CALLS,
     "components": {
         "schemas": _SCHEMAS,
         "responses": _RESPONSES,

@@ -81,3 +81,46 @@ def list_json(items: list[dict], next_cursor: str | None, total: int | None = No
     if total is not None:
         page["total"] = total
     return page
+
+
+def webhook_json(endpoint, secret: str | None = None) -> dict:
+    """A webhook endpoint; `secret` only in the answers that create or rotate it (and GET …/secret)."""
+    shape = {
+        "object": "webhook_endpoint",
+        "id": endpoint.id,
+        "workspaceId": endpoint.workspace_id,
+        "url": endpoint.url,
+        "description": endpoint.description or "",
+        "events": list(endpoint.event_types or []),
+        "enabled": endpoint.enabled,
+        "disabledReason": endpoint.disabled_reason,
+        "disabledAt": isoformat(endpoint.disabled_at),
+        "failingSince": isoformat(endpoint.first_failure_at),
+        "createdAt": isoformat(endpoint.created_at),
+    }
+    if secret is not None:
+        shape["secret"] = secret
+    return shape
+
+
+def webhook_delivery_json(delivery, attempts: list | None = None) -> dict:
+    shape = {
+        "object": "webhook_delivery",
+        "id": delivery.id,
+        "webhookId": delivery.endpoint_id,
+        "eventId": delivery.event_id,
+        "eventType": delivery.event_type,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "nextAttemptAt": isoformat(delivery.next_attempt_at) if delivery.state == "pending" else None,
+        "lastAttemptAt": isoformat(delivery.last_attempt_at),
+        "lastStatus": delivery.last_status,
+        "lastError": delivery.last_error,
+        "createdAt": isoformat(delivery.created_at),
+        "payload": delivery.payload,
+    }
+    if attempts is not None:
+        shape["attemptLog"] = [{"at": isoformat(a.at), "status": a.status_code, "error": a.error,
+                                "durationMs": a.duration_ms, "responseExcerpt": a.response_excerpt}
+                               for a in attempts]
+    return shape

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import base64
 import http.client
-import ipaddress
 import socket
 import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
-from .errors import ApiError
+from app.netguard import (  # noqa: F401 - is_public and embedded_ipv4 are part of this module's face
+    AddressAllow, AddressRefused, IPAddress, PinnedHTTPConnection, PinnedHTTPSConnection, embedded_ipv4, is_public,
+    resolve_checked,
+)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from .errors import ApiError
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -30,59 +32,12 @@ class Fetched:
     filename: str | None
 
 
-@dataclass(frozen=True)
-class FetchAllow:
-    """Non-public destinations upload-by-URL may still reach: networks (`127.0.0.0/8`, `::1`) and host names."""
-
-    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    hosts: frozenset[str] = frozenset()
+class FetchAllow(AddressAllow):
+    """Non-public destinations upload-by-URL may still reach (IMAGESD_FETCH_ALLOW), by app.netguard's rules."""
 
     @classmethod
-    def parse(cls, text: str) -> "FetchAllow":
-        networks, hosts = [], set()
-        for item in filter(None, (part.strip() for part in (text or "").split(","))):
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                if not all(label and label.replace("-", "").isalnum() for label in item.rstrip(".").split(".")):
-                    raise ValueError(f"IMAGESD_FETCH_ALLOW holds CIDRs, addresses and host names, not {item!r}") from None
-                hosts.add(item.rstrip(".").lower())
-        return cls(tuple(networks), frozenset(hosts))
-
-    def permits(self, host: str, address: IPAddress) -> bool:
-        if host.rstrip(".").lower() in self.hosts:
-            return True
-        return any(address.version == net.version and address in net for net in self.networks)
-
-
-NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
-IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
-
-
-def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 form carries (mapped, NAT64, 6to4, IPv4-compatible, Teredo client), which it reaches."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    if address in NAT64_WELL_KNOWN or (address in IPV4_COMPATIBLE and int(address) > 1):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def is_public(address: IPAddress) -> bool:
-    """Globally routable unicast: not private, loopback, link-local, shared (CGNAT), reserved, multicast or unspecified.
-
-    An IPv6 form that carries an IPv4 address (`::ffff:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, `::a.b.c.d`,
-    Teredo) is judged by the IPv4 address it reaches, so a private one cannot be dressed as IPv6.
-    """
-    if isinstance(address, ipaddress.IPv6Address):
-        inner = embedded_ipv4(address)
-        if inner is not None:
-            return is_public(inner)
-    return address.is_global and not address.is_multicast and not address.is_unspecified
+    def parse(cls, text: str, setting: str = "IMAGESD_FETCH_ALLOW") -> "FetchAllow":
+        return super().parse(text, setting)
 
 
 def _configured_allow() -> FetchAllow:
@@ -96,22 +51,16 @@ def _configured_allow() -> FetchAllow:
 def _resolve_checked(url: str, host: str, port: int, allow: FetchAllow) -> list[IPAddress]:
     """Every address the host resolves to, after checking that each is public or allowed; any other refuses all."""
     try:
-        literal = ipaddress.ip_address(host.strip("[]"))
-        addresses = [literal]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError):
+        return resolve_checked(host, port, allow)
+    except AddressRefused as refused:
+        if refused.address is None:
             raise _origin_failure(url, "the host name does not resolve") from None
-        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
-    for address in addresses:
-        if not is_public(address) and not allow.permits(host, address):
-            raise ApiError(
-                400, 5400,
-                f"Images only fetch from public addresses; {host} resolves to {address}, which is private, loopback, "
-                "link-local or otherwise not public (IMAGESD_FETCH_ALLOW can permit it on a development stand-in).",
-            )
-    return addresses
+        raise ApiError(
+            400, 5400,
+            f"Images only fetch from public addresses; {host} resolves to {refused.address}, which is private, "
+            "loopback, link-local or otherwise not public (IMAGESD_FETCH_ALLOW can permit it on a development "
+            "stand-in).",
+        ) from None
 
 
 def _origin_failure(url: str, reason: str) -> ApiError:
@@ -138,11 +87,11 @@ def _connection(url: str, connect_timeout: float, allow: FetchAllow) -> tuple[ht
         raise ApiError(400, 5411, "The url has an invalid port.") from None
     addresses = _resolve_checked(url, parts.hostname, port or (443 if scheme == "https" else 80), allow)
     if scheme == "https":
-        conn: http.client.HTTPConnection = _PinnedHTTPSConnection(
+        conn: http.client.HTTPConnection = PinnedHTTPSConnection(
             parts.hostname, port, timeout=connect_timeout, context=ssl.create_default_context()
         )
     else:
-        conn = _PinnedHTTPConnection(parts.hostname, port, timeout=connect_timeout)
+        conn = PinnedHTTPConnection(parts.hostname, port, timeout=connect_timeout)
     conn.addresses = addresses
     # The path and query go out exactly as given: presigned URLs break if anything is re-encoded.
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -151,36 +100,6 @@ def _connection(url: str, connect_timeout: float, allow: FetchAllow) -> tuple[ht
         credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()
     return conn, target, headers
-
-
-def _connect_pinned(conn: http.client.HTTPConnection) -> socket.socket:
-    """A socket to one of the checked addresses (the Host header and TLS name stay the URL's host)."""
-    last: OSError | None = None
-    for address in conn.addresses:
-        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.settimeout(conn.timeout)
-        try:
-            sock.connect((str(address), conn.port))
-            return sock
-        except OSError as exc:
-            sock.close()
-            last = exc
-    raise last or OSError("no address to connect to")
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    addresses: list = []
-
-    def connect(self) -> None:
-        self.sock = _connect_pinned(self)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    addresses: list = []
-
-    def connect(self) -> None:
-        self.sock = self._context.wrap_socket(_connect_pinned(self), server_hostname=self.host)
 
 
 def fetch(url: str, *, max_bytes: int, connect_timeout: float, read_timeout: float, total_timeout: float,

@@ -106,7 +106,7 @@ def test_only_one_claimer_wins_a_removal(app, tenant, image_id):
 
 
 def test_doctor_reports_a_deleted_image_still_delivered_and_fix_removes_it(app, tenant, image_id, images_service):
-    from app.domain import doctor, image_edits, images
+    from app.domain import doctor, image_edits
 
     with app.app_context():
         image_edits.delete_image(tenant.workspace_id, image_id)

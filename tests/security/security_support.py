@@ -38,6 +38,8 @@ class Side:
     image_id: str
     failed_id: str
     users: dict = field(default_factory=dict)
+    webhook_id: str = ""
+    delivery_id: str = ""
 
 
 @dataclass
@@ -81,7 +83,25 @@ def _side(app, name: str, roles: tuple[str, ...]) -> Side:
     db.session.add(Provisioning(file_id=failed.id, workspace_id=ws.id, state="failed", attempts=3,
                                 last_error="The service was away."))
     db.session.commit()
-    return Side(ws.id, prj.id, write, read, image.id, failed.id, users)
+    webhook_id, delivery_id = _webhook(ws.id)
+    return Side(ws.id, prj.id, write, read, image.id, failed.id, users, webhook_id, delivery_id)
+
+
+def _webhook(workspace_id: str) -> tuple[str, str]:
+    """An endpoint (a public literal address, never contacted here) with one delivered message."""
+    from app.domain import webhooks
+    from app.domain.common import new_id, utcnow
+    from app.extensions import db
+
+    endpoint, _ = webhooks.create_endpoint(workspace_id, "https://1.1.1.1/hooks")
+    now = utcnow()
+    delivery = webhooks.WebhookDelivery(id=new_id("msg"), endpoint_id=endpoint.id, event_id=new_id("evt"),
+                                        event_type="image.created", payload={"type": "image.created", "data": {}},
+                                        state="succeeded", attempts=1, next_attempt_at=now, pending_since=now,
+                                        created_at=now)
+    db.session.add(delivery)
+    db.session.commit()
+    return endpoint.id, delivery.id
 
 
 def build_world(app) -> World:
@@ -132,6 +152,7 @@ def snapshot(app) -> tuple:
     from app.domain.files import File
     from app.domain.images import Image, Provisioning
     from app.domain.uploads import UploadUrl
+    from app.domain.webhooks import WebhookDelivery, WebhookEndpoint
     from app.extensions import db
 
     with app.app_context():
@@ -144,6 +165,10 @@ def snapshot(app) -> tuple:
             sorted(db.session.execute(select(ApiToken.id, ApiToken.revoked_at)).all()),
             sorted(db.session.execute(select(Workspace.id, Workspace.name)).all()),
             sorted(db.session.execute(select(UploadUrl.id, UploadUrl.state, UploadUrl.file_id)).all()),
+            sorted(db.session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.description,
+                                             WebhookEndpoint.enabled, WebhookEndpoint.secret_encrypted)).all()),
+            sorted(db.session.execute(select(WebhookDelivery.id, WebhookDelivery.state,
+                                             WebhookDelivery.pending_since)).all()),
         )
         db.session.remove()
         return rows

@@ -21,6 +21,8 @@ TOKENS = ("token_read", "token_write", "other_token")
 MISSING_FILE = "fil_01J0000000000000000000ZZZZ"
 MISSING_WS = "ws_01J0000000000000000000ZZZZ"
 MISSING_PRJ = "prj_01J0000000000000000000ZZZZ"
+MISSING_WHK = "whk_01J0000000000000000000ZZZZ"
+MISSING_MSG = "msg_01J0000000000000000000ZZZZ"
 
 
 def expect(default: int | None = None, **by_role: int) -> dict[str, int]:
@@ -39,6 +41,13 @@ HTML_WRITE = expect(200, viewer=403, anon__token_read__token_write__other_token=
 API_READ = expect(200, anon=401, other_token__other_session=404)
 API_WRITE = expect(200, viewer=403, anon=401, token_read=403, other_token__other_session=404)
 EVERYONE = expect(200)
+# Webhooks are the owners' (or a write token's): editors and viewers are refused like read tokens.
+API_OWNER = expect(200, editor__viewer__token_read=403, anon=401, other_token__other_session=404)
+
+
+def webhook_leak(suffix: str = ""):
+    return lambda w: (f"/api/webhooks/{w.b.webhook_id}{suffix.format(msg=w.b.delivery_id)}",
+                      f"/api/webhooks/{MISSING_WHK}{suffix.format(msg=MISSING_MSG)}")
 
 
 def gallery(world, side="a", suffix="") -> str:
@@ -127,6 +136,9 @@ CASES = [
     Case("gallery.focus", "POST", lambda w, app: gallery(w, suffix=f"/files/{w.a.image_id}/focus"), HTML_WRITE,
          body=lambda w: {"data": {"name": "renamed.png", "focal_x": "0.2", "focal_y": "0.8"}}, htmx=True,
          writes=True, leak=file_leak(G + "/files/{f}/focus")),
+    Case("webhooks.index", "GET", lambda w, app: f"/w/{w.a.workspace_id}/webhooks",
+         dict(HTML_READ, editor=403, viewer=403), htmx=True,
+         leak=lambda w: (f"/w/{w.b.workspace_id}/webhooks", f"/w/{MISSING_WS}/webhooks")),
     # The JSON API.
     Case("api.upload_file", "POST", lambda w, app: "/api/files",
          dict(API_WRITE, owner=201, editor=201, token_write=201, other_session=400),
@@ -158,6 +170,26 @@ CASES = [
     Case("api.use_upload_url", "POST", lambda w, app: upload_url_path(w, app), expect(201),
          body=lambda w: upload_body(w.a.project_id), writes=True),
     Case("api.get_upload_url", "GET", lambda w, app: upload_url_path(w, app), EVERYONE),
+    Case("api.list_webhooks", "GET", lambda w, app: f"/api/webhooks?workspace_id={w.a.workspace_id}", API_OWNER,
+         leak=lambda w: (f"/api/webhooks?workspace_id={w.b.workspace_id}", f"/api/webhooks?workspace_id={MISSING_WS}")),
+    Case("api.create_webhook", "POST", lambda w, app: f"/api/webhooks?workspace_id={w.a.workspace_id}",
+         dict(API_OWNER, owner=201, token_write=201), body=lambda w: {"json": {"url": "https://1.1.1.1/new"}},
+         writes=True),
+    Case("api.get_webhook", "GET", lambda w, app: f"/api/webhooks/{w.a.webhook_id}", API_OWNER,
+         leak=webhook_leak()),
+    Case("api.update_webhook", "PATCH", lambda w, app: f"/api/webhooks/{w.a.webhook_id}", API_OWNER,
+         body=lambda w: {"json": {"description": "changed"}}, writes=True, leak=webhook_leak()),
+    Case("api.delete_webhook", "DELETE", lambda w, app: f"/api/webhooks/{w.a.webhook_id}", API_OWNER, writes=True,
+         leak=webhook_leak()),
+    Case("api.get_webhook_secret", "GET", lambda w, app: f"/api/webhooks/{w.a.webhook_id}/secret", API_OWNER,
+         leak=webhook_leak("/secret")),
+    Case("api.list_webhook_deliveries", "GET", lambda w, app: f"/api/webhooks/{w.a.webhook_id}/deliveries",
+         API_OWNER, leak=webhook_leak("/deliveries")),
+    Case("api.redeliver_webhook", "POST",
+         lambda w, app: f"/api/webhooks/{w.a.webhook_id}/deliveries/{w.a.delivery_id}/redeliver",
+         dict(API_OWNER, owner=202, token_write=202), writes=True, leak=webhook_leak("/deliveries/{msg}/redeliver")),
+    Case("api.test_webhook", "POST", lambda w, app: f"/api/webhooks/{w.a.webhook_id}/test",
+         dict(API_OWNER, owner=202, token_write=202), writes=True, leak=webhook_leak("/test")),
     Case("api.openapi_document", "GET", lambda w, app: "/api/openapi.json", EVERYONE),
     Case("api.docs", "GET", lambda w, app: "/api/docs", EVERYONE),
 ]
@@ -255,7 +287,7 @@ def test_other_workspaces_ids_answer_like_missing_ones(app, case):
         a = _call(app, world, case, role, url=theirs)
         b = _call(app, world, case, role, url=missing)
         ids = (world.b.image_id, world.b.failed_id, world.b.workspace_id, world.b.project_id, MISSING_FILE,
-               MISSING_WS, MISSING_PRJ)
+               MISSING_WS, MISSING_PRJ, world.b.webhook_id, world.b.delivery_id, MISSING_WHK, MISSING_MSG)
         if a.status_code != b.status_code or _normalised(a, *ids) != _normalised(b, *ids):
             differences.append(f"{role}: theirs {a.status_code} {_normalised(a, *ids)[:200]!r} / "
                                f"missing {b.status_code} {_normalised(b, *ids)[:200]!r}")

@@ -230,8 +230,278 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the workspace's webhook endpoints
+         * @description Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Add a webhook endpoint
+         * @description The URL must be http(s) and resolve to public addresses only, the same rules as upload-by-URL (checked again at every send; `WEBHOOK_ALLOW` lists exceptions such as loopback in development). The answer carries the signing secret. Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one webhook endpoint
+         * @description Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint and its deliveries
+         * @description Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change, enable or disable an endpoint
+         * @description `enabled: true` clears `disabledReason` and sends its pending messages now. Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Recent messages and attempts
+         * @description Newest first, each with every attempt (status or error, duration, the first KB of the answer). Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+                /** @description The message id (`msg_…`, its `webhook-id`). */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a message again now
+         * @description The same message id and body, signed anew, whatever state it ended in; tried for another day if it fails. 409 while the endpoint is disabled. Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        post: operations["redeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Show the signing secret
+         * @description Stored encrypted with a key derived from SECRET_KEY; shown only here and when made. Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        get: operations["getWebhookSecret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a webhook.test ping
+         * @description Owners only: an owner's session (with `workspace_id` and, on writes, `X-CSRFToken`) or a token with the `write` scope; editors, viewers and `read` tokens get 403.
+         */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "image.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * image.created
+         * @description Signed per Standard Webhooks: headers `webhook-id` (the message id, the same on retries and redeliveries), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). Answer 2xx within 10 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, … for a day.
+         */
+        post: operations["on_image_created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "image.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * image.deleted
+         * @description Signed per Standard Webhooks: headers `webhook-id` (the message id, the same on retries and redeliveries), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). Answer 2xx within 10 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, … for a day.
+         */
+        post: operations["on_image_deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "image.provision_failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * image.provision_failed
+         * @description Signed per Standard Webhooks: headers `webhook-id` (the message id, the same on retries and redeliveries), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). Answer 2xx within 10 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, … for a day.
+         */
+        post: operations["on_image_provision_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "image.restored": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * image.restored
+         * @description Signed per Standard Webhooks: headers `webhook-id` (the message id, the same on retries and redeliveries), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). Answer 2xx within 10 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, … for a day.
+         */
+        post: operations["on_image_restored"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "image.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * image.updated
+         * @description Signed per Standard Webhooks: headers `webhook-id` (the message id, the same on retries and redeliveries), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). Answer 2xx within 10 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, … for a day.
+         */
+        post: operations["on_image_updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test
+         * @description Signed per Standard Webhooks: headers `webhook-id` (the message id, the same on retries and redeliveries), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes). Answer 2xx within 10 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, … for a day.
+         */
+        post: operations["on_webhook_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         File: {
@@ -458,6 +728,110 @@ export interface components {
             state: "open" | "used";
             workspaceId: string;
         };
+        WebhookAttempt: {
+            /** Format: date-time */
+            at: string;
+            durationMs: number;
+            /** @description Why no answer came (timeout, refused address…). */
+            error: string | null;
+            responseExcerpt: string;
+            /** @description The receiver's HTTP status; null if none came. */
+            status: number | null;
+        };
+        WebhookDeleted: {
+            /** @constant */
+            deleted: true;
+            id: string;
+            /** @constant */
+            object: "webhook_endpoint";
+        };
+        /** @description One message to one endpoint; `id` is its `webhook-id` header on every attempt. */
+        WebhookDelivery: {
+            /** @description Newest first. */
+            attemptLog?: components["schemas"]["WebhookAttempt"][];
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            eventId: string;
+            eventType: string;
+            id: string;
+            lastAttemptAt: null | string;
+            lastError: string | null;
+            lastStatus: number | null;
+            nextAttemptAt: null | string;
+            /** @constant */
+            object: "webhook_delivery";
+            payload: components["schemas"]["WebhookPayload"];
+            /** @enum {unknown} */
+            state: "pending" | "succeeded" | "failed";
+            webhookId: string;
+        };
+        WebhookDeliveryList: {
+            data: components["schemas"]["WebhookDelivery"][];
+            /** @constant */
+            has_more: false;
+            next_cursor: null;
+            /** @constant */
+            object: "list";
+        };
+        /** @description Where the workspace's events are POSTed, signed per Standard Webhooks. */
+        WebhookEndpoint: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            disabledAt: null | string;
+            /** @description Why the endpoint stopped: an owner disabled it, or every delivery failed for WEBHOOK_DISABLE_AFTER_SECONDS (a day). */
+            disabledReason: string | null;
+            enabled: boolean;
+            /** @description The event types sent; empty means all of them. */
+            events: ("image.created" | "image.provision_failed" | "image.deleted" | "image.restored" | "image.updated")[];
+            /** @description The first failure since the last success. */
+            failingSince: null | string;
+            id: string;
+            /** @constant */
+            object: "webhook_endpoint";
+            /** @description The signing secret: only in the answers that create or rotate it. */
+            secret?: string;
+            /** Format: uri */
+            url: string;
+            workspaceId: string;
+        };
+        WebhookEndpointCreate: {
+            description?: string;
+            events?: ("image.created" | "image.provision_failed" | "image.deleted" | "image.restored" | "image.updated")[];
+            /** @description http(s); its host must resolve to public addresses only (WEBHOOK_ALLOW lists exceptions). */
+            url: string;
+        };
+        WebhookEndpointList: {
+            data: components["schemas"]["WebhookEndpoint"][];
+            /** @constant */
+            has_more: false;
+            next_cursor: null;
+            /** @constant */
+            object: "list";
+        };
+        WebhookEndpointPatch: {
+            description?: string;
+            /** @description true resumes a disabled endpoint and its pending messages at once. */
+            enabled?: boolean;
+            events?: ("image.created" | "image.provision_failed" | "image.deleted" | "image.restored" | "image.updated")[];
+            /** @description true makes a new secret, shown in this answer. */
+            rotateSecret?: boolean;
+            url?: string;
+        };
+        /** @description The body POSTed to the endpoint (Standard Webhooks): `data` is the Image for image.created, image.updated and image.restored (just `fileId` if it is gone since), `{fileId, error}` for image.provision_failed, `{fileId}` for image.deleted. */
+        WebhookPayload: {
+            data: Record<string, unknown>;
+            /** Format: date-time */
+            timestamp: string;
+            type: string;
+        };
+        WebhookSecret: {
+            /** @constant */
+            object: "webhook_secret";
+            secret: string;
+            webhookId: string;
+        };
     };
     responses: {
         /** @description The request is malformed; `parameter` names the query or form field at fault. */
@@ -514,7 +888,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The object is not in a state that allows this yet (`image_not_ready`: the image is still processing, waiting for the images service, or failed; `imageStatus` says which), or an upload URL was already used. */
+        /** @description The object is not in a state that allows this yet (`image_not_ready`: the image is still processing, waiting for the images service, or failed; `imageStatus` says which), or an upload URL was already used, or a webhook endpoint is disabled or the workspace has 20. */
         Problem409: {
             headers: {
                 [name: string]: unknown;
@@ -1100,6 +1474,434 @@ export interface operations {
             415: components["responses"]["Problem415"];
             503: components["responses"]["Problem503"];
             507: components["responses"]["Problem507"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description The workspace to act in. Defaults to the token's workspace; browser-session callers must send it. Another workspace's id answers 404. */
+                workspace_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every endpoint (at most 20), oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: {
+                /** @description The workspace to act in. Defaults to the token's workspace; browser-session callers must send it. Another workspace's id answers 404. */
+                workspace_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its `secret`. */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            415: components["responses"]["Problem415"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Gone. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeleted"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointPatch"];
+            };
+        };
+        responses: {
+            /** @description The endpoint (with `secret` if rotated). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            415: components["responses"]["Problem415"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description How many, 1 to 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+                /** @description The message id (`msg_…`, its `webhook-id`). */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued for the worker. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued for the worker. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    on_image_created: {
+        parameters: {
+            query?: never;
+            header: {
+                "webhook-id": string;
+                "webhook-timestamp": string;
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_image_deleted: {
+        parameters: {
+            query?: never;
+            header: {
+                "webhook-id": string;
+                "webhook-timestamp": string;
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_image_provision_failed: {
+        parameters: {
+            query?: never;
+            header: {
+                "webhook-id": string;
+                "webhook-timestamp": string;
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_image_restored: {
+        parameters: {
+            query?: never;
+            header: {
+                "webhook-id": string;
+                "webhook-timestamp": string;
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_image_updated: {
+        parameters: {
+            query?: never;
+            header: {
+                "webhook-id": string;
+                "webhook-timestamp": string;
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    on_webhook_test: {
+        parameters: {
+            query?: never;
+            header: {
+                "webhook-id": string;
+                "webhook-timestamp": string;
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }
