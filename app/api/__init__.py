@@ -7,7 +7,7 @@ from app.api.problems import register_error_handlers
 bp = Blueprint("api", __name__, url_prefix="/api")
 register_error_handlers(bp)
 
-from app.api import files, images, openapi, uploads  # noqa: E402,F401  (routes register themselves on bp)
+from app.api import files, images, openapi, trash, uploads  # noqa: E402,F401  (routes register themselves on bp)
 
 
 def init_app(app) -> None:

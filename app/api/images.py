@@ -5,7 +5,8 @@ from flask import g, request, url_for
 from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
-from app.domain import files, images
+from app.api.trash import permanent_param, restorable_until
+from app.domain import files, images, trash
 from app.domain.accounts import NotFound
 from app.domain.shapes import image_json, list_json
 
@@ -49,8 +50,9 @@ def get_image(file_id):
 @bp.delete("/images/<file_id>")
 @require("write")
 def delete_image(file_id):
-    images.delete_image(g.workspace_id, _checked(file_id))
-    return {"object": "image", "fileId": file_id, "deleted": True}
+    """Into the trash with its file (`restorableUntil`), or for good with `?permanent=true`."""
+    until = trash.delete_image(g.workspace_id, _checked(file_id), permanent_param())
+    return {"object": "image", "fileId": file_id, "deleted": True, **restorable_until(until)}
 
 
 def _checked(file_id: str) -> str:

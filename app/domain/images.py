@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.adapters.cloudflare import (
     CloudflareImages, ImageIdTaken, ImageNotFound, ImagesError, PermanentImagesError, TransientImagesError,
@@ -305,8 +306,9 @@ def _finish(row: Provisioning, file: File, header: Header, copy: dict,
          payload={"cfImageId": copy["id"], "width": header.width, "height": header.height})
     try:
         db.session.commit()
-    except IntegrityError:
-        # The file was deleted while the copy was being made: take the copy back so nothing is orphaned.
+    except (IntegrityError, StaleDataError):
+        # The file was deleted (or put in the trash, which drops this row) while the copy was being made: take the
+        # copy back so nothing is orphaned or delivered.
         db.session.rollback()
         if db.session.get(Image, file.id) is not None:
             return "exists"
@@ -390,15 +392,22 @@ def _fail(row: Provisioning, file: File, code: str, message: str) -> str:
 
 @files.on_delete
 def _delete_with_file(file: File) -> None:
+    take_down(file)
+
+
+def take_down(file: File, trashed: bool = False) -> None:
+    """Drops the image and provisioning rows and records the removal of the Images copy, in the caller's
+    transaction; `trashed` marks a removal that a restore may still call off (app.domain.trash)."""
     image = db.session.get(Image, file.id)
     row = db.session.get(Provisioning, file.id)
     if image is None and row is None:
         return
     copies = sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
-    emit("image.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"cfImageIds": copies})
+    extra = {"trashed": True} if trashed else {}
+    emit("image.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"cfImageIds": copies, **extra})
     # The copy's removal is a row of this same transaction: it is retried from the database until done.
     removals.record(removals.IMAGES_COPY, subject_id=file.id, target=file.id, workspace_id=file.workspace_id,
-                    payload={"cfImageIds": copies})
+                    payload={"cfImageIds": copies, **extra})
     # Deleted now, before the file row, in the same transaction (the foreign keys would cascade them anyway).
     for doomed in (image, row):
         if doomed is not None:

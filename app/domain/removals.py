@@ -117,7 +117,13 @@ def _carry_out(row: PendingRemoval) -> None:
         storage.delete(master_key(row.target))  # the master, if one was made, goes with its original
         storage.delete(row.target)
     else:
+        from app.domain.files import File
         from app.domain.images import delete_copies
+
+        if row.payload.get("trashed"):
+            file = db.session.get(File, row.subject_id)
+            if file is not None and file.deleted_at is None:
+                return  # restored from the trash since: its copy is its own again (app.domain.trash.restore)
 
         delete_copies(row.target, list(row.payload.get("cfImageIds") or []), only=bool(row.payload.get("only")))
 
