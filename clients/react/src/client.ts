@@ -46,6 +46,8 @@ export interface AeontelClient {
   deleteImage(fileId: string, signal?: AbortSignal): Promise<ImageDeleted>;
   /** `POST /api/files/{id}/retry`: a failed image starts afresh; one waiting for the images service is tried now. */
   retryFile(fileId: string, signal?: AbortSignal): Promise<File>;
+  /** `POST /api/files/{id}/restore`: brings a deleted file back from the trash; an image comes back at the same URL. */
+  restoreFile(fileId: string, signal?: AbortSignal): Promise<File>;
 }
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -110,5 +112,7 @@ export function createAeontelClient(config: AeontelConfig): AeontelClient {
     deleteImage: (fileId, signal) => request<ImageDeleted>("DELETE", imagePath(fileId), undefined, signal),
     retryFile: (fileId, signal) =>
       request<File>("POST", `/api/files/${encodeURIComponent(fileId)}/retry`, undefined, signal),
+    restoreFile: (fileId, signal) =>
+      request<File>("POST", `/api/files/${encodeURIComponent(fileId)}/restore`, undefined, signal),
   };
 }

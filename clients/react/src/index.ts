@@ -4,6 +4,7 @@ export {
   useRetrieveImage,
   useDeleteImage,
   useRetryFile,
+  useRestoreFile,
   imagesOf,
   retryTransient,
   deleteImageMutationKey,
@@ -12,6 +13,7 @@ export {
   type UseRetrieveImageOptions,
   type UseDeleteImageOptions,
   type UseRetryFileOptions,
+  type UseRestoreFileOptions,
   type DeleteImageContext,
 } from "./hooks.js";
 export {
