@@ -5,6 +5,7 @@ a purge (by hand, or the worker's pass once `purge_after` is reached) removes ro
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -28,7 +29,13 @@ _NO_BYTES = ("upload_interrupted", "bytes_missing")
 def trash_days(workspace_id: str) -> int:
     """The workspace setting `trash_days` (default 30); 0 turns the trash off, so deleting removes for good."""
     workspace = db.session.get(Workspace, workspace_id)
-    raw = workspace.setting("trash_days", DEFAULT_DAYS) if workspace is not None else DEFAULT_DAYS
+    return parse_days(workspace.setting("trash_days", DEFAULT_DAYS) if workspace is not None else DEFAULT_DAYS)
+
+
+def parse_days(raw) -> int:
+    """Whatever the settings JSON holds becomes 0..MAX_DAYS: a number is clamped, anything unreadable is the default."""
+    if isinstance(raw, bool) or (isinstance(raw, float) and not math.isfinite(raw)):
+        return DEFAULT_DAYS
     try:
         days = int(raw)
     except (TypeError, ValueError):
