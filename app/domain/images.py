@@ -107,8 +107,9 @@ def queue():
 def _request_provisioning(event) -> None:
     if not str(event.payload.get("mimeType", "")).startswith("image/"):
         return
-    if db.session.get(Provisioning, event.subject_id) is not None or db.session.get(File, event.subject_id) is None:
-        return
+    file = db.session.get(File, event.subject_id)
+    if db.session.get(Provisioning, event.subject_id) is not None or file is None or file.deleted_at is not None:
+        return  # already requested, or deleted (or put in the trash) before its event was dispatched
     now = utcnow()
     # enqueued_at is set now: the job is enqueued by the next handler, so the reconciler must not add a second.
     db.session.add(Provisioning(file_id=event.subject_id, workspace_id=event.workspace_id, state="queued",
@@ -163,6 +164,10 @@ def provision(file_id: str) -> str:
     row = db.session.get(Provisioning, file_id)
     file = db.session.get(File, file_id)
     if row is None or file is None:
+        return "gone"
+    if file.deleted_at is not None:
+        db.session.delete(row)  # put in the trash while this was queued: nothing to make; a restore starts afresh
+        db.session.commit()
         return "gone"
     if db.session.get(Image, file_id) is not None:
         row.state, row.lease_until = "done", None
@@ -440,7 +445,8 @@ def delete_copies(file_id: str, cf_image_ids: list[str], only: bool = False) -> 
 
 def get_image(workspace_id: str, file_id: str) -> Image:
     image = db.session.get(Image, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
-    if image is None or image.workspace_id != workspace_id:
+    file = db.session.get(File, file_id) if image is not None else None
+    if image is None or image.workspace_id != workspace_id or file is None or file.deleted_at is not None:
         raise NotFound("image_not_found", f"No image {file_id!r} in this workspace.")
     return image
 
@@ -450,7 +456,8 @@ def list_images(workspace_id: str, *, project_id: str | None = None, q: str | No
     """Newest first (file ids sort by upload time), keyset-paginated, with the file each image belongs to."""
     from app.domain.accounts import get_project
 
-    query = select(Image, File).join(File, File.id == Image.file_id).where(Image.workspace_id == workspace_id)
+    query = select(Image, File).join(File, File.id == Image.file_id).where(Image.workspace_id == workspace_id,
+                                                                           File.live())
     if project_id:
         get_project(workspace_id, project_id)
         query = query.where(File.project_id == project_id)

@@ -222,3 +222,26 @@ def test_trash_days_setting_is_read_forgivingly(app, tenant):
         _set_days(app, tenant, raw) if raw is not None else None
         with app.app_context():
             assert trash.trash_days(tenant.workspace_id) == days, raw
+
+
+def test_the_workers_removal_pass_purges_and_doctor_treats_the_trash_as_gone(
+        client, live_server, tenant, corpus, run_jobs, app):
+    from app.domain import doctor
+    from worker import run_removals_once
+
+    file_id, url = _provisioned(live_server, tenant, corpus, run_jobs, app)
+    client.delete(f"/api/images/{file_id}", headers=tenant.auth())
+    with app.app_context():
+        key = db.session.get(File, file_id).storage_key
+        # No job ran: the trashed image's copy is still delivered, which doctor names; its kept bytes are no orphan.
+        found = doctor.run()
+        kinds = {(f.kind, f.subject) for f in found.findings}
+        assert ("deleted_copy_delivered", file_id) in kinds and not any(k == "orphan_object" for k, _ in kinds)
+        db.session.get(File, file_id).purge_after = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        db.session.remove()
+    run_removals_once(app)  # one pass: the purge, then the removals it recorded and the copy's
+    with app.app_context():
+        assert db.session.get(File, file_id) is None and not app.extensions["storage"].exists(key)
+        assert not db.session.scalars(select(PendingRemoval)).all()
+    assert not _delivered(url)
