@@ -129,6 +129,18 @@ def _enqueue(row: Provisioning) -> None:
     row.enqueued_at = utcnow()
 
 
+def provision_now(file_id: str) -> None:
+    """A restored file whose provisioning waited for its old copy's removal to finish: that removal is done, so go."""
+    row = db.session.get(Provisioning, file_id)
+    if row is None or row.state != "queued" or row.next_attempt_at <= utcnow():
+        return
+    row.next_attempt_at = utcnow()
+    queue().try_enqueue("images", PROVISION_JOB, row.file_id,
+                        timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2)
+    row.enqueued_at = utcnow()
+    db.session.commit()
+
+
 def reconcile() -> int:
     """Enqueues provisioning that is due for a retry, whose job was lost, or whose worker died mid-way."""
     now = utcnow()
