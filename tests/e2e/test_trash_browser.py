@@ -71,6 +71,7 @@ def test_undo_and_restore_bring_an_image_back_at_the_same_url(page, stack, tenan
     button.focus()
     expect(button).to_be_focused()
     assert dialogs == []
+    page.screenshot(path="/tmp/trash-undo.png")
     wait_for_status(url, 404)  # nothing is delivered while it is in the trash
     page.keyboard.press("Enter")
     expect(page.get_by_role("status").filter(has_text="Restored 1 image.")).to_be_visible()
@@ -91,6 +92,7 @@ def test_undo_and_restore_bring_an_image_back_at_the_same_url(page, stack, tenan
     expect(page.get_by_role("heading", name="Trash")).to_be_visible()
     item = page.locator("#trash-list li", has_text="Canon_40D.jpg")
     expect(item).to_contain_text("Kept until")
+    page.screenshot(path="/tmp/trash-page.png")
     item.get_by_role("button", name="Restore Canon_40D.jpg").click()
     expect(page.get_by_role("status").filter(has_text="Restored Canon_40D.jpg.")).to_be_visible()
     page.get_by_role("link", name="Back to Content").first.click()
