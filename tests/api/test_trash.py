@@ -240,3 +240,31 @@ def test_the_workers_removal_pass_purges_and_doctor_treats_the_trash_as_gone(
         assert db.session.get(File, file_id) is None and not app.extensions["storage"].exists(key)
         assert not db.session.scalars(select(PendingRemoval)).all()
     assert not _delivered(url)
+
+
+def test_a_private_image_comes_back_signed(client, live_server, tenant, corpus, run_jobs, app):
+    """Cloudflare gives private images no custom id: a restore after the copy went makes a new one (its URLs are
+    signed and short-lived anyway); one before adopts the copy still there."""
+    with app.app_context():
+        workspace = db.session.get(Workspace, tenant.workspace_id)
+        workspace.settings = {**(workspace.settings or {}), "private_images": True}
+        db.session.commit()
+    file_id = upload_image(live_server, tenant, corpus, "Canon_40D.jpg", "secret.jpg")
+    run_jobs()
+    before = client.get(f"/api/images/{file_id}", headers=tenant.auth("read")).json
+    assert before["requireSignedURLs"] is True and _delivered(before["url"])
+    client.delete(f"/api/images/{file_id}", headers=tenant.auth())
+    client.post(f"/api/files/{file_id}/restore", headers=tenant.auth())  # before the removal ran: adopted
+    run_jobs()
+    adopted = client.get(f"/api/images/{file_id}", headers=tenant.auth("read")).json
+    assert adopted["cfImageId"] == before["cfImageId"] and _delivered(adopted["url"])
+    client.delete(f"/api/images/{file_id}", headers=tenant.auth())
+    run_jobs()
+    assert not _delivered(before["url"])
+    client.post(f"/api/files/{file_id}/restore", headers=tenant.auth())
+    run_jobs()
+    again = client.get(f"/api/images/{file_id}", headers=tenant.auth("read")).json
+    assert again["requireSignedURLs"] is True and again["cfImageId"] != before["cfImageId"] and _delivered(again["url"])
+    with app.app_context():
+        copies = app.extensions["images"].list(creator=file_id)["images"]
+    assert [copy["id"] for copy in copies] == [again["cfImageId"]]  # exactly one copy, the new one
