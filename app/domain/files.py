@@ -323,7 +323,8 @@ def sweep_stale_uploads(older_than: timedelta | None = None) -> int:
     """Fails uploads left `pending` by a process that died mid-way, and removes their partial bytes."""
     older_than = older_than or timedelta(seconds=current_app.config["STALE_UPLOAD_SECONDS"])
     cutoff = utcnow() - older_than
-    stale = list(db.session.scalars(select(File).where(File.status == "pending", File.live(), File.created_at < cutoff).limit(200)))
+    stale = list(db.session.scalars(select(File).where(File.status == "pending", File.live(), File.created_at < cutoff)
+                                    .limit(200)))
     for file in stale:
         try:
             storage().delete(file.storage_key)
