@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
+from werkzeug.exceptions import HTTPException
 
 from app.domain import accounts, gallery, trash
 from app.domain.accounts import DomainError
@@ -47,9 +48,9 @@ def domain_error(error: DomainError):
     return gallery_web.error_response(error.status, error.message)
 
 
-@bp.errorhandler(403)
-def forbidden(error):
-    return gallery_web.error_response(403, error.description)
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    return gallery_web.http_error(error)  # the gallery's error page and fragment
 
 
 @bp.app_template_global()
