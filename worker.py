@@ -48,12 +48,14 @@ def run_maintenance_once(app) -> None:
 
 
 def run_removals_once(app) -> None:
-    """Carries out due removals of Images copies and stored bytes; no lock, as each row is claimed atomically, so
-    they go on while Redis is away."""
+    """Purges files whose time in the trash ran out and carries out due removals of Images copies and stored bytes;
+    no lock, as each row is claimed atomically, so they go on while Redis is away."""
     from app.domain.removals import work_due
+    from app.domain.trash import purge_due
 
     with app.app_context():
         try:
+            purge_due()
             work_due()
         except Exception:  # noqa: BLE001 - maintenance must never stop the worker
             log.exception("removal pass failed")

@@ -255,33 +255,43 @@ def image_get(client: Client, settings, file_id: str, as_json: bool) -> None:
 
 @image.command("delete")
 @click.argument("file_ids", nargs=-1, required=True, metavar="FILE_ID...")
+@click.option("--permanent", is_flag=True, help="Remove for good at once (bytes included), also out of the trash.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask; required when stdin is not a terminal.")
 @api_options
-def image_delete(client: Client, settings, file_ids: tuple[str, ...], yes: bool) -> None:
-    """Delete images (and their files, stored bytes and CDN copies) for good."""
+def image_delete(client: Client, settings, file_ids: tuple[str, ...], permanent: bool, yes: bool) -> None:
+    """Delete images and their files: they go to the workspace's trash (restore with `aeontel file restore`) and
+    their CDN copies are removed at once; --permanent removes them for good."""
+    delete_many(file_ids, "images", permanent, yes, functools.partial(client.delete_image, permanent=permanent))
+
+
+def delete_many(file_ids: tuple[str, ...], what: str, permanent: bool, yes: bool, delete) -> None:
+    """Shared by `image delete` and `file delete`: asks on a terminal, then deletes each id and says where it went."""
     if not yes:
         if not sys.stdin.isatty():
             fail("refusing to delete without --yes when not on a terminal", EXIT_USAGE)
-        what = file_ids[0] if len(file_ids) == 1 else f"{len(file_ids)} images ({', '.join(file_ids)})"
-        if not click.confirm(f"Delete {what} for good?", default=False):
+        which = file_ids[0] if len(file_ids) == 1 else f"{len(file_ids)} {what} ({', '.join(file_ids)})"
+        question = f"Delete {which} for good?" if permanent else f"Delete {which} (kept in the trash)?"
+        if not click.confirm(question, default=False):
             fail("aborted, nothing deleted")
     codes = set()
     for file_id in file_ids:
         try:
-            client.delete_image(file_id)
+            answer = delete(file_id)
         except ApiError as exc:
             if exc.status is None:
                 fail(str(exc))  # the API is unreachable: the other ids would fail the same way
             click.echo(f"error: {file_id}: {exc}", err=True)
             codes.add(exit_code_for(exc))
             continue
-        click.echo(f"deleted {file_id}")
+        until = answer.get("restorableUntil")
+        click.echo(f"deleted {file_id} (in the trash until {human_time(until)}; `aeontel file restore {file_id}` "
+                   "brings it back)" if until else f"deleted {file_id} for good")
     sys.exit(worst_of(codes))
 
 
 @click.group("file")
 def file_group() -> None:
-    """Files: upload them (a file whose bytes are an image becomes an image)."""
+    """Files: upload, inspect, retry, delete and restore them (a file whose bytes are an image becomes an image)."""
 
 
 @file_group.command("list")
@@ -422,6 +432,75 @@ def file_retry(client: Client, settings, file_ids: tuple[str, ...]) -> None:
     sys.exit(EXIT_FAILURE if EXIT_FAILURE in codes else max(codes, default=0))
 
 
+@file_group.command("delete")
+@click.argument("file_ids", nargs=-1, required=True, metavar="FILE_ID...")
+@click.option("--permanent", is_flag=True, help="Remove for good at once (bytes included), also out of the trash.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask; required when stdin is not a terminal.")
+@api_options
+def file_delete(client: Client, settings, file_ids: tuple[str, ...], permanent: bool, yes: bool) -> None:
+    """Delete files (and their images): into the workspace's trash, or for good with --permanent."""
+    delete_many(file_ids, "files", permanent, yes, functools.partial(client.delete_file, permanent=permanent))
+
+
+@file_group.command("restore")
+@click.argument("file_ids", nargs=-1, required=True, metavar="FILE_ID...")
+@api_options
+def file_restore(client: Client, settings, file_ids: tuple[str, ...]) -> None:
+    """Bring files back from the trash; an image is provisioned again under the same delivery URL."""
+    codes = set()
+    for file_id in file_ids:
+        try:
+            found = client.restore_file(file_id)
+        except ApiError as exc:
+            if exc.status is None:
+                fail(str(exc))
+            click.echo(f"error: {file_id}: {exc}", err=True)
+            codes.add(exit_code_for(exc))
+            continue
+        click.echo(f"restored {file_id} ({file_state(found)})")
+    sys.exit(EXIT_FAILURE if EXIT_FAILURE in codes else max(codes, default=0))
+
+
+@click.group("trash")
+def trash_group() -> None:
+    """The trash: deleted files kept for the workspace's retention period (30 days unless set otherwise)."""
+
+
+@trash_group.command("list")
+@click.option("--project", "project_id", metavar="ID", help="Only this project's trash.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's list JSON instead of a table.")
+@api_options
+def trash_list(client: Client, settings, project_id, as_json) -> None:
+    """List the files in the trash with the time each is kept until."""
+    items = list(client.iter_trash(project_id=project_id, limit=100))
+    if as_json:
+        print_json({"object": "list", "data": items, "has_more": False, "next_cursor": None})
+        return
+    if not items:
+        click.echo("the trash is empty")
+        return
+    rows = [("ID", "NAME", "SIZE", "DELETED", "KEPT UNTIL")]
+    rows += [(f["id"], f.get("name") or "-", human_size(f.get("size")), human_time(f.get("deletedAt")),
+              human_time(f.get("purgeAfter"))) for f in items]
+    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
+    click.echo("\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows))
+
+
+@trash_group.command("empty")
+@click.option("--project", "project_id", metavar="ID", help="Only this project's trash.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask; required when stdin is not a terminal.")
+@api_options
+def trash_empty(client: Client, settings, project_id, yes) -> None:
+    """Remove every file in the trash for good, now."""
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("refusing to empty the trash without --yes when not on a terminal", EXIT_USAGE)
+        if not click.confirm("Remove everything in the trash for good?", default=False):
+            fail("aborted, nothing removed")
+    purged = client.empty_trash(project_id)["purged"]
+    click.echo(f"removed {purged} file{'s' if purged != 1 else ''} for good")
+
+
 def file_state(file: dict) -> str:
     """One phrase for where a file is; `waiting` says that nothing is lost and nothing needs doing."""
     image = file.get("image")
@@ -500,5 +579,5 @@ def mcp_command(use_http: bool, host: str, port: int, api_url: str | None, token
 
 
 def register(group: click.Group) -> None:
-    for command in (image, file_group, upload_url_group, login, mcp_command):
+    for command in (image, file_group, upload_url_group, trash_group, login, mcp_command):
         group.add_command(command)

@@ -203,8 +203,39 @@ class Client:
     def get_image(self, file_id: str) -> dict:
         return self._request("GET", f"/api/images/{quote(file_id, safe='')}")
 
-    def delete_image(self, file_id: str) -> dict:
-        return self._request("DELETE", f"/api/images/{quote(file_id, safe='')}")
+    def delete_image(self, file_id: str, permanent: bool = False) -> dict:
+        """Into the workspace's trash (`restorableUntil`), or for good with `permanent`."""
+        params = {"permanent": "true"} if permanent else None
+        return self._request("DELETE", f"/api/images/{quote(file_id, safe='')}", params=params)
+
+    def delete_file(self, file_id: str, permanent: bool = False) -> dict:
+        """Into the workspace's trash (`restorableUntil`), or for good with `permanent` (also out of the trash)."""
+        params = {"permanent": "true"} if permanent else None
+        return self._request("DELETE", f"/api/files/{quote(file_id, safe='')}", params=params)
+
+    def restore_file(self, file_id: str) -> dict:
+        """Brings a file back from the trash; its image is provisioned again under the same delivery URL."""
+        return self._request("POST", f"/api/files/{quote(file_id, safe='')}/restore")
+
+    def list_trash(self, workspace_id: str | None = None, project_id: str | None = None, limit: int | None = None,
+                   cursor: str | None = None) -> dict:
+        """One page of the trash: files with `deletedAt` and `purgeAfter`."""
+        params = {"workspace_id": workspace_id, "project_id": project_id, "limit": limit, "cursor": cursor}
+        return self._request("GET", "/api/trash", params={k: v for k, v in params.items() if v is not None})
+
+    def iter_trash(self, project_id: str | None = None, limit: int | None = None) -> Iterator[dict]:
+        cursor = None
+        while True:
+            page = self.list_trash(project_id=project_id, limit=limit, cursor=cursor)
+            yield from page["data"]
+            cursor = page.get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return
+
+    def empty_trash(self, project_id: str | None = None) -> dict:
+        """Purges every file in the trash (of one project, or the whole workspace): `{"purged": n}`."""
+        params = {"project_id": project_id} if project_id else None
+        return self._request("DELETE", "/api/trash", params=params)
 
     def get_file(self, file_id: str) -> dict:
         return self._request("GET", f"/api/files/{quote(file_id, safe='')}")

@@ -1,5 +1,5 @@
-"""The MCP server: `list_images`, `get_image`, `update_image`, `delete_image`, `retry_file` and `create_upload_url`
-for AI assistants, through `app.client` only."""
+"""The MCP server: `list_images`, `get_image`, `update_image`, `delete_image`, `retry_file`, `list_trash`,
+`restore_file` and `create_upload_url` for AI assistants, through `app.client` only."""
 
 from __future__ import annotations
 
@@ -95,6 +95,24 @@ class Deleted(BaseModel):
     object: str = "image"
     fileId: str
     deleted: bool
+    restorableUntil: str | None = Field(None, description="Until when restore_file brings it back; null when it was "
+                                                          "removed for good.")
+
+
+class TrashedFile(File):
+    """A file in the trash."""
+
+    deletedAt: str = Field(description="When it was deleted.")
+    purgeAfter: str = Field(description="When it is removed for good unless restored.")
+
+
+class TrashList(BaseModel):
+    """One page of the trash."""
+
+    object: str = "list"
+    data: list[TrashedFile]
+    has_more: bool
+    next_cursor: str | None
 
 
 class UploadUrl(BaseModel):
@@ -195,8 +213,21 @@ def build_server(client: Client) -> MCPServer:
                             "or name.")
         return compact(call(client.update_image, file_id, **changes), False)
 
-    def delete_image(file_id: FileId) -> Deleted:
-        return call(client.delete_image, file_id)
+    def delete_image(
+        file_id: FileId,
+        permanent: Annotated[bool, Field(description="Remove for good instead of moving to the trash.")] = False,
+    ) -> Deleted:
+        return call(client.delete_image, file_id, permanent=permanent)
+
+    def list_trash(
+        project_id: Annotated[str | None, Field(description="Only this project's trash (prj_…).")] = None,
+        limit: Annotated[int | None, Field(description="Page size, 1 to 100.", ge=1, le=100)] = None,
+        cursor: Annotated[str | None, Field(description="next_cursor of the previous page.")] = None,
+    ) -> TrashList:
+        return call(client.list_trash, project_id=project_id, limit=limit, cursor=cursor)
+
+    def restore_file(file_id: FileId) -> File:
+        return call(client.restore_file, file_id)
 
     def retry_file(file_id: FileId) -> File:
         return call(client.retry_file, file_id)
@@ -228,9 +259,19 @@ def build_server(client: Client) -> MCPServer:
             annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True,
                                         openWorldHint=False)),
         Tool.from_function(delete_image, title="Delete an image", description=(
-            "Delete an image for good, by its file id: the image, its file, the stored bytes and the CDN copies. "
-            "This cannot be undone."),
+            "Delete an image by its file id (also one still being processed): it and its file disappear from every "
+            "list at once and its CDN copy is removed, but the file goes to the workspace's trash until "
+            "restorableUntil, from where restore_file brings it back at the same URL. permanent=true removes it for "
+            "good (bytes included), which cannot be undone."),
             annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True,
+                                        openWorldHint=False)),
+        Tool.from_function(list_trash, title="List the trash", annotations=read_only, description=(
+            "List deleted files still in the workspace's trash, with when each is removed for good (purgeAfter). "
+            "Filter by project_id; follow next_cursor for more.")),
+        Tool.from_function(restore_file, title="Restore a file from the trash", description=(
+            "Bring a deleted file back from the trash by its id; an image is made again under the same id and public "
+            "delivery URL (status processing until it is ready). Fails when it is not in the trash."),
+            annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
                                         openWorldHint=False)),
         Tool.from_function(retry_file, title="Retry an image", description=(
             "Retry making the image of a file whose image failed for a passing reason (it starts afresh), or try one "

@@ -7,7 +7,7 @@ from app.api.problems import register_error_handlers
 bp = Blueprint("api", __name__, url_prefix="/api")
 register_error_handlers(bp)
 
-from app.api import files, images, methods, openapi, uploads, webhooks  # noqa: E402,F401  (routes register themselves on bp)
+from app.api import files, images, methods, openapi, trash, uploads, webhooks  # noqa: E402,F401  (routes register themselves on bp)
 
 
 def init_app(app) -> None:

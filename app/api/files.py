@@ -5,7 +5,8 @@ from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
 from app.api.images import conditional
 from app.api.params import parse_list_query
-from app.domain import files, image_status, limits, listing
+from app.api.trash import permanent_param, restorable_until
+from app.domain import files, image_status, limits, listing, trash
 from app.domain.shapes import file_json, list_json
 
 
@@ -64,8 +65,9 @@ def file_content(file_id):
 @bp.delete("/files/<file_id>")
 @require("write")
 def delete_file(file_id):
-    files.delete_file(g.workspace_id, file_id)
-    return {"id": file_id, "object": "file", "deleted": True}
+    """Into the trash for the workspace's retention period (`restorableUntil`), or for good with `?permanent=true`."""
+    until = trash.delete_file(g.workspace_id, file_id, permanent_param())
+    return {"id": file_id, "object": "file", "deleted": True, **restorable_until(until)}
 
 
 @bp.post("/files/<file_id>/retry")

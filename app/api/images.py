@@ -6,6 +6,7 @@ from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.params import parse_list_query
 from app.api.problems import ApiProblem
+from app.api.trash import permanent_param, restorable_until
 from app.domain import files, image_edits, listing
 from app.domain.accounts import NotFound
 from app.domain.shapes import image_json, list_json
@@ -54,8 +55,10 @@ def update_image(file_id):
 @bp.delete("/images/<file_id>")
 @require("write")
 def delete_image(file_id):
-    image_edits.delete_image(g.workspace_id, _checked(file_id))
-    return {"object": "image", "fileId": file_id, "deleted": True}
+    """Into the trash with its file (`restorableUntil`), or for good with `?permanent=true`; an image still being
+    processed is deleted too."""
+    until = image_edits.delete_image(g.workspace_id, _checked(file_id), permanent_param())
+    return {"object": "image", "fileId": file_id, "deleted": True, **restorable_until(until)}
 
 
 def conditional(body: dict):

@@ -81,6 +81,14 @@ _NOT_MODIFIED = {"description": "Unchanged since the `ETag` sent in `If-None-Mat
 _RETRY_AFTER = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1},
                                 "description": "Seconds to wait before trying again."}}
 
+_RESTORABLE_UNTIL = {"oneOf": [{"type": "null"}, _TIMESTAMP],
+                     "description": "Until when `POST /api/files/{file_id}/restore` brings it back (the workspace's "
+                                    "`trash_days`, 30 by default); null when it was removed for good at once "
+                                    "(`permanent=true`, or the workspace's trash is off)."}
+_PERMANENT_PARAM = _query("permanent", "true removes it for good at once (bytes included), also when it is already "
+                          "in the trash; false (the default) puts it in the workspace's trash.",
+                          {"type": "boolean", "default": False})
+
 _SCHEMAS = {
     "Problem": {
         "type": "object",
@@ -327,17 +335,44 @@ _SCHEMAS = {
     },
     "FileDeleted": {
         "type": "object",
-        "required": ["object", "id", "deleted"],
-        "properties": {"object": {"const": "file"}, "id": {"type": "string"}, "deleted": {"const": True}},
+        "required": ["object", "id", "deleted", "restorableUntil"],
+        "properties": {"object": {"const": "file"}, "id": {"type": "string"}, "deleted": {"const": True},
+                       "restorableUntil": _RESTORABLE_UNTIL},
         "additionalProperties": False,
     },
     "ImageDeleted": {
         "type": "object",
-        "required": ["object", "fileId", "deleted"],
-        "properties": {"object": {"const": "image"}, "fileId": {"type": "string"}, "deleted": {"const": True}},
+        "required": ["object", "fileId", "deleted", "restorableUntil"],
+        "properties": {"object": {"const": "image"}, "fileId": {"type": "string"}, "deleted": {"const": True},
+                       "restorableUntil": _RESTORABLE_UNTIL},
+        "additionalProperties": False,
+    },
+    "TrashList": {
+        "type": "object",
+        "required": ["object", "data", "has_more", "next_cursor"],
+        "properties": {
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": _ref("TrashedFile"), "maxItems": 100},
+            "has_more": {"type": "boolean"},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+        "additionalProperties": False,
+    },
+    "TrashEmptied": {
+        "type": "object",
+        "required": ["object", "purged"],
+        "properties": {"object": {"const": "trash"}, "purged": {"type": "integer", "minimum": 0}},
         "additionalProperties": False,
     },
 }
+
+_SCHEMAS["TrashedFile"] = {
+    **copy.deepcopy(_SCHEMAS["File"]),
+    "description": "A file in the trash: the file as it was, with when it was deleted and when it is purged. `image` "
+                   "is null: nothing is delivered while it is in the trash.",
+}
+_SCHEMAS["TrashedFile"]["required"] += ["deletedAt", "purgeAfter"]
+_SCHEMAS["TrashedFile"]["properties"].update(deletedAt=_TIMESTAMP, purgeAfter=_TIMESTAMP)
 
 _RESPONSES = {
     f"Problem{status}": {
@@ -391,7 +426,24 @@ _PATHS = {
         },
         "delete": {
             "operationId": "deleteFile", "tags": ["files"], "summary": "Delete a file (and its image)",
+            "description": "The file and its image are gone from every list and read at once (404) and the "
+                           "images-service copy is removed, so nothing is delivered; the bytes and rows stay in the "
+                           "workspace's trash until `restorableUntil` (`POST /api/files/{file_id}/restore` brings "
+                           "them back). `permanent=true`, or a workspace whose `trash_days` is 0, removes it for good.",
+            "parameters": [_PERMANENT_PARAM],
             "responses": {"200": _json(_ref("FileDeleted"), "The file is gone."), **_problems(400, 401, 403, 404)},
+        },
+    },
+    "/api/files/{file_id}/restore": {
+        "parameters": [_FILE_ID_PARAM],
+        "post": {
+            "operationId": "restoreFile", "tags": ["trash"], "summary": "Restore a file from the trash",
+            "description": "The file comes back under the same id; an image is provisioned again under the same "
+                           "Images id, so a public image answers at the same delivery URL once it is ready again "
+                           "(`image.status` is `processing` until then). A private image may get a new Images id; "
+                           "its URLs are signed and short-lived anyway. 404 when the file is not in the trash. "
+                           "Session callers must send the `X-CSRFToken` header.",
+            "responses": {"200": _json(_ref("File"), "The file, back."), **_problems(400, 401, 403, 404)},
         },
     },
     "/api/files/{file_id}/retry": {
@@ -461,10 +513,28 @@ _PATHS = {
         },
         "delete": {
             "operationId": "deleteImage", "tags": ["images"], "summary": "Delete an image and its file",
-            "description": "The image and file rows go at once; the images-service copy and the stored bytes "
-                           "are removed by background jobs shortly after. An image still processing is deleted "
-                           "too (and never appears). A second delete answers 404.",
+            "description": "The image and its file are gone from every list and read at once and the "
+                           "images-service copy is removed (nothing is delivered); the file's bytes and row stay in "
+                           "the workspace's trash until `restorableUntil`. An image still processing is deleted too (and never appears). `permanent=true` (or `trash_days` 0) "
+                           "removes the bytes too, by background jobs shortly after. A second delete answers 404.",
+            "parameters": [_PERMANENT_PARAM],
             "responses": {"200": _json(_ref("ImageDeleted"), "The image is gone."), **_problems(400, 401, 403, 404)},
+        },
+    },
+    "/api/trash": {
+        "get": {
+            "operationId": "listTrash", "tags": ["trash"], "summary": "List the files in the trash",
+            "parameters": [_WORKSPACE_PARAM, _query("project_id", "Only this project's trash."), *_PAGE_PARAMS],
+            "responses": {"200": _json(_ref("TrashList"), "A page of trashed files, newest upload first."),
+                          **_problems(400, 401, 404)},
+        },
+        "delete": {
+            "operationId": "emptyTrash", "tags": ["trash"], "summary": "Empty the trash",
+            "description": "Every file in the workspace's (or the project's) trash is removed for good now: rows at "
+                           "once, bytes by background jobs that retry until done.",
+            "parameters": [_WORKSPACE_PARAM, _query("project_id", "Only this project's trash.")],
+            "responses": {"200": _json(_ref("TrashEmptied"), "How many files were purged."),
+                          **_problems(400, 401, 403, 404)},
         },
     },
     "/api/uploads": {
@@ -773,7 +843,8 @@ DOCUMENT = {
                        "(`/api/uploads/{upload_id}/{secret}`) answer any origin.",
     },
     "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
-    "tags": [{"name": "images"}, {"name": "files"}, {"name": "uploads"}, {"name": "webhooks"}, {"name": "meta"}],
+    "tags": [{"name": "images"}, {"name": "files"}, {"name": "trash"}, {"name": "uploads"}, {"name": "webhooks"},
+             {"name": "meta"}],
     "security": SECURED,
     "paths": _PATHS,
     "webhooks": _WEBHOOK_CALLS,

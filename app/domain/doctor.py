@@ -307,7 +307,8 @@ def _check_removals(report: Report, copies: list[dict]) -> None:
             ids = set(row.payload.get("cfImageIds") or [])
             ids = sorted(ids if row.payload.get("only") else ids | {row.target})
             shown = [cf_id for cf_id in ids if cf_id in listed or _still_delivered(client, cf_id)]
-            if shown and db.session.get(File, row.subject_id) is None:
+            file = db.session.get(File, row.subject_id)
+            if shown and (file is None or file.deleted_at is not None):  # deleted, or in the trash
                 finding = report.add("deleted_copy_delivered", row.subject_id,
                                      f"file {row.subject_id} was deleted at {row.created_at.isoformat()} but the "
                                      f"images service still lists or delivers {', '.join(shown)} ({row.attempts} removal "

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import filetype
 from flask import current_app
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, select
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,6 +42,7 @@ class File(db.Model):
         Index("ix_file_status_created_at", "status", "created_at"),
         Index("ix_file_workspace_id_name_id", "workspace_id", "name", "id"),
         Index("ix_file_workspace_id_size_id", "workspace_id", "size", "id"),
+        Index("ix_file_purge_after", "purge_after"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -57,10 +58,20 @@ class File(db.Model):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The trash (app.domain.trash): a deleted file keeps its row and bytes until purge_after; every read treats
+    # it as gone. kept_image holds what people gave its image (alt text), handed back when it is restored.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    kept_image: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     @property
     def is_image(self) -> bool:
         return self.mime_type.startswith("image/")
+
+    @classmethod
+    def live(cls):
+        """The one criterion every read and list of files adds: a file in the trash is gone."""
+        return cls.deleted_at.is_(None)
 
 
 class UploadTooLarge(DomainError):
@@ -248,7 +259,7 @@ def _undo_upload(file_id: str, storage_key: str) -> None:
 
 def get_file(workspace_id: str, file_id: str) -> File:
     file = db.session.get(File, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
-    if file is None or file.workspace_id != workspace_id:
+    if file is None or file.workspace_id != workspace_id or file.deleted_at is not None:
         raise NotFound("file_not_found", f"No file {file_id!r} in this workspace.")
     return file
 
@@ -298,11 +309,12 @@ def delete_file(workspace_id: str, file_id: str) -> None:
     db.session.commit()
 
 
-def remove(file: File) -> None:
-    """Deletes a file row and everything that hangs off it, inside the caller's transaction."""
+def remove(file: File, event: str = "file.deleted") -> None:
+    """Deletes a file row and everything that hangs off it, inside the caller's transaction (`file.purged` when it
+    leaves the trash: it was announced as deleted when it went in)."""
     for hook in _delete_hooks:
         hook(file)
-    emit("file.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"storageKey": file.storage_key})
+    emit(event, workspace_id=file.workspace_id, subject_id=file.id, payload={"storageKey": file.storage_key})
     # The bytes' removal is a row of this same transaction: it is retried from the database until done.
     removals.record(removals.STORED_OBJECT, subject_id=file.id, target=file.storage_key,
                     workspace_id=file.workspace_id)
@@ -310,6 +322,7 @@ def remove(file: File) -> None:
 
 
 @handles("file.deleted")
+@handles("file.purged")
 def _purge_deleted_bytes(event) -> None:
     removals.enqueue_for(event.subject_id, removals.STORED_OBJECT)
 
@@ -318,7 +331,8 @@ def sweep_stale_uploads(older_than: timedelta | None = None) -> int:
     """Fails uploads left `pending` by a process that died mid-way, and removes their partial bytes."""
     older_than = older_than or timedelta(seconds=current_app.config["STALE_UPLOAD_SECONDS"])
     cutoff = utcnow() - older_than
-    stale = list(db.session.scalars(select(File).where(File.status == "pending", File.created_at < cutoff).limit(200)))
+    stale = list(db.session.scalars(select(File).where(File.status == "pending", File.live(), File.created_at < cutoff)
+                                    .limit(200)))
     for file in stale:
         try:
             storage().delete(file.storage_key)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, not_, or_, select
 
-from app.domain import files, image_status
+from app.domain import files, image_status, trash
 from app.domain.accounts import DomainError, NotFound, get_project
 from app.domain.events import emit
 from app.domain.files import File
@@ -62,7 +63,7 @@ def list_entries(workspace_id: str, project_id: str, *, status: str = "all", q: 
         select(File, Image, Provisioning)
         .outerjoin(Image, Image.file_id == File.id)
         .outerjoin(Provisioning, Provisioning.file_id == File.id)
-        .where(File.workspace_id == workspace_id, File.project_id == project_id)
+        .where(File.workspace_id == workspace_id, File.project_id == project_id, File.live())
     )
     if status == "files":
         query = query.where(not_(_is_image()))
@@ -95,11 +96,13 @@ def get_entry(workspace_id: str, project_id: str, file_id: str) -> Entry:
     return Entry(file, db.session.get(Image, file.id), db.session.get(Provisioning, file.id))
 
 
-def delete_entry(workspace_id: str, project_id: str, file_id: str) -> None:
-    """The file and its image go at once; copies and bytes go in jobs (see files.remove)."""
+def delete_entry(workspace_id: str, project_id: str, file_id: str) -> datetime | None:
+    """The file and its image leave the gallery at once, into the trash (see app.domain.trash); returns until when
+    it can be restored, None when the trash is off."""
     entry = get_entry(workspace_id, project_id, file_id)
-    files.remove(entry.file)
+    until = trash.discard(entry.file)
     db.session.commit()
+    return until
 
 
 def set_alt_text(workspace_id: str, project_id: str, file_id: str, alt_text: str | None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 
-from app.domain import files
 from app.domain.accounts import DomainError, NotFound
 from app.domain.events import emit
 from app.domain.files import MAX_NAME_LENGTH, File, safe_display_name
@@ -136,13 +135,9 @@ def get_image_or_not_ready(workspace_id: str, file_id: str) -> Image:
         raise
 
 
-def delete_image(workspace_id: str, file_id: str) -> None:
-    """Deletes the image with its file, ready or not: a file still being processed goes and never becomes one."""
-    try:
-        get_image(workspace_id, file_id)
-    except NotFound:
-        file = db.session.get(File, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
-        if file is None or file.workspace_id != workspace_id or not file.is_image:
-            raise
-    files.remove(db.session.get(File, file_id))
-    db.session.commit()
+def delete_image(workspace_id: str, file_id: str, permanent: bool = False):
+    """Deletes the image with its file, ready or not (a file still being processed goes and never becomes one): into
+    the workspace's trash, or for good; returns until when it can be restored (None: gone for good)."""
+    from app.domain import trash
+
+    return trash.delete_image(workspace_id, file_id, permanent)

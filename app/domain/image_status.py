@@ -100,7 +100,7 @@ def retry_failed(workspace_id: str, project_id: str) -> int:
         select(File, Provisioning).join(Provisioning, Provisioning.file_id == File.id)
         .outerjoin(Image, Image.file_id == File.id)
         .where(File.workspace_id == workspace_id, File.project_id == project_id, Provisioning.state == "failed",
-               File.error_code.in_(failures.TRANSIENT_CODES), Image.file_id.is_(None))
+               File.live(), File.error_code.in_(failures.TRANSIENT_CODES), Image.file_id.is_(None))
     ).all()
     for file, _row in rows:
         retry(file)

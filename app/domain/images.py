@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.adapters.cloudflare import (
     CloudflareImages, ImageIdTaken, ImageNotFound, ImagesError, PermanentImagesError, TransientImagesError,
@@ -109,8 +110,9 @@ def queue():
 def _request_provisioning(event) -> None:
     if not str(event.payload.get("mimeType", "")).startswith("image/"):
         return
-    if db.session.get(Provisioning, event.subject_id) is not None or db.session.get(File, event.subject_id) is None:
-        return
+    file = db.session.get(File, event.subject_id)
+    if db.session.get(Provisioning, event.subject_id) is not None or file is None or file.deleted_at is not None:
+        return  # already requested, or deleted (or put in the trash) before its event was dispatched
     now = utcnow()
     # enqueued_at is set now: the job is enqueued by the next handler, so the reconciler must not add a second.
     db.session.add(Provisioning(file_id=event.subject_id, workspace_id=event.workspace_id, state="queued",
@@ -128,6 +130,18 @@ def _enqueue_provisioning(event) -> None:
 def _enqueue(row: Provisioning) -> None:
     queue().enqueue("images", PROVISION_JOB, row.file_id, timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2)
     row.enqueued_at = utcnow()
+
+
+def provision_now(file_id: str) -> None:
+    """A restored file whose provisioning waited for its old copy's removal to finish: that removal is done, so go."""
+    row = db.session.get(Provisioning, file_id)
+    if row is None or row.state != "queued" or row.next_attempt_at <= utcnow():
+        return
+    row.next_attempt_at = utcnow()
+    queue().try_enqueue("images", PROVISION_JOB, row.file_id,
+                        timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2)
+    row.enqueued_at = utcnow()
+    db.session.commit()
 
 
 def reconcile() -> int:
@@ -165,6 +179,10 @@ def provision(file_id: str) -> str:
     row = db.session.get(Provisioning, file_id)
     file = db.session.get(File, file_id)
     if row is None or file is None:
+        return "gone"
+    if file.deleted_at is not None:
+        db.session.delete(row)  # put in the trash while this was queued: nothing to make; a restore starts afresh
+        db.session.commit()
         return "gone"
     if db.session.get(Image, file_id) is not None:
         row.state, row.lease_until = "done", None
@@ -308,8 +326,9 @@ def _finish(row: Provisioning, file: File, header: Header, copy: dict,
          payload={"cfImageId": copy["id"], "width": header.width, "height": header.height})
     try:
         db.session.commit()
-    except IntegrityError:
-        # The file was deleted while the copy was being made: take the copy back so nothing is orphaned.
+    except (IntegrityError, StaleDataError):
+        # The file was deleted (or put in the trash, which drops this row) while the copy was being made: take the
+        # copy back so nothing is orphaned or delivered.
         db.session.rollback()
         if db.session.get(Image, file.id) is not None:
             return "exists"
@@ -393,15 +412,22 @@ def _fail(row: Provisioning, file: File, code: str, message: str) -> str:
 
 @files.on_delete
 def _delete_with_file(file: File) -> None:
+    take_down(file)
+
+
+def take_down(file: File, trashed: bool = False) -> None:
+    """Drops the image and provisioning rows and records the removal of the Images copy, in the caller's
+    transaction; `trashed` marks a removal that a restore may still call off (app.domain.trash)."""
     image = db.session.get(Image, file.id)
     row = db.session.get(Provisioning, file.id)
     if image is None and row is None:
         return
     copies = sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
-    emit("image.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"cfImageIds": copies})
+    extra = {"trashed": True} if trashed else {}
+    emit("image.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"cfImageIds": copies, **extra})
     # The copy's removal is a row of this same transaction: it is retried from the database until done.
     removals.record(removals.IMAGES_COPY, subject_id=file.id, target=file.id, workspace_id=file.workspace_id,
-                    payload={"cfImageIds": copies})
+                    payload={"cfImageIds": copies, **extra})
     # Deleted now, before the file row, in the same transaction (the foreign keys would cascade them anyway).
     for doomed in (image, row):
         if doomed is not None:
@@ -434,7 +460,8 @@ def delete_copies(file_id: str, cf_image_ids: list[str], only: bool = False) -> 
 
 def get_image(workspace_id: str, file_id: str) -> Image:
     image = db.session.get(Image, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
-    if image is None or image.workspace_id != workspace_id:
+    file = db.session.get(File, file_id) if image is not None else None
+    if image is None or image.workspace_id != workspace_id or file is None or file.deleted_at is not None:
         raise NotFound("image_not_found", f"No image {file_id!r} in this workspace.")
     return image
 

@@ -96,6 +96,7 @@ def _order(sort: str, id_column):
 
 
 def _common_filters(query, spec: ListQuery):
+    query = query.where(File.live())  # a file in the trash is gone from every list
     if spec.project_id:
         get_project(spec.workspace_id, spec.project_id)
         query = query.where(File.project_id == spec.project_id)

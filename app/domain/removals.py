@@ -100,7 +100,12 @@ def perform(removal_id: str) -> str:
         db.session.commit()
         log.info("removal %s (%s %s) failed for now: %s; next attempt at %s", row.id, row.kind, row.target,
                  row.last_error, row.next_attempt_at.isoformat())
+        if row.kind == IMAGES_COPY and row.payload.get("trashed"):
+            from app.domain.images import provision_now
+
+            provision_now(row.subject_id)  # a restore waiting for this attempt need not wait for its lease
         return "retry"
+    restored_meanwhile = row.subject_id if row.kind == IMAGES_COPY and row.payload.get("trashed") else None
     db.session.execute(delete(PendingRemoval).where(PendingRemoval.id == removal_id))
     # The service answered: removals of the same kind that were waiting out an outage need not wait any longer.
     db.session.execute(update(PendingRemoval)
@@ -108,6 +113,10 @@ def perform(removal_id: str) -> str:
                               PendingRemoval.lease_until.is_(None), PendingRemoval.attempts > 0)
                        .values(next_attempt_at=utcnow()))
     db.session.commit()
+    if restored_meanwhile:
+        from app.domain.images import provision_now
+
+        provision_now(restored_meanwhile)  # restored while this ran: its provisioning waited for this removal
     return "done"
 
 
@@ -117,7 +126,13 @@ def _carry_out(row: PendingRemoval) -> None:
         storage.delete(master_key(row.target))  # the master, if one was made, goes with its original
         storage.delete(row.target)
     else:
+        from app.domain.files import File
         from app.domain.images import delete_copies
+
+        if row.payload.get("trashed"):
+            file = db.session.get(File, row.subject_id)
+            if file is not None and file.deleted_at is None:
+                return  # restored from the trash since: its copy is its own again (app.domain.trash.restore)
 
         delete_copies(row.target, list(row.payload.get("cfImageIds") or []), only=bool(row.payload.get("only")))
 

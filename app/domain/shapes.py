@@ -28,11 +28,16 @@ def file_json(file: File) -> dict:
         if file.status == "error" else None,
         "isImage": file.is_image,
         # null for a file that is not an image; else where it is on its way: processing | waiting | ready | failed.
-        "image": image_state(file),
+        "image": image_state(file) if file.deleted_at is None else None,
         "createdAt": isoformat(file.created_at),
         "updatedAt": isoformat(file.updated_at),
         "contentUrl": url_for("api.file_content", file_id=file.id, _external=True),
     }
+
+
+def trashed_file_json(file: File) -> dict:
+    """A file in the trash: the file as it was, when it was deleted and until when it can be restored."""
+    return {**file_json(file), "deletedAt": isoformat(file.deleted_at), "purgeAfter": isoformat(file.purge_after)}
 
 
 def image_json(image: Image, file: File) -> dict:

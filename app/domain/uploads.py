@@ -157,6 +157,7 @@ def uploaded(row: UploadUrl) -> tuple[File | None, object | None]:
     from app.domain.images import Image
 
     file = db.session.get(File, row.file_id) if row.file_id else None
+    file = file if file is not None and file.deleted_at is None else None  # a file in the trash is gone
     image = db.session.get(Image, row.file_id) if file is not None else None
     return file, image
 

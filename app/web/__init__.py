@@ -4,7 +4,7 @@
 def init_app(app) -> None:
     from flask_wtf.csrf import CSRFError
 
-    from app.web import auth, blobs, gallery, home, webhooks
+    from app.web import auth, blobs, gallery, home, trash, webhooks
     from app.web.render import render
 
     # Session cookies: never readable by scripts, not sent on cross-site posts, Secure whenever the site is https.
@@ -19,6 +19,7 @@ def init_app(app) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(gallery.bp)
+    app.register_blueprint(trash.bp)
     app.register_blueprint(blobs.bp)
     app.register_blueprint(webhooks.bp)
     app.extensions["csrf"].exempt(blobs.bp)

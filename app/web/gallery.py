@@ -186,17 +186,21 @@ def retry_failed():
 def delete(file_id: str):
     require_write()
     entry = gallery.get_entry(g.workspace.id, g.project.id, file_id)
-    gallery.delete_entry(g.workspace.id, g.project.id, file_id)
+    until = gallery.delete_entry(g.workspace.id, g.project.id, file_id)
     trigger = {"file-deleted": {"id": file_id, "name": entry.file.name}}
-    return render_fragment("gallery/_deleted.html", headers={"HX-Trigger": json.dumps(trigger)}, file=entry.file)
+    return render_fragment("gallery/_deleted.html", headers={"HX-Trigger": json.dumps(trigger)}, file=entry.file,
+                           undo_files=[entry.file] if until else [])
 
 
 @bp.post("/files/<file_id>/delete")
 def delete_form(file_id: str):
     """The same delete for a plain form post (no JavaScript): redirect after success."""
     require_write()
+    from app.web.trash import remember_undo
+
     entry = gallery.get_entry(g.workspace.id, g.project.id, file_id)
-    gallery.delete_entry(g.workspace.id, g.project.id, file_id)
+    if gallery.delete_entry(g.workspace.id, g.project.id, file_id):
+        remember_undo([file_id])  # the next page offers Undo
     flash(f"Deleted {entry.file.name}.", "info")
     return redirect(url_for(".index"))
 

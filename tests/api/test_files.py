@@ -125,8 +125,9 @@ def test_delete_removes_row_at_once_and_bytes_in_a_job(client, tenant, app, run_
     key = f"{tenant.workspace_id}/{file_id}"
     with app.app_context():
         assert app.extensions["storage"].exists(key)
-    response = client.delete(f"/api/files/{file_id}", headers=tenant.auth())
-    assert response.status_code == 200 and response.json == {"id": file_id, "object": "file", "deleted": True}
+    response = client.delete(f"/api/files/{file_id}?permanent=true", headers=tenant.auth())
+    assert response.status_code == 200 and response.json == {"id": file_id, "object": "file", "deleted": True,
+                                                             "restorableUntil": None}
     assert client.get(f"/api/files/{file_id}", headers=tenant.auth("read")).status_code == 404
     assert client.delete(f"/api/files/{file_id}", headers=tenant.auth()).status_code == 404
     run_jobs()

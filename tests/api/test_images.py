@@ -191,8 +191,9 @@ def test_session_writes_need_the_csrf_token(gallery, app, browser, conforms):
     # A bearer request is not a browser's: no CSRF token needed, and the cookie does not widen it.
     assert editor.client.get(f"/api/images/{file_id}", headers=gallery.b.auth("write")).status_code == 404
     done = editor.delete(f"/api/images/{file_id}")
-    assert done.status_code == 200 and conforms(done, ONE, "DELETE") == {"object": "image", "fileId": file_id,
-                                                                          "deleted": True}
+    assert done.status_code == 200 and conforms(done, ONE, "DELETE") == {
+        "object": "image", "fileId": file_id, "deleted": True, "restorableUntil": done.json["restorableUntil"]}
+    assert done.json["restorableUntil"]  # in the trash
 
 
 def test_a_session_user_uploads_through_the_files_endpoint(gallery, browser, corpus):
@@ -218,8 +219,9 @@ def test_delete_cascades_into_the_file_the_bytes_and_the_images_copy(client, gal
         key = db.session.get(File, file_id).storage_key
         assert app.extensions["storage"].exists(key)
         assert [c["id"] for c in app.extensions["images"].list(creator=file_id)["images"]] == [file_id]
-    deleted = client.delete(f"/api/images/{file_id}", headers=auth)
-    assert conforms(deleted, ONE, "DELETE") == {"object": "image", "fileId": file_id, "deleted": True}
+    deleted = client.delete(f"/api/images/{file_id}?permanent=true", headers=auth)
+    assert conforms(deleted, ONE, "DELETE") == {"object": "image", "fileId": file_id, "deleted": True,
+                                                "restorableUntil": None}
     again = client.delete(f"/api/images/{file_id}", headers=auth)
     assert again.status_code == 404 and conforms(again, ONE, "DELETE")["code"] == "image_not_found"
     assert client.get(f"/api/images/{file_id}", headers=auth).status_code == 404

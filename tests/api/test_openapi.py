@@ -119,7 +119,7 @@ def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(
                 failures.setdefault(f"{case.method} {case.path}: {kind}", str(exc)[:1500])
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 24
+    assert len(operations) == 27
     for operation in operations:
         for mode, examples in ((schemathesis.GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
                                (schemathesis.GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):

@@ -77,7 +77,8 @@ def test_delete_without_a_terminal_refuses_unless_yes(aeontel_proc, aeontel, ima
 
     deleted = aeontel_proc("image", "delete", images[0], "--yes")
     assert deleted.returncode == 0, deleted.stderr
-    assert deleted.stdout == f"deleted {images[0]}\n"
+    assert deleted.stdout.startswith(f"deleted {images[0]} (in the trash until ")
+    assert deleted.stdout.rstrip().endswith(f"`aeontel file restore {images[0]}` brings it back)")
     assert not image_exists(live_server, tenant, images[0])
     again = aeontel("image", "get", images[0])
     assert again.exit_code == 3 and "image_not_found" in again.stderr
@@ -97,13 +98,13 @@ def test_delete_on_a_terminal_asks_first(cli_env, images, live_server, tenant):
         return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
     declined = delete("n")
-    assert f"Delete {images[1]} for good? [y/N]" in declined.stdout
+    assert f"Delete {images[1]} (kept in the trash)? [y/N]" in declined.stdout
     assert declined.returncode == 1 and declined.stderr == "error: aborted, nothing deleted\n"
     assert image_exists(live_server, tenant, images[1])
 
     confirmed = delete("y")
     assert confirmed.returncode == 0, confirmed.stderr
-    assert confirmed.stdout.rstrip().endswith(f"deleted {images[1]}")
+    assert f"deleted {images[1]} (in the trash until" in confirmed.stdout
     assert not image_exists(live_server, tenant, images[1])
 
 
@@ -151,7 +152,8 @@ def test_another_workspaces_image_is_not_found(aeontel, images, other_tenant):
 def test_delete_several_reports_each_and_exits_3_when_one_is_missing(aeontel, images, live_server, tenant):
     result = aeontel("image", "delete", images[0], "fil_missing", images[2], "--yes")
     assert result.exit_code == 3
-    assert result.stdout == f"deleted {images[0]}\ndeleted {images[2]}\n"
+    assert [line.split(" (")[0] for line in result.stdout.splitlines()] == [f"deleted {images[0]}",
+                                                                            f"deleted {images[2]}"]
     assert result.stderr.startswith("error: fil_missing: ") and "image_not_found" in result.stderr
     assert [image_exists(live_server, tenant, file_id) for file_id in images] == [False, True, False]
 

@@ -29,14 +29,15 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
 
     tools = {tool.name: tool for tool in (await session.list_tools()).tools}
     assert set(tools) == {"list_images", "get_image", "update_image", "delete_image", "create_upload_url",
-                          "retry_file"}
+                          "retry_file", "list_trash", "restore_file"}
     assert tools["create_upload_url"].input_schema["required"] == ["project_id"]
     made = structured(await session.call_tool("create_upload_url", {"project_id": tenant.project_id,
                                                                     "max_bytes": 5000, "alt_text": "Sky"}))
     assert made["maxBytes"] == 5000 and made["uploadUrl"].startswith(f"{live_server.url}/api/uploads/")
     used = requests.post(made["uploadUrl"], files={"file": ("note.txt", b"hello")}, timeout=10)
     assert used.status_code == 201 and used.json()["file"]["projectId"] == tenant.project_id
-    requests.delete(f"{live_server.url}/api/files/{used.json()['file']['id']}", headers=tenant.auth(), timeout=10)
+    requests.delete(f"{live_server.url}/api/files/{used.json()['file']['id']}?permanent=true", headers=tenant.auth(),
+                    timeout=10)
     bad = await session.call_tool("create_upload_url", {"project_id": "prj_nope"})
     assert bad.is_error and "project_not_found" in bad.content[0].text
     listing = tools["list_images"]
@@ -56,7 +57,10 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert tools["get_image"].annotations.destructive_hint is False
     assert tools["delete_image"].annotations.destructive_hint is True
     assert tools["delete_image"].annotations.read_only_hint is False
-    assert "cannot be undone" in tools["delete_image"].description
+    assert "trash" in tools["delete_image"].description and "cannot be undone" in tools["delete_image"].description
+    assert tools["delete_image"].input_schema["properties"]["permanent"]["default"] is False
+    assert tools["list_trash"].annotations.read_only_hint is True
+    assert tools["restore_file"].input_schema["required"] == ["file_id"]
     assert tools["retry_file"].input_schema["required"] == ["file_id"]
     assert tools["retry_file"].annotations.destructive_hint is False and "waiting" in tools["retry_file"].description
 
@@ -118,14 +122,28 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert out_of_range.is_error
     both = await session.call_tool("update_image", {"file_id": images[-1], "alt_text": "x", "decorative": True})
     assert both.is_error and "alt_text_on_decorative" in both.content[0].text
+    # A pixel bomb fails for good since durable retries (only passing failures are retried): refused by name.
+    bomb = await session.call_tool("retry_file", {"file_id": failed})
+    assert bomb.is_error and "not_retryable" in bomb.content[0].text
 
     deleted = structured(await session.call_tool("delete_image", {"file_id": images[0]}))
-    assert deleted == {"object": "image", "fileId": images[0], "deleted": True}
+    assert deleted == {"object": "image", "fileId": images[0], "deleted": True,
+                       "restorableUntil": deleted["restorableUntil"]} and deleted["restorableUntil"]
     assert requests.get(f"{live_server.url}/api/images/{images[0]}", headers=tenant.auth(), timeout=10).status_code == 404
     again = await session.call_tool("delete_image", {"file_id": images[0]})
     assert again.is_error and "image_not_found" in again.content[0].text
     left = structured(await session.call_tool("list_images", {}))
     assert [item["fileId"] for item in left["data"]] == images[1:]
+    trashed = structured(await session.call_tool("list_trash", {}))
+    assert [item["id"] for item in trashed["data"]] == [images[0]] and trashed["data"][0]["purgeAfter"]
+    restored = structured(await session.call_tool("restore_file", {"file_id": images[0]}))
+    assert restored["id"] == images[0] and restored["image"]["status"] == "processing"
+    assert structured(await session.call_tool("list_trash", {}))["data"] == []
+    not_there = await session.call_tool("restore_file", {"file_id": images[0]})
+    assert not_there.is_error and "not_in_trash" in not_there.content[0].text
+    gone = structured(await session.call_tool("delete_image", {"file_id": images[1], "permanent": True}))
+    assert gone["restorableUntil"] is None
+    assert structured(await session.call_tool("list_trash", {}))["data"] == []
 
 
 def test_over_stdio(images, failed_file, live_server, tenant, server_env, server_log):

@@ -157,7 +157,7 @@ def snapshot(app) -> tuple:
 
     with app.app_context():
         rows = (
-            sorted(db.session.execute(select(File.id, File.status, File.error_code, File.name)).all()),
+            sorted(db.session.execute(select(File.id, File.status, File.error_code, File.name, File.deleted_at)).all()),
             sorted(db.session.execute(select(Image.file_id, Image.alt_text, Image.decorative)).all()),
             sorted(db.session.execute(select(Provisioning.file_id, Provisioning.state, Provisioning.attempts)).all()),
             sorted(db.session.execute(select(User.id, User.password_hash)).all()),

@@ -102,7 +102,44 @@ def gallery_leak(suffix: str):
                       f"/w/{MISSING_WS}/p/{MISSING_PRJ}/content{suffix.format(f=MISSING_FILE)}")
 
 
+def trash_a(world, app) -> None:
+    """Puts workspace A's image in the trash, so restoring, purging or emptying has something to do."""
+    from app.domain import trash
+    from app.domain.files import File
+    from app.extensions import db
+
+    with app.app_context():
+        trash.discard(db.session.get(File, world.a.image_id))
+        db.session.commit()
+        db.session.remove()
+
+
+def trashed(path: str):
+    """A URL about A's image once it is in the trash (world_for puts it there before anything is compared)."""
+
+    def url(w, app) -> str:
+        return path.format(ws=w.a.workspace_id, prj=w.a.project_id, f=w.a.image_id)
+
+    url.needs_trash = True
+    return url
+
+
+def world_for(app, case):
+    world = build_world(app)
+    if getattr(case.url, "needs_trash", False):
+        trash_a(world, app)
+    return world
+
+
+def trash_leak(suffix: str):
+    return lambda w: (f"/w/{w.b.workspace_id}/p/{w.b.project_id}/trash{suffix.format(f=w.b.image_id)}",
+                      f"/w/{MISSING_WS}/p/{MISSING_PRJ}/trash{suffix.format(f=MISSING_FILE)}")
+
+
 G = "/w/{ws}/p/{prj}/content"
+T = "/w/{ws}/p/{prj}/trash"
+# The Trash page is for editors and owners: viewers get 403 there (they never had a delete to undo).
+TRASH_READ = dict(HTML_READ, viewer=403)
 CASES = [
     Case("static", "GET", lambda w, app: "/static/app.js", EVERYONE),
     Case("home.index", "GET", lambda w, app: "/", expect(302)),
@@ -139,6 +176,16 @@ CASES = [
     Case("webhooks.index", "GET", lambda w, app: f"/w/{w.a.workspace_id}/webhooks",
          dict(HTML_READ, editor=403, viewer=403), htmx=True,
          leak=lambda w: (f"/w/{w.b.workspace_id}/webhooks", f"/w/{MISSING_WS}/webhooks")),
+    # The trash (gallery).
+    Case("trash.index", "GET", trashed(T), TRASH_READ, htmx=True, leak=trash_leak("")),
+    Case("trash.restore", "POST", trashed(T + "/files/{f}/restore"), HTML_WRITE, htmx=True,
+         writes=True, leak=trash_leak("/files/{f}/restore")),
+    Case("trash.purge", "POST", trashed(T + "/files/{f}/purge"), HTML_WRITE, htmx=True,
+         writes=True, leak=trash_leak("/files/{f}/purge")),
+    Case("trash.empty", "POST", trashed(T + "/empty"), HTML_WRITE, htmx=True, writes=True,
+         leak=trash_leak("/empty")),
+    Case("trash.undo", "POST", trashed(T + "/undo"), HTML_WRITE, htmx=True, writes=True,
+         body=lambda w: {"data": {"file_id": w.a.image_id}}, leak=trash_leak("/undo")),
     # The JSON API.
     Case("api.upload_file", "POST", lambda w, app: "/api/files",
          dict(API_WRITE, owner=201, editor=201, token_write=201, other_session=400),
@@ -154,6 +201,13 @@ CASES = [
     Case("api.retry_file", "POST", lambda w, app: f"/api/files/{w.a.failed_id}/retry",
          dict(API_WRITE, owner=202, editor=202, token_write=202), writes=True,
          leak=file_leak("/api/files/{failed}/retry")),
+    Case("api.restore_file", "POST", trashed("/api/files/{f}/restore"), API_WRITE,
+         writes=True, leak=file_leak("/api/files/{f}/restore")),
+    Case("api.list_trash", "GET", trashed("/api/trash?workspace_id={ws}"), API_READ,
+         leak=lambda w: (f"/api/trash?workspace_id={w.b.workspace_id}", f"/api/trash?workspace_id={MISSING_WS}")),
+    Case("api.empty_trash", "DELETE", trashed("/api/trash?workspace_id={ws}"), API_WRITE,
+         writes=True,
+         leak=lambda w: (f"/api/trash?workspace_id={w.b.workspace_id}", f"/api/trash?workspace_id={MISSING_WS}")),
     Case("api.list_images", "GET", lambda w, app: f"/api/images?workspace_id={w.a.workspace_id}", API_READ,
          leak=lambda w: (f"/api/images?workspace_id={w.b.workspace_id}", f"/api/images?workspace_id={MISSING_WS}")),
     Case("api.create_image", "POST", lambda w, app: "/api/images", expect(405)),
@@ -219,10 +273,10 @@ def _call(app, world, case: Case, role: str, url: str | None = None, csrf: bool 
 def test_matrix(app, case):
     """Each caller gets the expected status; a write changes the database exactly when it is allowed."""
     wrong = []
-    world = build_world(app)
+    world = world_for(app, case)
     for role in ROLES:
         if case.writes:
-            world = build_world(app)  # a fresh object for every caller, since an allowed write consumes it
+            world = world_for(app, case)  # a fresh object for every caller, since an allowed write consumes it
         before = snapshot(app) if case.writes else None
         response = _call(app, world, case, role)
         if response.status_code != case.expected[role]:
@@ -244,7 +298,7 @@ WRITE_CASES = [case for case in CASES if case.method not in ("GET", "HEAD") and 
 @pytest.mark.parametrize("case", WRITE_CASES, ids=lambda c: c.id)
 def test_session_writes_need_the_csrf_token(app, case):
     """Signed-in writes without the X-CSRFToken header (or form field), or with a forged one, fail and change nothing."""
-    world = build_world(app)
+    world = world_for(app, case)
     before = snapshot(app)
     for forged in (None, "forged-token"):
         caller = Caller(app, world, "owner")
@@ -279,7 +333,7 @@ A_SIDE = ("owner", "editor", "viewer", "anon", "token_read", "token_write")
 @pytest.mark.parametrize("case", LEAK_CASES, ids=lambda c: c.id)
 def test_other_workspaces_ids_answer_like_missing_ones(app, case):
     """Same status and same body (apart from the id) for another workspace's object and for no object at all."""
-    world = build_world(app)
+    world = world_for(app, case)
     theirs, missing = case.leak(world)
     before = snapshot(app)
     differences = []

@@ -160,11 +160,16 @@ def test_delete_from_a_tile_and_from_a_form(editor, app, run_jobs, outsider):
     gone = editor.client.delete(f"{editor.gallery_url}/files/{first}", headers=editor.htmx())
     assert gone.status_code == 200 and "<html" not in gone.text
     assert json.loads(gone.headers["HX-Trigger"]) == {"file-deleted": {"id": first, "name": "a.png"}}
+    assert 'id="undo"' in gone.text and 'hx-swap-oob="true"' in gone.text and "Deleted 1 image" in gone.text
     assert editor.client.delete(f"{editor.gallery_url}/files/{first}", headers=editor.htmx()).status_code == 404
     form = editor.client.post(f"{editor.gallery_url}/files/{second}/delete", data={"csrf_token": editor.csrf})
     assert form.status_code == 302 and form.headers["Location"] == editor.gallery_url
-    assert "Deleted b.png." in editor.client.get(editor.gallery_url).text
-    assert count(app, File) == 0 and count(app, Image) == 0
+    page = editor.client.get(editor.gallery_url).text
+    assert "Deleted b.png." in page and f'name="file_id" value="{second}"' in page  # Undo, once
+    assert f'value="{second}"' not in editor.client.get(editor.gallery_url).text
+    assert count(app, Image) == 0
+    with app.app_context():  # in the trash: rows kept, gone from the gallery
+        assert all(db.session.get(File, file_id).deleted_at for file_id in (first, second))
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Event.type == "image.deleted")) == 2
 

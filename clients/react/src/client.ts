@@ -54,6 +54,8 @@ export interface AeontelClient {
   retryFile(fileId: string, signal?: AbortSignal): Promise<File>;
   /** Changes any of `altText`, `decorative`, `focalPoint` and `name`; answers the image as it is now. */
   updateImage(fileId: string, changes: ImageUpdate, signal?: AbortSignal): Promise<Image>;
+  /** `POST /api/files/{id}/restore`: brings a deleted file back from the trash; an image comes back at the same URL. */
+  restoreFile(fileId: string, signal?: AbortSignal): Promise<File>;
 }
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -161,5 +163,7 @@ export function createAeontelClient(config: AeontelConfig): AeontelClient {
     retryFile: (fileId, signal) =>
       request<File>("POST", `/api/files/${encodeURIComponent(fileId)}/retry`, undefined, signal),
     updateImage: (fileId, changes, signal) => request<Image>("PATCH", imagePath(fileId), undefined, signal, changes),
+    restoreFile: (fileId, signal) =>
+      request<File>("POST", `/api/files/${encodeURIComponent(fileId)}/restore`, undefined, signal),
   };
 }

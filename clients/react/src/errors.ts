@@ -17,6 +17,8 @@ export type AeontelErrorCode =
   | "empty_file"
   | "image_not_found"
   | "file_not_found"
+  | "not_in_trash"
+  | "invalid_permanent"
   | "project_not_found"
   | "workspace_not_found"
   | "use_files_endpoint"

@@ -297,3 +297,29 @@ export function useUpdateImage(
     },
   });
 }
+
+export interface UseRestoreFileOptions {
+  onSuccess?: (file: File, fileId: string) => unknown;
+  onError?: (error: AeontelError, fileId: string) => unknown;
+}
+
+/**
+ * Undoes a delete: `mutate(fileId)` brings the file back from the workspace's trash (404 `not_in_trash` once it is
+ * purged). An image is made again under the same id and delivery URL; its `image.status` is `processing` until
+ * then, so image lists and the image are refetched afterwards.
+ */
+export function useRestoreFile(options: UseRestoreFileOptions = {}): UseMutationResult<File, AeontelError, string> {
+  const client = useAeontelClient();
+  const queryClient = useQueryClient();
+  return useMutation<File, AeontelError, string>({
+    mutationKey: [...aeontelKeys.all, "files", "restore"],
+    mutationFn: (fileId) => client.restoreFile(fileId),
+    onSuccess: (file, fileId) => options.onSuccess?.(file, fileId),
+    onError: (error, fileId) => options.onError?.(error, fileId),
+    onSettled: (_file, _error, fileId) =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }),
+        queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true }),
+      ]),
+  });
+}

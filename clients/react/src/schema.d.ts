@@ -60,7 +60,10 @@ export interface paths {
         get: operations["getFile"];
         put?: never;
         post?: never;
-        /** Delete a file (and its image) */
+        /**
+         * Delete a file (and its image)
+         * @description The file and its image are gone from every list and read at once (404) and the images-service copy is removed, so nothing is delivered; the bytes and rows stay in the workspace's trash until `restorableUntil` (`POST /api/files/{file_id}/restore` brings them back). `permanent=true`, or a workspace whose `trash_days` is 0, removes it for good.
+         */
         delete: operations["deleteFile"];
         options?: never;
         head?: never;
@@ -81,6 +84,29 @@ export interface paths {
         get: operations["getFileContent"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/{file_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's id. */
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a file from the trash
+         * @description The file comes back under the same id; an image is provisioned again under the same Images id, so a public image answers at the same delivery URL once it is ready again (`image.status` is `processing` until then). A private image may get a new Images id; its URLs are signed and short-lived anyway. 404 when the file is not in the trash. Session callers must send the `X-CSRFToken` header.
+         */
+        post: operations["restoreFile"];
         delete?: never;
         options?: never;
         head?: never;
@@ -153,7 +179,7 @@ export interface paths {
         post?: never;
         /**
          * Delete an image and its file
-         * @description The image and file rows go at once; the images-service copy and the stored bytes are removed by background jobs shortly after. An image still processing is deleted too (and never appears). A second delete answers 404.
+         * @description The image and its file are gone from every list and read at once and the images-service copy is removed (nothing is delivered); the file's bytes and row stay in the workspace's trash until `restorableUntil`. An image still processing is deleted too (and never appears). `permanent=true` (or `trash_days` 0) removes the bytes too, by background jobs shortly after. A second delete answers 404.
          */
         delete: operations["deleteImage"];
         options?: never;
@@ -177,6 +203,27 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/trash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the files in the trash */
+        get: operations["listTrash"];
+        put?: never;
+        post?: never;
+        /**
+         * Empty the trash
+         * @description Every file in the workspace's (or the project's) trash is removed for good now: rows at once, bytes by background jobs that retry until done.
+         */
+        delete: operations["emptyTrash"];
         options?: never;
         head?: never;
         patch?: never;
@@ -539,6 +586,8 @@ export interface components {
             id: string;
             /** @constant */
             object: "file";
+            /** @description Until when `POST /api/files/{file_id}/restore` brings it back (the workspace's `trash_days`, 30 by default); null when it was removed for good at once (`permanent=true`, or the workspace's trash is off). */
+            restorableUntil: null | string;
         };
         /** @description `waiting`: the images service is unreachable or busy (timeouts, 5xx, 429); the image is retried automatically with backoff until it succeeds or PROVISION_DEADLINE_SECONDS pass. `failed`: given up (a permanent refusal, or the deadline); `POST .../retry` tries again. */
         FileImageState: {
@@ -624,6 +673,8 @@ export interface components {
             fileId: string;
             /** @constant */
             object: "image";
+            /** @description Until when `POST /api/files/{file_id}/restore` brings it back (the workspace's `trash_days`, 30 by default); null when it was removed for good at once (`permanent=true`, or the workspace's trash is off). */
+            restorableUntil: null | string;
         };
         ImageList: {
             data: components["schemas"]["Image"][];
@@ -673,6 +724,52 @@ export interface components {
             value?: number | null;
         } & {
             [key: string]: unknown;
+        };
+        TrashEmptied: {
+            /** @constant */
+            object: "trash";
+            purged: number;
+        };
+        TrashList: {
+            data: components["schemas"]["TrashedFile"][];
+            has_more: boolean;
+            next_cursor: string | null;
+            /** @constant */
+            object: "list";
+        };
+        /** @description A file in the trash: the file as it was, with when it was deleted and when it is purged. `image` is null: nothing is delivered while it is in the trash. */
+        TrashedFile: {
+            /** Format: uri */
+            contentUrl: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            deletedAt: string;
+            error: null | {
+                code: string | null;
+                message: string | null;
+                /** @description True when the failure may pass (the images service unreachable or busy) and a retry can help; false for a damaged file, something that is not an image, a pixel bomb or one that cannot be made to fit. */
+                retryable: boolean;
+            };
+            id: string;
+            /** @description Null when the file is not an image; else where it is on its way to one. */
+            image: null | components["schemas"]["FileImageState"];
+            isImage: boolean;
+            /** @description Sniffed from the bytes, never taken from the client. */
+            mimeType: string;
+            name: string;
+            /** @constant */
+            object: "file";
+            projectId: string;
+            /** Format: date-time */
+            purgeAfter: string;
+            sha256: string;
+            size: number;
+            /** @enum {unknown} */
+            status: "pending" | "ready" | "error";
+            /** Format: date-time */
+            updatedAt: string;
+            workspaceId: string;
         };
         /** @description A one-time upload URL. `uploadUrl` (with its secret) is in the answer that made it only. */
         UploadUrl: {
@@ -1105,7 +1202,10 @@ export interface operations {
     };
     deleteFile: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true removes it for good at once (bytes included), also when it is already in the trash; false (the default) puts it in the workspace's trash. */
+                permanent?: boolean;
+            };
             header?: never;
             path: {
                 /** @description The file's id. */
@@ -1155,6 +1255,34 @@ export interface operations {
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
             409: components["responses"]["Problem409"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    restoreFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's id. */
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, back. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["File"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
             503: components["responses"]["Problem503"];
         };
     };
@@ -1296,7 +1424,10 @@ export interface operations {
     };
     deleteImage: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true removes it for good at once (bytes included), also when it is already in the trash; false (the default) puts it in the workspace's trash. */
+                permanent?: boolean;
+            };
             header?: never;
             path: {
                 /** @description The file's id. */
@@ -1375,6 +1506,71 @@ export interface operations {
                     "application/json": Record<string, unknown>;
                 };
             };
+        };
+    };
+    listTrash: {
+        parameters: {
+            query?: {
+                /** @description The workspace to act in. Defaults to the token's workspace; browser-session callers must send it. Another workspace's id answers 404. */
+                workspace_id?: string;
+                /** @description Only this project's trash. */
+                project_id?: string;
+                /** @description Page size, 1 to 100. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page: opaque, signed, and only valid with the same filters and sort it came from (anything else answers 400 `invalid_cursor`). */
+                cursor?: string;
+                /** @description `true` adds `total`: how many items match the filters on all pages together. */
+                count?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of trashed files, newest upload first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrashList"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    emptyTrash: {
+        parameters: {
+            query?: {
+                /** @description The workspace to act in. Defaults to the token's workspace; browser-session callers must send it. Another workspace's id answers 404. */
+                workspace_id?: string;
+                /** @description Only this project's trash. */
+                project_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many files were purged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrashEmptied"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            503: components["responses"]["Problem503"];
         };
     };
     createUploadUrl: {

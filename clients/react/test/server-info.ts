@@ -27,6 +27,8 @@ export interface ServerInfo {
   u: Tenant;
   /** One private image ("private.jpg", 640×480): delivered only through signed URLs. */
   p: Tenant;
+  /** Two images that the restore tests delete and restore (the trash); nothing else touches them. */
+  r: Tenant;
   /** A gallery user who signs in with a password: a viewer in A, an editor in C. */
   user: { email: string; password: string };
 }

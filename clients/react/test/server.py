@@ -153,7 +153,7 @@ class Stack:
                     sys.stderr.write(said.getvalue())
                     raise
             for key, name in (("a", "React tests A"), ("b", "React tests B"), ("c", "React tests C"),
-                              ("u", "React tests uploads"), ("p", "React tests private")):
+                              ("u", "React tests uploads"), ("p", "React tests private"), ("r", "React tests trash")):
                 ws = accounts.create_workspace(name)
                 prj = accounts.create_project(ws.id, "Website")
                 _, write = accounts.create_token(ws.id, "write", "react-tests")
@@ -274,25 +274,27 @@ def main() -> int:
         settings = load_settings()  # the stack's environment (migrate_and_seed put it in os.environ)
         apply_account_setup(settings.images_api_base, settings.images_account_id, settings.images_api_token)
         log(f"processes up after {time.monotonic() - started:.1f}s; uploading")
-        a, b, c, p = tenants["a"], tenants["b"], tenants["c"], tenants["p"]
+        a, b, c, p, r = tenants["a"], tenants["b"], tenants["c"], tenants["p"], tenants["r"]
         sizes = [(64, 48), (48, 64), (80, 45), (40, 40), (72, 54), (50, 90), (96, 64), (30, 60), (60, 30)]
         uploads = [(a, f"photo-{i + 1}.jpg", jpeg(i, *sizes[i % len(sizes)]), None) for i in range(IMAGES_A - 1)]
         uploads.append((a, "blog-header.jpg", jpeg(IMAGES_A, 120, 40), a["otherProjectId"]))
         uploads += [(b, f"b-photo-{i + 1}.jpg", jpeg(20 + i, 32, 32), None) for i in range(IMAGES_B)]
         uploads += [(c, f"c-photo-{i + 1}.jpg", jpeg(30 + i, 40 + 8 * i, 30), None) for i in range(IMAGES_C)]
         uploads.append((p, "private.jpg", jpeg(40, 640, 480), None))
+        uploads += [(r, f"r-photo-{i + 1}.jpg", jpeg(50 + i, 40, 40), None) for i in range(2)]
         with ThreadPoolExecutor(3) as pool:
             uploaded = list(pool.map(lambda upload: (upload[0], stack.upload(*upload)), uploads))
         a_ids, b_ids, c_ids = ([file_id for tenant, file_id in uploaded if tenant is t] for t in (a, b, c))
         p_ids = [file_id for tenant, file_id in uploaded if tenant is p]
+        r_ids = [file_id for tenant, file_id in uploaded if tenant is r]
         tenants["u"]["fileIds"] = []
-        for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids), (p, p_ids)):
+        for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids), (p, p_ids), (r, r_ids)):
             stack.wait_for_images(tenant, ids)
             tenant["fileIds"] = sorted(ids, reverse=True)  # newest first, as the API lists them (ids are ULIDs)
         c["failedFileId"] = stack.failed_upload(c)
         log(f"ready after {time.monotonic() - started:.1f}s at {stack.base_url}")
         print(json.dumps({"ready": True, "baseUrl": stack.base_url, "imagesUrl": stack.images_url,
-                          "pid": os.getpid(), "a": a, "b": b, "c": c, "u": tenants["u"], "p": p,
+                          "pid": os.getpid(), "a": a, "b": b, "c": c, "u": tenants["u"], "p": p, "r": r,
                           "user": SESSION_USER}), flush=True)
     except BaseException as exc:  # noqa: BLE001 - report, clean up, exit non-zero
         log(f"failed: {exc!r}")

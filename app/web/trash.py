@@ -1,0 +1,161 @@
+"""The project's Trash page and the gallery's Undo: restore, delete for good, empty; editors and owners only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from app.domain import accounts, gallery, trash
+from app.domain.accounts import DomainError
+from app.web import gallery as gallery_web
+from app.web.auth import login_required, require_role
+from app.web.render import render, render_fragment, wants_fragment
+
+bp = Blueprint("trash", __name__, url_prefix="/w/<workspace_id>/p/<project_id>/trash")
+
+PAGE_SIZE = 100
+UNDO_KEY = "trash_undo"
+MAX_UNDO = 100
+
+
+@bp.url_defaults
+def keep_project(endpoint, values) -> None:
+    if "project" in g:
+        values.setdefault("workspace_id", g.project.workspace_id)
+        values.setdefault("project_id", g.project.id)
+
+
+@bp.url_value_preprocessor
+def pull_project(endpoint, values) -> None:
+    g.workspace_id = values.pop("workspace_id", None)
+    g.project_id = values.pop("project_id", None)
+
+
+@bp.before_request
+@login_required
+def load_project():
+    g.role = require_role(g.workspace_id)
+    g.project = accounts.get_project(g.workspace_id, g.project_id)
+    g.workspace = accounts.get_workspace(g.workspace_id)
+    g.can_write = accounts.can_write(g.role)
+    if not g.can_write:
+        # Viewers never saw the delete; the trash is for undoing one's own changes, so it stays out of their way.
+        abort(403, "The trash is for editors and owners; ask an owner for the editor role.")
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    return gallery_web.error_response(error.status, error.message)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    return gallery_web.http_error(error)  # the gallery's error page and fragment
+
+
+@bp.app_template_global()
+def delete_question(name: str) -> str:
+    """The gallery's delete confirmation: none while the trash keeps deletions (Undo is there instead)."""
+    if "workspace" in g and trash.trash_days(g.workspace.id) > 0:
+        return ""
+    return f"Delete {name}? This cannot be undone."
+
+
+@bp.app_template_global()
+def pending_undo() -> list:
+    """The files a plain form delete just sent to the trash, shown once with an Undo button on the next page."""
+    ids = session.pop(UNDO_KEY, None) or []
+    if "workspace" not in g or not isinstance(ids, list):
+        return []
+    found = []
+    for file_id in ids[:MAX_UNDO]:
+        try:
+            found.append(trash.get_trashed(g.workspace.id, str(file_id)))
+        except DomainError:
+            continue  # restored or purged since
+    return found
+
+
+def remember_undo(file_ids: list[str]) -> None:
+    """Called by the gallery's form delete (no JavaScript): the next page offers Undo."""
+    session[UNDO_KEY] = list(file_ids)[:MAX_UNDO]
+
+
+def listing():
+    rows, next_cursor = trash.list_trash(g.workspace.id, project_id=g.project.id, limit=PAGE_SIZE,
+                                         cursor=request.args.get("cursor") or None)
+    return dict(trashed=rows, next_cursor=next_cursor, days=trash.trash_days(g.workspace.id))
+
+
+@bp.get("")
+def index():
+    return render("trash/index.html", "trash/_list.html", **listing())
+
+
+@bp.post("/files/<file_id>/restore")
+def restore(file_id: str):
+    _in_project(file_id)
+    restored = trash.restore_files(g.workspace.id, [file_id])[0]
+    if not wants_fragment():
+        flash(f"Restored {restored.name}.", "info")
+        return redirect(url_for(".index"))
+    return render_fragment("trash/_done.html", file=restored, restored=True)
+
+
+@bp.post("/files/<file_id>/purge")
+def purge(file_id: str):
+    file = _in_project(file_id)
+    name = file.name
+    trash.purge_file(g.workspace.id, file_id)
+    if not wants_fragment():
+        flash(f"Deleted {name} for good.", "info")
+        return redirect(url_for(".index"))
+    return render_fragment("trash/_done.html", file_id=file_id, name=name, restored=False)
+
+
+@bp.post("/empty")
+def empty():
+    purged = trash.empty(g.workspace.id, g.project.id)
+    message = f"Deleted {purged} file{'s' if purged != 1 else ''} for good." if purged else "The trash was empty."
+    if not wants_fragment():
+        flash(message, "info")
+        return redirect(url_for(".index"))
+    return render_fragment("trash/_list.html", emptied=message, **listing())
+
+
+@bp.post("/undo")
+def undo():
+    """The gallery's Undo after a delete: the files come back and the grid shows them (processing again)."""
+    ids = [file_id for file_id in request.form.getlist("file_id") if file_id][:MAX_UNDO]
+    if not ids:
+        raise DomainError("file_missing", "Nothing to undo.")
+    for file_id in ids:
+        _in_project(file_id)
+    restored = trash.restore_files(g.workspace.id, ids)
+    message = f"Restored {_count(restored)}."
+    if not wants_fragment():
+        flash(message, "info")
+        return redirect(url_for("gallery.index"))
+    status = request.form.get("status", "all")
+    args = {"status": status if status in gallery.FILTERS else "all", "q": (request.form.get("q") or "").strip()}
+    entries, next_cursor = gallery.list_entries(g.workspace.id, g.project.id, limit=gallery_web.PAGE_SIZE, **args)
+    return render_fragment("trash/_undo.html", undone=message, oob_grid=True, undo_files=[],
+                           tiles=[gallery_web.tile_of(e) for e in entries], next_cursor=next_cursor, args=args,
+                           cursor=None)
+
+
+def _in_project(file_id: str):
+    file = trash.get_trashed(g.workspace.id, file_id)
+    if file.project_id != g.project.id:
+        raise accounts.NotFound("not_in_trash", f"No file {file_id!r} in this project's trash.")
+    return file
+
+
+def _count(files_) -> str:
+    noun = "image" if all(f.is_image for f in files_) else "file"
+    return f"{len(files_)} {noun}{'s' if len(files_) != 1 else ''}"
+
+
+@bp.app_template_filter("deleted_count")
+def deleted_count(files_) -> str:
+    return _count(files_)
