@@ -121,7 +121,8 @@ def test_the_master_is_no_orphan_to_doctor_and_goes_with_its_file(app, tenant, l
     assert (root / f"{file_id}.master").is_file() and (root / file_id).is_file()
     with app.app_context():
         assert [f for f in doctor.run().findings if f.kind == "orphan_object"] == []
-    deleted = requests.delete(f"{live_server.url}/api/files/{file_id}", headers=tenant.auth(), timeout=30)
+    deleted = requests.delete(f"{live_server.url}/api/files/{file_id}?permanent=true", headers=tenant.auth(),
+                              timeout=30)
     assert deleted.status_code in (200, 204), deleted.text
     run_jobs(10)
     assert not (root / f"{file_id}.master").exists() and not (root / file_id).exists()

@@ -26,16 +26,21 @@ def _bad(name: str, detail: str) -> ApiProblem:
     return ApiProblem(400, "invalid_parameter", detail, parameter=name)
 
 
-def parse_list_query(kind: str, args, workspace_id: str) -> ListQuery:
-    """A ListQuery from query-string `args`; an unknown, repeated or malformed parameter answers 400 naming it."""
-    allowed = ALLOWED[kind]
+def check_names(args, allowed: tuple[str, ...], what: str) -> None:
+    """An unknown or repeated query parameter (or an empty one of the newer ones) answers 400 naming it."""
     for name in args:
         if name not in allowed:
-            raise _bad(name, f"Unknown parameter {name!r}; {kind} lists take {', '.join(allowed)}.")
+            raise _bad(name, f"Unknown parameter {name!r}; {what} take {', '.join(allowed)}.")
         if len(args.getlist(name)) > 1:
             raise _bad(name, f"{name} is given more than once.")
         if name in STRICT and not args.get(name):
             raise _bad(name, f"{name} is empty; leave it out or give it a value.")
+
+
+def parse_list_query(kind: str, args, workspace_id: str) -> ListQuery:
+    """A ListQuery from query-string `args`; an unknown, repeated or malformed parameter answers 400 naming it."""
+    allowed = ALLOWED[kind]
+    check_names(args, allowed, f"{kind} lists")
     value = {name: args.get(name) for name in allowed if args.get(name) not in (None, "")}
     project_id = value.get("project_id")
     if project_id is not None and not _ID.fullmatch(project_id):

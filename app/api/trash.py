@@ -4,6 +4,7 @@ from flask import g, request
 
 from app.api import bp
 from app.api.auth import require, workspace_param
+from app.api.params import check_names
 from app.api.problems import ApiProblem
 from app.domain import files, trash
 from app.domain.common import isoformat
@@ -36,6 +37,7 @@ def restore_file(file_id):
 @bp.get("/trash")
 @require("read")
 def list_trash():
+    check_names(request.args, ("workspace_id", "project_id", "limit", "cursor"), "the trash's list")
     workspace_id = workspace_param(request.args.get("workspace_id"))
     limit = files.parse_limit(request.args.get("limit"))
     rows, next_cursor = trash.list_trash(workspace_id, project_id=request.args.get("project_id") or None, limit=limit,
@@ -46,6 +48,7 @@ def list_trash():
 @bp.delete("/trash")
 @require("write")
 def empty_trash():
+    check_names(request.args, ("workspace_id", "project_id"), "emptying the trash")
     workspace_id = workspace_param(request.args.get("workspace_id"))
     purged = trash.empty(workspace_id, project_id=request.args.get("project_id") or None)
     return {"object": "trash", "purged": purged}

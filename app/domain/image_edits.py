@@ -128,7 +128,7 @@ def get_image_or_not_ready(workspace_id: str, file_id: str) -> Image:
         return get_image(workspace_id, file_id)
     except NotFound:
         file = db.session.get(File, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
-        if file is not None and file.workspace_id == workspace_id:
+        if file is not None and file.workspace_id == workspace_id and file.deleted_at is None:
             refusal = not_ready(file)
             if refusal is not None:
                 raise refusal from None

@@ -215,11 +215,11 @@ def test_delete_cascades_into_the_file_the_copy_and_the_bytes(client, tenant, ru
     file_id = upload(client, tenant, (corpus / "Canon_40D.jpg").read_bytes(), "canon.jpg")
     run_jobs()
     with app.app_context():
-        image_edits.delete_image(tenant.workspace_id, file_id)
+        image_edits.delete_image(tenant.workspace_id, file_id, permanent=True)
         assert db.session.get(Image, file_id) is None and db.session.get(File, file_id) is None
         assert db.session.get(Provisioning, file_id) is None
         with pytest.raises(images.NotFound):
-            image_edits.delete_image(tenant.workspace_id, file_id)
+            image_edits.delete_image(tenant.workspace_id, file_id, permanent=True)
     run_jobs()
     assert standin_images(app, file_id) == []
     with app.app_context():

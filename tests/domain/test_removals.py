@@ -56,7 +56,7 @@ def test_a_delete_writes_both_removals_in_its_own_transaction(app, tenant, image
 
     with app.app_context():
         storage_key = db.session.get(File, image_id).storage_key
-        image_edits.delete_image(tenant.workspace_id, image_id)
+        image_edits.delete_image(tenant.workspace_id, image_id, permanent=True)
         pending = {(row.kind, row.target) for row in db.session.scalars(select(PendingRemoval))}
         assert pending == {(IMAGES_COPY, image_id), (STORED_OBJECT, storage_key)}
         db.session.remove()
@@ -69,7 +69,7 @@ def test_a_refused_removal_waits_with_backoff_and_is_never_dropped_then_goes(app
     down = make_app(images_api_base=f"http://127.0.0.1:{free_port()}/client/v4", retry_base_seconds=1,
                     retry_cap_seconds=4)
     with down.app_context():
-        image_edits.delete_image(tenant.workspace_id, image_id)
+        image_edits.delete_image(tenant.workspace_id, image_id, permanent=True)
         copy = db.session.scalar(select(PendingRemoval).where(PendingRemoval.kind == IMAGES_COPY))
         for attempt in range(1, 13):  # far past any fixed budget
             db.session.execute(db.update(PendingRemoval).where(PendingRemoval.id == copy.id)
@@ -97,7 +97,7 @@ def test_only_one_claimer_wins_a_removal(app, tenant, image_id):
     from app.domain import image_edits
 
     with app.app_context():
-        image_edits.delete_image(tenant.workspace_id, image_id)
+        image_edits.delete_image(tenant.workspace_id, image_id, permanent=True)
         removal_id = db.session.scalar(select(PendingRemoval.id).where(PendingRemoval.kind == IMAGES_COPY))
         assert removals._claim(removal_id) is True
         assert removals._claim(removal_id) is False, "a leased row is not claimed twice"
@@ -109,7 +109,7 @@ def test_doctor_reports_a_deleted_image_still_delivered_and_fix_removes_it(app, 
     from app.domain import doctor, image_edits
 
     with app.app_context():
-        image_edits.delete_image(tenant.workspace_id, image_id)
+        image_edits.delete_image(tenant.workspace_id, image_id, permanent=True)
         db.session.execute(db.update(PendingRemoval).values(next_attempt_at=utcnow() + timedelta(hours=1),
                                                              created_at=utcnow() - timedelta(hours=2)))
         db.session.commit()
