@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import filetype
 from flask import current_app
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, select
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.adapters.storage import StorageError
@@ -37,6 +37,10 @@ class File(db.Model):
     __table_args__ = (
         Index("ix_file_workspace_id_id", "workspace_id", "id"),
         Index("ix_file_status_created_at", "status", "created_at"),
+        # The gallery's sorts: keyset pagination per order with the id as tiebreak (app.domain.gallery.SORTS).
+        Index("ix_file_project_id_id", "project_id", "id"),
+        Index("ix_file_project_id_size_id", "project_id", "size", "id"),
+        Index("ix_file_project_id_lower_name_id", "project_id", text("lower(name)"), "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

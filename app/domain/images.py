@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,6 +56,9 @@ class Image(db.Model):
     require_signed_urls: Mapped[bool] = mapped_column(Boolean, default=False)
     alt_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     decorative: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where crops keep their subject (0-1 across and down); None is the centre (see app.domain.edits).
+    focal_x: Mapped[float | None] = mapped_column(Float, nullable=True)
+    focal_y: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,14 +1,15 @@
-"""The project's Content gallery: the grid, uploads, self-refreshing tiles, details, alt text and delete."""
+"""The project's Content gallery: the grid, uploads, self-refreshing tiles, details, edits, bulk actions."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.domain import accounts, files, gallery, limits
+from app.domain import accounts, bulk, edits, files, gallery, limits, photo_facts
 from app.domain.accounts import DomainError
 from app.domain.files import UploadSpool
 from app.domain.images import Image, delivery_url
@@ -45,8 +46,9 @@ class Tile:
 
 
 def variant(image: Image, options: str) -> str:
-    """A flexible variant where the image allows one; private images only have signed named variants."""
-    return delivery_url(image, "thumbnail" if image.require_signed_urls else options)
+    """A flexible variant where the image allows one (crops keep the focal point); private images only have signed
+    named variants."""
+    return delivery_url(image, "thumbnail" if image.require_signed_urls else edits.crop_options(image, options))
 
 
 def tile_of(entry: gallery.Entry) -> Tile:
@@ -106,20 +108,48 @@ def error_response(status: int, message: str):
     return render("error.html", "gallery/_error.html", status=status, message=message, status_code=status)
 
 
-def query_args() -> dict:
-    status = request.args.get("status", "all")
-    return {"status": status if status in gallery.FILTERS else "all", "q": (request.args.get("q") or "").strip()}
+def query_args(source=None) -> dict:
+    """The view (filter, search, sort) from the query string or a form; unknown values fall back to the default."""
+    source = source if source is not None else request.args
+    status, sort = source.get("status", "all"), source.get("sort", "newest")
+    return {"status": status if status in gallery.FILTERS else "all", "q": (source.get("q") or "").strip(),
+            "sort": sort if sort in gallery.SORTS else "newest"}
+
+
+def url_args(args: dict) -> dict:
+    """The view's arguments as they go into URLs: defaults are left out, so plain URLs stay plain."""
+    return {key: value for key, value in args.items() if value and value != {"status": "all", "sort": "newest"}.get(key)}
+
+
+def grid_context(args: dict, cursor: str | None = None) -> dict:
+    entries, next_cursor = gallery.list_entries(g.workspace.id, g.project.id, limit=PAGE_SIZE, cursor=cursor, **args)
+    return dict(tiles=[tile_of(e) for e in entries], next_cursor=next_cursor, args=args, cursor=cursor,
+                counts=gallery.counts(g.workspace.id, g.project.id), url_args=url_args(args),
+                matching=gallery.count_matching(g.workspace.id, g.project.id, status=args["status"], q=args["q"]),
+                newest_id=entries[0].file.id if entries and args["sort"] == "newest" else "")
 
 
 @bp.get("")
 def index():
     args = query_args()
     cursor = request.args.get("cursor") or None
-    entries, next_cursor = gallery.list_entries(g.workspace.id, g.project.id, limit=PAGE_SIZE, cursor=cursor, **args)
     remember_project(g.workspace.id, g.project.id)
-    context = dict(tiles=[tile_of(e) for e in entries], next_cursor=next_cursor, args=args, cursor=cursor,
-                   max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"])
-    return render("gallery/index.html", "gallery/_tiles.html" if cursor else "gallery/_grid.html", **context)
+    context = grid_context(args, cursor)
+    return render("gallery/index.html", "gallery/_tiles.html" if cursor else "gallery/_grid.html",
+                  max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"], sorts=gallery.SORTS, **context)
+
+
+@bp.get("/newer")
+def newer():
+    """New files of this view since the newest tile the page shows (uploaded anywhere); 204 when there are none."""
+    after = request.args.get("after") or ""
+    if not after or len(after) > 32:
+        return Response(status=204)
+    args = query_args()
+    entries = gallery.newer_than(g.workspace.id, g.project.id, after, status=args["status"], q=args["q"])
+    if not entries:
+        return Response(status=204)
+    return render_fragment("gallery/_tiles.html", tiles=[tile_of(e) for e in entries], next_cursor=None, args=args)
 
 
 @bp.post("/files")
@@ -158,8 +188,9 @@ def retry(file_id: str):
     entry = gallery.retry_provisioning(g.workspace.id, g.project.id, file_id)
     if not wants_fragment():
         flash(f"{entry.file.name} is queued again.", "info")
-        return redirect(url_for(".index"))
-    return render_fragment("gallery/_tile.html", tile=tile_of(entry))
+        return redirect(url_for(".index", **url_args(query_args(request.form))))
+    trigger = {"file-retried": {"id": file_id, "name": entry.file.name}}
+    return render_fragment("gallery/_tile.html", headers={"HX-Trigger": json.dumps(trigger)}, tile=tile_of(entry))
 
 
 @bp.delete("/files/<file_id>")
@@ -178,7 +209,7 @@ def delete_form(file_id: str):
     entry = gallery.get_entry(g.workspace.id, g.project.id, file_id)
     gallery.delete_entry(g.workspace.id, g.project.id, file_id)
     flash(f"Deleted {entry.file.name}.", "info")
-    return redirect(url_for(".index"))
+    return redirect(url_for(".index", **url_args(query_args(request.form))))
 
 
 def details_context(entry: gallery.Entry) -> dict:
@@ -194,7 +225,28 @@ def details_context(entry: gallery.Entry) -> dict:
                   for key, value in (data["exif"] or {}).items())
     return dict(tile=tile_of(entry), data=data, file=entry.file, large=large, large_srcset=f"{large} 1x, {large2x} 2x",
                 large_width=max(1, round(image.width * scale)), large_height=max(1, round(image.height * scale)),
-                previews=previews, exif=exif)
+                previews=previews, exif=exif, summary=photo_facts.summary(data["exif"], image.width, image.height),
+                taken=photo_facts.taken(data["exif"] or {}), snippets=snippets(image, data),
+                focal={"x": image.focal_x, "y": image.focal_y} if image.focal_x is not None else None)
+
+
+def snippets(image: Image, data: dict) -> list[tuple[str, str]]:
+    """What the copy buttons copy: the URL, an <img> with srcset and its size, and Markdown."""
+    alt = "" if data["decorative"] else (data["altText"] or "")
+    width = min(image.width, 800)
+    height = max(1, round(image.height * width / max(image.width, 1)))
+    if image.require_signed_urls:
+        src, srcset = data["url"], ""
+    else:
+        widths = sorted({w for w in (400, 800, 1600) if w <= image.width} or {image.width})
+        src = delivery_url(image, f"w={width},fit=scale-down")
+        srcset = ", ".join(f"{delivery_url(image, f'w={w},fit=scale-down')} {w}w" for w in widths)
+    attrs = [f'src="{escape(src)}"']
+    if srcset:
+        attrs += [f'srcset="{escape(srcset)}"', f'sizes="(max-width: {width}px) 100vw, {width}px"']
+    attrs += [f'width="{width}"', f'height="{height}"', f'alt="{escape(alt)}"', 'loading="lazy"']
+    markdown_alt = alt.replace("[", "\\[").replace("]", "\\]")
+    return [("URL", data["url"]), ("HTML", f"<img {' '.join(attrs)}>"), ("Markdown", f"![{markdown_alt}]({data['url']})")]
 
 
 @bp.get("/files/<file_id>/details")
@@ -217,3 +269,79 @@ def alt_text(file_id: str):
         return redirect(url_for(".details", file_id=file_id))
     return render_fragment("gallery/_alt.html", saved=True, oob_tile=request.form.get("in_dialog") == "1",
                            **details_context(entry))
+
+
+@bp.post("/files/<file_id>/name")
+def rename(file_id: str):
+    require_write()
+    entry = gallery.get_entry(g.workspace.id, g.project.id, file_id)
+    edits.rename_file(entry.file, request.form.get("name"))
+    if not wants_fragment():
+        flash(f"Renamed to {entry.file.name}.", "info")
+        return redirect(url_for(".details", file_id=file_id) if entry.image else url_for(".index"))
+    return render_fragment("gallery/_name.html", saved=True, in_dialog=request.form.get("in_dialog") == "1",
+                           oob_tile=request.form.get("in_dialog") == "1", **details_context(entry))
+
+
+def _fraction(raw: str | None) -> float | None:
+    try:
+        return float(raw) if raw not in (None, "") else None
+    except ValueError:
+        raise accounts.DomainError("invalid_focal_point", "The focal point's x and y must be numbers from 0 to 1.") \
+            from None
+
+
+@bp.post("/files/<file_id>/focal")
+def focal_point(file_id: str):
+    require_write()
+    entry = gallery.get_entry(g.workspace.id, g.project.id, file_id)
+    if entry.image is None:
+        raise accounts.NotFound("image_not_found", "This file is not an image yet.")
+    if request.form.get("op") == "reset":
+        edits.set_focal_point(entry.image, None, None)
+    else:
+        edits.set_focal_point(entry.image, _fraction(request.form.get("x")), _fraction(request.form.get("y")))
+    if not wants_fragment():
+        flash("Focal point reset to the centre." if entry.image.focal_x is None else "Focal point saved.", "info")
+        return redirect(url_for(".details", file_id=file_id))
+    return render_fragment("gallery/_focal.html", saved=True, in_dialog=request.form.get("in_dialog") == "1",
+                           oob_tile=request.form.get("in_dialog") == "1", **details_context(entry))
+
+
+def selection(form) -> list[str]:
+    """The ids ticked, or every id of the view when "all that match" was chosen."""
+    if form.get("scope") == "matching":
+        args = query_args(form)
+        return gallery.matching_ids(g.workspace.id, g.project.id, status=args["status"], q=args["q"],
+                                    limit=bulk.MAX_SELECTION)
+    return form.getlist("ids")
+
+
+@bp.post("/bulk")
+def bulk_action():
+    """Delete, retry or download a selection; htmx gets the grid back, a plain form a redirect or the ZIP."""
+    action, args = request.form.get("action"), query_args(request.form)
+    ids = selection(request.form)
+    if action == "download":
+        entries = bulk.originals(g.workspace.id, g.project.id, ids)
+        stamp = g.project.name.replace('"', "").replace("/", "-")[:60] or "originals"
+        response = Response(bulk.stream_zip(entries, current_app.extensions["storage"]), mimetype="application/zip")
+        response.headers["Content-Disposition"] = f'attachment; filename="{stamp} originals.zip"'
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    require_write()
+    if action == "delete":
+        outcome = bulk.delete(g.workspace.id, g.project.id, ids)
+        message = f"Deleted {len(outcome.done):,} file{'s' if len(outcome.done) != 1 else ''}."
+    elif action == "retry":
+        outcome = bulk.retry(g.workspace.id, g.project.id, ids)
+        message = f"Queued {len(outcome.done):,} failed image{'s' if len(outcome.done) != 1 else ''} again."
+        if outcome.skipped:
+            message += f" {len(outcome.skipped):,} had not failed and were left alone."
+    else:
+        raise accounts.DomainError("invalid_action", "Choose Delete, Retry or Download.")
+    if not wants_fragment():
+        flash(message, "info")
+        return redirect(url_for(".index", **url_args(args)))
+    trigger = {"bulk-done": {"action": action, "count": len(outcome.done), "message": message}}
+    return render_fragment("gallery/_grid.html", headers={"HX-Trigger": json.dumps(trigger)}, **grid_context(args))

@@ -1,0 +1,48 @@
+"""gallery: focal point on images, indexes for the gallery's sorts, workspace setting changes
+
+Revision ID: 0012_gallery_focal
+Revises: 0002_images
+Create Date: 2026-11-30 12:50:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0012_gallery_focal'
+down_revision = '0002_images'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('image', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('focal_x', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('focal_y', sa.Float(), nullable=True))
+    op.create_index('ix_file_project_id_id', 'file', ['project_id', 'id'])
+    op.create_index('ix_file_project_id_size_id', 'file', ['project_id', 'size', 'id'])
+    op.create_index('ix_file_project_id_lower_name_id', 'file', ['project_id', sa.text('lower(name)'), 'id'])
+    op.create_table('workspace_setting_change',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('workspace_id', sa.String(length=32), nullable=False),
+    sa.Column('actor', sa.String(length=320), nullable=False),
+    sa.Column('field', sa.String(length=64), nullable=False),
+    sa.Column('old_value', sa.String(length=64), nullable=True),
+    sa.Column('new_value', sa.String(length=64), nullable=False),
+    sa.Column('changed_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], name=op.f('fk_workspace_setting_change_workspace_id_workspace'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_workspace_setting_change'))
+    )
+    op.create_index('ix_workspace_setting_change_workspace_id_changed_at', 'workspace_setting_change',
+                    ['workspace_id', 'changed_at'])
+
+
+def downgrade():
+    op.drop_index('ix_workspace_setting_change_workspace_id_changed_at', table_name='workspace_setting_change')
+    op.drop_table('workspace_setting_change')
+    op.drop_index('ix_file_project_id_lower_name_id', table_name='file')
+    op.drop_index('ix_file_project_id_size_id', table_name='file')
+    op.drop_index('ix_file_project_id_id', table_name='file')
+    with op.batch_alter_table('image', schema=None) as batch_op:
+        batch_op.drop_column('focal_y')
+        batch_op.drop_column('focal_x')
