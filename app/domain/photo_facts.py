@@ -19,16 +19,15 @@ def _number(value) -> float | None:
 
 
 def exposure(seconds) -> str | None:
-    """1/75 s for fractions of a second (nearest whole denominator), 2 s or 1.5 s from one second up."""
+    """1/75 s where a whole denominator is within 10 %, otherwise seconds with one decimal (0.8 s, 2 s, 1.5 s)."""
     value = _number(seconds)
     if value is None or value <= 0:
         return None
-    if value >= 1:
-        return f"{value:.1f}".removesuffix(".0") + " s"
-    denominator = round(1 / value)
-    if denominator <= 1:
-        return "1 s"
-    return f"1/{denominator} s"
+    if value < 1:
+        denominator = round(1 / value)
+        if denominator >= 2 and abs(1 / denominator - value) <= value / 10:
+            return f"1/{denominator} s"
+    return (f"{value:.1f}".removesuffix(".0") if value >= 0.05 else f"{value:.2g}") + " s"
 
 
 def f_number(value) -> str | None:

@@ -220,7 +220,7 @@ def details_context(entry: gallery.Entry) -> dict:
     scale = min(1.0, PREVIEW_PX / max(image.width, 1))
     previews = [("public", data["url"]), ("thumbnail", data["variants"]["thumbnail"])]
     if not image.require_signed_urls:
-        previews.append((FLEXIBLE_SAMPLE, delivery_url(image, FLEXIBLE_SAMPLE)))
+        previews.append((FLEXIBLE_SAMPLE, variant(image, FLEXIBLE_SAMPLE)))
     exif = sorted((key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
                   for key, value in (data["exif"] or {}).items())
     return dict(tile=tile_of(entry), data=data, file=entry.file, large=large, large_srcset=f"{large} 1x, {large2x} 2x",
