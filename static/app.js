@@ -362,7 +362,8 @@
   document.addEventListener("bulk-done", function (event) {
     var detail = event.detail || {};
     announce(detail.message || "Done");
-    window.setTimeout(function () { focusTile(document.querySelector("#tiles > li.tile")); }, 0);
+    var grid = document.getElementById("grid");
+    if (grid) focusWhenGone(grid, null);  // the new grid replaces this one; then its first tile (or empty state)
   });
 
   // Focus after Delete, Retry or Restore: the next tile (or the one before), else the empty state; never the body.
@@ -377,7 +378,7 @@
 
   function focusTile(tile) {
     if (tile && tile.isConnected) {
-      var target = tile.querySelector("a.thumb, .select-box, button") || tile;
+      var target = tile.querySelector("a.thumb") || tile.querySelector(".select-box") || tile;
       target.focus();
       return;
     }

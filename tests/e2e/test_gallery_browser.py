@@ -120,6 +120,7 @@ def test_an_editor_drops_photos_and_manages_the_images(page, stack, tenant, corp
     # Delete from a tile, with confirmation; then from the details view.
     confirmations = []
     page.on("dialog", lambda d: (confirmations.append(d.message), d.accept()))
+    tile(page, "Nikon_D70.jpg").locator("summary").click()  # per-tile Delete lives in the tile's menu
     tile(page, "Nikon_D70.jpg").get_by_role("button", name="Delete Nikon_D70.jpg").click()
     expect(tile(page, "Nikon_D70.jpg")).to_have_count(0)
     tile(page, "orientation_landscape_1.jpg").locator("a.thumb").click()
