@@ -111,7 +111,7 @@ def test_an_editor_drops_photos_and_manages_the_images(page, stack, tenant, corp
     assert page.evaluate("navigator.clipboard.readText()") == url
     dialog.get_by_label("Describe the image").fill("A red bird on a branch")
     dialog.get_by_role("button", name="Save alt text").click()
-    expect(dialog.locator(".saved")).to_have_text("Saved.")
+    expect(dialog.locator(".alt .saved")).to_have_text("Saved.")
     expect(tile(page, "Canon_40D.jpg").locator("img")).to_have_attribute("alt", "A red bird on a branch")
     page.screenshot(path="/tmp/gallery-details.png")
     page.keyboard.press("Escape")
