@@ -43,18 +43,35 @@ def _files(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> list[
     return sorted(found, key=lambda f: f.id, reverse=True)
 
 
+def _load_rows(selected: list[File]) -> list:
+    """Loads the image and provisioning rows of the selection in a few queries, so that the per-file work that
+    follows (`session.get`) finds them in the session instead of asking the database once per file; the caller
+    holds the returned list, since the session only keeps weak references."""
+    ids = [file.id for file in selected]
+    rows: list = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows += db.session.scalars(select(Image).where(Image.file_id.in_(chunk)))
+        rows += db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(chunk)))
+    return rows
+
+
 def delete(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> Outcome:
     """Deletes the selection in one transaction, as the per-tile Delete does (copies and bytes go in jobs)."""
     doomed = _files(workspace_id, project_id, file_ids)
-    for file in doomed:
-        files.remove(file)
+    loaded = _load_rows(doomed)
+    with db.session.no_autoflush:  # the events and deletions of all files are written in one flush at commit
+        for file in doomed:
+            files.remove(file)
     db.session.commit()
+    del loaded
     return Outcome(done=[f.id for f in doomed], skipped=[])
 
 
 def retry(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> Outcome:
     """Queues every failed image of the selection again; others are left alone and reported as skipped."""
     selected = _files(workspace_id, project_id, file_ids)
+    loaded = _load_rows(selected)
     done, skipped = [], []
     for file in selected:
         entry = gallery.Entry(file, db.session.get(Image, file.id), db.session.get(Provisioning, file.id))
@@ -64,6 +81,7 @@ def retry(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> Outcom
         gallery.requeue(entry)
         done.append(file.id)
     db.session.commit()
+    del loaded
     return Outcome(done=done, skipped=skipped)
 
 

@@ -41,6 +41,7 @@ class File(db.Model):
         Index("ix_file_project_id_id", "project_id", "id"),
         Index("ix_file_project_id_size_id", "project_id", "size", "id"),
         Index("ix_file_project_id_lower_name_id", "project_id", text("lower(name)"), "id"),
+        Index("ix_file_project_id_mime_type_status", "project_id", "mime_type", "status"),  # the gallery's counts
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -171,14 +171,13 @@ class Counts:
 
 
 def counts(workspace_id: str, project_id: str) -> Counts:
-    """How many images (of which failed) and other files the project holds, in one query."""
+    """How many images (of which failed) and other files the project holds: one scan of a covering index of `file`
+    (a failed image is an image file in `error`; such a file never has an image row)."""
     get_project(workspace_id, project_id)
-    failed = and_(_is_image(), File.status == "error", Image.file_id.is_(None))
     row = db.session.execute(
-        select(func.count(File.id).filter(_is_image()), func.count(File.id).filter(failed),
+        select(func.count(File.id).filter(_is_image()), func.count(File.id).filter(_is_image(), File.status == "error"),
                func.count(File.id).filter(not_(_is_image())))
-        .outerjoin(Image, Image.file_id == File.id)
-        .where(File.workspace_id == workspace_id, File.project_id == project_id)
+        .where(File.project_id == project_id, File.workspace_id == workspace_id)
     ).one()
     return Counts(images=row[0], failed=row[1], files=row[2])
 

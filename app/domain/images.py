@@ -332,7 +332,9 @@ def _delete_with_file(file: File) -> None:
     # Deleted now, before the file row, in the same transaction (the foreign keys would cascade them anyway).
     for doomed in (image, row):
         if doomed is not None:
-            db.session.execute(delete(type(doomed)).where(type(doomed).file_id == file.id))
+            # No session sync: the row is expunged next (a bulk delete holds hundreds of rows in the session).
+            db.session.execute(delete(type(doomed)).where(type(doomed).file_id == file.id),
+                               execution_options={"synchronize_session": False})
             db.session.expunge(doomed)
 
 

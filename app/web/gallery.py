@@ -121,11 +121,19 @@ def url_args(args: dict) -> dict:
     return {key: value for key, value in args.items() if value and value != {"status": "all", "sort": "newest"}.get(key)}
 
 
+def matching_count(args: dict, counts: gallery.Counts) -> int:
+    """How many files the view holds; the project's counts answer it for the unsearched views."""
+    known = {"all": counts.images, "files": counts.files, "failed": counts.failed}
+    if not args["q"] and args["status"] in known:
+        return known[args["status"]]
+    return gallery.count_matching(g.workspace.id, g.project.id, status=args["status"], q=args["q"])
+
+
 def grid_context(args: dict, cursor: str | None = None) -> dict:
     entries, next_cursor = gallery.list_entries(g.workspace.id, g.project.id, limit=PAGE_SIZE, cursor=cursor, **args)
+    counts = gallery.counts(g.workspace.id, g.project.id)
     return dict(tiles=[tile_of(e) for e in entries], next_cursor=next_cursor, args=args, cursor=cursor,
-                counts=gallery.counts(g.workspace.id, g.project.id), url_args=url_args(args),
-                matching=gallery.count_matching(g.workspace.id, g.project.id, status=args["status"], q=args["q"]),
+                counts=counts, url_args=url_args(args), matching=matching_count(args, counts),
                 newest_id=entries[0].file.id if entries and args["sort"] == "newest" else "")
 
 

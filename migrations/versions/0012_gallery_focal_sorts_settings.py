@@ -22,6 +22,7 @@ def upgrade():
     op.create_index('ix_file_project_id_id', 'file', ['project_id', 'id'])
     op.create_index('ix_file_project_id_size_id', 'file', ['project_id', 'size', 'id'])
     op.create_index('ix_file_project_id_lower_name_id', 'file', ['project_id', sa.text('lower(name)'), 'id'])
+    op.create_index('ix_file_project_id_mime_type_status', 'file', ['project_id', 'mime_type', 'status'])
     op.create_table('workspace_setting_change',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('workspace_id', sa.String(length=32), nullable=False),
@@ -40,6 +41,7 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_workspace_setting_change_workspace_id_changed_at', table_name='workspace_setting_change')
     op.drop_table('workspace_setting_change')
+    op.drop_index('ix_file_project_id_mime_type_status', table_name='file')
     op.drop_index('ix_file_project_id_lower_name_id', table_name='file')
     op.drop_index('ix_file_project_id_size_id', table_name='file')
     op.drop_index('ix_file_project_id_id', table_name='file')
