@@ -94,12 +94,8 @@ def _sort_key(sort: str):
             "name_desc": (func.lower(File.name), True), "size": (File.size, True)}[sort]
 
 
-def _key_value(sort: str, file: File):
-    return {"name": (file.name or "").lower(), "name_desc": (file.name or "").lower(), "size": file.size}.get(sort)
-
-
-def encode_cursor(sort: str, file: File) -> str:
-    data = {"s": sort, "i": file.id, "k": _key_value(sort, file)}
+def encode_cursor(sort: str, file_id: str, key) -> str:
+    data = {"s": sort, "i": file_id, "k": key}
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
@@ -138,9 +134,14 @@ def list_entries(workspace_id: str, project_id: str, *, status: str = "all", q: 
     order = [File.id.desc() if down else File.id.asc()]
     if column is not None:
         order.insert(0, column.desc() if down else column.asc())
-    rows = [Entry(*row) for row in db.session.execute(query.order_by(*order).limit(limit + 1))]
-    next_cursor = encode_cursor(sort, rows[limit - 1].file) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+        query = query.add_columns(column)  # the cursor keeps the database's own key (SQLite lowers ASCII only)
+    rows = list(db.session.execute(query.order_by(*order).limit(limit + 1)))
+    entries = [Entry(*row[:3]) for row in rows]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(sort, last[0].id, last[3] if column is not None else None)
+    return entries[:limit], next_cursor
 
 
 def matching_ids(workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None,

@@ -78,6 +78,19 @@ def test_bulk_select_delete_download_and_focus(page, stack, tenant, corpus):
     order = page.eval_on_selector_all("#tiles li.tile", "tiles => tiles.map(t => t.dataset.name)")
     assert order == [f"p{i}.jpg" for i in reversed(range(6))]
 
+    page.get_by_label("Select all on this page").check()
+    expect(page.locator("#selected-count")).to_have_text("6 files selected")
+    page.get_by_label("Select all on this page").uncheck()
+    expect(page.locator("#selected-count")).to_have_text("Tick files, then choose an action.")
+    expect(page.locator("#bulk").get_by_role("button", name="Delete")).to_be_disabled()
+
+    # A long name is cut short on the tile and shown whole on keyboard focus.
+    name = tile(page, "p4.jpg").locator(".name")
+    expect(name).to_have_css("white-space", "nowrap")
+    tile(page, "p4.jpg").locator("a.thumb").focus()
+    expect(name).to_have_css("white-space", "normal")
+    expect(name).to_have_attribute("title", "p4.jpg")
+
     # A click, then Shift-click four tiles on: a range of five.
     tile(page, "p5.jpg").hover()
     tile(page, "p5.jpg").get_by_label("Select p5.jpg").check()
