@@ -313,3 +313,17 @@ def test_axe_finds_no_serious_violations(browser, stack, tenant, corpus, base_ur
         axe_check(page)
     finally:
         context.close()
+
+
+def test_after_retry_focus_moves_to_the_next_tile(page, stack, tenant, corpus):
+    from imagesd_support import png_header_only
+
+    make_user(stack.app, tenant.workspace_id, "retry@example.com", "editor")
+    photos(stack, tenant, corpus, {"older.jpg": "Nikon_D70.jpg"})
+    upload_api(stack, tenant, "bomb.png", png_header_only(60000, 60000))
+    sign_in(page, "retry@example.com")
+    all_ready(page, ["older.jpg"])
+    expect(tile(page, "bomb.png")).to_have_attribute("data-state", "failed", timeout=30_000)
+    tile(page, "bomb.png").get_by_role("button", name="Retry bomb.png").click()
+    expect(tile(page, "older.jpg").locator("a.thumb")).to_be_focused()
+    expect(page.locator("#announcer")).to_have_text("bomb.png is queued again")
