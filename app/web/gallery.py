@@ -190,6 +190,17 @@ def tile(file_id: str):
     return render_fragment("gallery/_tile.html", tile=tile_of(entry))
 
 
+@bp.get("/tiles")
+def tiles():
+    """One refresh for every processing tile of a page (`?ids=…`, at most 100): the tiles whose state is no longer
+    `processing`, each swapped in by id; 204 while all are still processing."""
+    entries = gallery.get_entries(g.workspace.id, g.project.id, request.args.getlist("ids"))
+    done = [tile_of(entry) for entry in entries if entry.state != "processing"]
+    if not done:
+        return Response(status=204)
+    return render_fragment("gallery/_tiles.html", tiles=done, next_cursor=None, args=query_args())
+
+
 @bp.post("/files/<file_id>/retry")
 def retry(file_id: str):
     require_write()

@@ -115,6 +115,8 @@ CASES = [
          leak=file_leak(G + "/files/{f}/alt")),
     Case("gallery.newer", "GET", lambda w, app: gallery(w, suffix="/newer?after=fil_0"), HTML_READ, htmx=True,
          leak=gallery_leak("/newer?after=fil_0")),
+    Case("gallery.tiles", "GET", lambda w, app: gallery(w, suffix=f"/tiles?ids={w.a.image_id}"), HTML_READ,
+         htmx=True, leak=gallery_leak("/tiles?ids={f}")),
     Case("gallery.rename", "POST", lambda w, app: gallery(w, suffix=f"/files/{w.a.image_id}/name"), HTML_WRITE,
          body=lambda w: {"data": {"name": "renamed.png"}}, htmx=True, writes=True,
          leak=file_leak(G + "/files/{f}/name")),

@@ -223,3 +223,15 @@ def test_workspace_update_on_the_command_line(cli, tenant, app):
     assert cli("workspace", "update", tenant.workspace_id, "--trash-days", "0").exit_code == 1
     assert cli("workspace", "update", "ws_nope", "--keep-gps").exit_code == 3
     assert cli("workspace", "update", tenant.workspace_id).exit_code == 2
+
+
+def test_processing_tiles_are_refreshed_in_one_request(editor, app, run_jobs, outsider):
+    first, second = upload(editor, "one.png", png()), upload(editor, "two.png", png())
+    theirs = upload(outsider, "theirs.png", png())
+    url = f"{editor.gallery_url}/tiles?ids={first}&ids={second}&ids={theirs}&ids=fil_nope"
+    assert editor.client.get(url, headers=editor.htmx()).status_code == 204  # all still processing
+    run_jobs()
+    done = editor.client.get(url, headers=editor.htmx())
+    assert done.status_code == 200 and "<html" not in done.text
+    assert sorted(re.findall(r'<li id="tile-(fil_[0-9a-z]+)"', done.text)) == sorted([first, second])
+    assert done.text.count('data-state="ready"') == 2 and "hx-trigger" not in done.text.split("<a")[0]
