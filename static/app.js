@@ -429,6 +429,11 @@
     if (status && status.textContent !== text) status.textContent = text;
     bar.classList.toggle("active", count > 0);
     bar.querySelectorAll(".bulk-actions button").forEach(function (button) { button.disabled = count === 0; });
+    var remove = bar.querySelector('button[value="delete"]');
+    if (remove && count) {
+      remove.setAttribute("hx-confirm", "Delete " + count.toLocaleString("en") + (count === 1 ? " file" : " files") +
+                                        "? This cannot be undone.");
+    }
     var page = document.getElementById("select-page");
     if (page) {
       page.checked = all.length > 0 && picked === all.length;

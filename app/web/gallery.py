@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
 from markupsafe import escape
@@ -336,6 +339,13 @@ def selection(form) -> list[str]:
     return form.getlist("ids")
 
 
+def attachment(name: str) -> str:
+    """An attachment header any browser reads: a plain ASCII name, and the real one in RFC 5987 form."""
+    name = re.sub(r'["\\/\x00-\x1f]', "-", name)
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or "originals.zip"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 @bp.post("/bulk")
 def bulk_action():
     """Delete, retry or download a selection; htmx gets the grid back, a plain form a redirect or the ZIP."""
@@ -343,9 +353,8 @@ def bulk_action():
     ids = selection(request.form)
     if action == "download":
         entries = bulk.originals(g.workspace.id, g.project.id, ids)
-        stamp = g.project.name.replace('"', "").replace("/", "-")[:60] or "originals"
         response = Response(bulk.stream_zip(entries, current_app.extensions["storage"]), mimetype="application/zip")
-        response.headers["Content-Disposition"] = f'attachment; filename="{stamp} originals.zip"'
+        response.headers["Content-Disposition"] = attachment(f"{g.project.name[:60]} originals.zip")
         response.headers["Cache-Control"] = "no-store"
         return response
     require_write()

@@ -121,6 +121,15 @@ def test_the_zip_of_originals_is_streamed_and_byte_identical(editor, app, corpus
         "csrf_token": editor.csrf, "action": "download", "ids": ids}, buffered=False)
     assert response.status_code == 200 and response.is_streamed
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
+    with app.app_context():
+        from app.domain.accounts import get_project
+
+        get_project(editor.tenant.workspace_id, editor.tenant.project_id).name = 'Ünïcode "quoted"/name'
+        db.session.commit()
+    odd = editor.client.post(editor.gallery_url + "/bulk", data={"csrf_token": editor.csrf, "action": "download",
+                                                                 "ids": ids[:1]})
+    assert odd.status_code == 200 and "filename*=UTF-8''" in odd.headers["Content-Disposition"]
+    odd.close()
     chunks = list(response.response)
     assert len(chunks) > 3  # sent piece by piece, not built whole first
     archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
