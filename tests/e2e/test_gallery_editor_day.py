@@ -96,6 +96,7 @@ def test_bulk_select_delete_download_and_focus(page, stack, tenant, corpus):
     tile(page, "p5.jpg").get_by_label("Select p5.jpg").check()
     tile(page, "p1.jpg").get_by_label("Select p1.jpg").click(modifiers=["Shift"])
     expect(page.locator("#selected-count")).to_have_text("5 files selected")
+    page.screenshot(path="/tmp/gallery-bulk-selection.png")
     tile(page, "p1.jpg").get_by_label("Select p1.jpg").uncheck()
     expect(page.locator("#selected-count")).to_have_text("4 files selected")
 
@@ -171,6 +172,7 @@ def test_focal_point_rename_and_the_window_wide_drop(page, stack, tenant, corpus
     box = picture.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.75)
     expect(dialog.locator(".focal .saved")).to_have_text("Focal point saved.")
+    page.screenshot(path="/tmp/gallery-focal-point.png")
     expect(tile(page, "image.png").locator("img")).to_have_attribute("src", re.compile(r"fit=cover,gravity=0\.2\dx0\.7\d"))
     # The arrow keys move it too.
     marker = dialog.get_by_role("slider", name="Focal point")
@@ -245,7 +247,9 @@ def test_a_phone_keeps_everything_on_screen(browser, stack, tenant, corpus, base
         dialog_box = page.locator("#details-dialog").bounding_box()
         assert dialog_box["x"] >= 0 and dialog_box["x"] + dialog_box["width"] <= PHONE["width"]
         assert page.evaluate(NO_SIDEWAYS)
+        page.screenshot(path="/tmp/gallery-phone-details.png")
         page.keyboard.press("Escape")
+        page.screenshot(path="/tmp/gallery-phone.png")
         href = page.locator("#tiles li.tile a.thumb").first.get_attribute("href")
         page.goto(href)
         expect(page.locator("h1")).to_be_visible()
