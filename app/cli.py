@@ -66,6 +66,35 @@ def workspace_create(name: str, as_json: bool) -> None:
     emit_result(as_json, {"workspaceId": ws.id, "name": ws.name}, f"Created workspace {ws.id} ({ws.name})")
 
 
+@workspace.command("update")
+@click.argument("workspace_id")
+@click.option("--private-images/--no-private-images", default=None,
+              help="New uploads get copies that need signed URLs (existing images keep theirs).")
+@click.option("--keep-gps/--no-keep-gps", default=None, help="New uploads keep GPS location in their stored EXIF.")
+@click.option("--trash-days", type=int, default=None, help="Days deleted files stay restorable (1-365).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def workspace_update(workspace_id: str, private_images: bool | None, keep_gps: bool | None, trash_days: int | None,
+                     as_json: bool) -> None:
+    """Changes a workspace's settings; each change is recorded with who made it (here: `cli:<user>`)."""
+    from app.domain import workspace_settings
+    from app.domain.accounts import DomainError
+
+    changes = {name: value for name, value in (("private_images", private_images), ("keep_gps", keep_gps),
+                                               ("trash_days", trash_days)) if value is not None}
+    if not changes:
+        fail("nothing to change: give --private-images/--no-private-images, --keep-gps/--no-keep-gps or --trash-days",
+             2)
+    try:
+        recorded = workspace_settings.update(workspace_id, f"cli:{getpass.getuser()}", changes)
+        values = workspace_settings.current(workspace_id)
+    except DomainError as exc:
+        fail(exc.message, 3 if exc.status == 404 else 1)
+    changed = [{"field": c.field, "from": c.old_value, "to": c.new_value} for c in recorded]
+    text = "\n".join(f"{c['field']}: {c['from']} -> {c['to']}" for c in changed) or "Nothing changed."
+    emit_result(as_json, {"workspaceId": workspace_id, "settings": values, "changes": changed}, text)
+
+
 @main.group()
 def project() -> None:
     """Projects inside a workspace."""

@@ -82,9 +82,27 @@
     li.appendChild(box);
     li.appendChild(el("span", "name", file.name));
     li.appendChild(el("p", "status", "Waiting to upload…"));
-    li.appendChild(el("div", "actions"));
+    var actions = el("div", "actions");
+    var cancel = el("button", "cancel", "Cancel");
+    cancel.type = "button";
+    cancel.setAttribute("aria-label", "Cancel the upload of " + file.name);
+    actions.appendChild(cancel);
+    li.appendChild(actions);
     tilesList().prepend(li);
     return li;
+  }
+
+  function cancelUpload(li) {
+    var item = li.__upload;
+    if (!item) return;
+    var waiting = queue.indexOf(item);
+    if (waiting >= 0) queue.splice(waiting, 1);
+    item.cancelled = true;
+    if (item.xhr) item.xhr.abort();  // the server sees the connection end and discards the partial spool
+    var next = neighbour(li);
+    li.remove();
+    announce("Cancelled the upload of " + item.file.name);
+    focusTile(next);
   }
 
   function failTile(li, file, reason, canRetry) {
@@ -131,6 +149,7 @@
     var form = new FormData();
     form.append("file", item.file, item.file.name);
     var xhr = new XMLHttpRequest();
+    item.xhr = xhr;
     xhr.open("POST", zone.dataset.uploadUrl);
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.setRequestHeader("HX-Request", "true");
@@ -153,12 +172,17 @@
           failTile(li, item.file, "the server's answer was not understood.", true);
           return;
         }
+        tiles.forEach(function (tile) {
+          var seen = document.getElementById(tile.id);  // the poll for new files may have shown it already
+          if (seen && seen !== li) seen.remove();
+        });
         li.replaceWith.apply(li, tiles);
         tiles.forEach(function (tile) { htmx.process(tile); noteState(tile); });
       } else {
         failTile(li, item.file, reasonFrom(xhr), xhr.status >= 500);
       }
     });
+    xhr.addEventListener("abort", function () { done(); });
     xhr.addEventListener("error", function () {
       done();
       failTile(li, item.file, "the upload did not reach the server.", true);
@@ -198,7 +222,9 @@
         failTile(li, file, refused, false);
         return;
       }
-      queue.push({ file: file, tile: li });
+      var item = { file: file, tile: li };
+      li.__upload = item;
+      queue.push(item);
     });
     if (files.length) announce("Uploading " + files.length + (files.length === 1 ? " file" : " files"));
     pump();
@@ -224,19 +250,38 @@
       enqueue(picker.files);
       picker.value = "";
     });
-    ["dragenter", "dragover"].forEach(function (name) {
-      zone.addEventListener(name, function (event) {
-        event.preventDefault();
-        zone.classList.add("over");
-      });
-    });
-    ["dragleave", "dragend"].forEach(function (name) {
-      zone.addEventListener(name, function () { zone.classList.remove("over"); });
-    });
-    zone.addEventListener("drop", function (event) {
+    // The whole window is the drop target while files are dragged over it.
+    var depth = 0;
+    function hasFiles(event) {
+      var types = event.dataTransfer && event.dataTransfer.types;
+      return types && Array.prototype.indexOf.call(types, "Files") >= 0;
+    }
+    function over(on) {
+      zone.classList.toggle("over", on);
+      document.body.classList.toggle("dragging", on);
+    }
+    document.addEventListener("dragenter", function (event) {
+      if (!hasFiles(event)) return;
       event.preventDefault();
-      zone.classList.remove("over");
-      if (event.dataTransfer && event.dataTransfer.files.length) enqueue(event.dataTransfer.files);
+      depth += 1;
+      over(true);
+    });
+    document.addEventListener("dragover", function (event) {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      over(true);
+    });
+    document.addEventListener("dragleave", function (event) {
+      if (!hasFiles(event)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) over(false);
+    });
+    document.addEventListener("drop", function (event) {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth = 0;
+      over(false);
+      if (event.dataTransfer.files.length) enqueue(event.dataTransfer.files);
     });
     zone.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -307,6 +352,7 @@
     var node = event.detail.elt;
     if (node && node.classList && node.classList.contains("tile")) noteState(node);
     setUpDropzone();
+    localTimes(node);
   });
 
   document.addEventListener("file-deleted", function (event) {
@@ -317,7 +363,320 @@
     if (body) body.innerHTML = "";
     announce("Deleted " + (detail.name || "the file"));
     delete lastState["tile-" + detail.id];
+    var tile = document.getElementById("tile-" + detail.id);
+    if (tile) focusWhenGone(tile, neighbour(tile));
   });
+
+  document.addEventListener("file-retried", function (event) {
+    var detail = event.detail || {};
+    var tile = document.getElementById("tile-" + detail.id);
+    announce((detail.name || "The file") + " is queued again");
+    if (tile) focusWhenGone(tile, neighbour(tile));
+  });
+
+  document.addEventListener("bulk-done", function (event) {
+    var detail = event.detail || {};
+    announce(detail.message || "Done");
+    var grid = document.getElementById("grid");
+    if (grid) focusWhenGone(grid, null);  // the new grid replaces this one; then its first tile (or empty state)
+  });
+
+  // Focus after Delete, Retry or Restore: the next tile (or the one before), else the empty state; never the body.
+  function neighbour(tile) {
+    var next = tile.nextElementSibling;
+    while (next && !next.classList.contains("tile")) next = next.nextElementSibling;
+    if (next) return next;
+    var prev = tile.previousElementSibling;
+    while (prev && !prev.classList.contains("tile")) prev = prev.previousElementSibling;
+    return prev;
+  }
+
+  function focusTile(tile) {
+    if (tile && tile.isConnected) {
+      var target = tile.querySelector("a.thumb") || tile.querySelector(".select-box") || tile;
+      target.focus();
+      return;
+    }
+    var list = document.getElementById("tiles");
+    if (!list) return;
+    var empty = document.getElementById("empty");
+    if (!empty) {
+      empty = el("li", "empty", "Nothing here any more.");
+      empty.id = "empty";
+      empty.tabIndex = -1;
+      var more = document.getElementById("more");
+      if (more) list.insertBefore(empty, more); else list.appendChild(empty);
+    }
+    empty.focus();
+  }
+
+  function focusWhenGone(tile, next) {
+    var tries = 0;
+    (function check() {
+      // htmx swaps the tile out (or in again, for a retry) right after this event; focus follows the swap.
+      if (tile.isConnected && tries < 200) { tries += 1; window.setTimeout(check, 10); return; }
+      var list = document.getElementById("tiles");
+      focusTile(next && next.isConnected ? next : list && list.querySelector("li.tile"));
+    })();
+  }
+
+  // Selection: a checkbox per tile (on hover and focus, always on touch), Shift-click ranges, the page, all matching.
+  var lastPicked = null;
+
+  function boxes() {
+    return Array.prototype.slice.call(document.querySelectorAll("#tiles .select-box"));
+  }
+
+  function updateSelection() {
+    var bar = document.getElementById("bulk");
+    if (!bar) return;
+    var all = boxes();
+    var picked = all.filter(function (box) { return box.checked; }).length;
+    var matching = document.getElementById("select-matching");
+    var grid = document.getElementById("grid");
+    var total = grid ? parseInt(grid.dataset.matching || "0", 10) : 0;
+    var count = matching && matching.checked ? total : picked;
+    var label = document.getElementById("matching-count");
+    if (label && grid) label.textContent = total.toLocaleString("en");
+    var text = count ? count.toLocaleString("en") + (count === 1 ? " file selected" : " files selected")
+                     : "Tick files, then choose an action.";
+    var status = document.getElementById("selected-count");
+    if (status && status.textContent !== text) status.textContent = text;
+    bar.classList.toggle("active", count > 0);
+    bar.querySelectorAll(".bulk-actions button").forEach(function (button) { button.disabled = count === 0; });
+    var remove = bar.querySelector('button[value="delete"]');
+    if (remove && count) {
+      remove.setAttribute("hx-confirm", "Delete " + count.toLocaleString("en") + (count === 1 ? " file" : " files") +
+                                        "? This cannot be undone.");
+    }
+    var page = document.getElementById("select-page");
+    if (page) {
+      page.checked = all.length > 0 && picked === all.length;
+      page.indeterminate = picked > 0 && picked < all.length;
+    }
+    document.querySelectorAll("#tiles li.tile").forEach(function (tile) {
+      var box = tile.querySelector(".select-box");
+      tile.classList.toggle("selected", !!(box && box.checked));
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var box = event.target.closest && event.target.closest(".select-box");
+    if (!box) return;
+    var all = boxes();
+    if (event.shiftKey && lastPicked && lastPicked.isConnected) {
+      var from = all.indexOf(lastPicked);
+      var to = all.indexOf(box);
+      if (from >= 0 && to >= 0) {
+        all.slice(Math.min(from, to), Math.max(from, to) + 1).forEach(function (other) { other.checked = box.checked; });
+      }
+    }
+    lastPicked = box;
+    var matching = document.getElementById("select-matching");
+    if (matching && !box.checked) matching.checked = false;
+    updateSelection();
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.id === "select-page") {
+      boxes().forEach(function (box) { box.checked = target.checked; });
+      var matching = document.getElementById("select-matching");
+      if (matching && !target.checked) matching.checked = false;
+      updateSelection();
+    } else if (target.id === "select-matching") {
+      if (target.checked) boxes().forEach(function (box) { box.checked = true; });
+      updateSelection();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && (target.id === "grid" || target.id === "more")) {
+      var matching = document.getElementById("select-matching");
+      if (matching && target.id === "grid") matching.checked = false;
+      if (matching && matching.checked) boxes().forEach(function (box) { box.checked = true; });
+    }
+    updateSelection();
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("li.uploading .cancel");
+    if (cancel) cancelUpload(cancel.closest("li"));
+  });
+
+  // The focal point: click or drag on the picture, or the arrow keys on the marker; saved through the form.
+  var saveTimer = null;
+
+  function focalParts(figure) {
+    var form = document.getElementById(figure.dataset.focalForm);
+    return { form: form, marker: figure.querySelector(".focal-marker"), img: figure.querySelector("img") };
+  }
+
+  function placeFocal(figure, x, y, save) {
+    var parts = focalParts(figure);
+    if (!parts.form || !parts.marker) return;
+    x = Math.min(1, Math.max(0, Math.round(x * 100) / 100));
+    y = Math.min(1, Math.max(0, Math.round(y * 100) / 100));
+    figure.dataset.x = x;
+    figure.dataset.y = y;
+    parts.marker.style.left = (x * 100) + "%";
+    parts.marker.style.top = (y * 100) + "%";
+    parts.marker.setAttribute("aria-valuenow", Math.round(x * 100));
+    parts.marker.setAttribute("aria-valuetext", Math.round(x * 100) + "% across, " + Math.round(y * 100) + "% down");
+    parts.form.querySelector('input[name="x"]').value = x;
+    parts.form.querySelector('input[name="y"]').value = y;
+    if (save) {
+      window.clearTimeout(saveTimer);
+      saveTimer = window.setTimeout(function () {
+        var form = document.getElementById(figure.dataset.focalForm);
+        if (form) htmx.trigger(form, "submit");
+      }, save === "now" ? 0 : 400);
+    }
+  }
+
+  function pointAt(figure, event) {
+    var rect = focalParts(figure).img.getBoundingClientRect();
+    return [(event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height];
+  }
+
+  var dragging = null;
+  document.addEventListener("pointerdown", function (event) {
+    var figure = event.target.closest && event.target.closest(".focal-area");
+    if (!figure || !focalParts(figure).marker || event.button !== 0) return;
+    event.preventDefault();
+    dragging = figure;
+    var p = pointAt(figure, event);
+    placeFocal(figure, p[0], p[1], false);
+  });
+  document.addEventListener("pointermove", function (event) {
+    if (!dragging) return;
+    var p = pointAt(dragging, event);
+    placeFocal(dragging, p[0], p[1], false);
+  });
+  document.addEventListener("pointerup", function () {
+    if (!dragging) return;
+    var figure = dragging;
+    dragging = null;
+    placeFocal(figure, parseFloat(figure.dataset.x), parseFloat(figure.dataset.y), "now");
+    var marker = focalParts(figure).marker;
+    if (marker) marker.focus();
+  });
+  document.addEventListener("keydown", function (event) {
+    var marker = event.target.closest && event.target.closest(".focal-marker");
+    if (!marker) return;
+    var step = event.shiftKey ? 0.1 : 0.01;
+    var moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    var move = moves[event.key];
+    var figure = marker.closest(".focal-area");
+    if (event.key === "Home") move = [0.5 - parseFloat(figure.dataset.x), 0.5 - parseFloat(figure.dataset.y)];
+    if (!move) return;
+    event.preventDefault();
+    placeFocal(figure, parseFloat(figure.dataset.x) + move[0], parseFloat(figure.dataset.y) + move[1], true);
+  });
+
+  // Processing tiles are refreshed together: one request a second for all of them (`…/content/tiles?ids=…`)
+  // instead of one per tile (a hundred dropped photos made a hundred requests a second). Each tile's own
+  // `hx-trigger="load delay:1s"` stays in the markup for htmx without this script, and is cancelled here.
+  var TILES_MS = 1000;
+  var refreshing = false;
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.classList && elt.classList.contains("tile") && elt.dataset.state === "processing" &&
+        event.detail.requestConfig && event.detail.requestConfig.verb === "get" && tilesUrl()) {
+      event.preventDefault();
+    }
+  });
+
+  function tilesUrl() {
+    var grid = document.getElementById("grid");
+    return grid && grid.dataset.tilesUrl;
+  }
+
+  function refreshProcessing() {
+    var url = tilesUrl();
+    var waiting = Array.prototype.slice.call(document.querySelectorAll('#tiles li.tile[data-state="processing"]'), 0, 100);
+    if (!url || !waiting.length || refreshing) return;
+    refreshing = true;
+    var query = waiting.map(function (tile) { return "ids=" + encodeURIComponent(tile.dataset.id); }).join("&");
+    fetch(url + "?" + query, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (response) {
+      return response.status === 200 ? response.text() : null;
+    }).then(function (html) {
+      if (!html) return;
+      var template = document.createElement("template");
+      template.innerHTML = html.trim();
+      Array.prototype.slice.call(template.content.children).forEach(function (tile) {
+        var old = tile.classList.contains("tile") && document.getElementById(tile.id);
+        if (!old) return;
+        var box = old.querySelector(".select-box");
+        var picked = box && box.checked;
+        old.replaceWith(tile);
+        if (picked && tile.querySelector(".select-box")) tile.querySelector(".select-box").checked = true;
+        htmx.process(tile);
+        noteState(tile);
+      });
+      updateSelection();
+    }).catch(function () { /* the next round tries again */ }).then(function () {
+      refreshing = false;
+    });
+  }
+
+  // Times in the viewer's own time zone.
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach(function (node) {
+      var when = new Date(node.getAttribute("datetime"));
+      if (!isNaN(when.getTime())) {
+        node.textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+        node.title = node.getAttribute("datetime");
+      }
+    });
+  }
+
+  // New files from anywhere (another browser, the API, the CLI) appear within seconds: a light poll for ids newer
+  // than the newest tile, answered 204 when there are none.
+  var POLL_MS = 5000;
+  var polling = false;
+
+  function pollNewer() {
+    var grid = document.getElementById("grid");
+    var list = document.getElementById("tiles");
+    if (!grid || !list || !grid.dataset.newerUrl || polling || document.hidden) return;
+    if (!grid.dataset.newest && grid.dataset.newest !== "") return;
+    var newest = grid.dataset.newest || "";
+    if (document.getElementById("sort") && document.getElementById("sort").value !== "newest") return;
+    list.querySelectorAll("li.tile[data-id]").forEach(function (tile) {
+      if (tile.dataset.id > newest) newest = tile.dataset.id;
+    });
+    if (!newest) newest = "fil_0";
+    polling = true;
+    var url = grid.dataset.newerUrl + (grid.dataset.newerUrl.indexOf("?") >= 0 ? "&" : "?") + "after=" + encodeURIComponent(newest);
+    fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (response) {
+      if (response.status !== 200) return null;
+      return response.text();
+    }).then(function (html) {
+      if (!html) return;
+      var template = document.createElement("template");
+      template.innerHTML = html.trim();
+      var fresh = Array.prototype.filter.call(template.content.children, function (node) {
+        return node.classList.contains("tile") && !document.getElementById(node.id);
+      });
+      if (!fresh.length) return;
+      var empty = document.getElementById("empty");
+      if (empty) empty.remove();
+      var first = list.querySelector("li.tile:not(.uploading)");
+      fresh.forEach(function (tile) {
+        if (first) list.insertBefore(tile, first); else list.appendChild(tile);
+        htmx.process(tile);
+        lastState[tile.id] = tile.dataset.state;
+      });
+      grid.dataset.newest = fresh[0].dataset.id > newest ? fresh[0].dataset.id : newest;
+      announce(fresh.length + (fresh.length === 1 ? " new file" : " new files") + " arrived");
+      updateSelection();
+    }).catch(function () { /* offline for a moment: the next poll tries again */ }).then(function () {
+      polling = false;
+    });
+  }
 
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
@@ -330,6 +689,13 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setUpDropzone();
+    document.documentElement.classList.add("js");
     document.querySelectorAll(".tile").forEach(function (tile) { lastState[tile.id] = tile.dataset.state; });
+    localTimes(document);
+    updateSelection();
+    if (document.getElementById("grid")) {
+      window.setInterval(pollNewer, POLL_MS);
+      window.setInterval(refreshProcessing, TILES_MS);
+    }
   });
 })();

@@ -56,6 +56,21 @@ class RQQueue:
             log.warning("could not enqueue %s (%s); it will be relayed later", func, exc)
             return None
 
+    def try_enqueue_many(self, queue_name: str, func: str, calls: list[tuple[tuple, str]], timeout: int = 180) -> bool:
+        """Enqueues `(args, job_id)` calls in one Redis pipeline (a bulk action's hundreds of events in one round
+        trip); False, logged, when Redis cannot be reached."""
+        queue = self.queue(queue_name)
+        datas = [Queue.prepare_data(func, args, job_id=job_id, timeout=timeout, result_ttl=600,
+                                    failure_ttl=7 * 24 * 3600) for args, job_id in calls]
+        try:
+            with self.connection.pipeline() as pipe:
+                queue.enqueue_many(datas, pipeline=pipe)
+                pipe.execute()
+            return True
+        except (RedisError, OSError) as exc:
+            log.warning("could not enqueue %d × %s (%s); they will be relayed later", len(calls), func, exc)
+            return False
+
     def live_job_ids(self, job_ids: list[str]) -> set[str]:
         """Ids among these whose job is still waiting or running, so it needs no second copy."""
         if not job_ids:

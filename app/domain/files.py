@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import filetype
 from flask import current_app
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, select
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, select, text
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,6 +43,11 @@ class File(db.Model):
         Index("ix_file_workspace_id_name_id", "workspace_id", "name", "id"),
         Index("ix_file_workspace_id_size_id", "workspace_id", "size", "id"),
         Index("ix_file_purge_after", "purge_after"),
+        # The gallery's sorts: keyset pagination per order with the id as tiebreak (app.domain.gallery.SORTS).
+        Index("ix_file_project_id_id", "project_id", "id"),
+        Index("ix_file_project_id_size_id", "project_id", "size", "id"),
+        Index("ix_file_project_id_lower_name_id", "project_id", text("lower(name)"), "id"),
+        Index("ix_file_project_id_mime_type_status", "project_id", "mime_type", "status"),  # the gallery's counts
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

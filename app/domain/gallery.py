@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 
 from app.domain import files, image_status, trash
 from app.domain.accounts import DomainError, NotFound, get_project
@@ -53,9 +56,12 @@ def _processing():
                 or_(Provisioning.file_id.is_(None), Provisioning.state.in_(("queued", "running", "waiting"))))
 
 
-def list_entries(workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None,
-                 limit: int = 30, cursor: str | None = None) -> tuple[list[Entry], str | None]:
-    """Newest first, keyset-paginated on the time-ordered file id; `files` lists what is not an image."""
+SORTS = {"newest": "Newest first", "oldest": "Oldest first", "name": "Name A–Z", "name_desc": "Name Z–A",
+         "size": "Largest first"}
+
+
+def _filtered(workspace_id: str, project_id: str, status: str, q: str | None):
+    """The rows of one view of the gallery (filter and search), in no order yet."""
     get_project(workspace_id, project_id)
     if status not in FILTERS:
         raise DomainError("invalid_filter", f"The filter must be one of {', '.join(FILTERS)}.")
@@ -79,12 +85,106 @@ def list_entries(workspace_id: str, project_id: str, *, status: str = "all", q: 
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(File.name.ilike(f"%{escaped}%", escape="\\"))
-    after = files.decode_cursor(cursor)
+    return query
+
+
+def _sort_key(sort: str):
+    """The column a sort orders by before the id tiebreak, and whether it runs downwards."""
+    return {"newest": (None, True), "oldest": (None, False), "name": (func.lower(File.name), False),
+            "name_desc": (func.lower(File.name), True), "size": (File.size, True)}[sort]
+
+
+def encode_cursor(sort: str, file_id: str, key) -> str:
+    data = {"s": sort, "i": file_id, "k": key}
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, sort: str) -> tuple[object, str] | None:
+    """(key, id) after which the next page starts; a cursor of another sort or a made-up one is refused."""
+    if not cursor:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        after, key = data["i"], data["k"]
+        if data["s"] != sort or not isinstance(after, str) or len(after) > 32:
+            raise ValueError
+        if sort == "size" and not isinstance(key, int) or sort.startswith("name") and not isinstance(key, str):
+            raise ValueError
+        return key, after
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise DomainError("invalid_cursor", "That page link is out of date; start again from the first page.",
+                          parameter="cursor") from None
+
+
+def list_entries(workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None,
+                 limit: int = 30, cursor: str | None = None, sort: str = "newest") -> tuple[list[Entry], str | None]:
+    """One page of a view in the chosen order, keyset-paginated on (sort key, id); `files` lists non-images."""
+    if sort not in SORTS:
+        raise DomainError("invalid_sort", f"The sort must be one of {', '.join(SORTS)}.")
+    query = _filtered(workspace_id, project_id, status, q)
+    column, down = _sort_key(sort)
+    after = decode_cursor(cursor, sort)
     if after:
-        query = query.where(File.id < after)
-    rows = [Entry(*row) for row in db.session.execute(query.order_by(File.id.desc()).limit(limit + 1))]
-    next_cursor = files.encode_cursor(rows[limit - 1].file.id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+        key, after_id = after
+        beyond = (lambda a, b: a < b) if down else (lambda a, b: a > b)
+        if column is None:
+            query = query.where(beyond(File.id, after_id))
+        else:
+            query = query.where(or_(beyond(column, key), and_(column == key, beyond(File.id, after_id))))
+    order = [File.id.desc() if down else File.id.asc()]
+    if column is not None:
+        order.insert(0, column.desc() if down else column.asc())
+        query = query.add_columns(column)  # the cursor keeps the database's own key (SQLite lowers ASCII only)
+    rows = list(db.session.execute(query.order_by(*order).limit(limit + 1)))
+    entries = [Entry(*row[:3]) for row in rows]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(sort, last[0].id, last[3] if column is not None else None)
+    return entries[:limit], next_cursor
+
+
+def matching_ids(workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None,
+                 limit: int = 10_000) -> list[str]:
+    """Every file id of a view (for "select all that match"), newest first, at most `limit`."""
+    query = _filtered(workspace_id, project_id, status, q).with_only_columns(File.id)
+    return list(db.session.scalars(query.order_by(File.id.desc()).limit(limit)))
+
+
+def count_matching(workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None) -> int:
+    """How many files a view holds, for "select all N that match"."""
+    query = _filtered(workspace_id, project_id, status, q).with_only_columns(func.count(File.id))
+    return db.session.scalar(query) or 0
+
+
+def newer_than(workspace_id: str, project_id: str, after_id: str, *, status: str = "all", q: str | None = None,
+               limit: int = 30) -> list[Entry]:
+    """Files of a view uploaded after `after_id` (from anywhere: another browser, the API, the CLI), newest first."""
+    query = _filtered(workspace_id, project_id, status, q).where(File.id > after_id)
+    return [Entry(*row) for row in db.session.execute(query.order_by(File.id.desc()).limit(limit))]
+
+
+@dataclass(frozen=True)
+class Counts:
+    images: int
+    failed: int
+    files: int
+    trashed: int = 0
+
+
+def counts(workspace_id: str, project_id: str) -> Counts:
+    """How many images (of which failed) and other files the project holds: one scan of a covering index of `file`
+    (a failed image is an image file in `error`; such a file never has an image row)."""
+    get_project(workspace_id, project_id)
+    live = File.live()
+    row = db.session.execute(
+        select(func.count(File.id).filter(_is_image(), live),
+               func.count(File.id).filter(_is_image(), File.status == "error", live),
+               func.count(File.id).filter(not_(_is_image()), live),
+               func.count(File.id).filter(not_(live)))
+        .where(File.project_id == project_id, File.workspace_id == workspace_id)
+    ).one()
+    return Counts(images=row[0], failed=row[1], files=row[2], trashed=row[3])
 
 
 def get_entry(workspace_id: str, project_id: str, file_id: str) -> Entry:
@@ -94,6 +194,21 @@ def get_entry(workspace_id: str, project_id: str, file_id: str) -> Entry:
     if file.project_id != project_id:
         raise NotFound("file_not_found", f"No file {file_id!r} in this project.")
     return Entry(file, db.session.get(Image, file.id), db.session.get(Provisioning, file.id))
+
+
+def get_entries(workspace_id: str, project_id: str, file_ids: list[str]) -> list[Entry]:
+    """Those of the ids that are files of this project, in one query (the gallery's batched tile refresh)."""
+    ids = [i for i in dict.fromkeys(file_ids) if isinstance(i, str) and 0 < len(i) <= 32][:100]
+    if not ids:
+        return []
+    get_project(workspace_id, project_id)
+    query = (
+        select(File, Image, Provisioning)
+        .outerjoin(Image, Image.file_id == File.id)
+        .outerjoin(Provisioning, Provisioning.file_id == File.id)
+        .where(File.workspace_id == workspace_id, File.project_id == project_id, File.id.in_(ids), File.live())
+    )
+    return [Entry(*row) for row in db.session.execute(query)]
 
 
 def delete_entry(workspace_id: str, project_id: str, file_id: str) -> datetime | None:

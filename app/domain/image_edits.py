@@ -110,12 +110,18 @@ def focal_point(image: Image) -> dict | None:
     return {"x": image.focal_x, "y": image.focal_y}
 
 
+def gravity(image: Image) -> str | None:
+    """The `gravity=XxY` option every crop URL carries when the image has a focal point; None means the centre."""
+    point = focal_point(image)
+    return None if point is None else f"gravity={_number(point['x'])}x{_number(point['y'])}"
+
+
 def with_focus(image: Image, options: str) -> str:
     """Flexible-variant options that crop (`fit=cover|crop`) keep the focal point in frame with `gravity=XxY`."""
-    point = focal_point(image)
-    if point is None or not _CROPPING.search(options) or "gravity=" in options:
+    option = gravity(image)
+    if option is None or not _CROPPING.search(options) or "gravity=" in options:
         return options
-    return f"{options},gravity={_number(point['x'])}x{_number(point['y'])}"
+    return f"{options},{option}"
 
 
 def _number(value: float) -> str:

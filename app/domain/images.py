@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -431,7 +433,9 @@ def take_down(file: File, trashed: bool = False) -> None:
     # Deleted now, before the file row, in the same transaction (the foreign keys would cascade them anyway).
     for doomed in (image, row):
         if doomed is not None:
-            db.session.execute(delete(type(doomed)).where(type(doomed).file_id == file.id))
+            # No session sync: the row is expunged next (a bulk delete holds hundreds of rows in the session).
+            db.session.execute(delete(type(doomed)).where(type(doomed).file_id == file.id),
+                               execution_options={"synchronize_session": False})
             db.session.expunge(doomed)
 
 

@@ -2,9 +2,10 @@
 
 
 def init_app(app) -> None:
+    from flask import redirect, url_for
     from flask_wtf.csrf import CSRFError
 
-    from app.web import auth, blobs, gallery, home, trash, webhooks
+    from app.web import assets, auth, blobs, gallery, home, trash, webhooks, workspace_settings
     from app.web.render import render
 
     # Session cookies: never readable by scripts, not sent on cross-site posts, Secure whenever the site is https.
@@ -20,10 +21,13 @@ def init_app(app) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(gallery.bp)
     app.register_blueprint(trash.bp)
+    app.register_blueprint(workspace_settings.bp)
     app.register_blueprint(blobs.bp)
     app.register_blueprint(webhooks.bp)
     app.extensions["csrf"].exempt(blobs.bp)
     app.jinja_env.globals["switcher"] = auth.switcher
+    assets.init_app(app)
+    app.add_url_rule("/favicon.ico", "favicon", lambda: redirect(url_for("static", filename="favicon.svg"), 302))
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):

@@ -62,6 +62,14 @@ def delete_question(name: str) -> str:
 
 
 @bp.app_template_global()
+def bulk_delete_question() -> str:
+    """The bulk bar's confirmation, likewise: none while the trash keeps deletions."""
+    if "workspace" in g and trash.trash_days(g.workspace.id) > 0:
+        return ""
+    return "Delete the selected files? This cannot be undone."
+
+
+@bp.app_template_global()
 def pending_undo() -> list:
     """The files a plain form delete just sent to the trash, shown once with an Undo button on the next page."""
     ids = session.pop(UNDO_KEY, None) or []

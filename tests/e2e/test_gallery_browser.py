@@ -116,7 +116,7 @@ def test_an_editor_drops_photos_and_manages_the_images(page, stack, tenant, corp
     assert page.evaluate("navigator.clipboard.readText()") == url
     dialog.get_by_label("Describe the image").fill("A red bird on a branch")
     dialog.get_by_role("button", name="Save alt text").click()
-    expect(dialog.locator(".saved")).to_have_text("Saved.")
+    expect(dialog.locator(".alt .saved")).to_have_text("Saved.")
     expect(tile(page, "Canon_40D.jpg").locator("img")).to_have_attribute("alt", "A red bird on a branch")
     page.screenshot(path="/tmp/gallery-details.png")
     page.keyboard.press("Escape")
@@ -125,6 +125,7 @@ def test_an_editor_drops_photos_and_manages_the_images(page, stack, tenant, corp
     # Delete from a tile, without a confirmation while the trash is on; then from the details view.
     confirmations = []
     page.on("dialog", lambda d: (confirmations.append(d.message), d.accept()))
+    tile(page, "Nikon_D70.jpg").locator("summary").click()  # per-tile Delete lives in the tile's menu
     tile(page, "Nikon_D70.jpg").get_by_role("button", name="Delete Nikon_D70.jpg").click()
     expect(tile(page, "Nikon_D70.jpg")).to_have_count(0)
     tile(page, "orientation_landscape_1.jpg").locator("a.thumb").click()

@@ -158,12 +158,15 @@ def snapshot(app) -> tuple:
     with app.app_context():
         rows = (
             sorted(db.session.execute(select(File.id, File.status, File.error_code, File.name, File.deleted_at)).all()),
-            sorted(db.session.execute(select(Image.file_id, Image.alt_text, Image.decorative)).all()),
+            sorted(db.session.execute(select(Image.file_id, Image.alt_text, Image.decorative, Image.focal_x,
+                                             Image.focal_y)).all()),
             sorted(db.session.execute(select(Provisioning.file_id, Provisioning.state, Provisioning.attempts)).all()),
             sorted(db.session.execute(select(User.id, User.password_hash)).all()),
             sorted(db.session.execute(select(Membership.user_id, Membership.workspace_id, Membership.role)).all()),
             sorted(db.session.execute(select(ApiToken.id, ApiToken.revoked_at)).all()),
-            sorted(db.session.execute(select(Workspace.id, Workspace.name)).all()),
+            sorted((ws_id, name, sorted((settings or {}).items()))
+                   for ws_id, name, settings in db.session.execute(select(Workspace.id, Workspace.name,
+                                                                          Workspace.settings))),
             sorted(db.session.execute(select(UploadUrl.id, UploadUrl.state, UploadUrl.file_id)).all()),
             sorted(db.session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.description,
                                              WebhookEndpoint.enabled, WebhookEndpoint.secret_encrypted)).all()),
