@@ -16,11 +16,12 @@ from app.extensions import db
 __all__ = ["crop_options", "gravity", "rename_file", "set_focal_point"]
 
 
-def _edit(image: Image | None, file: File, change: Callable[[], None]) -> None:
+def _edit(image: Image | None, file: File | None, change: Callable[[], None]) -> None:
     """Applies `change` and, for an image, emits `image.updated` with what changed (as the API does); commits."""
-    before = snapshot(image, file) if image is not None else None
+    announce = image is not None and file is not None
+    before = snapshot(image, file) if announce else None
     change()
-    if image is not None:
+    if announce:
         after = snapshot(image, file)
         changed = {key: value for key, value in after.items() if before[key] != value}
         if changed:
@@ -46,7 +47,7 @@ def set_focal_point(image: Image, x: float | None, y: float | None) -> Image:
     def change() -> None:
         image.focal_x, image.focal_y = point
 
-    _edit(image, db.session.get(File, image.file_id), change)
+    _edit(image, db.session.get(File, image.file_id) if image.file_id else None, change)
     return image
 
 

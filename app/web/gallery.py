@@ -226,13 +226,11 @@ def retry_failed():
     require_write()
     count = gallery.retry_all_failed(g.workspace.id, g.project.id)
     message = f"{count} failed image{'s' if count != 1 else ''} queued again." if count else "Nothing had failed."
+    args = query_args()
     if not wants_fragment():
         flash(message, "info")
-        return redirect(url_for(".index"))
-    args = query_args()
-    entries, next_cursor = gallery.list_entries(g.workspace.id, g.project.id, limit=PAGE_SIZE, **args)
-    return render_fragment("gallery/_grid.html", tiles=[tile_of(e) for e in entries], next_cursor=next_cursor,
-                           args=args, cursor=None, retried=message)
+        return redirect(url_for(".index", **url_args(args)))
+    return render_fragment("gallery/_grid.html", retried=message, **grid_context(args))
 
 
 @bp.delete("/files/<file_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from app.domain import accounts, gallery, trash
+from app.domain import accounts, trash
 from app.domain.accounts import DomainError
 from app.web import gallery as gallery_web
 from app.web.auth import login_required, require_role
@@ -144,12 +144,9 @@ def undo():
     if not wants_fragment():
         flash(message, "info")
         return redirect(url_for("gallery.index"))
-    status = request.form.get("status", "all")
-    args = {"status": status if status in gallery.FILTERS else "all", "q": (request.form.get("q") or "").strip()}
-    entries, next_cursor = gallery.list_entries(g.workspace.id, g.project.id, limit=gallery_web.PAGE_SIZE, **args)
+    args = gallery_web.query_args(request.form)
     return render_fragment("trash/_undo.html", undone=message, oob_grid=True, undo_files=[],
-                           tiles=[gallery_web.tile_of(e) for e in entries], next_cursor=next_cursor, args=args,
-                           cursor=None)
+                           **gallery_web.grid_context(args))
 
 
 def _in_project(file_id: str):
