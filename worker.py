@@ -85,9 +85,14 @@ def start_maintenance(app, stop: threading.Event) -> list[threading.Thread]:
         while not stop.wait(app.config["RELAY_INTERVAL_SECONDS"]):
             task(app)
 
-    threads = [threading.Thread(target=every_interval, args=(task,), name=name, daemon=True)
-               for task, name in ((run_maintenance_once, "outbox-relay"), (run_removals_once, "removals"),
-                                             (run_webhooks_once, "webhooks"))]
+    threads = [
+        threading.Thread(target=every_interval, args=(task,), name=name, daemon=True)
+        for task, name in (
+            (run_maintenance_once, "outbox-relay"),
+            (run_removals_once, "removals"),
+            (run_webhooks_once, "webhooks"),
+        )
+    ]
     for thread in threads:
         thread.start()
     return threads

@@ -100,13 +100,14 @@ def _database_unavailable(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the connection may be gone; the session is discarded at teardown anyway
             pass
         headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
-        detail = (f"The database is busy or cannot be reached; nothing was changed. Try again in {DATABASE_RETRY_AFTER}"
-                  " seconds.")
+        detail = (
+            f"The database is busy or cannot be reached; nothing was changed. Try again in {DATABASE_RETRY_AFTER}"
+            " seconds."
+        )
         if request.path.startswith("/api/") or request.path == "/api":
             return problem(503, "database_unavailable", detail, headers=headers)
         g.user = None  # the page header would look the user up in the database that just failed
-        return render("error.html", "gallery/_error.html", status=503, headers=headers, message=detail,
-                      status_code=503)
+        return render("error.html", "gallery/_error.html", status=503, headers=headers, message=detail, status_code=503)
 
     app.register_error_handler(OperationalError, handle)
     app.register_error_handler(PoolTimeout, handle)

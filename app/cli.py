@@ -46,8 +46,13 @@ def run_domain(name: str, *args, **kwargs):
         fail(exc.message, 3 if exc.status == 404 else 1)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False,
-             help="aeontel Images: admin and developer commands.")
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    help="aeontel Images: admin and developer commands.",
+)
 def main() -> None:
     pass
 
@@ -68,23 +73,31 @@ def workspace_create(name: str, as_json: bool) -> None:
 
 @workspace.command("update")
 @click.argument("workspace_id")
-@click.option("--private-images/--no-private-images", default=None,
-              help="New uploads get copies that need signed URLs (existing images keep theirs).")
+@click.option(
+    "--private-images/--no-private-images",
+    default=None,
+    help="New uploads get copies that need signed URLs (existing images keep theirs).",
+)
 @click.option("--keep-gps/--no-keep-gps", default=None, help="New uploads keep GPS location in their stored EXIF.")
 @click.option("--trash-days", type=int, default=None, help="Days deleted files stay restorable (1-365).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
-def workspace_update(workspace_id: str, private_images: bool | None, keep_gps: bool | None, trash_days: int | None,
-                     as_json: bool) -> None:
+def workspace_update(
+    workspace_id: str, private_images: bool | None, keep_gps: bool | None, trash_days: int | None, as_json: bool
+) -> None:
     """Changes a workspace's settings; each change is recorded with who made it (here: `cli:<user>`)."""
     from app.domain import workspace_settings
     from app.domain.accounts import DomainError
 
-    changes = {name: value for name, value in (("private_images", private_images), ("keep_gps", keep_gps),
-                                               ("trash_days", trash_days)) if value is not None}
+    changes = {
+        name: value
+        for name, value in (("private_images", private_images), ("keep_gps", keep_gps), ("trash_days", trash_days))
+        if value is not None
+    }
     if not changes:
-        fail("nothing to change: give --private-images/--no-private-images, --keep-gps/--no-keep-gps or --trash-days",
-             2)
+        fail(
+            "nothing to change: give --private-images/--no-private-images, --keep-gps/--no-keep-gps or --trash-days", 2
+        )
     try:
         recorded = workspace_settings.update(workspace_id, f"cli:{getpass.getuser()}", changes)
         values = workspace_settings.current(workspace_id)
@@ -107,8 +120,11 @@ def project() -> None:
 @with_appcontext
 def project_create(workspace_id: str, name: str, as_json: bool) -> None:
     prj = run_domain("create_project", workspace_id, name)
-    emit_result(as_json, {"projectId": prj.id, "workspaceId": workspace_id, "name": prj.name},
-                f"Created project {prj.id} ({prj.name}) in {workspace_id}")
+    emit_result(
+        as_json,
+        {"projectId": prj.id, "workspaceId": workspace_id, "name": prj.name},
+        f"Created project {prj.id} ({prj.name}) in {workspace_id}",
+    )
 
 
 @main.group()
@@ -153,8 +169,11 @@ def token() -> None:
 @with_appcontext
 def token_create(workspace_id: str, scope: str, name: str, as_json: bool) -> None:
     tok, secret = run_domain("create_token", workspace_id, scope, name)
-    emit_result(as_json, {"tokenId": tok.id, "workspaceId": workspace_id, "scope": scope, "token": secret},
-                f"Created {scope} token {tok.id} for {workspace_id}\ntoken: {secret}\n(shown once; keep it safe)")
+    emit_result(
+        as_json,
+        {"tokenId": tok.id, "workspaceId": workspace_id, "scope": scope, "token": secret},
+        f"Created {scope} token {tok.id} for {workspace_id}\ntoken: {secret}\n(shown once; keep it safe)",
+    )
 
 
 @main.command("seed-demo")
@@ -184,15 +203,21 @@ def seed_demo(as_json: bool) -> None:
 
 
 def _print_demo(data: dict, as_json: bool) -> None:
-    emit_result(as_json, data, "\n".join([
-        "Demo workspace ready:",
-        f"  workspace  {data['workspaceId']}",
-        f"  project    {data['projectId']}",
-        f"  sign in    {data['email']} / {data['password']}",
-        f"  API token  {data['token']}",
-        f"  try: curl -H 'Authorization: Bearer {data['token']}' -F project_id={data['projectId']} "
-        f"-F file=@photo.jpg {current_app.config['PUBLIC_URL'].rstrip('/')}/api/files",
-    ]))
+    emit_result(
+        as_json,
+        data,
+        "\n".join(
+            [
+                "Demo workspace ready:",
+                f"  workspace  {data['workspaceId']}",
+                f"  project    {data['projectId']}",
+                f"  sign in    {data['email']} / {data['password']}",
+                f"  API token  {data['token']}",
+                f"  try: curl -H 'Authorization: Bearer {data['token']}' -F project_id={data['projectId']} "
+                f"-F file=@photo.jpg {current_app.config['PUBLIC_URL'].rstrip('/')}/api/files",
+            ]
+        ),
+    )
 
 
 @main.group()
@@ -238,8 +263,10 @@ def doctor(fix: bool, as_json: bool) -> None:
         for finding in report.findings:
             verb = "fixed" if finding.fixed else ("would" if fix is False and finding.action else "left")
             click.echo(f"{finding.kind:<19} {finding.subject}  {finding.detail}  [{verb}: {finding.action}]")
-        click.echo(f"{len(report.findings)} found, {sum(f.fixed for f in report.findings)} fixed"
-                   + ("" if fix or not report.findings else " (dry run: add --fix to repair)"))
+        click.echo(
+            f"{len(report.findings)} found, {sum(f.fixed for f in report.findings)} fixed"
+            + ("" if fix or not report.findings else " (dry run: add --fix to repair)")
+        )
     sys.exit(1 if report.unresolved else 0)
 
 
@@ -258,17 +285,31 @@ def images_setup(check_only: bool, as_json: bool) -> None:
         fail(f"the images account at {current_app.config['IMAGES_API_BASE']} answered: {exc.message}", 2)
     unresolved = [item for item in drift if not item.fixed]
     if as_json:
-        click.echo(json.dumps({"check": check_only, "apiBase": current_app.config["IMAGES_API_BASE"],
-                               "accountId": current_app.config["IMAGES_ACCOUNT_ID"],
-                               "drift": [item.as_dict() for item in drift], "unresolved": len(unresolved)}))
+        click.echo(
+            json.dumps(
+                {
+                    "check": check_only,
+                    "apiBase": current_app.config["IMAGES_API_BASE"],
+                    "accountId": current_app.config["IMAGES_ACCOUNT_ID"],
+                    "drift": [item.as_dict() for item in drift],
+                    "unresolved": len(unresolved),
+                }
+            )
+        )
     else:
         for item in drift:
             verb = "fixed" if item.fixed else ("would" if check_only and item.fixable else "left")
             click.echo(f"{item.kind:<16} {item.subject}  {item.detail}  [{verb}: {item.action}]")
         where = f"account {current_app.config['IMAGES_ACCOUNT_ID']} at {current_app.config['IMAGES_API_BASE']}"
-        click.echo(f"{where}: " + ("set up as the product needs" if not drift else
-                                   f"{len(drift)} difference(s), {len(drift) - len(unresolved)} fixed"
-                                   + (" (dry run: run without --check to apply)" if check_only else "")))
+        click.echo(
+            f"{where}: "
+            + (
+                "set up as the product needs"
+                if not drift
+                else f"{len(drift)} difference(s), {len(drift) - len(unresolved)} fixed"
+                + (" (dry run: run without --check to apply)" if check_only else "")
+            )
+        )
     sys.exit(1 if unresolved else 0)
 
 

@@ -39,10 +39,18 @@ def exit_code_for(error: ApiError) -> int:
 def api_options(command):
     """--api-url and --token on every command that calls the API; a client is passed in as `client`."""
 
-    @click.option("--api-url", envvar="AEONTEL_API_URL", metavar="URL",
-                  help="The aeontel web app [env AEONTEL_API_URL; default from `aeontel login`, else http://127.0.0.1:5000].")
-    @click.option("--token", envvar="AEONTEL_TOKEN", metavar="TOKEN",
-                  help="An API token [env AEONTEL_TOKEN; default from `aeontel login`].")
+    @click.option(
+        "--api-url",
+        envvar="AEONTEL_API_URL",
+        metavar="URL",
+        help="The aeontel web app [env AEONTEL_API_URL; default from `aeontel login`, else http://127.0.0.1:5000].",
+    )
+    @click.option(
+        "--token",
+        envvar="AEONTEL_TOKEN",
+        metavar="TOKEN",
+        help="An API token [env AEONTEL_TOKEN; default from `aeontel login`].",
+    )
     @functools.wraps(command)
     def wrapper(*args, api_url, token, **kwargs):
         try:
@@ -90,23 +98,44 @@ def dimensions(image: dict) -> str:
 
 def image_table(images: list[dict]) -> str:
     rows = [("ID", "NAME", "SIZE", "DIMENSIONS", "CREATED", "URL")]
-    rows += [(i["fileId"], i.get("name") or "-", human_size(i.get("size")), dimensions(i), human_time(i.get("createdAt")),
-              i.get("url") or "-") for i in images]
+    rows += [
+        (
+            i["fileId"],
+            i.get("name") or "-",
+            human_size(i.get("size")),
+            dimensions(i),
+            human_time(i.get("createdAt")),
+            i.get("url") or "-",
+        )
+        for i in images
+    ]
     return table(rows, {1: NAME_COLUMNS})
 
 
 def file_table(found: list[dict]) -> str:
     rows = [("ID", "NAME", "TYPE", "SIZE", "STATUS", "CREATED")]
-    rows += [(f["id"], f.get("name") or "-", f.get("mimeType") or "-", human_size(f.get("size")), file_status(f),
-              human_time(f.get("createdAt"))) for f in found]
+    rows += [
+        (
+            f["id"],
+            f.get("name") or "-",
+            f.get("mimeType") or "-",
+            human_size(f.get("size")),
+            file_status(f),
+            human_time(f.get("createdAt")),
+        )
+        for f in found
+    ]
     return table(rows, {1: NAME_COLUMNS})
 
 
 def file_status(file: dict) -> str:
     """The file's status, and for an image file where its image stands (`ready, image processing`)."""
     image = file.get("image")
-    return f"{file.get('status')}, image {image['status']}" if image and file.get("status") == "ready" else \
-        str(file.get("status"))
+    return (
+        f"{file.get('status')}, image {image['status']}"
+        if image and file.get("status") == "ready"
+        else str(file.get("status"))
+    )
 
 
 def focal_text(image: dict) -> str | None:
@@ -119,41 +148,64 @@ def sent_to_images(image: dict) -> str:
     master, original = image.get("master"), image.get("original") or {}
     if image.get("source") != "master" or not master:
         return "the original"
-    return (f"a {master['width']:,}×{master['height']:,} {str(master['format']).upper()} master "
-            f"({human_size(master['size'])}) made from the {original.get('width', 0):,}×{original.get('height', 0):,} "
-            f"{str(original.get('format', '')).upper()} original ({human_size(original.get('size'))}), kept unchanged")
+    return (
+        f"a {master['width']:,}×{master['height']:,} {str(master['format']).upper()} master "
+        f"({human_size(master['size'])}) made from the {original.get('width', 0):,}×{original.get('height', 0):,} "
+        f"{str(original.get('format', '')).upper()} original ({human_size(original.get('size'))}), kept unchanged"
+    )
 
 
 def image_details(image: dict) -> str:
     """`label: value` lines, one per field, so that `grep '^url: '` and people read them alike."""
     lines = [
-        ("id", image["fileId"]), ("name", image.get("name")), ("type", image.get("mimeType")),
-        ("dimensions", dimensions(image)), ("size", human_size(image.get("size"))), ("format", image.get("format")),
-        ("project", image.get("projectId")), ("workspace", image.get("workspaceId")),
-        ("created", human_time(image.get("createdAt"))), ("url", image.get("url")),
+        ("id", image["fileId"]),
+        ("name", image.get("name")),
+        ("type", image.get("mimeType")),
+        ("dimensions", dimensions(image)),
+        ("size", human_size(image.get("size"))),
+        ("format", image.get("format")),
+        ("project", image.get("projectId")),
+        ("workspace", image.get("workspaceId")),
+        ("created", human_time(image.get("createdAt"))),
+        ("url", image.get("url")),
         ("sent to Images", sent_to_images(image)),
     ]
     lines += [(f"variant {name}", url) for name, url in sorted((image.get("variants") or {}).items())]
-    lines += [("alt text", image.get("altText")), ("decorative", "yes" if image.get("decorative") else "no"),
-              ("focal point", focal_text(image))]
+    lines += [
+        ("alt text", image.get("altText")),
+        ("decorative", "yes" if image.get("decorative") else "no"),
+        ("focal point", focal_text(image)),
+    ]
     return "\n".join(f"{key}: {value if value not in (None, '') else '-'}" for key, value in lines)
 
 
 def list_options(command):
     """Sort, time filters, total and paging: the same on `image list` and `file list`."""
-    for option in reversed([
-        click.option("--sort", type=click.Choice(SORTS), help="Order by created, name or size; '-' is descending "
-                                                                "[default: -created, newest first]."),
-        click.option("--created-after", metavar="TIME", help="Only those uploaded after this ISO 8601 date/time."),
-        click.option("--created-before", metavar="TIME", help="Only those uploaded before this ISO 8601 date/time."),
-        click.option("--count", is_flag=True, default=None, help="Also print how many match in all (on stderr)."),
-        click.option("--limit", type=click.IntRange(1, 100), metavar="N",
-                     help="Page size (the API's default when left out)."),
-        click.option("--cursor", metavar="CURSOR", help="Start after this cursor (printed when more pages exist); "
-                                                        "give the same filters and --sort with it."),
-        click.option("--all", "all_pages", is_flag=True, help="Follow cursors and list everything."),
-        click.option("--json", "as_json", is_flag=True, help="Print the API's list JSON instead of a table."),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--sort",
+                type=click.Choice(SORTS),
+                help="Order by created, name or size; '-' is descending [default: -created, newest first].",
+            ),
+            click.option("--created-after", metavar="TIME", help="Only those uploaded after this ISO 8601 date/time."),
+            click.option(
+                "--created-before", metavar="TIME", help="Only those uploaded before this ISO 8601 date/time."
+            ),
+            click.option("--count", is_flag=True, default=None, help="Also print how many match in all (on stderr)."),
+            click.option(
+                "--limit", type=click.IntRange(1, 100), metavar="N", help="Page size (the API's default when left out)."
+            ),
+            click.option(
+                "--cursor",
+                metavar="CURSOR",
+                help="Start after this cursor (printed when more pages exist); "
+                "give the same filters and --sort with it.",
+            ),
+            click.option("--all", "all_pages", is_flag=True, help="Follow cursors and list everything."),
+            click.option("--json", "as_json", is_flag=True, help="Print the API's list JSON instead of a table."),
+        ]
+    ):
         command = option(command)
     return command
 
@@ -168,16 +220,44 @@ def image() -> None:
 @click.option("--project", "project_id", metavar="ID", help="Only images in this project.")
 @click.option("--query", "-q", "q", metavar="TEXT", help="Only images whose name contains TEXT.")
 @click.option("--format", "image_format", metavar="FORMAT", help="Only this format (jpeg, png, webp, gif, svg, …).")
-@click.option("--has-alt-text/--no-alt-text", "has_alt_text", default=None,
-              help="Only images with alt text / only those still to describe (no alt text, not decorative).")
+@click.option(
+    "--has-alt-text/--no-alt-text",
+    "has_alt_text",
+    default=None,
+    help="Only images with alt text / only those still to describe (no alt text, not decorative).",
+)
 @list_options
 @api_options
-def image_list(client: Client, settings, workspace_id, project_id, q, image_format, has_alt_text, limit, cursor,
-               all_pages, as_json, **filters) -> None:
+def image_list(
+    client: Client,
+    settings,
+    workspace_id,
+    project_id,
+    q,
+    image_format,
+    has_alt_text,
+    limit,
+    cursor,
+    all_pages,
+    as_json,
+    **filters,
+) -> None:
     """List images, newest first (or as --sort says)."""
     filters.update(format=image_format, has_alt_text=has_alt_text)
-    show_list(client.list_images, client.iter_images, image_table, "images", as_json, all_pages,
-              workspace_id, project_id, q, limit, cursor, **filters)
+    show_list(
+        client.list_images,
+        client.iter_images,
+        image_table,
+        "images",
+        as_json,
+        all_pages,
+        workspace_id,
+        project_id,
+        q,
+        limit,
+        cursor,
+        **filters,
+    )
 
 
 def show_list(list_page, iterate, render, noun, as_json, all_pages, *args, **filters) -> None:
@@ -202,10 +282,15 @@ def show_list(list_page, iterate, render, noun, as_json, all_pages, *args, **fil
 @image.command("update")
 @click.argument("file_id")
 @click.option("--alt", "alt_text", metavar="TEXT", help="New alt text (an empty string removes it).")
-@click.option("--decorative/--no-decorative", default=None,
-              help="Mark the image as decoration (no alt text) or as content.")
-@click.option("--focal", metavar="X,Y", callback=lambda ctx, param, value: parse_focal(value),
-              help="Focal point, each from 0 to 1 from the top left, e.g. 0.5,0.3; crops keep it in frame.")
+@click.option(
+    "--decorative/--no-decorative", default=None, help="Mark the image as decoration (no alt text) or as content."
+)
+@click.option(
+    "--focal",
+    metavar="X,Y",
+    callback=lambda ctx, param, value: parse_focal(value),
+    help="Focal point, each from 0 to 1 from the top left, e.g. 0.5,0.3; crops keep it in frame.",
+)
 @click.option("--focal-reset", is_flag=True, help="Crops centre the image again.")
 @click.option("--name", metavar="NAME", help="A new display name for the file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Image JSON.")
@@ -214,13 +299,17 @@ def image_update(client: Client, settings, file_id, alt_text, decorative, focal,
     """Edit an image's alt text, decorative flag, focal point or name."""
     if focal is not None and focal_reset:
         fail("give --focal or --focal-reset, not both", EXIT_USAGE)
-    changes = {key: value for key, value in (("altText", alt_text), ("decorative", decorative), ("name", name))
-               if value is not None}
+    changes = {
+        key: value
+        for key, value in (("altText", alt_text), ("decorative", decorative), ("name", name))
+        if value is not None
+    }
     if focal is not None or focal_reset:
         changes["focalPoint"] = {"x": focal[0], "y": focal[1]} if focal else None
     if not changes:
-        fail("nothing to change: give --alt, --decorative/--no-decorative, --focal, --focal-reset or --name",
-             EXIT_USAGE)
+        fail(
+            "nothing to change: give --alt, --decorative/--no-decorative, --focal, --focal-reset or --name", EXIT_USAGE
+        )
     updated = client.update_image(file_id, **changes)
     if as_json:
         print_json(updated)
@@ -284,8 +373,12 @@ def delete_many(file_ids: tuple[str, ...], what: str, permanent: bool, yes: bool
             codes.add(exit_code_for(exc))
             continue
         until = answer.get("restorableUntil")
-        click.echo(f"deleted {file_id} (in the trash until {human_time(until)}; `aeontel file restore {file_id}` "
-                   "brings it back)" if until else f"deleted {file_id} for good")
+        click.echo(
+            f"deleted {file_id} (in the trash until {human_time(until)}; `aeontel file restore {file_id}` "
+            "brings it back)"
+            if until
+            else f"deleted {file_id} for good"
+        )
     sys.exit(worst_of(codes))
 
 
@@ -301,17 +394,36 @@ def file_group() -> None:
 @click.option("--status", type=click.Choice(["pending", "ready", "error"]), help="Only files in this state.")
 @list_options
 @api_options
-def file_list(client: Client, settings, workspace_id, project_id, q, status, limit, cursor, all_pages, as_json,
-              **filters) -> None:
+def file_list(
+    client: Client, settings, workspace_id, project_id, q, status, limit, cursor, all_pages, as_json, **filters
+) -> None:
     """List files, newest first (or as --sort says); an image file's STATUS says where its image stands."""
-    show_list(client.list_files, client.iter_files, file_table, "files", as_json, all_pages,
-              workspace_id, project_id, q, limit, cursor, status=status, **filters)
+    show_list(
+        client.list_files,
+        client.iter_files,
+        file_table,
+        "files",
+        as_json,
+        all_pages,
+        workspace_id,
+        project_id,
+        q,
+        limit,
+        cursor,
+        status=status,
+        **filters,
+    )
 
 
 @file_group.command("upload")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, readable=True))
-@click.option("--project", "project_id", envvar="AEONTEL_PROJECT", metavar="ID",
-              help="The project to upload into [env AEONTEL_PROJECT; default from `aeontel login --project`].")
+@click.option(
+    "--project",
+    "project_id",
+    envvar="AEONTEL_PROJECT",
+    metavar="ID",
+    help="The project to upload into [env AEONTEL_PROJECT; default from `aeontel login --project`].",
+)
 @click.option("--wait", is_flag=True, help="Follow each upload until its image is ready or failed.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds --wait waits for each file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
@@ -329,8 +441,9 @@ def file_upload(client: Client, settings, paths, project_id, wait, timeout, as_j
     total = sum(p.stat().st_size for p in sources)
     uploaded: list[tuple[Path, dict | ApiError]] = []
     show_bar = not as_json and sys.stderr.isatty() and (total >= BAR_THRESHOLD or len(sources) > 3)
-    with click.progressbar(length=total, label="uploading", file=sys.stderr, show_pos=False,
-                           hidden=not show_bar) as bar:
+    with click.progressbar(
+        length=total, label="uploading", file=sys.stderr, show_pos=False, hidden=not show_bar
+    ) as bar:
         for source in sources:
             try:
                 uploaded.append((source, client.upload_file(source, project_id, progress=bar.update)))
@@ -375,10 +488,18 @@ def upload_url_group() -> None:
 
 
 @upload_url_group.command("create")
-@click.option("--project", "project_id", envvar="AEONTEL_PROJECT", metavar="ID",
-              help="The project the file goes to [env AEONTEL_PROJECT; default from `aeontel login --project`].")
-@click.option("--max-bytes", type=click.IntRange(min=1), help="The largest file the URL accepts (default: the "
-              "server's upload limit).")
+@click.option(
+    "--project",
+    "project_id",
+    envvar="AEONTEL_PROJECT",
+    metavar="ID",
+    help="The project the file goes to [env AEONTEL_PROJECT; default from `aeontel login --project`].",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    help="The largest file the URL accepts (default: the server's upload limit).",
+)
 @click.option("--expires-in", type=click.IntRange(30, 3600), help="Seconds the URL stays usable (default 300).")
 @click.option("--alt-text", help="Alt text for the image the file becomes.")
 @click.option("--name", help="The file's name, instead of the one the uploader sends.")
@@ -389,14 +510,18 @@ def upload_url_create(client: Client, settings, project_id, max_bytes, expires_i
     project_id = project_id or settings.project_id
     if not project_id:
         fail("say which project with --project, AEONTEL_PROJECT or `aeontel login --project`", EXIT_USAGE)
-    made = client.create_upload_url(project_id, max_bytes=max_bytes, expires_in=expires_in, alt_text=alt_text,
-                                    name=name)
+    made = client.create_upload_url(
+        project_id, max_bytes=max_bytes, expires_in=expires_in, alt_text=alt_text, name=name
+    )
     if as_json:
         print_json(made)
     else:
         click.echo(made["uploadUrl"])
-        click.echo(f"one file up to {human_size(made['maxBytes'])} until {made['expiresAt']}: "
-                   f"curl -F file=@photo.jpg '{made['uploadUrl']}'", err=True)
+        click.echo(
+            f"one file up to {human_size(made['maxBytes'])} until {made['expiresAt']}: "
+            f"curl -F file=@photo.jpg '{made['uploadUrl']}'",
+            err=True,
+        )
 
 
 @file_group.command("get")
@@ -409,8 +534,9 @@ def file_get(client: Client, settings, file_id: str, as_json: bool) -> None:
     if as_json:
         print_json(found)
     else:
-        click.echo(f"{found['id']}  {found['name']}  {found['mimeType']}  {human_size(found.get('size'))}  "
-                   f"{file_state(found)}")
+        click.echo(
+            f"{found['id']}  {found['name']}  {found['mimeType']}  {human_size(found.get('size'))}  {file_state(found)}"
+        )
 
 
 @file_group.command("retry")
@@ -480,8 +606,16 @@ def trash_list(client: Client, settings, project_id, as_json) -> None:
         click.echo("the trash is empty")
         return
     rows = [("ID", "NAME", "SIZE", "DELETED", "KEPT UNTIL")]
-    rows += [(f["id"], f.get("name") or "-", human_size(f.get("size")), human_time(f.get("deletedAt")),
-              human_time(f.get("purgeAfter"))) for f in items]
+    rows += [
+        (
+            f["id"],
+            f.get("name") or "-",
+            human_size(f.get("size")),
+            human_time(f.get("deletedAt")),
+            human_time(f.get("purgeAfter")),
+        )
+        for f in items
+    ]
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
     click.echo("\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows))
 
@@ -511,8 +645,10 @@ def file_state(file: dict) -> str:
     if image is None:
         return file["status"] if file["status"] != "ready" else "ready (not an image)"
     if image["status"] == "waiting":
-        return (f"waiting for the images service - retrying automatically (attempt {image['attempts']}, "
-                f"next at {image.get('nextAttemptAt') or '-'})")
+        return (
+            f"waiting for the images service - retrying automatically (attempt {image['attempts']}, "
+            f"next at {image.get('nextAttemptAt') or '-'})"
+        )
     return {"ready": "image ready", "processing": "processing"}.get(image["status"], image["status"])
 
 

@@ -40,8 +40,8 @@ def pad(text: str, width: int) -> str:
 def table(rows: list[tuple[str, ...]], max_widths: dict[int, int] | None = None) -> str:
     """Columns aligned by display width; the last column is not padded (URLs stay whole for copying)."""
     max_widths = max_widths or {}
-    rows = [tuple(truncate(cell, max_widths[i]) if i in max_widths else cell for i, cell in enumerate(row))
-            for row in rows]
+    rows = [
+        tuple(truncate(cell, max_widths[i]) if i in max_widths else cell for i, cell in enumerate(row)) for row in rows
+    ]
     widths = [max(display_width(row[col]) for row in rows) for col in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join(pad(cell, width) for cell, width in zip(row, widths)) + "  " + row[-1]
-                     for row in rows)
+    return "\n".join("  ".join(pad(cell, width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows)

@@ -31,8 +31,9 @@ def _state(endpoint: dict) -> str:
 
 @webhook.command("create")
 @click.argument("url")
-@click.option("--events", metavar="TYPE,...", help=f"Comma-separated event types (default: all of "
-              f"{', '.join(EVENT_TYPES)}).")
+@click.option(
+    "--events", metavar="TYPE,...", help=f"Comma-separated event types (default: all of {', '.join(EVENT_TYPES)})."
+)
 @click.option("--description", help="A note for people.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON answer (with the secret).")
 @api_options
@@ -44,8 +45,11 @@ def webhook_create(client: Client, settings, url, events, description, as_json) 
         return
     click.echo(made["id"])
     click.echo(f"secret: {made['secret']}")
-    click.echo(f"events: {', '.join(made['events']) or 'all'}; verify with standardwebhooks.Webhook(secret)"
-               ".verify(body, headers)", err=True)
+    click.echo(
+        f"events: {', '.join(made['events']) or 'all'}; verify with standardwebhooks.Webhook(secret)"
+        ".verify(body, headers)",
+        err=True,
+    )
 
 
 @webhook.command("list")
@@ -58,8 +62,9 @@ def webhook_list(client: Client, settings, as_json) -> None:
         print_json(listed)
         return
     for endpoint in listed["data"]:
-        click.echo(f"{endpoint['id']}  {endpoint['url']}  {','.join(endpoint['events']) or 'all events'}  "
-                   f"{_state(endpoint)}")
+        click.echo(
+            f"{endpoint['id']}  {endpoint['url']}  {','.join(endpoint['events']) or 'all events'}  {_state(endpoint)}"
+        )
 
 
 @webhook.command("delete")
@@ -107,8 +112,10 @@ def webhook_deliveries(client: Client, settings, webhook_id, limit, as_json) -> 
         print_json(listed)
         return
     for delivery in listed["data"]:
-        click.echo(f"{delivery['id']}  {delivery['eventType']:<24} {delivery['state']:<9} "
-                   f"{delivery['attempts']} attempt(s)  {human_time(delivery['createdAt'])}")
+        click.echo(
+            f"{delivery['id']}  {delivery['eventType']:<24} {delivery['state']:<9} "
+            f"{delivery['attempts']} attempt(s)  {human_time(delivery['createdAt'])}"
+        )
         for attempt in delivery.get("attemptLog", [])[:5]:
             outcome = attempt["status"] if attempt["status"] is not None else attempt["error"]
             excerpt = " ".join(attempt["responseExcerpt"].split())[:60]

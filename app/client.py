@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -111,9 +111,11 @@ class _MultipartBody:
             for name, value in fields.items()
         )
         fallback = path.name.encode("ascii", "replace").decode().replace("\\", "_").replace('"', "_")
-        head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{fallback}"; '
-                 f"filename*=UTF-8''{quote(path.name)}\r\n"
-                 "Content-Type: application/octet-stream\r\n\r\n").encode()
+        head += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{fallback}"; '
+            f"filename*=UTF-8''{quote(path.name)}\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
         self.head, self.tail = head, f"\r\n--{self.boundary}--\r\n".encode()
         self.size = path.stat().st_size
 
@@ -137,8 +139,14 @@ class _MultipartBody:
 class Client:
     """Calls the API with a bearer token; every failure is an `ApiError` subclass."""
 
-    def __init__(self, api_url: str = DEFAULT_API_URL, token: str | None = None, timeout: float = 30.0,
-                 max_retries: int = MAX_RETRIES, max_wait: float = MAX_WAIT):
+    def __init__(
+        self,
+        api_url: str = DEFAULT_API_URL,
+        token: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = MAX_RETRIES,
+        max_wait: float = MAX_WAIT,
+    ):
         self.api_url, self.token, self.timeout = api_url.rstrip("/"), token, timeout
         self.max_retries, self.max_wait = max_retries, max_wait
         self.retried = 0  # answers waited out (429/503 with Retry-After), for callers that report it
@@ -160,30 +168,70 @@ class Client:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def list_images(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
-                    limit: int | None = None, cursor: str | None = None, **filters) -> dict:
+    def list_images(
+        self,
+        workspace_id: str | None = None,
+        project_id: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **filters,
+    ) -> dict:
         """One page: `{"object": "list", "data": [...], "has_more", "next_cursor"}` (+ `total` with count=True).
 
         `filters`: sort ("-created", "name", "-size", …), format, has_alt_text, created_after, created_before, count.
         """
-        params = {"workspace_id": workspace_id, "project_id": project_id, "q": q, "limit": limit, "cursor": cursor,
-                  **filters}
+        params = {
+            "workspace_id": workspace_id,
+            "project_id": project_id,
+            "q": q,
+            "limit": limit,
+            "cursor": cursor,
+            **filters,
+        }
         return self._request("GET", "/api/images", params=_query(params))
 
-    def iter_images(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
-                    limit: int | None = None, cursor: str | None = None, **filters) -> Iterator[dict]:
+    def iter_images(
+        self,
+        workspace_id: str | None = None,
+        project_id: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **filters,
+    ) -> Iterator[dict]:
         """Every image from `cursor` on, following `next_cursor`; `limit` is the page size."""
         return self._iterate(self.list_images, workspace_id, project_id, q, limit, cursor, **filters)
 
-    def list_files(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
-                   limit: int | None = None, cursor: str | None = None, **filters) -> dict:
+    def list_files(
+        self,
+        workspace_id: str | None = None,
+        project_id: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **filters,
+    ) -> dict:
         """One page of files; `filters`: sort, status, created_after, created_before, count."""
-        params = {"workspace_id": workspace_id, "project_id": project_id, "q": q, "limit": limit, "cursor": cursor,
-                  **filters}
+        params = {
+            "workspace_id": workspace_id,
+            "project_id": project_id,
+            "q": q,
+            "limit": limit,
+            "cursor": cursor,
+            **filters,
+        }
         return self._request("GET", "/api/files", params=_query(params))
 
-    def iter_files(self, workspace_id: str | None = None, project_id: str | None = None, q: str | None = None,
-                   limit: int | None = None, cursor: str | None = None, **filters) -> Iterator[dict]:
+    def iter_files(
+        self,
+        workspace_id: str | None = None,
+        project_id: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **filters,
+    ) -> Iterator[dict]:
         return self._iterate(self.list_files, workspace_id, project_id, q, limit, cursor, **filters)
 
     @staticmethod
@@ -217,8 +265,13 @@ class Client:
         """Brings a file back from the trash; its image is provisioned again under the same delivery URL."""
         return self._request("POST", f"/api/files/{quote(file_id, safe='')}/restore")
 
-    def list_trash(self, workspace_id: str | None = None, project_id: str | None = None, limit: int | None = None,
-                   cursor: str | None = None) -> dict:
+    def list_trash(
+        self,
+        workspace_id: str | None = None,
+        project_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> dict:
         """One page of the trash: files with `deletedAt` and `purgeAfter`."""
         params = {"workspace_id": workspace_id, "project_id": project_id, "limit": limit, "cursor": cursor}
         return self._request("GET", "/api/trash", params={k: v for k, v in params.items() if v is not None})
@@ -244,20 +297,31 @@ class Client:
         """A failed image starts afresh; one waiting for the images service is tried now. Answers the file."""
         return self._request("POST", f"/api/files/{quote(file_id, safe='')}/retry")
 
-    def upload_file(self, path: str | os.PathLike, project_id: str,
-                    progress: Callable[[int], None] | None = None) -> dict:
+    def upload_file(
+        self, path: str | os.PathLike, project_id: str, progress: Callable[[int], None] | None = None
+    ) -> dict:
         """Streams the file from disk; `progress(n)` is called with each chunk's size as it is sent."""
         source = Path(path)
         try:
             body = _MultipartBody(source, {"project_id": project_id}, progress)
         except OSError as exc:
             raise ApiError(None, "file_unreadable", f"cannot read {source}: {exc.strerror or exc}") from None
-        return self._request("POST", "/api/files", data=body,
-                             headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
-                             timeout=(10, max(self.timeout, 300)))
+        return self._request(
+            "POST",
+            "/api/files",
+            data=body,
+            headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
+            timeout=(10, max(self.timeout, 300)),
+        )
 
-    def create_upload_url(self, project_id: str, max_bytes: int | None = None, expires_in: int | None = None,
-                          alt_text: str | None = None, name: str | None = None) -> dict:
+    def create_upload_url(
+        self,
+        project_id: str,
+        max_bytes: int | None = None,
+        expires_in: int | None = None,
+        alt_text: str | None = None,
+        name: str | None = None,
+    ) -> dict:
         """A one-time upload URL for a browser (or anyone) to post one file to, with no token of its own."""
         body: dict = {"projectId": project_id}
         if max_bytes is not None:
@@ -294,8 +358,9 @@ class Client:
         return self._request("GET", f"/api/webhooks/{quote(webhook_id, safe='')}/deliveries", params=params)
 
     def redeliver_webhook(self, webhook_id: str, message_id: str) -> dict:
-        return self._request("POST", f"/api/webhooks/{quote(webhook_id, safe='')}/deliveries/"
-                                     f"{quote(message_id, safe='')}/redeliver")
+        return self._request(
+            "POST", f"/api/webhooks/{quote(webhook_id, safe='')}/deliveries/{quote(message_id, safe='')}/redeliver"
+        )
 
     def test_webhook(self, webhook_id: str) -> dict:
         return self._request("POST", f"/api/webhooks/{quote(webhook_id, safe='')}/test")
@@ -322,8 +387,10 @@ class Client:
             if time.monotonic() >= deadline:
                 state = (file.get("image") or {}).get("status") or file["status"]
                 if state == "waiting":
-                    state = "waiting for the images service (retrying automatically; it becomes an image when the " \
-                            "service is back)"
+                    state = (
+                        "waiting for the images service (retrying automatically; it becomes an image when the "
+                        "service is back)"
+                    )
                 raise ApiError(None, "wait_timeout", f"{file_id} was still {state} after {timeout:g}s")
             time.sleep(interval)
 
@@ -340,8 +407,9 @@ class Client:
             try:
                 return response.json()
             except ValueError:
-                raise ApiError(response.status_code, "bad_response",
-                               f"{method} {url} answered {response.status_code} without JSON") from None
+                raise ApiError(
+                    response.status_code, "bad_response", f"{method} {url} answered {response.status_code} without JSON"
+                ) from None
         raise _error_from(response)
 
     def _send(self, method: str, url: str, timeout=None, **kwargs) -> requests.Response:
@@ -350,15 +418,20 @@ class Client:
         except requests.Timeout:
             raise ApiConnectionError(None, "timeout", f"{method} {url} timed out") from None
         except requests.ConnectionError:
-            raise ApiConnectionError(None, "connection_failed", f"cannot reach the aeontel API at {self.api_url}") from None
+            raise ApiConnectionError(
+                None, "connection_failed", f"cannot reach the aeontel API at {self.api_url}"
+            ) from None
         except requests.RequestException as exc:
             raise ApiConnectionError(None, "request_failed", f"{method} {url} failed: {exc}") from None
 
 
 def _query(params: dict) -> dict:
     """Query parameters as the API spells them: None left out, booleans as true/false."""
-    return {key: (str(value).lower() if isinstance(value, bool) else value)
-            for key, value in params.items() if value is not None}
+    return {
+        key: (str(value).lower() if isinstance(value, bool) else value)
+        for key, value in params.items()
+        if value is not None
+    }
 
 
 def retry_after(response: requests.Response) -> float | None:
@@ -371,7 +444,7 @@ def retry_after(response: requests.Response) -> float | None:
     except ValueError:
         pass
     try:
-        return max(0.0, (parsedate_to_datetime(raw) - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return None
 

@@ -20,10 +20,18 @@ DEV_IMAGES_ACCOUNT_HASH = "aeontel-dev-hash"
 DEV_IMAGES_API_TOKEN = "dev-images-token"
 
 # Keys that were ever public (old defaults, examples, the tests'); a production process refuses each of them.
-KNOWN_DEV_SECRET_KEYS = frozenset({
-    "dev-only-secret-change-me", "change-me-to-a-long-random-string", "change-me", "changeme", "secret", "dev",
-    "test-secret", "load-secret",
-})
+KNOWN_DEV_SECRET_KEYS = frozenset(
+    {
+        "dev-only-secret-change-me",
+        "change-me-to-a-long-random-string",
+        "change-me",
+        "changeme",
+        "secret",
+        "dev",
+        "test-secret",
+        "load-secret",
+    }
+)
 MIN_SECRET_KEY_BYTES = 32
 SECRET_KEY_FILE = "secret_key"
 MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
@@ -208,8 +216,9 @@ class Settings:
             webhook_allow=env_str("WEBHOOK_ALLOW", defaults.webhook_allow),
             webhook_retry_schedule=env_str("WEBHOOK_RETRY_SCHEDULE", defaults.webhook_retry_schedule),
             webhook_give_up_seconds=env_float("WEBHOOK_GIVE_UP_SECONDS", defaults.webhook_give_up_seconds),
-            webhook_disable_after_seconds=env_float("WEBHOOK_DISABLE_AFTER_SECONDS",
-                                                    defaults.webhook_disable_after_seconds),
+            webhook_disable_after_seconds=env_float(
+                "WEBHOOK_DISABLE_AFTER_SECONDS", defaults.webhook_disable_after_seconds
+            ),
             webhook_timeout_seconds=env_float("WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds),
             imagesd_port=env_int("IMAGESD_PORT", defaults.imagesd_port),
             imagesd_data_dir=env_str("IMAGESD_DATA_DIR", defaults.imagesd_data_dir),
@@ -261,8 +270,15 @@ class Settings:
             MAX_FORM_MEMORY_SIZE=1024 * 1024,
             SQLALCHEMY_ENGINE_OPTIONS=engine_options(self.database_url, self.database_busy_timeout),
             # Pages, styles, scripts and JSON go out gzip- or brotli-compressed when the client accepts it.
-            COMPRESS_MIMETYPES=["text/html", "text/css", "text/javascript", "application/javascript",
-                                "application/json", "application/problem+json", "image/svg+xml"],
+            COMPRESS_MIMETYPES=[
+                "text/html",
+                "text/css",
+                "text/javascript",
+                "application/javascript",
+                "application/json",
+                "application/problem+json",
+                "image/svg+xml",
+            ],
             COMPRESS_ALGORITHM=["br", "gzip"],
             # Streamed responses (static files, storage downloads) pass through untouched: flask-compress does not
             # close the file behind a stream it compresses.
@@ -302,9 +318,14 @@ def engine_options(database_url: str, busy_timeout: float = 10.0) -> dict:
         return {"connect_args": {"timeout": busy_timeout}}
     # A server that does not answer fails the request in seconds (503) instead of holding it.
     # A lock held past the busy timeout fails the statement (lock_timeout) like SQLite's busy timeout does.
-    return {"pool_pre_ping": True, "pool_timeout": busy_timeout,
-            "connect_args": {"connect_timeout": max(1, round(busy_timeout)),
-                             "options": f"-c lock_timeout={max(1, int(busy_timeout * 1000))}"}}
+    return {
+        "pool_pre_ping": True,
+        "pool_timeout": busy_timeout,
+        "connect_args": {
+            "connect_timeout": max(1, round(busy_timeout)),
+            "options": f"-c lock_timeout={max(1, int(busy_timeout * 1000))}",
+        },
+    }
 
 
 def load_settings() -> Settings:
@@ -337,7 +358,8 @@ def dev_secret_key(instance_dir: str) -> str:
         try:
             os.link(draft, path)  # atomic and never overwrites: the first process's key wins
             logging.getLogger(__name__).warning(
-                "made a development SECRET_KEY in %s; a production setup must set SECRET_KEY itself", path)
+                "made a development SECRET_KEY in %s; a production setup must set SECRET_KEY itself", path
+            )
         except FileExistsError:
             pass
         finally:
@@ -345,7 +367,8 @@ def dev_secret_key(instance_dir: str) -> str:
     key = path.read_text().strip()
     if len(key.encode()) < MIN_SECRET_KEY_BYTES:
         raise InsecureSettings(
-            f"{path} holds a key shorter than {MIN_SECRET_KEY_BYTES} bytes; delete it to make a new one.")
+            f"{path} holds a key shorter than {MIN_SECRET_KEY_BYTES} bytes; delete it to make a new one."
+        )
     return key
 
 

@@ -41,8 +41,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, what: str = "the condition", interval: float = 0.05,
-               check: Callable[[], None] | None = None) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float,
+    what: str = "the condition",
+    interval: float = 0.05,
+    check: Callable[[], None] | None = None,
+) -> T:
     """Polls `predicate` until it returns something truthy (and returns that), or raises TimeoutError; `check` runs
     before each try and may raise to give up early (a process that died). Exceptions of the predicate count as no."""
     deadline = time.monotonic() + timeout
@@ -57,8 +62,9 @@ def wait_until(predicate: Callable[[], T], timeout: float, what: str = "the cond
         except Exception as exc:  # noqa: BLE001 - not ready yet
             last_error = exc
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout:g}s"
-                               + (f" (last error: {last_error!r})" if last_error else ""))
+            raise TimeoutError(
+                f"{what} did not happen within {timeout:g}s" + (f" (last error: {last_error!r})" if last_error else "")
+            )
         time.sleep(interval)
 
 
@@ -136,14 +142,28 @@ def _die_with_parent() -> None:
 class Process:
     """A child in its own session, so that it and its children (gunicorn workers, work horses) stop together."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str] | None = None, log: Path | None = None,
-                 cwd: Path = ROOT, die_with_parent: bool = True):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+        cwd: Path = ROOT,
+        die_with_parent: bool = True,
+    ):
         self.name, self.argv, self.log = name, argv, log
         out = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps its own copy of the descriptor
         try:
-            self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                          stderr=subprocess.STDOUT if out else None, start_new_session=True,
-                                          preexec_fn=_die_with_parent if die_with_parent else None)
+            self.popen = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if die_with_parent else None,
+            )
         finally:
             if out:
                 out.close()
@@ -209,8 +229,23 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed: run `make system-deps` (or `make test`)")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.process = Process("redis", [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "no", "--dir", str(self.dir)], log=self.log)
+        self.process = Process(
+            "redis",
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            log=self.log,
+        )
         wait_until(lambda: redis_answers(self.url), timeout, "redis-server answering", check=self.process.check)
         return self
 
@@ -241,8 +276,15 @@ def _gunicorn() -> list[str]:
     return [str(beside)] if beside.exists() else [sys.executable, "-m", "gunicorn"]
 
 
-def start_standin(env: dict[str, str], port: int, directory: Path, workers: int = 2, threads: int = 4,
-                  log: Path | None = None, timeout: float = 60.0) -> Process:
+def start_standin(
+    env: dict[str, str],
+    port: int,
+    directory: Path,
+    workers: int = 2,
+    threads: int = 4,
+    log: Path | None = None,
+    timeout: float = 60.0,
+) -> Process:
     """The images stand-in (`python -m app.imagesd.cli serve`, gunicorn inside) on `port`, ready on /healthz.
     `directory` is its IMAGESD_DATA_DIR unless `env` names one; its control socket lives there."""
     env = dict(env)
@@ -250,8 +292,23 @@ def start_standin(env: dict[str, str], port: int, directory: Path, workers: int 
     env.setdefault("IMAGESD_PUBLIC_URL", f"http://127.0.0.1:{port}")
     env["IMAGESD_PORT"] = str(port)
     Path(env["IMAGESD_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    process = Process("the images stand-in", [_python(), "-m", "app.imagesd.cli", "serve", "--port", str(port),
-                                              "--workers", str(workers), "--threads", str(threads)], env, log)
+    process = Process(
+        "the images stand-in",
+        [
+            _python(),
+            "-m",
+            "app.imagesd.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
+        env,
+        log,
+    )
     _ready(process, f"http://127.0.0.1:{port}/healthz", timeout)
     return process
 
@@ -264,8 +321,9 @@ def procfile_line(name: str) -> str:
     raise KeyError(f"the Procfile has no {name!r} line")
 
 
-def start_web(env: dict[str, str], port: int, log: Path | None = None, timeout: float = 60.0,
-              extra: tuple[str, ...] = ()) -> Process:
+def start_web(
+    env: dict[str, str], port: int, log: Path | None = None, timeout: float = 60.0, extra: tuple[str, ...] = ()
+) -> Process:
     """The Procfile's web line itself (gunicorn, gevent workers) on `port`, ready on /healthz; `extra` options are
     added at its end (a test's keep-alive, say)."""
     env = dict(env, PORT=str(port))
@@ -278,18 +336,25 @@ def start_web(env: dict[str, str], port: int, log: Path | None = None, timeout: 
     return process
 
 
-def start_worker(env: dict[str, str], name: str, log: Path | None = None, fork: bool = False,
-                 timeout: float = 60.0) -> Process:
+def start_worker(
+    env: dict[str, str], name: str, log: Path | None = None, fork: bool = False, timeout: float = 60.0
+) -> Process:
     """`python worker.py --name <name>`, ready once it has registered with the Redis of `env['REDIS_URL']`."""
     from redis import Redis
     from rq import Worker
 
-    process = Process(f"worker {name}", [_python(), "worker.py", "--name", name, "--fork" if fork else "--simple"],
-                      env, log)
+    process = Process(
+        f"worker {name}", [_python(), "worker.py", "--name", name, "--fork" if fork else "--simple"], env, log
+    )
     connection = Redis.from_url(env["REDIS_URL"])
     try:
-        wait_until(lambda: any(w.name == name for w in Worker.all(connection=connection)), timeout,
-                   f"worker {name} registering", interval=0.1, check=process.check)
+        wait_until(
+            lambda: any(w.name == name for w in Worker.all(connection=connection)),
+            timeout,
+            f"worker {name} registering",
+            interval=0.1,
+            check=process.check,
+        )
     except BaseException:
         process.stop()
         raise
@@ -300,8 +365,7 @@ def start_worker(env: dict[str, str], name: str, log: Path | None = None, fork: 
 
 def _ready(process: Process, url: str, timeout: float) -> None:
     try:
-        wait_until(lambda: http_ok(url), timeout, f"{process.name} answering {url}", interval=0.1,
-                   check=process.check)
+        wait_until(lambda: http_ok(url), timeout, f"{process.name} answering {url}", interval=0.1, check=process.check)
     except BaseException:
         process.stop()
         raise
@@ -323,15 +387,25 @@ class DevStack:
         print(f"redis: {'started a private redis-server at' if self.redis else 'using'} {url}", flush=True)
         self.env.setdefault("IMAGESD_FETCH_ALLOW", LOOPBACK_ALLOW)
         self.env.setdefault("WEBHOOK_ALLOW", LOOPBACK_ALLOW)  # webhooks to a receiver on this machine, in development
-        self.processes.append(start_standin(self.env, images_port, Path(self.env.get(
-            "IMAGESD_DATA_DIR") or self.instance / "imagesd"), workers=2, threads=4))
+        self.processes.append(
+            start_standin(
+                self.env,
+                images_port,
+                Path(self.env.get("IMAGESD_DATA_DIR") or self.instance / "imagesd"),
+                workers=2,
+                threads=4,
+            )
+        )
         # The stand-in starts as a new Cloudflare account does (flexible variants off, only `public`): set it up the
         # way an operator sets up Cloudflare, with the same command.
         subprocess.run([sys.executable, "-m", "app.cli", "images", "setup"], env=self.env, check=True)
         self.processes.append(start_web(self.env, port))
         self.processes.append(start_worker(self.env, f"dev-{socket.gethostname()}-{os.getpid()}"))
-        print(f"web: {self.env.get('PUBLIC_URL') or f'http://127.0.0.1:{port}'}   images stand-in: "
-              f"http://127.0.0.1:{images_port}   (Ctrl-C stops everything)", flush=True)
+        print(
+            f"web: {self.env.get('PUBLIC_URL') or f'http://127.0.0.1:{port}'}   images stand-in: "
+            f"http://127.0.0.1:{images_port}   (Ctrl-C stops everything)",
+            flush=True,
+        )
 
     def wait(self) -> int:
         """Until a process exits or we are told to stop; returns the exit status for the shell."""

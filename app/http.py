@@ -29,7 +29,7 @@ class _CountingStream:
         data = self.stream.read(size)
         window = self._tail + data
         self.count += window.count(self.marker) - self._tail.count(self.marker)
-        self._tail = window[-(len(self.marker) - 1):] if len(self.marker) > 1 else b""
+        self._tail = window[-(len(self.marker) - 1) :] if len(self.marker) > 1 else b""
         return data
 
 
@@ -133,7 +133,7 @@ class DeadlineInput:
             else:
                 with green:  # the whole read, however many one-byte recv() calls it takes
                     data = read(*args)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             self._give_up()
         except BaseException as exc:
             if green is not None and exc is green:

@@ -40,8 +40,10 @@ class Image(BaseModel):
     projectId: str | None = None
     name: str | None = Field(None, description="The file's display name.")
     mimeType: str | None = None
-    width: int | None = Field(None, description="Width in pixels as Images has it (the master's when a master was "
-                                                "sent), EXIF orientation applied.")
+    width: int | None = Field(
+        None,
+        description="Width in pixels as Images has it (the master's when a master was sent), EXIF orientation applied.",
+    )
     height: int | None = Field(None, description="Height in pixels, as displayed.")
     size: int | None = Field(None, description="Bytes of the original.")
     format: str | None = None
@@ -50,8 +52,11 @@ class Image(BaseModel):
     decorative: bool = False
     focalPoint: dict[str, float] | None = Field(None, description="{x, y} from 0 to 1; null is the centre.")
     createdAt: str | None = None
-    source: str | None = Field(None, description="What Images was sent: `original` (as uploaded) or `master` (derived "
-                                                 "because the original breaks Images' limits or format list).")
+    source: str | None = Field(
+        None,
+        description="What Images was sent: `original` (as uploaded) or `master` (derived "
+        "because the original breaks Images' limits or format list).",
+    )
     master: PictureFacts | None = Field(None, description="The master sent to Images; null when the original was.")
     original: PictureFacts | None = Field(None, description="The original as uploaded, kept unchanged.")
 
@@ -72,8 +77,9 @@ class FileImageState(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    status: str = Field(description="processing | waiting (for the images service, retried automatically) | ready | "
-                                    "failed")
+    status: str = Field(
+        description="processing | waiting (for the images service, retried automatically) | ready | failed"
+    )
     error: dict[str, Any] | None = Field(None, description="{code, detail} when waiting or failed.")
     nextAttemptAt: str | None = Field(None, description="When a waiting image is tried next.")
     attempts: int = 0
@@ -95,8 +101,9 @@ class Deleted(BaseModel):
     object: str = "image"
     fileId: str
     deleted: bool
-    restorableUntil: str | None = Field(None, description="Until when restore_file brings it back; null when it was "
-                                                          "removed for good.")
+    restorableUntil: str | None = Field(
+        None, description="Until when restore_file brings it back; null when it was removed for good."
+    )
 
 
 class TrashedFile(File):
@@ -145,8 +152,9 @@ def compact(image: dict, include_exif: bool) -> dict:
 def strict(tool: Tool) -> Tool:
     """Refuses arguments the tool does not take, so a misspelt filter is an error and not a silently wrong answer."""
     base = tool.fn_metadata.arg_model
-    tool.fn_metadata.arg_model = type(base.__name__, (base,), {"model_config": ConfigDict(**base.model_config,
-                                                                                          extra="forbid")})
+    tool.fn_metadata.arg_model = type(
+        base.__name__, (base,), {"model_config": ConfigDict(**base.model_config, extra="forbid")}
+    )
     tool.parameters = {**tool.parameters, "additionalProperties": False}
     return tool
 
@@ -159,28 +167,58 @@ def build_server(client: Client) -> MCPServer:
             raise ToolError(f"{exc.detail} ({exc.code})") from None
 
     def list_images(
-        workspace_id: Annotated[str | None, Field(description="The workspace (ws_…); defaults to the token's own.")] = None,
+        workspace_id: Annotated[
+            str | None, Field(description="The workspace (ws_…); defaults to the token's own.")
+        ] = None,
         project_id: Annotated[str | None, Field(description="Only images in this project (prj_…).")] = None,
-        q: Annotated[str | None, Field(description="Only images whose file name contains this text.",
-                                       max_length=255)] = None,
-        sort: Annotated[Sort | None, Field(description="Order: created (upload time), name or size; a leading '-' "
-                                                       "is descending. Newest first when left out.")] = None,
-        format: Annotated[str | None, Field(description="Only this image format: jpeg, png, webp, gif, svg, …",
-                                            max_length=16)] = None,
-        has_alt_text: Annotated[bool | None, Field(description="true: images with alt text; false: images still "
-                                                               "to describe (no alt text, not decorative).")] = None,
-        created_after: Annotated[str | None, Field(description="Only images uploaded after this ISO 8601 time.")] = None,
-        created_before: Annotated[str | None, Field(description="Only images uploaded before this ISO 8601 time.")] = None,
+        q: Annotated[
+            str | None, Field(description="Only images whose file name contains this text.", max_length=255)
+        ] = None,
+        sort: Annotated[
+            Sort | None,
+            Field(
+                description="Order: created (upload time), name or size; a leading '-' "
+                "is descending. Newest first when left out."
+            ),
+        ] = None,
+        format: Annotated[
+            str | None, Field(description="Only this image format: jpeg, png, webp, gif, svg, …", max_length=16)
+        ] = None,
+        has_alt_text: Annotated[
+            bool | None,
+            Field(
+                description="true: images with alt text; false: images still to describe (no alt text, not decorative)."
+            ),
+        ] = None,
+        created_after: Annotated[
+            str | None, Field(description="Only images uploaded after this ISO 8601 time.")
+        ] = None,
+        created_before: Annotated[
+            str | None, Field(description="Only images uploaded before this ISO 8601 time.")
+        ] = None,
         count: Annotated[bool, Field(description="Also answer `total`: how many images match on all pages.")] = False,
-        limit: Annotated[int | None, Field(description="Page size, 1 to 100; the API's default when left out.",
-                                           ge=1, le=100)] = None,
-        cursor: Annotated[str | None, Field(description="next_cursor of the previous page; pass the same filters "
-                                                        "and sort with it.")] = None,
+        limit: Annotated[
+            int | None, Field(description="Page size, 1 to 100; the API's default when left out.", ge=1, le=100)
+        ] = None,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor of the previous page; pass the same filters and sort with it.")
+        ] = None,
         include_exif: IncludeExif = False,
     ) -> ImageList:
-        page = call(client.list_images, workspace_id=workspace_id, project_id=project_id, q=q, limit=limit,
-                    cursor=cursor, sort=sort, format=format, has_alt_text=has_alt_text, created_after=created_after,
-                    created_before=created_before, count=count or None)
+        page = call(
+            client.list_images,
+            workspace_id=workspace_id,
+            project_id=project_id,
+            q=q,
+            limit=limit,
+            cursor=cursor,
+            sort=sort,
+            format=format,
+            has_alt_text=has_alt_text,
+            created_after=created_after,
+            created_before=created_before,
+            count=count or None,
+        )
         return {**page, "data": [compact(image, include_exif) for image in page["data"]]}
 
     def get_image(file_id: FileId, include_exif: IncludeExif = False) -> Image:
@@ -188,20 +226,35 @@ def build_server(client: Client) -> MCPServer:
 
     def update_image(
         file_id: FileId,
-        alt_text: Annotated[str | None, Field(description="Alt text describing the image for people who cannot "
-                                                          "see it (at most 1000 characters); empty removes it.",
-                                              max_length=1000)] = None,
-        decorative: Annotated[bool | None, Field(description="true: the image is decoration and carries no alt "
-                                                             "text; false: it is content.")] = None,
-        focal_x: Annotated[float | None, Field(description="Focal point, 0 (left) to 1 (right); crops keep it in "
-                                                           "frame. Give focal_y too.", ge=0, le=1)] = None,
+        alt_text: Annotated[
+            str | None,
+            Field(
+                description="Alt text describing the image for people who cannot "
+                "see it (at most 1000 characters); empty removes it.",
+                max_length=1000,
+            ),
+        ] = None,
+        decorative: Annotated[
+            bool | None,
+            Field(description="true: the image is decoration and carries no alt text; false: it is content."),
+        ] = None,
+        focal_x: Annotated[
+            float | None,
+            Field(
+                description="Focal point, 0 (left) to 1 (right); crops keep it in frame. Give focal_y too.", ge=0, le=1
+            ),
+        ] = None,
         focal_y: Annotated[float | None, Field(description="Focal point, 0 (top) to 1 (bottom).", ge=0, le=1)] = None,
         reset_focal_point: Annotated[bool, Field(description="true: crops centre the image again.")] = False,
-        name: Annotated[str | None, Field(description="A new display name for the file.", min_length=1,
-                                          max_length=255)] = None,
+        name: Annotated[
+            str | None, Field(description="A new display name for the file.", min_length=1, max_length=255)
+        ] = None,
     ) -> Image:
-        changes = {key: value for key, value in (("altText", alt_text), ("decorative", decorative), ("name", name))
-                   if value is not None}
+        changes = {
+            key: value
+            for key, value in (("altText", alt_text), ("decorative", decorative), ("name", name))
+            if value is not None
+        }
         if (focal_x is None) != (focal_y is None) or (reset_focal_point and focal_x is not None):
             raise ToolError("Give focal_x and focal_y together, or reset_focal_point alone.")
         if focal_x is not None:
@@ -209,8 +262,9 @@ def build_server(client: Client) -> MCPServer:
         elif reset_focal_point:
             changes["focalPoint"] = None
         if not changes:
-            raise ToolError("Nothing to change: give alt_text, decorative, focal_x and focal_y, reset_focal_point "
-                            "or name.")
+            raise ToolError(
+                "Nothing to change: give alt_text, decorative, focal_x and focal_y, reset_focal_point or name."
+            )
         return compact(call(client.update_image, file_id, **changes), False)
 
     def delete_image(
@@ -234,60 +288,115 @@ def build_server(client: Client) -> MCPServer:
 
     def create_upload_url(
         project_id: Annotated[str, Field(description="The project the file goes to (prj_…).", min_length=1)],
-        max_bytes: Annotated[int | None, Field(description="Largest file accepted; the server's limit by default.",
-                                               ge=1)] = None,
-        expires_in: Annotated[int | None, Field(description="Seconds the URL stays usable, 30 to 3600 (300).",
-                                                ge=30, le=3600)] = None,
+        max_bytes: Annotated[
+            int | None, Field(description="Largest file accepted; the server's limit by default.", ge=1)
+        ] = None,
+        expires_in: Annotated[
+            int | None, Field(description="Seconds the URL stays usable, 30 to 3600 (300).", ge=30, le=3600)
+        ] = None,
         alt_text: Annotated[str | None, Field(description="Alt text for the image.", max_length=1000)] = None,
     ) -> UploadUrl:
-        return call(client.create_upload_url, project_id, max_bytes=max_bytes, expires_in=expires_in,
-                    alt_text=alt_text)
+        return call(client.create_upload_url, project_id, max_bytes=max_bytes, expires_in=expires_in, alt_text=alt_text)
 
     read_only = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
     tools = [
-        Tool.from_function(list_images, title="List images", annotations=read_only, description=(
-            "List the images of the workspace, newest first unless `sort` says otherwise, one page at a time. "
-            "Filter by project_id, q (name contains), format, has_alt_text, created_after/created_before. "
-            "When has_more is true, call again with cursor=next_cursor and the same filters for the next page. "
-            "EXIF is left out unless include_exif is true.")),
-        Tool.from_function(get_image, title="Get an image", annotations=read_only, description=(
-            "Get one image by its file id: name, dimensions, size, alt text, focal point, public and variant "
-            "delivery URLs; its EXIF tags only with include_exif.")),
-        Tool.from_function(update_image, title="Edit an image", description=(
-            "Change an image's alt text, decorative flag, focal point or display name; only what is given changes. "
-            "Alt text on a decorative image makes it content; decorative=true removes the alt text."),
-            annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True,
-                                        openWorldHint=False)),
-        Tool.from_function(delete_image, title="Delete an image", description=(
-            "Delete an image by its file id (also one still being processed): it and its file disappear from every "
-            "list at once and its CDN copy is removed, but the file goes to the workspace's trash until "
-            "restorableUntil, from where restore_file brings it back at the same URL. permanent=true removes it for "
-            "good (bytes included), which cannot be undone."),
-            annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True,
-                                        openWorldHint=False)),
-        Tool.from_function(list_trash, title="List the trash", annotations=read_only, description=(
-            "List deleted files still in the workspace's trash, with when each is removed for good (purgeAfter). "
-            "Filter by project_id; follow next_cursor for more.")),
-        Tool.from_function(restore_file, title="Restore a file from the trash", description=(
-            "Bring a deleted file back from the trash by its id; an image is made again under the same id and public "
-            "delivery URL (status processing until it is ready). Fails when it is not in the trash."),
-            annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
-                                        openWorldHint=False)),
-        Tool.from_function(retry_file, title="Retry an image", description=(
-            "Retry making the image of a file whose image failed for a passing reason (it starts afresh), or try one "
-            "that is waiting for the images service now instead of after its backoff. Fails when the file is neither "
-            "failed nor waiting, or failed for good (damaged, not an image, too large)."),
-            annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True,
-                                        openWorldHint=False)),
-        Tool.from_function(create_upload_url, title="Create a one-time upload URL", description=(
-            "Make a URL that accepts exactly one file (multipart field `file`, no credentials) within expires_in "
-            "seconds and max_bytes; the file goes into project_id and becomes an image if it is one. Give the URL "
-            "to whoever should upload; its secret is shown only in this answer."),
-            annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
-                                        openWorldHint=False)),
+        Tool.from_function(
+            list_images,
+            title="List images",
+            annotations=read_only,
+            description=(
+                "List the images of the workspace, newest first unless `sort` says otherwise, one page at a time. "
+                "Filter by project_id, q (name contains), format, has_alt_text, created_after/created_before. "
+                "When has_more is true, call again with cursor=next_cursor and the same filters for the next page. "
+                "EXIF is left out unless include_exif is true."
+            ),
+        ),
+        Tool.from_function(
+            get_image,
+            title="Get an image",
+            annotations=read_only,
+            description=(
+                "Get one image by its file id: name, dimensions, size, alt text, focal point, public and variant "
+                "delivery URLs; its EXIF tags only with include_exif."
+            ),
+        ),
+        Tool.from_function(
+            update_image,
+            title="Edit an image",
+            description=(
+                "Change an image's alt text, decorative flag, focal point or display name; only what is given changes. "
+                "Alt text on a decorative image makes it content; decorative=true removes the alt text."
+            ),
+            annotations=ToolAnnotations(
+                readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
+            ),
+        ),
+        Tool.from_function(
+            delete_image,
+            title="Delete an image",
+            description=(
+                "Delete an image by its file id (also one still being processed): it and its file disappear from every "
+                "list at once and its CDN copy is removed, but the file goes to the workspace's trash until "
+                "restorableUntil, from where restore_file brings it back at the same URL. permanent=true removes it for "
+                "good (bytes included), which cannot be undone."
+            ),
+            annotations=ToolAnnotations(
+                readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False
+            ),
+        ),
+        Tool.from_function(
+            list_trash,
+            title="List the trash",
+            annotations=read_only,
+            description=(
+                "List deleted files still in the workspace's trash, with when each is removed for good (purgeAfter). "
+                "Filter by project_id; follow next_cursor for more."
+            ),
+        ),
+        Tool.from_function(
+            restore_file,
+            title="Restore a file from the trash",
+            description=(
+                "Bring a deleted file back from the trash by its id; an image is made again under the same id and public "
+                "delivery URL (status processing until it is ready). Fails when it is not in the trash."
+            ),
+            annotations=ToolAnnotations(
+                readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False
+            ),
+        ),
+        Tool.from_function(
+            retry_file,
+            title="Retry an image",
+            description=(
+                "Retry making the image of a file whose image failed for a passing reason (it starts afresh), or try one "
+                "that is waiting for the images service now instead of after its backoff. Fails when the file is neither "
+                "failed nor waiting, or failed for good (damaged, not an image, too large)."
+            ),
+            annotations=ToolAnnotations(
+                readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
+            ),
+        ),
+        Tool.from_function(
+            create_upload_url,
+            title="Create a one-time upload URL",
+            description=(
+                "Make a URL that accepts exactly one file (multipart field `file`, no credentials) within expires_in "
+                "seconds and max_bytes; the file goes into project_id and becomes an image if it is one. Give the URL "
+                "to whoever should upload; its secret is shown only in this answer."
+            ),
+            annotations=ToolAnnotations(
+                readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False
+            ),
+        ),
     ]
-    return MCPServer("aeontel-images", title="aeontel Images", version=_version(), instructions=INSTRUCTIONS,
-                     log_level="WARNING", tools=[strict(tool) for tool in tools])
+    return MCPServer(
+        "aeontel-images",
+        title="aeontel Images",
+        version=_version(),
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
+        tools=[strict(tool) for tool in tools],
+    )
 
 
 def _version() -> str:
@@ -303,8 +412,11 @@ def serve(settings: Settings, http: bool = False, host: str = "127.0.0.1", port:
     with Client.from_settings(settings) as client:
         server = build_server(client)
         if http:
-            print(f"aeontel MCP server: http://{host}:{port}/mcp (streamable HTTP) for {settings.api_url}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"aeontel MCP server: http://{host}:{port}/mcp (streamable HTTP) for {settings.api_url}",
+                file=sys.stderr,
+                flush=True,
+            )
             server.run("streamable-http", host=host, port=port)
         else:
             server.run("stdio")

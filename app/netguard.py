@@ -92,8 +92,11 @@ def resolve_checked(host: str, port: int, allow: AddressAllow) -> list[IPAddress
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
     for address in addresses:
         if not is_public(address) and not allow.permits(host, address):
-            raise AddressRefused(host, address, f"{host} resolves to {address}, which is private, loopback, "
-                                 "link-local or otherwise not public")
+            raise AddressRefused(
+                host,
+                address,
+                f"{host} resolves to {address}, which is private, loopback, link-local or otherwise not public",
+            )
     return addresses
 
 

@@ -44,7 +44,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -108,8 +108,14 @@ def tiles_in(html: str) -> int:
 
 def summarize(samples: list[float]) -> dict:
     s = sorted(samples)
-    return {"n": len(s), "p50": percentile(s, 50), "p95": percentile(s, 95), "min": s[0], "max": s[-1],
-            "mean": statistics.fmean(s)}
+    return {
+        "n": len(s),
+        "p50": percentile(s, 50),
+        "p95": percentile(s, 95),
+        "min": s[0],
+        "max": s[-1],
+        "mean": statistics.fmean(s),
+    }
 
 
 def profile(client, path: str, headers: dict, n: int = 20, top: int = 18) -> str:
@@ -153,9 +159,16 @@ def main() -> int:
         url = f"sqlite:///{instance / 'aeontel.db'}"
         env = bench_env(instance, url)
         db_upgrade(env)
-        app = create_app({"instance_dir": str(instance), "database_url": url, "redis_url": NO_REDIS,
-                          "storage_root": str(instance / "storage"), "upload_tmp_dir": str(instance / "uploads"),
-                          "secret_key": env["SECRET_KEY"]})
+        app = create_app(
+            {
+                "instance_dir": str(instance),
+                "database_url": url,
+                "redis_url": NO_REDIS,
+                "storage_root": str(instance / "storage"),
+                "upload_tmp_dir": str(instance / "uploads"),
+                "secret_key": env["SECRET_KEY"],
+            }
+        )
         with app.app_context():
             ws = accounts.create_workspace("Gallery bench")
             prj = accounts.create_project(ws.id, "Website")
@@ -163,11 +176,21 @@ def main() -> int:
             accounts.create_user(EMAIL, PASSWORD, ws.id, "editor")
             db.session.commit()
             ws_id, prj_id, other_id = ws.id, prj.id, other_prj.id
-        made = seed_images(app, ws_id, prj_id, args.images, rng=random.Random(6),
-                           start=datetime.now(timezone.utc) - timedelta(days=200), other=(ws_id, other_id),
-                           other_every=11, provisioning=True, progress_every=0)
-        log(f"seeded {made['main']:,} images in the project + {made['other']:,} in another project "
-            f"({made['seconds']}s)")
+        made = seed_images(
+            app,
+            ws_id,
+            prj_id,
+            args.images,
+            rng=random.Random(6),
+            start=datetime.now(UTC) - timedelta(days=200),
+            other=(ws_id, other_id),
+            other_every=11,
+            provisioning=True,
+            progress_every=0,
+        )
+        log(
+            f"seeded {made['main']:,} images in the project + {made['other']:,} in another project ({made['seconds']}s)"
+        )
 
         client = app.test_client()
         login = client.get("/login")
@@ -212,13 +235,17 @@ def main() -> int:
             seen += count
             next_path = more_url(body)
         assert deep_path, "never reached the 1,000th tile"
-        assert "<html" not in body and body.count("<li id=\"tile-") == 30
-        log(f"first page {weight[0]['raw']:,} B HTML; tile {DEEP_TILE} is on page {pages} "
-            f"(tiles {deep_tiles[0]}-{deep_tiles[1]}); load {loadavg()}")
+        assert "<html" not in body and body.count('<li id="tile-') == 30
+        log(
+            f"first page {weight[0]['raw']:,} B HTML; tile {DEEP_TILE} is on page {pages} "
+            f"(tiles {deep_tiles[0]}-{deep_tiles[1]}); load {loadavg()}"
+        )
 
-        cases = [("first page (full HTML)", page_path, {}),
-                 ("next-page fragment, tiles 31-60", second_path, hx),
-                 (f"next-page fragment, tiles {deep_tiles[0]}-{deep_tiles[1]}", deep_path, hx)]
+        cases = [
+            ("first page (full HTML)", page_path, {}),
+            ("next-page fragment, tiles 31-60", second_path, hx),
+            (f"next-page fragment, tiles {deep_tiles[0]}-{deep_tiles[1]}", deep_path, hx),
+        ]
         for _, path, headers in cases:
             for _ in range(5):
                 assert client.get(path, headers=headers).status_code == 200
@@ -279,12 +306,21 @@ def main() -> int:
     deep_p50 = timing[cases[2][0]]["p50"]
     goals = [
         (f"first page p50 <= {PAGE_GOAL_MS:.0f} ms", first_p50 <= PAGE_GOAL_MS, f"{first_p50:.2f} ms"),
-        (f"HTML + CSS + JS <= {WEIGHT_GOAL // 1000} KB (raw)", total_raw <= WEIGHT_GOAL,
-         f"{total_raw:,} B raw, {total_gzip:,} B gzip"),
-        (f"fragment at tile {DEEP_TILE} as fast as the first page (p50 <= first page p50)", deep_p50 <= first_p50,
-         f"{deep_p50:.2f} vs {first_p50:.2f} ms ({deep_p50 / first_p50:.2f}x)"),
-        (f"fragment at tile {DEEP_TILE} within {DEEP_VS_NEXT}x of the fragment after page 1",
-         deep_p50 <= DEEP_VS_NEXT * next_p50, f"{deep_p50:.2f} vs {next_p50:.2f} ms ({deep_p50 / next_p50:.2f}x)"),
+        (
+            f"HTML + CSS + JS <= {WEIGHT_GOAL // 1000} KB (raw)",
+            total_raw <= WEIGHT_GOAL,
+            f"{total_raw:,} B raw, {total_gzip:,} B gzip",
+        ),
+        (
+            f"fragment at tile {DEEP_TILE} as fast as the first page (p50 <= first page p50)",
+            deep_p50 <= first_p50,
+            f"{deep_p50:.2f} vs {first_p50:.2f} ms ({deep_p50 / first_p50:.2f}x)",
+        ),
+        (
+            f"fragment at tile {DEEP_TILE} within {DEEP_VS_NEXT}x of the fragment after page 1",
+            deep_p50 <= DEEP_VS_NEXT * next_p50,
+            f"{deep_p50:.2f} vs {next_p50:.2f} ms ({deep_p50 / next_p50:.2f}x)",
+        ),
     ]
     time_table = ["| case | server p50 ms | p95 ms | min ms |", "|---|---:|---:|---:|"]
     time_table += [f"| {label} | {s['p50']:.2f} | {s['p95']:.2f} | {s['min']:.2f} |" for label, s in timing.items()]
@@ -302,7 +338,7 @@ def main() -> int:
     if not args.no_write:
         OUT_DIR.mkdir(exist_ok=True)
         lines = [
-            "## `bench/gallery_bench.py` — the Content gallery with 10,000 images (issue 6, \"Performance\")",
+            '## `bench/gallery_bench.py` — the Content gallery with 10,000 images (issue 6, "Performance")',
             "",
             f"- Date: {machine['date']}",
             f"- Machine: {machine['nproc']} cores, {machine['cpu']}, {machine['memory']} RAM, kernel "
@@ -348,8 +384,21 @@ def main() -> int:
             "",
         ]
         OUT_MD.write_text("\n".join(lines) + "\n")
-        OUT_JSON.write_text(json.dumps({"machine": machine, "versions": vers, "timing": timing, "weight": weight,
-                                        "query_ms": query_ms, "plan": plan, "goals": goals}, indent=2, default=str))
+        OUT_JSON.write_text(
+            json.dumps(
+                {
+                    "machine": machine,
+                    "versions": vers,
+                    "timing": timing,
+                    "weight": weight,
+                    "query_ms": query_ms,
+                    "plan": plan,
+                    "goals": goals,
+                },
+                indent=2,
+                default=str,
+            )
+        )
         log(f"wrote {OUT_MD.relative_to(REPO)} and {OUT_JSON.relative_to(REPO)}")
     return 0 if all(ok for _, ok, _ in goals) else 1
 

@@ -31,7 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -70,7 +70,9 @@ def profile(client, path: str, n: int = 10) -> str:
         client.get(path)
     prof.disable()
     out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(r"(app/|jinja2/environment|sqlalchemy/engine/base)", 25)
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(
+        r"(app/|jinja2/environment|sqlalchemy/engine/base)", 25
+    )
     return out.getvalue()
 
 
@@ -104,13 +106,21 @@ def main() -> int:
         url = f"sqlite:///{instance / 'aeontel.db'}"
         env = bench_env(instance, url)
         db_upgrade(env)
-        app = create_app({
-            "instance_dir": str(instance), "database_url": url, "redis_url": redis.url,
-            "storage_root": str(instance / "storage"), "upload_tmp_dir": str(instance / "uploads"),
-            "secret_key": env["SECRET_KEY"], "images_api_base": f"{standin.url}/client/v4",
-            "images_account_id": ACCOUNT_ID, "images_api_token": TOKEN, "images_account_hash": ACCOUNT_HASH,
-            "images_delivery_base": standin.url,
-        })
+        app = create_app(
+            {
+                "instance_dir": str(instance),
+                "database_url": url,
+                "redis_url": redis.url,
+                "storage_root": str(instance / "storage"),
+                "upload_tmp_dir": str(instance / "uploads"),
+                "secret_key": env["SECRET_KEY"],
+                "images_api_base": f"{standin.url}/client/v4",
+                "images_account_id": ACCOUNT_ID,
+                "images_api_token": TOKEN,
+                "images_account_hash": ACCOUNT_HASH,
+                "images_delivery_base": standin.url,
+            }
+        )
         with app.app_context():
             ws = accounts.create_workspace("Sorts bench")
             prj = accounts.create_project(ws.id, "Website")
@@ -118,9 +128,18 @@ def main() -> int:
             accounts.create_user(EMAIL, PASSWORD, ws.id, "editor")
             db.session.commit()
             ws_id, prj_id, other_id = ws.id, prj.id, other.id
-        made = seed_images(app, ws_id, prj_id, args.images, rng=random.Random(15),
-                           start=datetime.now(timezone.utc) - timedelta(days=100), other=(ws_id, other_id),
-                           other_every=11, provisioning=True, progress_every=0)
+        made = seed_images(
+            app,
+            ws_id,
+            prj_id,
+            args.images,
+            rng=random.Random(15),
+            start=datetime.now(UTC) - timedelta(days=100),
+            other=(ws_id, other_id),
+            other_every=11,
+            provisioning=True,
+            progress_every=0,
+        )
         log(f"seeded {made['main']:,} images + {made['other']:,} in another project ({made['seconds']} s)")
         with app.app_context():  # keys the local storage accepts, so the purge jobs after the bulk delete succeed
             from sqlalchemy import text
@@ -130,7 +149,9 @@ def main() -> int:
 
         client = app.test_client()
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-        assert client.post("/login", data={"csrf_token": token, "email": EMAIL, "password": PASSWORD}).status_code == 302
+        assert (
+            client.post("/login", data={"csrf_token": token, "email": EMAIL, "password": PASSWORD}).status_code == 302
+        )
         page = f"/w/{ws_id}/p/{prj_id}/content"
         csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get(page).text).group(1)
 
@@ -147,8 +168,15 @@ def main() -> int:
                 assert client.get(path).status_code == 200
                 samples[sort].append((time.perf_counter() - t0) * 1000)
         load_after = loadavg()
-        timing = {sort: {"p50": percentile(sorted(s), 50), "p95": percentile(sorted(s), 95), "min": min(s),
-                         "mean": statistics.fmean(s)} for sort, s in samples.items()}
+        timing = {
+            sort: {
+                "p50": percentile(sorted(s), 50),
+                "p95": percentile(sorted(s), 95),
+                "min": min(s),
+                "mean": statistics.fmean(s),
+            }
+            for sort, s in samples.items()
+        }
         for sort, t in timing.items():
             log(f"first page, sort={sort}: p50 {t['p50']:.1f} ms, p95 {t['p95']:.1f} ms")
         profiled = profile(client, cases["name"]) if args.profile else ""
@@ -161,8 +189,13 @@ def main() -> int:
         t0 = time.perf_counter()
         session = requests.Session()
         for i, file_id in enumerate(ids):
-            response = session.post(f"{standin.api}/v1", headers=standin.auth, files={"file": ("p.png", tiny_png(i))},
-                                    data={"id": file_id}, timeout=30)
+            response = session.post(
+                f"{standin.api}/v1",
+                headers=standin.auth,
+                files={"file": ("p.png", tiny_png(i))},
+                data={"id": file_id},
+                timeout=30,
+            )
             assert response.ok, response.text
         log(f"{len(ids)} copies uploaded to the stand-in in {time.perf_counter() - t0:.1f} s")
         import cProfile
@@ -172,8 +205,9 @@ def main() -> int:
         t0 = time.perf_counter()
         if args.profile:
             prof.enable()
-        response = client.post(f"{page}/bulk", data={"action": "delete", "ids": ids},
-                               headers={"HX-Request": "true", "X-CSRFToken": csrf})
+        response = client.post(
+            f"{page}/bulk", data={"action": "delete", "ids": ids}, headers={"HX-Request": "true", "X-CSRFToken": csrf}
+        )
         answer_s = time.perf_counter() - t0
         if args.profile:
             prof.disable()
@@ -201,20 +235,33 @@ def main() -> int:
         redis.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    goals = [(f"first page p50 <= {PAGE_GOAL_MS:.0f} ms, sort={sort}", t["p50"] <= PAGE_GOAL_MS, f"{t['p50']:.1f} ms")
-             for sort, t in timing.items()]
-    goals += [(f"bulk delete of {len(ids)} answers in < {BULK_GOAL_S:.0f} s", answer_s < BULK_GOAL_S, f"{answer_s:.2f} s"),
-              (f"their copies gone within {GONE_GOAL_S:.0f} s", not left and gone_s <= GONE_GOAL_S,
-               f"{gone_s:.1f} s, {len(left)} left")]
+    goals = [
+        (f"first page p50 <= {PAGE_GOAL_MS:.0f} ms, sort={sort}", t["p50"] <= PAGE_GOAL_MS, f"{t['p50']:.1f} ms")
+        for sort, t in timing.items()
+    ]
+    goals += [
+        (f"bulk delete of {len(ids)} answers in < {BULK_GOAL_S:.0f} s", answer_s < BULK_GOAL_S, f"{answer_s:.2f} s"),
+        (
+            f"their copies gone within {GONE_GOAL_S:.0f} s",
+            not left and gone_s <= GONE_GOAL_S,
+            f"{gone_s:.1f} s, {len(left)} left",
+        ),
+    ]
     table = ["| sort | first page p50 ms | p95 ms | min ms |", "|---|---:|---:|---:|"]
     table += [f"| {sort} | {t['p50']:.1f} | {t['p95']:.1f} | {t['min']:.1f} |" for sort, t in timing.items()]
-    lines = [f"- Date: {machine['date']}; {machine['nproc']} cores, {machine['cpu']}; load {machine['loadavg_start']} "
-             f"at start, {load_before} -> {load_after} around the timed loop (shared machine)",
-             "- Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()),
-             f"- `.venv/bin/python bench/gallery_sorts_bench.py` ({args.images:,} images, {args.requests} requests per "
-             f"sort, bulk {len(ids)}); run took {time.monotonic() - started:.0f} s", "", *table, "",
-             "| goal | result | figure |", "|---|---|---|",
-             *[f"| {name} | {'PASS' if ok else 'FAIL'} | {figure} |" for name, ok, figure in goals]]
+    lines = [
+        f"- Date: {machine['date']}; {machine['nproc']} cores, {machine['cpu']}; load {machine['loadavg_start']} "
+        f"at start, {load_before} -> {load_after} around the timed loop (shared machine)",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()),
+        f"- `.venv/bin/python bench/gallery_sorts_bench.py` ({args.images:,} images, {args.requests} requests per "
+        f"sort, bulk {len(ids)}); run took {time.monotonic() - started:.0f} s",
+        "",
+        *table,
+        "",
+        "| goal | result | figure |",
+        "|---|---|---|",
+        *[f"| {name} | {'PASS' if ok else 'FAIL'} | {figure} |" for name, ok, figure in goals],
+    ]
     print("\n".join(lines))
     if profiled:
         print(profiled)

@@ -81,8 +81,18 @@ def main() -> int:
         stack.start_redis()
         stack.start_standin()
         stack.setup_data()
-        stack.cli("user", "create", EMAIL, "--workspace", stack.ids["workspace"], "--role", "editor",
-                  "--password", PASSWORD, "--json")
+        stack.cli(
+            "user",
+            "create",
+            EMAIL,
+            "--workspace",
+            stack.ids["workspace"],
+            "--role",
+            "editor",
+            "--password",
+            PASSWORD,
+            "--json",
+        )
         stack.start_web()
         stack.start_workers(args.workers, simple=False)
         auth = {"Authorization": f"Bearer {stack.ids['token']}"}
@@ -92,8 +102,13 @@ def main() -> int:
         singles = []
         for i, data in enumerate(photos):
             t0 = time.perf_counter()
-            response = session.post(f"{stack.web_url}/api/files", headers=auth, timeout=60,
-                                    data={"project_id": stack.ids["project"]}, files={"file": (f"single-{i}.jpg", data)})
+            response = session.post(
+                f"{stack.web_url}/api/files",
+                headers=auth,
+                timeout=60,
+                data={"project_id": stack.ids["project"]},
+                files={"file": (f"single-{i}.jpg", data)},
+            )
             assert response.status_code == 201, response.text
             file_id = response.json()["id"]
             while session.get(f"{stack.web_url}/api/images/{file_id}", headers=auth, timeout=30).status_code != 200:
@@ -107,8 +122,9 @@ def main() -> int:
 
         load_drop = loadavg()
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{stack.web_url}/login")
             page.get_by_label("Email").fill(EMAIL)
@@ -117,7 +133,9 @@ def main() -> int:
             page.wait_for_url("**/content")
             page.get_by_label("Search by name").fill("dropped-")  # only the dropped photos' tiles count
             page.wait_for_function("() => !document.querySelector('#tiles li.tile')", timeout=30_000)
-            files = [{"name": f"dropped-{i}.jpg", "b64": base64.b64encode(data).decode()} for i, data in enumerate(photos)]
+            files = [
+                {"name": f"dropped-{i}.jpg", "b64": base64.b64encode(data).decode()} for i, data in enumerate(photos)
+            ]
             t0 = time.perf_counter()
             page.evaluate(DROP, [files])
             page.wait_for_function(READY, arg=args.photos, timeout=900_000, polling=100)

@@ -36,7 +36,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -56,6 +55,7 @@ sys.path.insert(0, str(REPO))
 
 
 # --------------------------------------------------------------------------------------------- helpers
+
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -213,6 +213,7 @@ def _alive(pid: int) -> bool:
 
 # --------------------------------------------------------------------------------------------- bare engine
 
+
 def engine_once(data: bytes, quality: int, method: int, resample: int) -> bytes:
     """The bare pipeline: shrink-on-load to the smallest JPEG scale >= the cover size, crop-resize, WebP."""
     from PIL import Image
@@ -273,9 +274,13 @@ def bench_engine_2p(data: bytes, quality: int, method: int, resample: int, secon
     cpu = CpuMeter()
     with mp.get_context("fork").Pool(2, initializer=signal.signal, initargs=(signal.SIGTERM, signal.SIG_DFL)) as pool:
         parts = pool.map(_engine_worker, [(data, quality, method, resample, seconds, start_at)] * 2)
-    return {"images": sum(p[0] for p in parts), "seconds": round(max(p[1] for p in parts), 2),
-            "rate": round(sum(p[0] / p[1] for p in parts), 1), "cpu": cpu.done(),
-            "cpu_ms_per_image": round(sum(p[2] for p in parts) / sum(p[0] for p in parts) * 1000, 2)}
+    return {
+        "images": sum(p[0] for p in parts),
+        "seconds": round(max(p[1] for p in parts), 2),
+        "rate": round(sum(p[0] / p[1] for p in parts), 1),
+        "cpu": cpu.done(),
+        "cpu_ms_per_image": round(sum(p[2] for p in parts) / sum(p[0] for p in parts) * 1000, 2),
+    }
 
 
 # --------------------------------------------------------------------------------------------- noise meter
@@ -329,11 +334,17 @@ class CpuMeter:
             children += (time.process_time() - self.own0) * CLK
         server = _tree_jiffies(self.pid) - self.s0
         pct = lambda j: round(100 * j / total, 1)  # noqa: E731
-        return {"machine_busy_pct": pct(busy), "server_pct": pct(server), "loadgen_or_pool_pct": pct(children),
-                "other_pct": pct(max(0, busy - server - children)), "server_cpu_s": round(server / CLK, 2)}
+        return {
+            "machine_busy_pct": pct(busy),
+            "server_pct": pct(server),
+            "loadgen_or_pool_pct": pct(children),
+            "other_pct": pct(max(0, busy - server - children)),
+            "server_cpu_s": round(server / CLK, 2),
+        }
 
 
 # --------------------------------------------------------------------------------------------- load generator
+
 
 @dataclass
 class LoadResult:
@@ -353,12 +364,32 @@ class LoadResult:
         return self.non_2xx + sum(self.socket_errors.values())
 
 
-def run_wrk(base: str, paths: list[str], seconds: int, connections: int, label: str, workdir: Path,
-            server_pid: int | None = None) -> LoadResult:
+def run_wrk(
+    base: str,
+    paths: list[str],
+    seconds: int,
+    connections: int,
+    label: str,
+    workdir: Path,
+    server_pid: int | None = None,
+) -> LoadResult:
     path_file = workdir / f"paths-{re.sub(r'[^a-z0-9]+', '-', label.lower())}.txt"
     path_file.write_text("\n".join(paths) + "\n")
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
-           "-s", str(LUA), base, "--", str(path_file), "close"]
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(LUA),
+        base,
+        "--",
+        str(path_file),
+        "close",
+    ]
     cpu = CpuMeter(server_pid)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     cpu = cpu.done()
@@ -385,6 +416,7 @@ def run_wrk(base: str, paths: list[str], seconds: int, connections: int, label: 
 
 # --------------------------------------------------------------------------------------------- thumbor
 
+
 def ensure_thumbor() -> tuple[Path | None, str]:
     exe = THUMBOR_VENV / "bin" / "thumbor"
     py = THUMBOR_VENV / "bin" / "python"
@@ -393,8 +425,10 @@ def ensure_thumbor() -> tuple[Path | None, str]:
         if ver == THUMBOR_VERSION:
             return exe, ""
     log(f"creating {THUMBOR_VENV.relative_to(REPO)} and installing thumbor=={THUMBOR_VERSION}")
-    steps = [["python3", "-m", "venv", str(THUMBOR_VENV)],
-             [str(THUMBOR_VENV / "bin" / "pip"), "install", "-q", f"thumbor=={THUMBOR_VERSION}"]]
+    steps = [
+        ["python3", "-m", "venv", str(THUMBOR_VENV)],
+        [str(THUMBOR_VENV / "bin" / "pip"), "install", "-q", f"thumbor=={THUMBOR_VERSION}"],
+    ]
     for cmd in steps:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         if p.returncode != 0:
@@ -403,20 +437,23 @@ def ensure_thumbor() -> tuple[Path | None, str]:
 
 
 def thumbor_conf(root: Path, quality: int) -> str:
-    return "\n".join([
-        "LOADER = 'thumbor.loaders.file_loader'",
-        f"FILE_LOADER_ROOT_PATH = {str(root)!r}",
-        "STORAGE = 'thumbor.storages.no_storage'",  # no original-image storage
-        "RESULT_STORAGE = 'thumbor.result_storages.no_storage'",  # no result cache: every request renders
-        f"QUALITY = {quality}",
-        f"WEBP_QUALITY = {quality}",
-        "ALLOW_UNSAFE_URL = True",
-        "AUTO_WEBP = False",
-        "",
-    ])
+    return "\n".join(
+        [
+            "LOADER = 'thumbor.loaders.file_loader'",
+            f"FILE_LOADER_ROOT_PATH = {str(root)!r}",
+            "STORAGE = 'thumbor.storages.no_storage'",  # no original-image storage
+            "RESULT_STORAGE = 'thumbor.result_storages.no_storage'",  # no result cache: every request renders
+            f"QUALITY = {quality}",
+            f"WEBP_QUALITY = {quality}",
+            "ALLOW_UNSAFE_URL = True",
+            "AUTO_WEBP = False",
+            "",
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------------------- stand-in
+
 
 def standin_settings():
     from app.config import Settings
@@ -434,14 +471,20 @@ def find_cache_off_setting() -> tuple[str, str] | None:
         except OSError:
             pass
     names = sorted({n for t in texts for n in re.findall(r"\bIMAGESD_[A-Z0-9_]*CACHE[A-Z0-9_]*\b", t)})
-    names = [n for n in names if not re.search(r"DIR|PATH|ROOT|SIZE|BYTES|MAX|TTL|AGE|CONTROL", n[len("IMAGESD_"):])]
+    names = [n for n in names if not re.search(r"DIR|PATH|ROOT|SIZE|BYTES|MAX|TTL|AGE|CONTROL", n[len("IMAGESD_") :])]
     return (names[0], "off") if names else None
 
 
 def start_standin(port: int, data_dir: Path, workdir: Path, extra_env: dict, tag: str) -> Server:
     env = dict(os.environ)
-    env.update({"IMAGESD_DATA_DIR": str(data_dir), "IMAGESD_PORT": str(port),
-                "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{port}", "AEONTEL_INSTANCE_DIR": str(workdir / "instance")})
+    env.update(
+        {
+            "IMAGESD_DATA_DIR": str(data_dir),
+            "IMAGESD_PORT": str(port),
+            "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "AEONTEL_INSTANCE_DIR": str(workdir / "instance"),
+        }
+    )
     env.update(extra_env)
     cmd = [sys.executable, "-m", "app.imagesd.cli", "serve", "--port", str(port), "--workers", "2"]
     return Server(f"imagesd-{tag}", cmd, env, REPO, workdir / f"imagesd-{tag}.log")
@@ -450,9 +493,12 @@ def start_standin(port: int, data_dir: Path, workdir: Path, extra_env: dict, tag
 def upload(base: str, account_id: str, token: str, data: bytes, name: str = "mobile_jolla.jpg") -> str:
     import requests
 
-    r = requests.post(f"{base}/client/v4/accounts/{account_id}/images/v1",
-                      headers={"Authorization": f"Bearer {token}"},
-                      files={"file": (name, data, "image/jpeg")}, timeout=60)
+    r = requests.post(
+        f"{base}/client/v4/accounts/{account_id}/images/v1",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": (name, data, "image/jpeg")},
+        timeout=60,
+    )
     body = r.json()
     if r.status_code != 200 or not body.get("success"):
         raise RuntimeError(f"upload failed: HTTP {r.status_code} {body}")
@@ -490,8 +536,13 @@ def decode(content: bytes) -> dict:
 
     im = Image.open(io.BytesIO(content))
     im.load()
-    return {"format": im.format, "size": list(im.size), "bytes": len(content), "mode": im.mode,
-            "exif": bool(im.info.get("exif"))}
+    return {
+        "format": im.format,
+        "size": list(im.size),
+        "bytes": len(content),
+        "mode": im.mode,
+        "exif": bool(im.info.get("exif")),
+    }
 
 
 def describe(o: dict | None) -> str:
@@ -501,6 +552,7 @@ def describe(o: dict | None) -> str:
 
 
 # --------------------------------------------------------------------------------------------- report
+
 
 def machine_info() -> dict:
     mem_kb = 0
@@ -531,7 +583,8 @@ def versions(thumbor_py: Path | None) -> dict:
         "flask": sh(f"{sys.executable} -c 'import importlib.metadata as m; print(m.version(\"flask\"))'"),
         "wrk": sh("wrk -v 2>&1 | head -1 | cut -d' ' -f2"),
         "repo_commit": sh(f"git -C {REPO} rev-parse --short HEAD"),
-        "imagesd_dirty": sh(f"git -C {REPO} status --porcelain -- app/imagesd | wc -l") + " changed files in app/imagesd",
+        "imagesd_dirty": sh(f"git -C {REPO} status --porcelain -- app/imagesd | wc -l")
+        + " changed files in app/imagesd",
     }
     if thumbor_py:
         v["thumbor"] = sh(f"{thumbor_py} -c 'import thumbor; print(thumbor.__version__)'")
@@ -552,8 +605,10 @@ def combine(runs: list[LoadResult]) -> dict:
         "seconds": round(secs, 2),
         "errors": sum(r.errors for r in runs),
         "paths_wrapped": sum(r.paths_wrapped for r in runs),
-        "latency": {"p50_ms": round(statistics.median(r.latency.get("p50_ms", 0) for r in runs), 1),
-                    "p99_ms": round(max(r.latency.get("p99_ms", 0) for r in runs), 1)},
+        "latency": {
+            "p50_ms": round(statistics.median(r.latency.get("p50_ms", 0) for r in runs), 1),
+            "p99_ms": round(max(r.latency.get("p99_ms", 0) for r in runs), 1),
+        },
         "round_rates": [r.rate for r in runs],
         "cpu": {k: round(statistics.fmean(r.cpu[k] for r in runs), 1) for k in cpu_keys},
         "server_cpu_ms_per_request": round(sum(r.cpu.get("server_cpu_s", 0) for r in runs) / max(1, good) * 1000, 2),
@@ -567,8 +622,13 @@ def goal(ok: bool | None) -> str:
 
 def render(res: dict) -> str:
     m, v, e, cfg = res["machine"], res["versions"], res["engine"], res["config"]
-    th, un, ca, rss, out = (res.get("thumbor"), res.get("standin_uncached"), res.get("standin_cached"),
-                            res.get("rss", {}), res.get("output", {}))
+    th, un, ca, rss, out = (
+        res.get("thumbor"),
+        res.get("standin_uncached"),
+        res.get("standin_cached"),
+        res.get("rss", {}),
+        res.get("output", {}),
+    )
     lines = [
         BEGIN,
         "## Latest run (written by `bench/imagesd_vs_thumbor.py`)",
@@ -606,10 +666,12 @@ def render(res: dict) -> str:
         if not r:
             return f"| {name} | not measured | | | | | |"
         c = r.get("cpu", {})
-        return (f"| {name} | **{r['rate']} {unit}** ({r['requests']} in {r['seconds']:.0f} s) "
-                f"| {', '.join(str(x) for x in r['round_rates'])} | {r['latency']['p50_ms']} / {r['latency']['p99_ms']} ms "
-                f"| {r['errors']} | {r.get('server_cpu_ms_per_request', '?')} "
-                f"| {c.get('server_pct', '?')}% / {c.get('loadgen_or_pool_pct', '?')}% / {c.get('other_pct', '?')}% |")
+        return (
+            f"| {name} | **{r['rate']} {unit}** ({r['requests']} in {r['seconds']:.0f} s) "
+            f"| {', '.join(str(x) for x in r['round_rates'])} | {r['latency']['p50_ms']} / {r['latency']['p99_ms']} ms "
+            f"| {r['errors']} | {r.get('server_cpu_ms_per_request', '?')} "
+            f"| {c.get('server_pct', '?')}% / {c.get('loadgen_or_pool_pct', '?')}% / {c.get('other_pct', '?')}% |"
+        )
 
     lines += [
         row("thumbor 7.8, uncached", th),
@@ -634,12 +696,14 @@ def render(res: dict) -> str:
 
 
 def write_results_md(block: str) -> None:
-    header = ("# Benchmark results\n\n"
-              "Issue 3 performance goals for the images stand-in (`app/imagesd`). "
-              "Run with `.venv/bin/python bench/imagesd_vs_thumbor.py`; see `bench/README.md`.\n\n")
+    header = (
+        "# Benchmark results\n\n"
+        "Issue 3 performance goals for the images stand-in (`app/imagesd`). "
+        "Run with `.venv/bin/python bench/imagesd_vs_thumbor.py`; see `bench/README.md`.\n\n"
+    )
     text = RESULTS_MD.read_text() if RESULTS_MD.exists() else header
     if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     RESULTS_MD.write_text(text)
@@ -647,18 +711,27 @@ def write_results_md(block: str) -> None:
 
 # --------------------------------------------------------------------------------------------- main
 
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=int, default=10, help="seconds per load run (default 10)")
-    ap.add_argument("--rounds", type=int, default=4,
-                    help="alternating rounds of engine(2p)/thumbor/stand-in uncached (default 4)")
+    ap.add_argument(
+        "--rounds", type=int, default=4, help="alternating rounds of engine(2p)/thumbor/stand-in uncached (default 4)"
+    )
     ap.add_argument("--connections", type=int, default=4, help="wrk connections, same for every server (default 4)")
     ap.add_argument("--engine-seconds", type=float, default=8, help="seconds per bare-engine measurement (default 8)")
-    ap.add_argument("--webp-method", type=int, default=None,
-                    help="WebP method for the bare engine (default: the one that reproduces the stand-in's bytes)")
+    ap.add_argument(
+        "--webp-method",
+        type=int,
+        default=None,
+        help="WebP method for the bare engine (default: the one that reproduces the stand-in's bytes)",
+    )
     ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
-    ap.add_argument("--copies", action="store_true",
-                    help="measure uncached with byte-distinct uploaded copies even if a cache-off setting exists")
+    ap.add_argument(
+        "--copies",
+        action="store_true",
+        help="measure uncached with byte-distinct uploaded copies even if a cache-off setting exists",
+    )
     args = ap.parse_args()
 
     from PIL import Image
@@ -684,10 +757,12 @@ def main() -> int:
     servers: list[Server] = []
     res: dict = {"machine": machine_info(), "notes": []}
     notes = res["notes"]
-    wrk_desc = (f"-t1 -c{args.connections} -d{args.duration}s --timeout 10s --latency -s bench/{LUA.name} URL -- "
-                "PATHS close` (`Connection: close` on every request: with persistent connections one thumbor "
-                "process accepted all 4 and the other stayed idle, measured 321 vs 0 CPU ticks; closing spreads "
-                "the load over both processes/workers of either server)")
+    wrk_desc = (
+        f"-t1 -c{args.connections} -d{args.duration}s --timeout 10s --latency -s bench/{LUA.name} URL -- "
+        "PATHS close` (`Connection: close` on every request: with persistent connections one thumbor "
+        "process accepted all 4 and the other stayed idle, measured 321 vs 0 CPU ticks; closing spreads "
+        "the load over both processes/workers of either server)"
+    )
 
     def start(tag: str, extra: dict) -> tuple[Server, str]:
         port = free_port()
@@ -730,13 +805,16 @@ def main() -> int:
         standin_body = http_get(sbase + path).content
         method = args.webp_method
         if method is None:  # mirror the stand-in's encoder effort: the method whose bytes equal the stand-in's
-            method = next((m for m in (4, 3, 2, 5, 1, 0, 6)
-                           if engine_once(data, quality, m, resample) == standin_body), None)
+            method = next(
+                (m for m in (4, 3, 2, 5, 1, 0, 6) if engine_once(data, quality, m, resample) == standin_body), None
+            )
             msrc = "byte-identical to the stand-in's output" if method is not None else None
             if method is None:
                 method, msrc = 4, "Pillow's default; no method reproduced the stand-in's bytes exactly"
-                notes.append(f"The bare engine's output is not byte-identical to the stand-in's for any WebP method; "
-                             f"method {method} used.")
+                notes.append(
+                    f"The bare engine's output is not byte-identical to the stand-in's for any WebP method; "
+                    f"method {method} used."
+                )
         else:
             msrc = "set on the command line"
         log(f"bare engine: WebP method {method} ({msrc})")
@@ -748,9 +826,19 @@ def main() -> int:
         e["cpu_1p"] = cpu.done()
         res["engine"] = e
         log(f"bare engine: {e['ms_mean']} ms/image, {e['rate_1p']} images/s in 1 process")
-        res["config"] = {"duration": args.duration, "rounds": args.rounds, "connections": args.connections,
-                         "quality": quality, "quality_source": qsrc, "wrk": wrk_desc, "image_size": list(image_size),
-                         "image_bytes": len(data), "webp_method_bare": method, "webp_method_source": msrc, "resample_bare": "LANCZOS"}
+        res["config"] = {
+            "duration": args.duration,
+            "rounds": args.rounds,
+            "connections": args.connections,
+            "quality": quality,
+            "quality_source": qsrc,
+            "wrk": wrk_desc,
+            "image_size": list(image_size),
+            "image_bytes": len(data),
+            "webp_method_bare": method,
+            "webp_method_source": msrc,
+            "resample_bare": "LANCZOS",
+        }
 
         # --- uncached stand-in URLs ---------------------------------------------------------------------------
         uncached_srv, ubase = standin, sbase
@@ -764,19 +852,23 @@ def main() -> int:
                 mode = f"cache disabled with `{cache_off[0]}={cache_off[1]}`, the same URL every request"
                 rounds_paths = [[path]] * args.rounds
             else:
-                notes.append(f"`{cache_off[0]}={cache_off[1]}` did not disable the cache (repeat request "
-                             f"{repeat:.1f} ms vs engine {e['ms_median']} ms); used byte-distinct copies instead")
+                notes.append(
+                    f"`{cache_off[0]}={cache_off[1]}` did not disable the cache (repeat request "
+                    f"{repeat:.1f} ms vs engine {e['ms_median']} ms); used byte-distinct copies instead"
+                )
                 log(notes[-1])
                 stop(uncached_srv)
                 uncached_srv, ubase = standin, sbase
         if not rounds_paths:
             if cache_off is None:
-                notes.append("The stand-in has no cache-disable setting (looked for `IMAGESD_*CACHE*` in app/imagesd/ "
-                             "and docs/imagesd.md) and keys derivatives by the original's sha256, so identical copies "
-                             "would share one cache entry. Uncached was therefore measured with byte-distinct copies: "
-                             "the same JPEG plus a unique 19-byte COM segment after SOI (identical pixels and decode "
-                             "work), each uploaded through the API and requested once (cache on, every request a miss "
-                             "that renders and writes its derivative).")
+                notes.append(
+                    "The stand-in has no cache-disable setting (looked for `IMAGESD_*CACHE*` in app/imagesd/ "
+                    "and docs/imagesd.md) and keys derivatives by the original's sha256, so identical copies "
+                    "would share one cache entry. Uncached was therefore measured with byte-distinct copies: "
+                    "the same JPEG plus a unique 19-byte COM segment after SOI (identical pixels and decode "
+                    "work), each uploaded through the API and requested once (cache on, every request a miss "
+                    "that renders and writes its derivative)."
+                )
             per_round = int(max(2 * e["rate_1p"], 40) * args.duration * 1.6) + 20
             n = per_round * args.rounds
             log(f"stand-in: uploading {n} byte-distinct copies so that every request renders a new derivative")
@@ -784,14 +876,17 @@ def main() -> int:
 
             t0 = time.monotonic()
             with ThreadPoolExecutor(2) as pool:
-                ids = list(pool.map(lambda i: upload(sbase, account_id, token, jpeg_copy(data, i), f"copy{i}.jpg"),
-                                    range(n)))
+                ids = list(
+                    pool.map(lambda i: upload(sbase, account_id, token, jpeg_copy(data, i), f"copy{i}.jpg"), range(n))
+                )
             log(f"stand-in: {n} uploads in {time.monotonic() - t0:.0f} s")
             suffix = path.split(STANDIN_OPTIONS, 1)[1]
             all_paths = [f"/{account_hash}/{i}/{STANDIN_OPTIONS}{suffix}" for i in ids]
-            rounds_paths = [all_paths[k * per_round:(k + 1) * per_round] for k in range(args.rounds)]
-            mode = (f"cache on; {n} byte-distinct copies ({per_round} per round), each URL requested once "
-                    "(the wrk script reports `paths_wrapped`, which must be 0)")
+            rounds_paths = [all_paths[k * per_round : (k + 1) * per_round] for k in range(args.rounds)]
+            mode = (
+                f"cache on; {n} byte-distinct copies ({per_round} per round), each URL requested once "
+                "(the wrk script reports `paths_wrapped`, which must be 0)"
+            )
         res["config"]["uncached_mode"] = mode
         # --- thumbor ------------------------------------------------------------------------------------------
         thumbor_body = th = None
@@ -803,9 +898,20 @@ def main() -> int:
             conf.write_text(thumbor_conf(troot, quality))
             tport = free_port()
             tbase = f"http://127.0.0.1:{tport}"
-            th = Server("thumbor", [str(thumbor_exe), f"--port={tport}", "--ip=127.0.0.1", f"--conf={conf}",
-                                    "--processes=2", "--log-level=error"], dict(os.environ), workdir,
-                        workdir / "thumbor.log")
+            th = Server(
+                "thumbor",
+                [
+                    str(thumbor_exe),
+                    f"--port={tport}",
+                    "--ip=127.0.0.1",
+                    f"--conf={conf}",
+                    "--processes=2",
+                    "--log-level=error",
+                ],
+                dict(os.environ),
+                workdir,
+                workdir / "thumbor.log",
+            )
             servers.append(th)
             wait_http(f"{tbase}/healthcheck", th.proc, 60)
             log(f"thumbor: up on {tbase} with --processes=2")
@@ -827,31 +933,47 @@ def main() -> int:
             e2.append(bench_engine_2p(data, quality, method, resample, args.engine_seconds))
             log(f"round {k + 1}: bare engine 2 processes {e2[-1]['rate']} images/s (cpu {e2[-1]['cpu']})")
             if th:
-                t = run_wrk(tbase, [tpath], args.duration, args.connections, f"thumbor round {k + 1}", workdir,
-                            th.proc.pid)
+                t = run_wrk(
+                    tbase, [tpath], args.duration, args.connections, f"thumbor round {k + 1}", workdir, th.proc.pid
+                )
                 t_runs.append(t)
                 log(f"round {k + 1}: thumbor {t.rate} req/s, errors {t.errors} (cpu {t.cpu})")
             sampler = RssSampler(uncached_srv.proc.pid)
             sampler.start()
-            u = run_wrk(ubase, rounds_paths[k], args.duration, args.connections, f"stand-in uncached round {k + 1}",
-                        workdir, uncached_srv.proc.pid)
+            u = run_wrk(
+                ubase,
+                rounds_paths[k],
+                args.duration,
+                args.connections,
+                f"stand-in uncached round {k + 1}",
+                workdir,
+                uncached_srv.proc.pid,
+            )
             samplers.append(sampler.finish())
             u_runs.append(u)
-            log(f"round {k + 1}: stand-in uncached {u.rate} req/s, errors {u.errors}, wrapped {u.paths_wrapped}, "
-                f"peak RSS {sampler.peak_rss_kb / 1024:.1f} MB (cpu {u.cpu})")
+            log(
+                f"round {k + 1}: stand-in uncached {u.rate} req/s, errors {u.errors}, wrapped {u.paths_wrapped}, "
+                f"peak RSS {sampler.peak_rss_kb / 1024:.1f} MB (cpu {u.cpu})"
+            )
         e["rate_2p_rounds"] = [x["rate"] for x in e2]
         e["rate_2p"] = round(statistics.fmean(e["rate_2p_rounds"]), 1)
-        e["cpu_2p"] = {k: round(statistics.fmean(x["cpu"][k] for x in e2), 1) for k in ("machine_busy_pct", "other_pct")}
-        e["cpu_ms_per_image_2p"] = round(sum(x["cpu_ms_per_image"] * x["images"] for x in e2)
-                                         / sum(x["images"] for x in e2), 2)
+        e["cpu_2p"] = {
+            k: round(statistics.fmean(x["cpu"][k] for x in e2), 1) for k in ("machine_busy_pct", "other_pct")
+        }
+        e["cpu_ms_per_image_2p"] = round(
+            sum(x["cpu_ms_per_image"] * x["images"] for x in e2) / sum(x["images"] for x in e2), 2
+        )
         res["thumbor"] = combine(t_runs) if t_runs else None
         res["standin_uncached"] = uc = combine(u_runs)
         if len(rounds_paths[0]) > 1 and uc["paths_wrapped"]:
             notes.append(f"the uncached URL lists wrapped {uc['paths_wrapped']} times: some requests were cached")
-        res["rss"] = {"peak_rss_mb": round(max(s_.peak_rss_kb for s_ in samplers) / 1024, 1),
-                      "peak_pss_mb": round(max(s_.peak_pss_kb for s_ in samplers) / 1024, 1),
-                      "idle_rss_mb": round(idle, 1), "procs": max(s_.peak_procs for s_ in samplers),
-                      "samples": sum(s_.samples for s_ in samplers)}
+        res["rss"] = {
+            "peak_rss_mb": round(max(s_.peak_rss_kb for s_ in samplers) / 1024, 1),
+            "peak_pss_mb": round(max(s_.peak_pss_kb for s_ in samplers) / 1024, 1),
+            "idle_rss_mb": round(idle, 1),
+            "procs": max(s_.peak_procs for s_ in samplers),
+            "samples": sum(s_.samples for s_ in samplers),
+        }
         if th:
             stop(th)
         if uncached_srv is not standin:
@@ -869,8 +991,10 @@ def main() -> int:
         sampler.finish()
         res["standin_cached"] = ca = combine([c])
         res["rss"]["peak_rss_cached_mb"] = round(sampler.peak_rss_kb / 1024, 1)
-        log(f"stand-in cached: {c.rate} req/s (one request alone: {min(cached_lat):.1f} ms), errors {c.errors} "
-            f"(cpu {c.cpu})")
+        log(
+            f"stand-in cached: {c.rate} req/s (one request alone: {min(cached_lat):.1f} ms), errors {c.errors} "
+            f"(cpu {c.cpu})"
+        )
         stop(standin)
 
         # --- output check and goals -----------------------------------------------------------------------------
@@ -880,43 +1004,70 @@ def main() -> int:
             a, b = out["standin"]["bytes"], out["thumbor"]["bytes"]
             out["diff_pct"] = round(abs(a - b) / min(a, b) * 100, 1)
         res["output"] = out
-        match_ok = (None if thumbor_body is None else
-                    all(o["format"] == "WEBP" and o["size"] == [TW, TH] for o in (out["standin"], out["thumbor"]))
-                    and out["diff_pct"] <= 15)
+        match_ok = (
+            None
+            if thumbor_body is None
+            else all(o["format"] == "WEBP" and o["size"] == [TW, TH] for o in (out["standin"], out["thumbor"]))
+            and out["diff_pct"] <= 15
+        )
         th_rate = (res.get("thumbor") or {}).get("rate")
         u_rate, c_rate = uc["rate"], ca["rate"]
         goals = [
-            {"goal": "Matched output (both 400x300 WebP, sizes within 15%)", "target": "yes",
-             "measured": f"{out['standin']['format']} {out['standin']['size']} {out['standin']['bytes']} B vs "
-                         f"{out.get('thumbor', {}).get('format')} {out.get('thumbor', {}).get('size')} "
-                         f"{out.get('thumbor', {}).get('bytes')} B: {out.get('diff_pct', '?')}% apart",
-             "ok": match_ok},
-            {"goal": "Uncached stand-in vs thumbor", "target": ">= 1.30x",
-             "measured": f"{u_rate / th_rate:.2f}x ({u_rate} vs {th_rate} req/s)" if th_rate else "n/a",
-             "ok": (u_rate >= 1.3 * th_rate) if th_rate else None},
-            {"goal": "Uncached stand-in vs bare engine in-process on both cores (2-process rate)", "target": ">= 85%",
-             "measured": f"{u_rate / e['rate_2p'] * 100:.0f}% ({u_rate} vs {e['rate_2p']} images/s)",
-             "ok": u_rate >= 0.85 * e["rate_2p"]},
-            {"goal": "Cached vs uncached", "target": ">= 15x",
-             "measured": f"{c_rate / u_rate:.1f}x ({c_rate} vs {u_rate} req/s)" if u_rate else "n/a",
-             "ok": (c_rate >= 15 * u_rate) if u_rate else None},
-            {"goal": "Stand-in peak RSS under uncached load", "target": "<= 300 MB",
-             "measured": f"{res['rss']['peak_rss_mb']} MB", "ok": res["rss"]["peak_rss_mb"] <= 300},
+            {
+                "goal": "Matched output (both 400x300 WebP, sizes within 15%)",
+                "target": "yes",
+                "measured": f"{out['standin']['format']} {out['standin']['size']} {out['standin']['bytes']} B vs "
+                f"{out.get('thumbor', {}).get('format')} {out.get('thumbor', {}).get('size')} "
+                f"{out.get('thumbor', {}).get('bytes')} B: {out.get('diff_pct', '?')}% apart",
+                "ok": match_ok,
+            },
+            {
+                "goal": "Uncached stand-in vs thumbor",
+                "target": ">= 1.30x",
+                "measured": f"{u_rate / th_rate:.2f}x ({u_rate} vs {th_rate} req/s)" if th_rate else "n/a",
+                "ok": (u_rate >= 1.3 * th_rate) if th_rate else None,
+            },
+            {
+                "goal": "Uncached stand-in vs bare engine in-process on both cores (2-process rate)",
+                "target": ">= 85%",
+                "measured": f"{u_rate / e['rate_2p'] * 100:.0f}% ({u_rate} vs {e['rate_2p']} images/s)",
+                "ok": u_rate >= 0.85 * e["rate_2p"],
+            },
+            {
+                "goal": "Cached vs uncached",
+                "target": ">= 15x",
+                "measured": f"{c_rate / u_rate:.1f}x ({c_rate} vs {u_rate} req/s)" if u_rate else "n/a",
+                "ok": (c_rate >= 15 * u_rate) if u_rate else None,
+            },
+            {
+                "goal": "Stand-in peak RSS under uncached load",
+                "target": "<= 300 MB",
+                "measured": f"{res['rss']['peak_rss_mb']} MB",
+                "ok": res["rss"]["peak_rss_mb"] <= 300,
+            },
         ]
         res["goals"] = goals
-        notes.append(f"For reference: the uncached stand-in reached {u_rate / (2 * e['rate_1p']) * 100:.0f}% of twice "
-                     f"the single-process engine rate ({2 * e['rate_1p']:.1f}/s).")
+        notes.append(
+            f"For reference: the uncached stand-in reached {u_rate / (2 * e['rate_1p']) * 100:.0f}% of twice "
+            f"the single-process engine rate ({2 * e['rate_1p']:.1f}/s)."
+        )
         u_cpu = uc["server_cpu_ms_per_request"]
-        cost = (f"Steadier view (CPU time per image or request: other processes sway it by about ±10%, req/s by 2-4x): bare "
-                f"engine {e['cpu_ms_per_image']} ms, stand-in uncached {u_cpu} ms per request "
-                f"({(u_cpu / e['cpu_ms_per_image'] - 1) * 100:+.0f}% over the engine)")
+        cost = (
+            f"Steadier view (CPU time per image or request: other processes sway it by about ±10%, req/s by 2-4x): bare "
+            f"engine {e['cpu_ms_per_image']} ms, stand-in uncached {u_cpu} ms per request "
+            f"({(u_cpu / e['cpu_ms_per_image'] - 1) * 100:+.0f}% over the engine)"
+        )
         if res.get("thumbor"):
             t_cpu = res["thumbor"]["server_cpu_ms_per_request"]
-            cost += (f", thumbor {t_cpu} ms ({(t_cpu / e['cpu_ms_per_image'] - 1) * 100:+.0f}%); by CPU cost the "
-                     f"stand-in's capacity is {t_cpu / u_cpu:.2f}x thumbor's and {e['cpu_ms_per_image'] / u_cpu * 100:.0f}% "
-                     "of the engine's")
-        cost += (f". Cached: {ca['server_cpu_ms_per_request']} ms CPU per request, "
-                 f"{u_cpu / max(ca['server_cpu_ms_per_request'], 0.001):.0f}x cheaper than uncached")
+            cost += (
+                f", thumbor {t_cpu} ms ({(t_cpu / e['cpu_ms_per_image'] - 1) * 100:+.0f}%); by CPU cost the "
+                f"stand-in's capacity is {t_cpu / u_cpu:.2f}x thumbor's and {e['cpu_ms_per_image'] / u_cpu * 100:.0f}% "
+                "of the engine's"
+            )
+        cost += (
+            f". Cached: {ca['server_cpu_ms_per_request']} ms CPU per request, "
+            f"{u_cpu / max(ca['server_cpu_ms_per_request'], 0.001):.0f}x cheaper than uncached"
+        )
         notes.append(cost + ".")
         for label, r in (("thumbor", res.get("thumbor")), ("stand-in uncached", uc), ("stand-in cached", ca)):
             if r and r["errors"]:
@@ -933,10 +1084,15 @@ def main() -> int:
             ("stand-in 2 workers, uncached (req/s)", u_rate),
             ("stand-in 2 workers, cached (req/s)", c_rate),
             ("stand-in peak RSS, uncached load (MB)", res["rss"]["peak_rss_mb"]),
-            ("CPU ms/image: engine / thumbor / stand-in",
-             f"{e['cpu_ms_per_image']} / {(res.get('thumbor') or {}).get('server_cpu_ms_per_request', '-')} / "
-             f"{uc['server_cpu_ms_per_request']}"),
-            ("output bytes stand-in / thumbor", f"{out['standin']['bytes']} / {out.get('thumbor', {}).get('bytes', '-')}"),
+            (
+                "CPU ms/image: engine / thumbor / stand-in",
+                f"{e['cpu_ms_per_image']} / {(res.get('thumbor') or {}).get('server_cpu_ms_per_request', '-')} / "
+                f"{uc['server_cpu_ms_per_request']}",
+            ),
+            (
+                "output bytes stand-in / thumbor",
+                f"{out['standin']['bytes']} / {out.get('thumbor', {}).get('bytes', '-')}",
+            ),
         ]
         print(f"{'measurement':<46} {'result':>16}")
         print("-" * 63)

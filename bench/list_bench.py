@@ -44,7 +44,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -70,6 +70,7 @@ class TimeLimit(Exception):
 
 # --------------------------------------------------------------------------------------------- seeding
 
+
 class Clock:
     """Stands in for the `time` module inside `app.domain.common` so `new_id` stamps ids with our own times."""
 
@@ -94,10 +95,32 @@ def id_clock(start_millis: int):
         common.time = real
 
 
-CAMERAS = [("Canon", "Canon EOS 40D"), ("NIKON CORPORATION", "NIKON D70"), ("Apple", "iPhone 15 Pro"),
-           ("SONY", "ILCE-7M3"), ("FUJIFILM", "X-T4"), ("Google", "Pixel 8")]
-WORDS = ["beach", "team", "product", "hero", "banner", "office", "launch", "portrait", "event", "street", "logo",
-         "summer", "winter", "city", "studio", "detail"]
+CAMERAS = [
+    ("Canon", "Canon EOS 40D"),
+    ("NIKON CORPORATION", "NIKON D70"),
+    ("Apple", "iPhone 15 Pro"),
+    ("SONY", "ILCE-7M3"),
+    ("FUJIFILM", "X-T4"),
+    ("Google", "Pixel 8"),
+]
+WORDS = [
+    "beach",
+    "team",
+    "product",
+    "hero",
+    "banner",
+    "office",
+    "launch",
+    "portrait",
+    "event",
+    "street",
+    "logo",
+    "summer",
+    "winter",
+    "city",
+    "studio",
+    "detail",
+]
 
 
 def fake_blurhash(rng: random.Random) -> str:
@@ -105,10 +128,21 @@ def fake_blurhash(rng: random.Random) -> str:
     return "".join(rng.choice(chars) for _ in range(28))
 
 
-def seed_images(app, workspace_id: str, project_id: str, n: int, *, rng: random.Random, start: datetime,
-                step_ms: tuple[int, int] = (200, 60_000), other: tuple[str, str] | None = None,
-                other_every: int = 0, batch: int = 5_000, provisioning: bool = False,
-                progress_every: int = 25_000) -> dict:
+def seed_images(
+    app,
+    workspace_id: str,
+    project_id: str,
+    n: int,
+    *,
+    rng: random.Random,
+    start: datetime,
+    step_ms: tuple[int, int] = (200, 60_000),
+    other: tuple[str, str] | None = None,
+    other_every: int = 0,
+    batch: int = 5_000,
+    provisioning: bool = False,
+    progress_every: int = 25_000,
+) -> dict:
     """Bulk-inserts `n` ready images (file + image rows, optionally provisioning rows) into one project.
 
     Times (and so ids) go forward from `start` by a random step; with `other`, every `other_every`-th row goes to
@@ -137,52 +171,91 @@ def seed_images(app, workspace_id: str, project_id: str, n: int, *, rng: random.
         image_rows.clear()
         prov_rows.clear()
 
-    with app.app_context(), id_clock(millis) as clock:
-        with db.engine.begin() as conn:
-            i = 0
-            while made["main"] < n:
-                i += 1
-                clock.millis += rng.randint(*step_ms)
-                when = datetime.fromtimestamp(clock.millis / 1000, timezone.utc)
-                to_other = other is not None and other_every and i % other_every == 0
-                ws, prj = other if to_other else (workspace_id, project_id)
-                made["other" if to_other else "main"] += 1
-                file_id = new_id("fil")
-                width, height = rng.choice([(4000, 3000), (3000, 4000), (1920, 1080), (1080, 1350), (6000, 4000)])
-                size = rng.randint(150_000, 9_000_000)
-                make, model = rng.choice(CAMERAS)
-                name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{i:06d}.jpg"
-                files_rows.append(dict(
-                    id=file_id, workspace_id=ws, project_id=prj, name=name, mime_type="image/jpeg", size=size,
-                    sha256=f"{rng.getrandbits(256):064x}", storage_key=f"{ws}/{prj}/{file_id}", status="ready",
-                    error_code=None, error_message=None, created_at=when, updated_at=when,
-                ))
-                image_rows.append(dict(
-                    file_id=file_id, workspace_id=ws, cf_image_id=file_id, width=width, height=height, size=size,
+    with app.app_context(), id_clock(millis) as clock, db.engine.begin() as conn:
+        i = 0
+        while made["main"] < n:
+            i += 1
+            clock.millis += rng.randint(*step_ms)
+            when = datetime.fromtimestamp(clock.millis / 1000, UTC)
+            to_other = other is not None and other_every and i % other_every == 0
+            ws, prj = other if to_other else (workspace_id, project_id)
+            made["other" if to_other else "main"] += 1
+            file_id = new_id("fil")
+            width, height = rng.choice([(4000, 3000), (3000, 4000), (1920, 1080), (1080, 1350), (6000, 4000)])
+            size = rng.randint(150_000, 9_000_000)
+            make, model = rng.choice(CAMERAS)
+            name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{i:06d}.jpg"
+            files_rows.append(
+                dict(
+                    id=file_id,
+                    workspace_id=ws,
+                    project_id=prj,
+                    name=name,
+                    mime_type="image/jpeg",
+                    size=size,
+                    sha256=f"{rng.getrandbits(256):064x}",
+                    storage_key=f"{ws}/{prj}/{file_id}",
+                    status="ready",
+                    error_code=None,
+                    error_message=None,
+                    created_at=when,
+                    updated_at=when,
+                )
+            )
+            image_rows.append(
+                dict(
+                    file_id=file_id,
+                    workspace_id=ws,
+                    cf_image_id=file_id,
+                    width=width,
+                    height=height,
+                    size=size,
                     format="jpeg",
-                    exif={"Make": make, "Model": model, "DateTimeOriginal": when.strftime("%Y:%m:%d %H:%M:%S"),
-                          "ExposureTime": "1/250", "FNumber": 5.6, "ISOSpeedRatings": 200, "Orientation": 1},
-                    placeholder=fake_blurhash(rng), dominant_color=f"#{rng.getrandbits(24):06x}",
-                    require_signed_urls=False, alt_text=None, decorative=False,
+                    exif={
+                        "Make": make,
+                        "Model": model,
+                        "DateTimeOriginal": when.strftime("%Y:%m:%d %H:%M:%S"),
+                        "ExposureTime": "1/250",
+                        "FNumber": 5.6,
+                        "ISOSpeedRatings": 200,
+                        "Orientation": 1,
+                    },
+                    placeholder=fake_blurhash(rng),
+                    dominant_color=f"#{rng.getrandbits(24):06x}",
+                    require_signed_urls=False,
+                    alt_text=None,
+                    decorative=False,
                     created_at=when + timedelta(seconds=2),
-                ))
-                if provisioning:
-                    prov_rows.append(dict(
-                        file_id=file_id, workspace_id=ws, state="done", attempts=1, next_attempt_at=when,
-                        enqueued_at=when, lease_until=None, cf_image_id=file_id, last_error=None, created_at=when,
-                    ))
-                if len(files_rows) >= batch:
-                    flush(conn)
-                    total = made["main"] + made["other"]
-                    if progress_every and total % progress_every < batch:
-                        log(f"  seeded {total:,} rows ({time.perf_counter() - t0:.1f}s)")
-            flush(conn)
+                )
+            )
+            if provisioning:
+                prov_rows.append(
+                    dict(
+                        file_id=file_id,
+                        workspace_id=ws,
+                        state="done",
+                        attempts=1,
+                        next_attempt_at=when,
+                        enqueued_at=when,
+                        lease_until=None,
+                        cf_image_id=file_id,
+                        last_error=None,
+                        created_at=when,
+                    )
+                )
+            if len(files_rows) >= batch:
+                flush(conn)
+                total = made["main"] + made["other"]
+                if progress_every and total % progress_every < batch:
+                    log(f"  seeded {total:,} rows ({time.perf_counter() - t0:.1f}s)")
+        flush(conn)
     made["seconds"] = round(time.perf_counter() - t0, 1)
     made["last_millis"] = clock.millis
     return made
 
 
 # --------------------------------------------------------------------------------------------- databases
+
 
 @contextmanager
 def throwaway_database(kind: str, tmp: Path, pg_url: str):
@@ -214,25 +287,33 @@ def throwaway_database(kind: str, tmp: Path, pg_url: str):
 
 def bench_env(instance: Path, database_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in SCRUB_ENV}
-    env.update(AEONTEL_INSTANCE_DIR=str(instance), DATABASE_URL=database_url, REDIS_URL=NO_REDIS,
-               SECRET_KEY="list-bench-" + uuid.uuid4().hex, PYTHONUNBUFFERED="1")
+    env.update(
+        AEONTEL_INSTANCE_DIR=str(instance),
+        DATABASE_URL=database_url,
+        REDIS_URL=NO_REDIS,
+        SECRET_KEY="list-bench-" + uuid.uuid4().hex,
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
 def db_upgrade(env: dict) -> None:
-    res = subprocess.run([str(VENV_BIN / "aeontel"), "db", "upgrade"], env=env, cwd=REPO, capture_output=True,
-                         text=True, timeout=180)
+    res = subprocess.run(
+        [str(VENV_BIN / "aeontel"), "db", "upgrade"], env=env, cwd=REPO, capture_output=True, text=True, timeout=180
+    )
     if res.returncode != 0:
         raise RuntimeError(f"aeontel db upgrade failed:\n{res.stdout}\n{res.stderr}")
 
 
 def head_revision(env: dict) -> str:
-    res = subprocess.run([str(VENV_BIN / "aeontel"), "db", "current"], env=env, cwd=REPO, capture_output=True,
-                         text=True, timeout=60)
+    res = subprocess.run(
+        [str(VENV_BIN / "aeontel"), "db", "current"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     return (res.stdout.strip().splitlines() or ["?"])[-1]
 
 
 # --------------------------------------------------------------------------------------------- the app
+
 
 def add_offset_route(app) -> None:
     """OFFSET pagination beside the real endpoint: same auth, same join, same serializer, only the paging differs."""
@@ -240,10 +321,10 @@ def add_offset_route(app) -> None:
     from sqlalchemy import select
 
     from app.api.auth import require, workspace_param
-    from app.domain.shapes import image_json, list_json
     from app.domain import files
     from app.domain.files import File
     from app.domain.images import Image
+    from app.domain.shapes import image_json, list_json
     from app.extensions import db
 
     @require("read")
@@ -251,8 +332,14 @@ def add_offset_route(app) -> None:
         workspace_id = workspace_param(request.args.get("workspace_id"))
         limit = files.parse_limit(request.args.get("limit"))
         offset = max(0, int(request.args.get("offset", "0")))
-        query = (select(Image, File).join(File, File.id == Image.file_id).where(Image.workspace_id == workspace_id)
-                 .order_by(Image.file_id.desc()).limit(limit).offset(offset))
+        query = (
+            select(Image, File)
+            .join(File, File.id == Image.file_id)
+            .where(Image.workspace_id == workspace_id)
+            .order_by(Image.file_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         rows = [tuple(row) for row in db.session.execute(query)]
         return list_json([image_json(image, file) for image, file in rows], None)
 
@@ -279,8 +366,10 @@ def cases(cursors: dict[str, str]) -> list[tuple[str, str]]:
         ("offset 0", f"/bench/offset-images?limit={PAGE}&offset=0"),
         (f"offset {DEEP:,}", f"/bench/offset-images?limit={PAGE}&offset={DEEP}"),
         *[(f"sort={sort}, first page", f"/api/images?limit={PAGE}&sort={sort}") for sort in SORTED],
-        *[(f"sort={sort}, after {DEEP:,}", f"/api/images?limit={PAGE}&sort={sort}&cursor={cursors[sort]}")
-          for sort in SORTED],
+        *[
+            (f"sort={sort}, after {DEEP:,}", f"/api/images?limit={PAGE}&sort={sort}&cursor={cursors[sort]}")
+            for sort in SORTED
+        ],
         ("count=true, first page", f"/api/images?limit={PAGE}&count=true"),
     ]
 
@@ -298,11 +387,19 @@ def deep_cursors(workspace_id: str) -> dict[str, str]:
     for sort in ("-created", *SORTED):
         spec = listing.ListQuery(kind="images", workspace_id=workspace_id, sort=sort)
         column = {"-created": None, "name": File.name, "-size": File.size}[sort]
-        order = [Image.file_id.desc()] if column is None else (
-            [column.desc(), File.id.desc()] if sort.startswith("-") else [column.asc(), File.id.asc()])
-        row = db.session.execute(select(File.name, File.size, File.id).join(Image, Image.file_id == File.id)
-                                 .where(Image.workspace_id == workspace_id).order_by(*order)
-                                 .offset(DEEP - 1).limit(1)).one()
+        order = (
+            [Image.file_id.desc()]
+            if column is None
+            else ([column.desc(), File.id.desc()] if sort.startswith("-") else [column.asc(), File.id.asc()])
+        )
+        row = db.session.execute(
+            select(File.name, File.size, File.id)
+            .join(Image, Image.file_id == File.id)
+            .where(Image.workspace_id == workspace_id)
+            .order_by(*order)
+            .offset(DEEP - 1)
+            .limit(1)
+        ).one()
         key = None if column is None else row.name if column is File.name else row.size
         cursors[sort] = listing.sign_cursor(spec, key, row.id)
     return cursors
@@ -310,17 +407,22 @@ def deep_cursors(workspace_id: str) -> dict[str, str]:
 
 def summarize(samples: list[float]) -> dict:
     s = sorted(samples)
-    return {"n": len(s), "p50": percentile(s, 50), "p95": percentile(s, 95), "min": s[0], "max": s[-1],
-            "mean": statistics.fmean(s)}
+    return {
+        "n": len(s),
+        "p50": percentile(s, 50),
+        "p95": percentile(s, 95),
+        "min": s[0],
+        "max": s[-1],
+        "mean": statistics.fmean(s),
+    }
 
 
-def measure_in_process(app, headers: dict, paths: list[tuple[str, str]], n: int, warmup: int,
-                       deadline: float) -> dict:
+def measure_in_process(app, headers: dict, paths: list[tuple[str, str]], n: int, warmup: int, deadline: float) -> dict:
     client = app.test_client()
     results = {}
     # Interleaved rounds, so that a burst of load from others on the machine hits every case alike.
     samples: dict[str, list[float]] = {label: [] for label, _ in paths}
-    for label, path in paths:
+    for _label, path in paths:
         for _ in range(warmup):
             assert client.get(path, headers=headers).status_code == 200
     for _ in range(n):
@@ -338,14 +440,13 @@ def measure_in_process(app, headers: dict, paths: list[tuple[str, str]], n: int,
     return results
 
 
-def measure_http(base: str, headers: dict, paths: list[tuple[str, str]], n: int, warmup: int,
-                 deadline: float) -> dict:
+def measure_http(base: str, headers: dict, paths: list[tuple[str, str]], n: int, warmup: int, deadline: float) -> dict:
     import requests
 
     samples: dict[str, list[float]] = {label: [] for label, _ in paths}
     with requests.Session() as http:
         http.headers.update(headers)
-        for label, path in paths:
+        for _label, path in paths:
             for _ in range(warmup):
                 http.get(base + path, timeout=30).raise_for_status()
         for _ in range(n):
@@ -391,6 +492,7 @@ def explain(app, kind: str, statement: str, parameters) -> str:
 
 # --------------------------------------------------------------------------------------------- one backend
 
+
 def run_backend(kind: str, args, tmp: Path, deadline: float) -> dict:
     from sqlalchemy import func, select, text
 
@@ -408,9 +510,16 @@ def run_backend(kind: str, args, tmp: Path, deadline: float) -> dict:
         db_upgrade(env)
         result["revision"] = head_revision(env)
         log(f"{kind}: schema by `aeontel db upgrade` ({time.perf_counter() - t0:.1f}s), head {result['revision']}")
-        app = create_app({"instance_dir": str(instance), "database_url": url, "redis_url": NO_REDIS,
-                          "storage_root": str(instance / "storage"), "upload_tmp_dir": str(instance / "uploads"),
-                          "secret_key": env["SECRET_KEY"]})
+        app = create_app(
+            {
+                "instance_dir": str(instance),
+                "database_url": url,
+                "redis_url": NO_REDIS,
+                "storage_root": str(instance / "storage"),
+                "upload_tmp_dir": str(instance / "uploads"),
+                "secret_key": env["SECRET_KEY"],
+            }
+        )
         add_offset_route(app)
         server = None
         try:
@@ -423,12 +532,15 @@ def run_backend(kind: str, args, tmp: Path, deadline: float) -> dict:
                 db.session.commit()
                 ids = (ws.id, prj.id, other.id, other_prj.id)
             rng = random.Random(5)
-            start = datetime.now(timezone.utc) - timedelta(days=400)
+            start = datetime.now(UTC) - timedelta(days=400)
             other_every = round((args.rows + args.other) / args.other) if args.other else 0
-            made = seed_images(app, ids[0], ids[1], args.rows, rng=rng, start=start, other=(ids[2], ids[3]),
-                               other_every=other_every)
-            log(f"{kind}: seeded {made['main']:,} images in the workspace + {made['other']:,} in another "
-                f"({made['seconds']}s)")
+            made = seed_images(
+                app, ids[0], ids[1], args.rows, rng=rng, start=start, other=(ids[2], ids[3]), other_every=other_every
+            )
+            log(
+                f"{kind}: seeded {made['main']:,} images in the workspace + {made['other']:,} in another "
+                f"({made['seconds']}s)"
+            )
             result["seeded"] = made
             with app.app_context():
                 if kind == "postgresql":
@@ -438,8 +550,11 @@ def run_backend(kind: str, args, tmp: Path, deadline: float) -> dict:
                 assert count == args.rows, count
                 cursors = deep_cursors(ids[0])
                 if kind == "sqlite":
-                    result["sqlite_stat1"] = bool(db.session.execute(text(
-                        "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar())
+                    result["sqlite_stat1"] = bool(
+                        db.session.execute(
+                            text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+                        ).scalar()
+                    )
             headers = {"Authorization": f"Bearer {secret}"}
             paths = cases(cursors)
 
@@ -454,8 +569,9 @@ def run_backend(kind: str, args, tmp: Path, deadline: float) -> dict:
             assert [d["fileId"] for d in deep["data"]] == [d["fileId"] for d in off_deep["data"]]
             assert deep["has_more"] and len(deep["data"]) == PAGE
             for sort in SORTED:  # the deep page of each sort continues its order where the cursor left it
-                page = client.get(f"/api/images?limit={PAGE}&sort={sort}&cursor={cursors[sort]}",
-                                  headers=headers).get_json()
+                page = client.get(
+                    f"/api/images?limit={PAGE}&sort={sort}&cursor={cursors[sort]}", headers=headers
+                ).get_json()
                 assert page["has_more"] and len(page["data"]) == PAGE, page
                 if sort == "-size":  # (names follow the database's collation, which Python does not share)
                     sizes = [d["size"] for d in page["data"]]
@@ -486,9 +602,22 @@ def run_backend(kind: str, args, tmp: Path, deadline: float) -> dict:
 
             port = free_port()
             env["PORT"], env["PUBLIC_URL"] = str(port), f"http://127.0.0.1:{port}"
-            cmd = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-                   "--timeout", "120", "--control-socket", str(tmp / f"gunicorn-{kind}.ctl"),
-                   "--pythonpath", str(BENCH), "list_bench:http_app()"]
+            cmd = [
+                str(VENV_BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--timeout",
+                "120",
+                "--control-socket",
+                str(tmp / f"gunicorn-{kind}.ctl"),
+                "--pythonpath",
+                str(BENCH),
+                "list_bench:http_app()",
+            ]
             server = Server("gunicorn", cmd, env, tmp / f"gunicorn-{kind}.log")
             import requests
 
@@ -517,6 +646,7 @@ def run_backend(kind: str, args, tmp: Path, deadline: float) -> dict:
 
 # --------------------------------------------------------------------------------------------- report
 
+
 def goals(result: dict) -> list[tuple[str, bool, str]]:
     ip = result["in_process"]
     first = ip["keyset, first page"]["p50"]
@@ -528,8 +658,11 @@ def goals(result: dict) -> list[tuple[str, bool, str]]:
         first_s, deep_s = ip[f"sort={sort}, first page"]["p50"], ip[f"sort={sort}, after {DEEP:,}"]["p50"]
         sorted_goals += [
             (f"{kind}: sort={sort} after {DEEP:,} p50 <= {GOAL_MS:.0f} ms", deep_s <= GOAL_MS, f"{deep_s:.2f} ms"),
-            (f"{kind}: sort={sort} first vs deep within {GOAL_RATIO:.0f}x",
-             max(first_s, deep_s) / min(first_s, deep_s) <= GOAL_RATIO, f"{max(first_s, deep_s) / min(first_s, deep_s):.2f}x"),
+            (
+                f"{kind}: sort={sort} first vs deep within {GOAL_RATIO:.0f}x",
+                max(first_s, deep_s) / min(first_s, deep_s) <= GOAL_RATIO,
+                f"{max(first_s, deep_s) / min(first_s, deep_s):.2f}x",
+            ),
         ]
     return [
         (f"{kind}: keyset first page p50 <= {GOAL_MS:.0f} ms", first <= GOAL_MS, f"{first:.2f} ms"),
@@ -540,14 +673,18 @@ def goals(result: dict) -> list[tuple[str, bool, str]]:
 
 
 def table(results: list[dict]) -> list[str]:
-    lines = ["| backend | case | server p50 ms | server p95 ms | HTTP p50 ms | HTTP p95 ms |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| backend | case | server p50 ms | server p95 ms | HTTP p50 ms | HTTP p95 ms |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in results:
         for label, s in r["in_process"].items():
             h = r.get("http", {}).get(label)
-            lines.append(f"| {r['backend']} | {label} | {s['p50']:.2f} | {s['p95']:.2f} | "
-                         f"{h['p50']:.2f} | {h['p95']:.2f} |" if h else
-                         f"| {r['backend']} | {label} | {s['p50']:.2f} | {s['p95']:.2f} | - | - |")
+            lines.append(
+                f"| {r['backend']} | {label} | {s['p50']:.2f} | {s['p95']:.2f} | {h['p50']:.2f} | {h['p95']:.2f} |"
+                if h
+                else f"| {r['backend']} | {label} | {s['p50']:.2f} | {s['p95']:.2f} | - | - |"
+            )
     return lines
 
 
@@ -557,19 +694,23 @@ def ratios(results: list[dict]) -> list[str]:
         ip = r["in_process"]
         k0, k9 = ip["keyset, first page"]["p50"], ip[f"keyset, after {DEEP:,}"]["p50"]
         o0, o9 = ip["offset 0"]["p50"], ip[f"offset {DEEP:,}"]["p50"]
-        sorted_ratios = "; ".join(f"sort={sort} deep/first = "
-                                  f"{ip[f'sort={sort}, after {DEEP:,}']['p50'] / ip[f'sort={sort}, first page']['p50']:.2f}x"
-                                  for sort in SORTED)
-        out.append(f"- {r['backend']}: keyset deep/first = {k9 / k0:.2f}x; offset deep/first = {o9 / o0:.1f}x; "
-                   f"offset {DEEP:,} / keyset after {DEEP:,} = {o9 / k9:.1f}x; {sorted_ratios}; "
-                   f"count=true / first page = {ip['count=true, first page']['p50'] / k0:.2f}x")
+        sorted_ratios = "; ".join(
+            f"sort={sort} deep/first = "
+            f"{ip[f'sort={sort}, after {DEEP:,}']['p50'] / ip[f'sort={sort}, first page']['p50']:.2f}x"
+            for sort in SORTED
+        )
+        out.append(
+            f"- {r['backend']}: keyset deep/first = {k9 / k0:.2f}x; offset deep/first = {o9 / o0:.1f}x; "
+            f"offset {DEEP:,} / keyset after {DEEP:,} = {o9 / k9:.1f}x; {sorted_ratios}; "
+            f"count=true / first page = {ip['count=true, first page']['p50'] / k0:.2f}x"
+        )
     return out
 
 
 def write_markdown(results: list[dict], machine: dict, vers: dict, args, all_goals, elapsed: float) -> None:
     OUT_DIR.mkdir(exist_ok=True)
     lines = [
-        "## `bench/list_bench.py` — `GET /api/images?limit=50` with 100,000 images (issue 5, \"Performance\")",
+        '## `bench/list_bench.py` — `GET /api/images?limit=50` with 100,000 images (issue 5, "Performance")',
         "",
         f"- Date: {machine['date']}",
         f"- Machine: {machine['nproc']} cores, {machine['cpu']}, {machine['memory']} RAM, kernel {machine['kernel']}; "
@@ -594,9 +735,11 @@ def write_markdown(results: list[dict], machine: dict, vers: dict, args, all_goa
         "",
     ]
     for r in results:
-        lines.append(f"Plans on {r['backend']} (schema head {r.get('revision', '?')}"
-                     + (f", sqlite_stat1 present: {r.get('sqlite_stat1')}" if r["backend"] == "sqlite" else "")
-                     + "):")
+        lines.append(
+            f"Plans on {r['backend']} (schema head {r.get('revision', '?')}"
+            + (f", sqlite_stat1 present: {r.get('sqlite_stat1')}" if r["backend"] == "sqlite" else "")
+            + "):"
+        )
         lines.append("")
         for label, p in r["plans"].items():
             if label == "offset 0":
@@ -614,7 +757,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60, help="in-process requests per case (>= 50)")
     parser.add_argument("--http-requests", type=int, default=50, help="HTTP requests per case")
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--max-seconds", type=float, default=1200)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()

@@ -32,8 +32,12 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "load.json"))
     args = parser.parse_args()
-    result = loadgen.run(args.duration, args.clients, web_workers=args.web_workers,
-                         report=lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True))
+    result = loadgen.run(
+        args.duration,
+        args.clients,
+        web_workers=args.web_workers,
+        report=lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True),
+    )
     summary = result.summary() | {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "cpus": os.cpu_count()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(summary, indent=2))

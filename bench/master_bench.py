@@ -31,7 +31,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 from PIL import Image  # noqa: E402
-
 from stack import PYTHON, Stack, loadavg, log, machine_info, percentile  # noqa: E402
 
 LARGEST_SIDE = 13_376  # 13,376² = 178,917,376 px, just under the decompression limit (2 × 89,478,485)
@@ -69,11 +68,18 @@ def bench_cpu(data: bytes, rounds: int, tmp: Path) -> dict:
             bare.append(bare_cpu)
             normalize.append(normalize_cpu)
             sizes.append((master.size, master.width, master.height, len(out.getvalue())))
-        log(f"cpu round {round_}: bare {bare_cpu * 1000:.0f} ms, normalize {normalize_cpu * 1000:.0f} ms, "
-            f"master {master.size:,} B {master.width}x{master.height}")
+        log(
+            f"cpu round {round_}: bare {bare_cpu * 1000:.0f} ms, normalize {normalize_cpu * 1000:.0f} ms, "
+            f"master {master.size:,} B {master.width}x{master.height}"
+        )
     bare_ms, normalize_ms = statistics.median(bare) * 1000, statistics.median(normalize) * 1000
-    return {"bare_ms": round(bare_ms, 1), "normalize_ms": round(normalize_ms, 1),
-            "ratio": round(normalize_ms / bare_ms, 2), "master": sizes[-1], "rounds": rounds}
+    return {
+        "bare_ms": round(bare_ms, 1),
+        "normalize_ms": round(normalize_ms, 1),
+        "ratio": round(normalize_ms / bare_ms, 2),
+        "master": sizes[-1],
+        "rounds": rounds,
+    }
 
 
 CHILD = """
@@ -92,21 +98,34 @@ print(master.size, master.width, master.height, master.format, round(time.monoto
 
 
 def peak_rss(path: Path) -> dict:
-    result = subprocess.run([PYTHON, "-c", CHILD.format(repo=str(REPO), path=str(path))], capture_output=True,
-                            text=True, timeout=900)
+    result = subprocess.run(
+        [PYTHON, "-c", CHILD.format(repo=str(REPO), path=str(path))], capture_output=True, text=True, timeout=900
+    )
     if result.returncode:
         raise RuntimeError(result.stderr[-2000:])
     size, width, height, fmt, seconds, maxrss_kb = result.stdout.split()
-    return {"input": path.name, "input_bytes": path.stat().st_size, "master": f"{width}x{height} {fmt} {int(size):,} B",
-            "seconds": float(seconds), "peak_rss_mib": round(int(maxrss_kb) / 1024, 1)}
+    return {
+        "input": path.name,
+        "input_bytes": path.stat().st_size,
+        "master": f"{width}x{height} {fmt} {int(size):,} B",
+        "seconds": float(seconds),
+        "peak_rss_mib": round(int(maxrss_kb) / 1024, 1),
+    }
 
 
 def bench_memory(tmp: Path, jpeg_path: Path) -> list[dict]:
     png = tmp / "largest-rgba.png"
     log(f"making a {LARGEST_SIDE}x{LARGEST_SIDE} RGBA PNG ...")
     gradient = Image.linear_gradient("L").resize((LARGEST_SIDE, LARGEST_SIDE))
-    picture = Image.merge("RGBA", (gradient, gradient.transpose(Image.Transpose.ROTATE_90), gradient,
-                                   gradient.transpose(Image.Transpose.ROTATE_180)))
+    picture = Image.merge(
+        "RGBA",
+        (
+            gradient,
+            gradient.transpose(Image.Transpose.ROTATE_90),
+            gradient,
+            gradient.transpose(Image.Transpose.ROTATE_180),
+        ),
+    )
     del gradient
     picture.save(png, "PNG", compress_level=1)
     del picture
@@ -137,9 +156,13 @@ def bench_e2e(data: bytes, uploads: int, tmp: Path) -> dict:
         with requests.Session() as session:
             for n in range(uploads + 1):
                 started = time.monotonic()
-                response = session.post(f"{stack.web_url}/api/files", headers=auth, timeout=120,
-                                        data={"project_id": stack.ids["project"]},
-                                        files={"file": (f"camera-{n}.jpg", with_comment(data, f"bench {n} {time.time()}"))})
+                response = session.post(
+                    f"{stack.web_url}/api/files",
+                    headers=auth,
+                    timeout=120,
+                    data={"project_id": stack.ids["project"]},
+                    files={"file": (f"camera-{n}.jpg", with_comment(data, f"bench {n} {time.time()}"))},
+                )
                 response.raise_for_status()
                 file_id = response.json()["id"]
                 deadline = started + 120
@@ -159,8 +182,14 @@ def bench_e2e(data: bytes, uploads: int, tmp: Path) -> dict:
                     times.append(elapsed)
                 log(f"e2e upload {n}: {elapsed:.0f} ms")
         times.sort()
-        return {"uploads": uploads, "p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1),
-                "min_ms": round(times[0], 1), "max_ms": round(times[-1], 1), "sources": sorted(sources)}
+        return {
+            "uploads": uploads,
+            "p50_ms": round(percentile(times, 50), 1),
+            "p95_ms": round(percentile(times, 95), 1),
+            "min_ms": round(times[0], 1),
+            "max_ms": round(times[-1], 1),
+            "sources": sorted(sources),
+        }
     finally:
         stack.stop_all()
 

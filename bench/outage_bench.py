@@ -25,9 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "reliability")]
 os.chdir(ROOT)
 
-import requests  # noqa: E402
-
 import loadgen  # noqa: E402
+import requests  # noqa: E402
 from outage_support import PausableStandin  # noqa: E402
 from reliability_support import distinct_jpeg, loadavg, standin_listing  # noqa: E402
 
@@ -66,9 +65,13 @@ def log(message: str) -> None:
 
 
 def upload(stack, n: int) -> str:
-    response = requests.post(f"{stack.url}/api/files", headers={"Authorization": f"Bearer {stack.token}"},
-                             data={"project_id": stack.project_id}, files={"file": (f"{n}.jpg", distinct_jpeg(n))},
-                             timeout=60)
+    response = requests.post(
+        f"{stack.url}/api/files",
+        headers={"Authorization": f"Bearer {stack.token}"},
+        data={"project_id": stack.project_id},
+        files={"file": (f"{n}.jpg", distinct_jpeg(n))},
+        timeout=60,
+    )
     response.raise_for_status()
     return response.json()["id"]
 
@@ -120,13 +123,21 @@ def run(outage: float, uploads: int, deletes: int, timeout: float) -> dict:
         listing = standin_listing(stack.standin)
         copies = [copy["id"] for copy in listing]
         return {
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "cpus": os.cpu_count(), "loadavg_after": loadavg(),
-            "outage_seconds": outage, "uploads": uploads, "deletes": deletes, "redis_restarted_empty": flushed,
-            "during_outage": during, "images": images, "failed": failed,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "cpus": os.cpu_count(),
+            "loadavg_after": loadavg(),
+            "outage_seconds": outage,
+            "uploads": uploads,
+            "deletes": deletes,
+            "redis_restarted_empty": flushed,
+            "during_outage": during,
+            "images": images,
+            "failed": failed,
             "copies_of_uploads": sum(1 for copy in copies if copy in set(ids)),
             "duplicate_copies": len(copies) - len(set(copies)),
             "deleted_still_listed": sum(1 for copy in copies if copy in set(doomed)),
-            "seconds_to_all_images": images_at, "seconds_to_deleted_404": removed_at,
+            "seconds_to_all_images": images_at,
+            "seconds_to_deleted_404": removed_at,
             "lost": uploads - images,
         }
     finally:
@@ -145,8 +156,13 @@ def main() -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-    ok = (result["lost"] == 0 and result["failed"] == 0 and result["duplicate_copies"] == 0
-          and result["deleted_still_listed"] == 0 and result["seconds_to_deleted_404"] is not None)
+    ok = (
+        result["lost"] == 0
+        and result["failed"] == 0
+        and result["duplicate_copies"] == 0
+        and result["deleted_still_listed"] == 0
+        and result["seconds_to_deleted_404"] is not None
+    )
     return 0 if ok else 1
 
 

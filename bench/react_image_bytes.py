@@ -70,8 +70,9 @@ def measure(browser, url: str, images_origin: str, scroll: bool, expected: int) 
     if scroll:
         for index in range(expected):
             grid.nth(index).scroll_into_view_if_needed()
-        page.wait_for_function("() => [...document.querySelectorAll('ul > li img')].every((i) => i.complete)",
-                               timeout=120_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('ul > li img')].every((i) => i.complete)", timeout=120_000
+        )
     else:
         page.wait_for_load_state("networkidle")
     page.wait_for_load_state("networkidle")
@@ -120,34 +121,45 @@ def main() -> int:
             data = photos(args.images)
 
             def upload(index: int) -> str:
-                response = requests.post(f"{stack.web_url}/api/files", headers=auth, timeout=120,
-                                         data={"project_id": stack.ids["project"]},
-                                         files={"file": (f"photo-{index}.jpg", data[index], "image/jpeg")})
+                response = requests.post(
+                    f"{stack.web_url}/api/files",
+                    headers=auth,
+                    timeout=120,
+                    data={"project_id": stack.ids["project"]},
+                    files={"file": (f"photo-{index}.jpg", data[index], "image/jpeg")},
+                )
                 response.raise_for_status()
                 return response.json()["id"]
 
             with ThreadPoolExecutor(4) as pool:
                 ids = set(pool.map(upload, range(args.images)))
             deadline = time.monotonic() + 600
-            while ids - {item["fileId"] for item in requests.get(f"{stack.web_url}/api/images?limit=100",
-                                                                   headers=auth, timeout=30).json()["data"]}:
+            while ids - {
+                item["fileId"]
+                for item in requests.get(f"{stack.web_url}/api/images?limit=100", headers=auth, timeout=30).json()[
+                    "data"
+                ]
+            }:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the images were not processed in time")
                 time.sleep(0.5)
             log(f"{args.images} images ready after {time.monotonic() - started:.1f}s")
             dist = build_site(Path(tmp) / "site")
-            site = ThreadedServer(site_app(dist, stack.web_url, stack.ids["token"], read["token"],
-                                           stack.ids["project"]), site_port).start()
+            site = ThreadedServer(
+                site_app(dist, stack.web_url, stack.ids["token"], read["token"], stack.ids["project"]), site_port
+            ).start()
             results = {}
             try:
                 with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                         args=["--no-sandbox", "--disable-gpu"])
+                    browser = playwright.chromium.launch(
+                        executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+                    )
                     for mode, query in (("aeontel", ""), ("plain", "?plain=1")):
                         for scroll in (False, True):
                             key = f"{mode}/{'scrolled' if scroll else 'first-screen'}"
-                            results[key] = measure(browser, f"{site_origin}/{query}", stack.standin_url, scroll,
-                                                   args.images)
+                            results[key] = measure(
+                                browser, f"{site_origin}/{query}", stack.standin_url, scroll, args.images
+                            )
                             log(f"{key}: {results[key]}")
                     browser.close()
             finally:
@@ -156,15 +168,19 @@ def main() -> int:
             stack.stop_all()
 
     info = machine_info()
-    ratio = {view: results[f"aeontel/{view}"]["bytes"] / max(1, results[f"plain/{view}"]["bytes"])
-             for view in ("first-screen", "scrolled")}
+    ratio = {
+        view: results[f"aeontel/{view}"]["bytes"] / max(1, results[f"plain/{view}"]["bytes"])
+        for view in ("first-screen", "scrolled")
+    }
     rows = "\n".join(
         f"| {key.split('/')[0]} | {key.split('/')[1]} | {value['requests']} | {value['bytes'] / 1024:,.1f} KiB "
-        f"| {value['cls']:.4f} |" for key, value in results.items())
+        f"| {value['cls']:.4f} |"
+        for key, value in results.items()
+    )
     text = f"""{BEGIN}
 ## `<AeontelImage>` vs plain `<img src=public>` (issue 17; written by `bench/react_image_bytes.py`)
 
-- Date: {info.get('date')}; machine: {info.get('nproc')} CPUs, shared with other engineers' runs.
+- Date: {info.get("date")}; machine: {info.get("nproc")} CPUs, shared with other engineers' runs.
 - Page: the example site (`clients/react/examples/site`) on another origin than the API, {args.images} images
   (2000x1500 and 1500x2000 JPEG crops of `mobile_jolla.jpg`), Chromium 1280x900 at DPR 1, a fresh context per
   load; bytes = headers + body of every response from the images service.
@@ -175,8 +191,8 @@ def main() -> int:
 |---|---|---|---|---|
 {rows}
 
-`<AeontelImage>` transfers {ratio['first-screen']:.1%} of the plain page's bytes for the first screen and
-{ratio['scrolled']:.1%} once every image has loaded. The plain page shows each whole image at the tile's width (no
+`<AeontelImage>` transfers {ratio["first-screen"]:.1%} of the plain page's bytes for the first screen and
+{ratio["scrolled"]:.1%} once every image has loaded. The plain page shows each whole image at the tile's width (no
 crop), so it is the page a team writes without the component, not the same pixels. With 50 tiles of ~180 px the
 whole grid lies within Chromium's lazy-loading distance, so the first screen already loads every image. The plain
 page shifts because its `<img>` have no size before they load. Raw: `{json.dumps(results)}`

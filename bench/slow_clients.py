@@ -26,7 +26,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "reliabilit
 os.chdir(ROOT)
 
 import requests  # noqa: E402
-
 from procfile_support import procfile_line  # noqa: E402
 from reliability_support import GUNICORN, Process, free_port, settings_env, wait_http  # noqa: E402
 from slow_client_support import SlowUpload, spools  # noqa: E402
@@ -58,10 +57,15 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="aeontel-slow-"))
     port = free_port()
-    settings = {"database_url": f"sqlite:///{folder / 'db.sqlite'}", "instance_dir": str(folder / "instance"),
-                "upload_tmp_dir": str(folder / "uploads"), "storage_root": str(folder / "storage"),
-                "redis_url": f"redis://127.0.0.1:{free_port()}/0", "secret_key": "bench-" + "x" * 40,
-                "public_url": f"http://127.0.0.1:{port}"}
+    settings = {
+        "database_url": f"sqlite:///{folder / 'db.sqlite'}",
+        "instance_dir": str(folder / "instance"),
+        "upload_tmp_dir": str(folder / "uploads"),
+        "storage_root": str(folder / "storage"),
+        "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+        "secret_key": "bench-" + "x" * 40,
+        "public_url": f"http://127.0.0.1:{port}",
+    }
     token, project = prepare(folder, settings)
     env = settings_env(settings, PORT=str(port), BODY_READ_TIMEOUT=str(args.body_timeout), BODY_MIN_RATE="100000")
     env["PATH"] = f"{Path(GUNICORN).parent}{os.pathsep}{env['PATH']}"
@@ -98,7 +102,9 @@ def main() -> int:
         while time.monotonic() - started < 90 and not all(c.closed for c in slow):
             time.sleep(0.2)
         result["slow_connections_still_open_after"] = {
-            "seconds": round(time.monotonic() - started, 1), "open": sum(not c.closed for c in slow)}
+            "seconds": round(time.monotonic() - started, 1),
+            "open": sum(not c.closed for c in slow),
+        }
         result["spools_left"] = len(spools(folder / "uploads"))
     finally:
         stop.set()

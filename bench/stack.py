@@ -22,15 +22,36 @@ sys.path.insert(0, str(REPO))
 
 from app import devstack  # noqa: E402  one launcher for the stack's processes
 from app.devstack import free_port  # noqa: E402, F401  the benchmarks' name
+
 VENV_BIN = REPO / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
 # Settings a developer's shell may carry that would point the app somewhere other than the throwaway instance.
 SCRUB_ENV = (
-    "DATABASE_URL", "REDIS_URL", "STORAGE_BACKEND", "STORAGE_ROOT", "UPLOAD_TMP_DIR", "PUBLIC_URL", "PORT",
-    "MAX_UPLOAD_BYTES", "AEONTEL_INSTANCE_DIR", "SECRET_KEY", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY",
-    "IMAGES_API_BASE", "IMAGES_ACCOUNT_ID", "IMAGES_API_TOKEN", "IMAGES_ACCOUNT_HASH", "IMAGES_DELIVERY_BASE",
-    "IMAGES_SIGNING_KEY", "IMAGESD_PORT", "IMAGESD_DATA_DIR", "IMAGESD_PUBLIC_URL", "IMAGESD_FAULTS",
-    "RELAY_INTERVAL_SECONDS", "RELAY_AFTER_SECONDS", "IMAGESD_FETCH_ALLOW",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_BACKEND",
+    "STORAGE_ROOT",
+    "UPLOAD_TMP_DIR",
+    "PUBLIC_URL",
+    "PORT",
+    "MAX_UPLOAD_BYTES",
+    "AEONTEL_INSTANCE_DIR",
+    "SECRET_KEY",
+    "GUNICORN_CMD_ARGS",
+    "WEB_CONCURRENCY",
+    "IMAGES_API_BASE",
+    "IMAGES_ACCOUNT_ID",
+    "IMAGES_API_TOKEN",
+    "IMAGES_ACCOUNT_HASH",
+    "IMAGES_DELIVERY_BASE",
+    "IMAGES_SIGNING_KEY",
+    "IMAGESD_PORT",
+    "IMAGESD_DATA_DIR",
+    "IMAGESD_PUBLIC_URL",
+    "IMAGESD_FAULTS",
+    "RELAY_INTERVAL_SECONDS",
+    "RELAY_AFTER_SECONDS",
+    "IMAGESD_FETCH_ALLOW",
 )
 
 
@@ -124,9 +145,13 @@ class Stack:
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
         if self.standin_url:
-            env.update(IMAGES_API_BASE=f"{self.standin_url}/client/v4", IMAGES_DELIVERY_BASE=self.standin_url,
-                       IMAGESD_PORT=self.standin_url.rsplit(":", 1)[1], IMAGESD_PUBLIC_URL=self.standin_url,
-                       IMAGESD_FETCH_ALLOW="127.0.0.0/8,::1")  # the stand-in fetches from the loopback web app
+            env.update(
+                IMAGES_API_BASE=f"{self.standin_url}/client/v4",
+                IMAGES_DELIVERY_BASE=self.standin_url,
+                IMAGESD_PORT=self.standin_url.rsplit(":", 1)[1],
+                IMAGESD_PUBLIC_URL=self.standin_url,
+                IMAGESD_FETCH_ALLOW="127.0.0.0/8,::1",
+            )  # the stand-in fetches from the loopback web app
         if self.web_url:
             env.update(PUBLIC_URL=self.web_url, PORT=self.web_url.rsplit(":", 1)[1])
         env.update(self.extra_env)
@@ -151,8 +176,9 @@ class Stack:
     # ------------------------------------------------------------------ servers
     def _wait_http(self, server: Server, url: str, what: str, timeout: float = 60) -> None:
         try:
-            devstack.wait_until(lambda: devstack.http_ok(url), timeout, f"{what} answering {url}", interval=0.1,
-                                check=server.check)
+            devstack.wait_until(
+                lambda: devstack.http_ok(url), timeout, f"{what} answering {url}", interval=0.1, check=server.check
+            )
         except TimeoutError as exc:
             raise RuntimeError(f"{exc}:\n{server.tail()}") from None
 
@@ -187,8 +213,16 @@ class Stack:
     def start_standin(self) -> None:
         port = free_port()
         self.standin_url = f"http://127.0.0.1:{port}"
-        self.standin_cmd = [PYTHON, "-m", "app.imagesd.cli", "serve", "--port", str(port),
-                            "--workers", str(self.standin_workers)]
+        self.standin_cmd = [
+            PYTHON,
+            "-m",
+            "app.imagesd.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(self.standin_workers),
+        ]
         self.standin = Server("standin", self.standin_cmd, self.base_env(), self.tmp / "standin.log")
         self._wait_http(self.standin, f"{self.standin_url}/healthz", "the stand-in")
         from app.domain.account_setup import apply_account_setup
@@ -200,9 +234,19 @@ class Stack:
         port = free_port()
         self.web_url = f"http://127.0.0.1:{port}"
         # The Procfile's command (2 workers, 4 threads, --timeout 300), without the access log.
-        self.gunicorn_cmd = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-                             "--workers", str(self.web_workers), "--threads", str(self.web_threads),
-                             "--timeout", "300", *devstack.gunicorn_control_args(self.tmp), "app:create_app()"]
+        self.gunicorn_cmd = [
+            str(VENV_BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(self.web_workers),
+            "--threads",
+            str(self.web_threads),
+            "--timeout",
+            "300",
+            *devstack.gunicorn_control_args(self.tmp),
+            "app:create_app()",
+        ]
         self.web = Server("web", self.gunicorn_cmd, self.base_env(), self.tmp / "web.log")
         self._wait_http(self.web, f"{self.web_url}/healthz", "gunicorn")
         log(f"gunicorn web on :{port} ({self.web_workers} workers x {self.web_threads} threads)")
@@ -214,17 +258,19 @@ class Stack:
         conn = self.redis_client()
         before = Worker.count(connection=conn)
         kind = "simple" if simple else "fork"
-        for i in range(n):
+        for _i in range(n):
             self._n += 1
             cmd = [PYTHON, "worker.py", "--name", f"bench-{kind}-{self._n}", "--simple" if simple else "--fork"]
             self.workers.append(Server(f"worker-{self._n}", cmd, self.base_env(), self.tmp / f"worker-{self._n}.log"))
+
         def check() -> None:
             for w in self.workers:
                 w.check()
 
         try:
-            devstack.wait_until(lambda: Worker.count(connection=conn) >= before + n, 60, f"{n} workers registering",
-                                check=check)
+            devstack.wait_until(
+                lambda: Worker.count(connection=conn) >= before + n, 60, f"{n} workers registering", check=check
+            )
         except TimeoutError as exc:
             raise RuntimeError(f"{exc}:\n" + "\n".join(w.tail() for w in self.workers)) from None
         finally:
@@ -273,5 +319,7 @@ def versions(extra: tuple[str, ...] = ()) -> dict:
     v["redis-server"] = sh("redis-server --version | sed 's/.*v=\\([^ ]*\\).*/\\1/'")
     v["sqlite"] = __import__("sqlite3").sqlite_version
     v["repo_commit"] = sh(f"git -C {REPO} rev-parse --short HEAD")
-    v["app_dirty"] = sh(f"git -C {REPO} status --porcelain -- app worker.py | wc -l") + " changed files under app/, worker.py"
+    v["app_dirty"] = (
+        sh(f"git -C {REPO} status --porcelain -- app worker.py | wc -l") + " changed files under app/, worker.py"
+    )
     return v

@@ -53,8 +53,18 @@ RSS_GOAL_MIB = RSS_GOAL_MB * 1e6 / MiB
 SAMPLE_INTERVAL = 0.010
 # Settings a developer's shell may carry that would point the app somewhere other than the throwaway instance.
 SCRUB_ENV = (
-    "DATABASE_URL", "REDIS_URL", "STORAGE_BACKEND", "STORAGE_ROOT", "UPLOAD_TMP_DIR", "PUBLIC_URL", "PORT",
-    "MAX_UPLOAD_BYTES", "AEONTEL_INSTANCE_DIR", "SECRET_KEY", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_BACKEND",
+    "STORAGE_ROOT",
+    "UPLOAD_TMP_DIR",
+    "PUBLIC_URL",
+    "PORT",
+    "MAX_UPLOAD_BYTES",
+    "AEONTEL_INSTANCE_DIR",
+    "SECRET_KEY",
+    "GUNICORN_CMD_ARGS",
+    "WEB_CONCURRENCY",
 )
 
 
@@ -63,6 +73,7 @@ class TimeLimit(Exception):
 
 
 # --------------------------------------------------------------------------------------------- helpers
+
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -101,7 +112,7 @@ def children_of(ppid: int) -> list[int]:
                 stat = f.read()
         except OSError:
             continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == ppid:
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == ppid:
             kids.append(int(entry))
     return kids
 
@@ -197,14 +208,22 @@ class FileMultipart:
 
     CHUNK = 256 * 1024
 
-    def __init__(self, fields: dict[str, str], file_field: str, path: Path, filename: str,
-                 content_type: str = "application/octet-stream"):
+    def __init__(
+        self,
+        fields: dict[str, str],
+        file_field: str,
+        path: Path,
+        filename: str,
+        content_type: str = "application/octet-stream",
+    ):
         self.boundary = uuid.uuid4().hex
         pre = b""
         for name, value in fields.items():
-            pre += (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").encode()
-        pre += (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; "
-                f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
+            pre += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n').encode()
+        pre += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+        ).encode()
         post = f"\r\n--{self.boundary}--\r\n".encode()
         self.path, self.file_size = path, path.stat().st_size
         self._parts = [pre, None, post]
@@ -259,6 +278,7 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 # --------------------------------------------------------------------------------------------- the stack
 
+
 class Stack:
     def __init__(self, tmp: Path, max_upload: int):
         self.tmp = tmp
@@ -273,10 +293,24 @@ class Stack:
 
     def start_redis(self) -> None:
         port = free_port()
-        self.redis = Server("redis", [
-            shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.tmp),
-        ], dict(os.environ), self.tmp / "redis.log")
+        self.redis = Server(
+            "redis",
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            dict(os.environ),
+            self.tmp / "redis.log",
+        )
         import redis
 
         client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
@@ -295,9 +329,13 @@ class Stack:
 
     def base_env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in SCRUB_ENV}
-        env.update(AEONTEL_INSTANCE_DIR=str(self.instance), REDIS_URL=self.redis_url,
-                   SECRET_KEY="bench-secret-" + uuid.uuid4().hex, MAX_UPLOAD_BYTES=str(self.max_upload),
-                   PYTHONUNBUFFERED="1")
+        env.update(
+            AEONTEL_INSTANCE_DIR=str(self.instance),
+            REDIS_URL=self.redis_url,
+            SECRET_KEY="bench-secret-" + uuid.uuid4().hex,
+            MAX_UPLOAD_BYTES=str(self.max_upload),
+            PYTHONUNBUFFERED="1",
+        )
         return env
 
     def cli(self, *args: str) -> dict | None:
@@ -324,10 +362,21 @@ class Stack:
         env = self.base_env()
         env.update(PUBLIC_URL=base, PORT=str(port))
         self.web_starts += 1
-        self.gunicorn_cmd = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                             "--threads", "1", "--timeout", "300",
-                             # Its own control socket, not Gunicorn 27's one path per machine.
-                             "--control-socket", str(self.tmp / f"web-{self.web_starts}.ctl"), "app:create_app()"]
+        self.gunicorn_cmd = [
+            str(VENV_BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "1",
+            "--timeout",
+            "300",
+            # Its own control socket, not Gunicorn 27's one path per machine.
+            "--control-socket",
+            str(self.tmp / f"web-{self.web_starts}.ctl"),
+            "app:create_app()",
+        ]
         self.web = Server("web", self.gunicorn_cmd, env, self.tmp / f"web-{self.web_starts}.log")
         import requests
 
@@ -365,8 +414,13 @@ def auth(stack: Stack) -> dict:
 
 
 def small_upload(session, base: str, stack: Stack, data: bytes, name: str):
-    return session.post(f"{base}/api/files", headers=auth(stack), data={"project_id": stack.ids["project"]},
-                        files={"file": (name, data, "application/octet-stream")}, timeout=60)
+    return session.post(
+        f"{base}/api/files",
+        headers=auth(stack),
+        data={"project_id": stack.ids["project"]},
+        files={"file": (name, data, "application/octet-stream")},
+        timeout=60,
+    )
 
 
 def make_big_file(path: Path, size: int) -> str:
@@ -390,6 +444,7 @@ def clear_storage(stack: Stack) -> None:
 
 # --------------------------------------------------------------------------------------------- benchmarks
 
+
 def bench_big_upload(stack: Stack, path: Path, sha: str, run: int) -> dict:
     import requests
 
@@ -412,9 +467,12 @@ def bench_big_upload(stack: Stack, path: Path, sha: str, run: int) -> dict:
         sampler.start()
         t0 = time.perf_counter()
         try:
-            r = requests.post(f"{base}/api/files", data=body,
-                              headers={**auth(stack), "Content-Type": body.content_type,
-                                       "Content-Length": str(len(body))}, timeout=300)
+            r = requests.post(
+                f"{base}/api/files",
+                data=body,
+                headers={**auth(stack), "Content-Type": body.content_type, "Content-Length": str(len(body))},
+                timeout=300,
+            )
         finally:
             elapsed = time.perf_counter() - t0
             sampler.finish()
@@ -424,7 +482,7 @@ def bench_big_upload(stack: Stack, path: Path, sha: str, run: int) -> dict:
             answer = r.json()
         except ValueError:
             answer = {"raw": r.text[:500]}
-        ok = (r.status_code == 201 and answer.get("size") == path.stat().st_size and answer.get("sha256") == sha)
+        ok = r.status_code == 201 and answer.get("size") == path.stat().st_size and answer.get("sha256") == sha
         if not ok:
             log(f"run {run}: unexpected answer {r.status_code} {json.dumps(answer)[:500]}")
         peak_sample = max((kb for _, kb in sampler.samples), default=before["VmRSS"])
@@ -447,9 +505,11 @@ def bench_big_upload(stack: Stack, path: Path, sha: str, run: int) -> dict:
             "file_id": answer.get("id"),
         }
         res["pass"] = ok and res["peak_increase_mb"] <= RSS_GOAL_MIB
-        log(f"run {run}: HTTP {r.status_code} verified={ok} in {elapsed:.1f}s; worker VmHWM "
+        log(
+            f"run {run}: HTTP {r.status_code} verified={ok} in {elapsed:.1f}s; worker VmHWM "
             f"{before['VmHWM'] / 1024:.1f} -> {after['VmHWM'] / 1024:.1f} MiB (+{res['peak_increase_mb']:.1f}); "
-            f"sampled peak RSS +{res['sampled_peak_over_rss_mb']:.1f} MiB over {len(sampler.samples)} samples")
+            f"sampled peak RSS +{res['sampled_peak_over_rss_mb']:.1f} MiB over {len(sampler.samples)} samples"
+        )
         return res
     finally:
         stack.stop_web()
@@ -495,19 +555,31 @@ def bench_small_uploads(stack: Stack, count: int, size: int) -> dict:
         srt = sorted(lat)
         queued = _queued(stack) - queued_before
         res = {
-            "count": count, "bytes_each": size, "seconds": total, "files_per_s": count / total,
-            "p50_ms": percentile(srt, 50), "p95_ms": percentile(srt, 95), "p99_ms": percentile(srt, 99),
-            "max_ms": srt[-1], "mean_ms": statistics.fmean(srt), "statuses": statuses, "verified": good,
-            "events_queued": queued, "worker_rss_mb": status_kb(worker)["VmRSS"] / 1024,
+            "count": count,
+            "bytes_each": size,
+            "seconds": total,
+            "files_per_s": count / total,
+            "p50_ms": percentile(srt, 50),
+            "p95_ms": percentile(srt, 95),
+            "p99_ms": percentile(srt, 99),
+            "max_ms": srt[-1],
+            "mean_ms": statistics.fmean(srt),
+            "statuses": statuses,
+            "verified": good,
+            "events_queued": queued,
+            "worker_rss_mb": status_kb(worker)["VmRSS"] / 1024,
         }
-        log(f"small uploads: {count} in {total:.2f}s = {res['files_per_s']:.1f} files/s; p50 {res['p50_ms']:.1f} ms, "
-            f"p95 {res['p95_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, max {res['max_ms']:.1f} ms; statuses {statuses}")
+        log(
+            f"small uploads: {count} in {total:.2f}s = {res['files_per_s']:.1f} files/s; p50 {res['p50_ms']:.1f} ms, "
+            f"p95 {res['p95_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, max {res['max_ms']:.1f} ms; statuses {statuses}"
+        )
         return res
     finally:
         stack.stop_web()
 
 
 # --------------------------------------------------------------------------------------------- report
+
 
 def machine_info() -> dict:
     mem_kb = 0
@@ -530,8 +602,17 @@ def versions() -> dict:
     from importlib import metadata as m
 
     v = {"python": sys.version.split()[0]}
-    for dist in ("flask", "werkzeug", "gunicorn", "sqlalchemy", "flask-sqlalchemy", "requests", "urllib3",
-                 "redis", "rq"):
+    for dist in (
+        "flask",
+        "werkzeug",
+        "gunicorn",
+        "sqlalchemy",
+        "flask-sqlalchemy",
+        "requests",
+        "urllib3",
+        "redis",
+        "rq",
+    ):
         try:
             v[dist] = m.version(dist)
         except m.PackageNotFoundError:
@@ -547,32 +628,50 @@ def pf(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def render(machine: dict, vers: dict, big: list[dict], small: dict | None, size_mib: int, cmd: str,
-           gunicorn_cmd: str, finding: str | None) -> str:
+def render(
+    machine: dict,
+    vers: dict,
+    big: list[dict],
+    small: dict | None,
+    size_mib: int,
+    cmd: str,
+    gunicorn_cmd: str,
+    finding: str | None,
+) -> str:
     lines = ["## Uploads (issue 2): 200 MB upload memory, 1,000 small uploads", ""]
-    lines.append(f"Run `{cmd}` — {machine['date']}; {machine['nproc']} CPUs ({machine['cpu']}), "
-                 f"{machine['memory']} RAM, kernel {machine['kernel']}; load average at start "
-                 f"{machine['loadavg_start']}, at end {machine.get('loadavg_end', '?')}.")
+    lines.append(
+        f"Run `{cmd}` — {machine['date']}; {machine['nproc']} CPUs ({machine['cpu']}), "
+        f"{machine['memory']} RAM, kernel {machine['kernel']}; load average at start "
+        f"{machine['loadavg_start']}, at end {machine.get('loadavg_end', '?')}."
+    )
     lines.append("")
     lines.append("Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".")
     lines.append("")
-    lines.append(f"Server: `{gunicorn_cmd}` (the Procfile's command with 1 sync worker, so the worker PID is "
-                 "the process measured), SQLite + LocalStorage in a throwaway `AEONTEL_INSTANCE_DIR`, private "
-                 "redis-server. The machine is shared (2 cores; other engineers' tests and benchmarks may run at the "
-                 "same time): read the times as indicative; the memory figures do not depend on load.")
+    lines.append(
+        f"Server: `{gunicorn_cmd}` (the Procfile's command with 1 sync worker, so the worker PID is "
+        "the process measured), SQLite + LocalStorage in a throwaway `AEONTEL_INSTANCE_DIR`, private "
+        "redis-server. The machine is shared (2 cores; other engineers' tests and benchmarks may run at the "
+        "same time): read the times as indicative; the memory figures do not depend on load."
+    )
     lines.append("")
     if big:
         all_ok = all(r["pass"] for r in big)
-        lines.append(f"### {size_mib} MiB ({size_mib * MiB / 1e6:.0f} MB) upload, peak RSS of the gunicorn worker — "
-                     f"goal: increase ≤ {RSS_GOAL_MB} MB ({RSS_GOAL_MIB:.1f} MiB): **{pf(all_ok)}**")
+        lines.append(
+            f"### {size_mib} MiB ({size_mib * MiB / 1e6:.0f} MB) upload, peak RSS of the gunicorn worker — "
+            f"goal: increase ≤ {RSS_GOAL_MB} MB ({RSS_GOAL_MIB:.1f} MiB): **{pf(all_ok)}**"
+        )
         lines.append("")
-        lines.append("Per run: fresh server, 5 × 2 KiB + 1 × 1 MiB warm-up uploads, then the worker's VmHWM is reset "
-                     "to its current RSS (`echo 5 > /proc/<pid>/clear_refs`) and the file (random bytes, on disk) is "
-                     "streamed from the client with a known Content-Length. VmRSS sampled every 10 ms meanwhile. "
-                     "Answer checked: 201, size and sha256 equal to the file's.")
+        lines.append(
+            "Per run: fresh server, 5 × 2 KiB + 1 × 1 MiB warm-up uploads, then the worker's VmHWM is reset "
+            "to its current RSS (`echo 5 > /proc/<pid>/clear_refs`) and the file (random bytes, on disk) is "
+            "streamed from the client with a known Content-Length. VmRSS sampled every 10 ms meanwhile. "
+            "Answer checked: 201, size and sha256 equal to the file's."
+        )
         lines.append("")
-        lines.append("| run | HTTP | size+sha256 | time s | MiB/s | VmRSS before MiB | VmHWM before MiB | VmHWM after MiB "
-                     "| **peak increase MiB** | max sampled VmRSS − before MiB | VmRSS after − before MiB | samples | goal |")
+        lines.append(
+            "| run | HTTP | size+sha256 | time s | MiB/s | VmRSS before MiB | VmHWM before MiB | VmHWM after MiB "
+            "| **peak increase MiB** | max sampled VmRSS − before MiB | VmRSS after − before MiB | samples | goal |"
+        )
         lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in big:
             b, a = r["before_kb"], r["after_kb"]
@@ -580,11 +679,14 @@ def render(machine: dict, vers: dict, big: list[dict], small: dict | None, size_
                 f"| {r['run']} | {r['status']} | {'ok' if r['verified'] else 'WRONG'} | {r['seconds']:.1f} | "
                 f"{r['mib_per_s']:.0f} | {b['VmRSS'] / 1024:.1f} | {b['VmHWM'] / 1024:.1f} | {a['VmHWM'] / 1024:.1f} | "
                 f"**{r['peak_increase_mb']:+.1f}** | {r['sampled_peak_over_rss_mb']:+.1f} | "
-                f"{r['rss_after_minus_before_mb']:+.1f} | {r['samples']} | {pf(r['pass'])} |")
+                f"{r['rss_after_minus_before_mb']:+.1f} | {r['samples']} | {pf(r['pass'])} |"
+            )
         lines.append("")
-        lines.append(f"Client (this script) peak RSS: {max(r['client_hwm_mb'] for r in big):.0f} MiB "
-                     f"(+{max(0.0, max(r['client_hwm_increase_mb'] for r in big)):.1f} MiB during an upload): the body is "
-                     "streamed, not built in memory.")
+        lines.append(
+            f"Client (this script) peak RSS: {max(r['client_hwm_mb'] for r in big):.0f} MiB "
+            f"(+{max(0.0, max(r['client_hwm_increase_mb'] for r in big)):.1f} MiB during an upload): the body is "
+            "streamed, not built in memory."
+        )
         lines.append("")
         if finding:
             lines.append(finding)
@@ -592,18 +694,24 @@ def render(machine: dict, vers: dict, big: list[dict], small: dict | None, size_
     if small:
         lines.append(f"### {small['count']:,} sequential small uploads (SQLite, LocalStorage) — record only")
         lines.append("")
-        lines.append(f"{small['count']:,} × {small['bytes_each']:,}-byte files (random bytes, different each), one "
-                     "keep-alive `requests.Session`, one at a time, after 20 untimed warm-up uploads. No worker "
-                     "process runs: each upload's `file.ready` event is only enqueued in Redis "
-                     f"(`rq:queue:events` grew by {small['events_queued']:,} jobs during the timed uploads).")
+        lines.append(
+            f"{small['count']:,} × {small['bytes_each']:,}-byte files (random bytes, different each), one "
+            "keep-alive `requests.Session`, one at a time, after 20 untimed warm-up uploads. No worker "
+            "process runs: each upload's `file.ready` event is only enqueued in Redis "
+            f"(`rq:queue:events` grew by {small['events_queued']:,} jobs during the timed uploads)."
+        )
         lines.append("")
-        lines.append("| uploads | all 201 + sha256 ok | total s | **files/s** | **p50 ms** | **p95 ms** | p99 ms | max ms "
-                     "| mean ms |")
+        lines.append(
+            "| uploads | all 201 + sha256 ok | total s | **files/s** | **p50 ms** | **p95 ms** | p99 ms | max ms "
+            "| mean ms |"
+        )
         lines.append("|---|---|---|---|---|---|---|---|---|")
-        lines.append(f"| {small['count']:,} | {'yes' if small['verified'] else 'NO ' + str(small['statuses'])} | "
-                     f"{small['seconds']:.2f} | **{small['files_per_s']:.1f}** | **{small['p50_ms']:.1f}** | "
-                     f"**{small['p95_ms']:.1f}** | {small['p99_ms']:.1f} | {small['max_ms']:.1f} | "
-                     f"{small['mean_ms']:.1f} |")
+        lines.append(
+            f"| {small['count']:,} | {'yes' if small['verified'] else 'NO ' + str(small['statuses'])} | "
+            f"{small['seconds']:.2f} | **{small['files_per_s']:.1f}** | **{small['p50_ms']:.1f}** | "
+            f"**{small['p95_ms']:.1f}** | {small['p99_ms']:.1f} | {small['max_ms']:.1f} | "
+            f"{small['mean_ms']:.1f} |"
+        )
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -658,8 +766,10 @@ def main() -> int:
     machine["loadavg_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
     finding = None
     if big and not all(r["pass"] for r in big):
-        finding = ("**Goal missed.** See the report that accompanies this run for what allocates "
-                   "(tracemalloc in-process trace of the multipart path).")
+        finding = (
+            "**Goal missed.** See the report that accompanies this run for what allocates "
+            "(tracemalloc in-process trace of the multipart path)."
+        )
     cmd = ".venv/bin/python bench/upload_bench.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
     gcmd = " ".join(getattr(stack, "gunicorn_cmd", [])).replace(str(VENV_BIN) + "/", ".venv/bin/")
     gcmd = gcmd.replace("app:create_app()", '"app:create_app()"')
@@ -669,8 +779,9 @@ def main() -> int:
     if not args.no_write and (big or small):
         OUT_DIR.mkdir(exist_ok=True)
         OUT_MD.write_text(md)
-        (OUT_DIR / "upload_bench.json").write_text(json.dumps(
-            {"machine": machine, "versions": vers, "big": big, "small": small}, indent=2, default=str))
+        (OUT_DIR / "upload_bench.json").write_text(
+            json.dumps({"machine": machine, "versions": vers, "big": big, "small": small}, indent=2, default=str)
+        )
         log(f"wrote {OUT_MD.relative_to(REPO)} and upload_bench.json")
     if rc:
         return rc

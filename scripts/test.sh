@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
 lint-imports --no-cache  # the layers of ARCHITECTURE.md (contracts in pyproject.toml); a broken one stops here
+ruff check .             # lint rules chosen in pyproject.toml ([tool.ruff.lint])
+ruff format --check .    # the one code style; `ruff format .` applies it
 
 if [ "${1:-}" = postgres ]; then
   export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}

@@ -6,10 +6,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
 from rq import SimpleWorker
 from sqlalchemy import delete
 
-from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
 from tests.factories import Factory
 from tests.services import RedisProcess, ThreadedServer, free_port, throwaway_database
 
@@ -137,8 +137,14 @@ def cli(app, base_settings):
         return made[-1]
 
     def run(*args, input=None, extra_env=None):
-        return CliRunner().invoke(main, list(args), env={**env, **(extra_env or {})}, input=input,
-                                  catch_exceptions=False, obj=ScriptInfo(create_app=build))
+        return CliRunner().invoke(
+            main,
+            list(args),
+            env={**env, **(extra_env or {})},
+            input=input,
+            catch_exceptions=False,
+            obj=ScriptInfo(create_app=build),
+        )
 
     yield run
     for application in made:

@@ -61,7 +61,9 @@ class StandIn:
         return [int(pid) for pid in children]
 
     def upload(self, data: bytes, filename: str = "image", **fields) -> requests.Response:
-        return requests.post(f"{self.api}/v1", headers=self.auth, files={"file": (filename, data)}, data=fields, timeout=30)
+        return requests.post(
+            f"{self.api}/v1", headers=self.auth, files={"file": (filename, data)}, data=fields, timeout=30
+        )
 
 
 def start_standin(setup: bool = True, **env: str) -> StandIn:
@@ -70,18 +72,24 @@ def start_standin(setup: bool = True, **env: str) -> StandIn:
     data_dir = Path(tempfile.mkdtemp(prefix="imagesd-test-"))
     log = data_dir / "server.log"
     child_env = dict(os.environ)
-    child_env.update({
-        "IMAGESD_DATA_DIR": str(data_dir / "data"), "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "IMAGES_ACCOUNT_ID": ACCOUNT_ID, "IMAGES_ACCOUNT_HASH": ACCOUNT_HASH, "IMAGES_API_TOKEN": TOKEN,
-        "IMAGES_SIGNING_KEY": SIGNING_KEY, "IMAGESD_FETCH_READ_TIMEOUT": "1", "IMAGESD_FETCH_TOTAL_TIMEOUT": "5",
-        "IMAGESD_FAULTS": "",
-        # Upload-by-URL refuses non-public addresses; the tests' origins and the web app listen on loopback.
-        "IMAGESD_FETCH_ALLOW": LOOPBACK_ALLOW,
-    })
+    child_env.update(
+        {
+            "IMAGESD_DATA_DIR": str(data_dir / "data"),
+            "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "IMAGES_ACCOUNT_ID": ACCOUNT_ID,
+            "IMAGES_ACCOUNT_HASH": ACCOUNT_HASH,
+            "IMAGES_API_TOKEN": TOKEN,
+            "IMAGES_SIGNING_KEY": SIGNING_KEY,
+            "IMAGESD_FETCH_READ_TIMEOUT": "1",
+            "IMAGESD_FETCH_TOTAL_TIMEOUT": "5",
+            "IMAGESD_FAULTS": "",
+            # Upload-by-URL refuses non-public addresses; the tests' origins and the web app listen on loopback.
+            "IMAGESD_FETCH_ALLOW": LOOPBACK_ALLOW,
+        }
+    )
     child_env.update(env)
     try:
-        launched = devstack.start_standin(child_env, port, data_dir / "data", workers=2, threads=4, log=log,
-                                          timeout=30)
+        launched = devstack.start_standin(child_env, port, data_dir / "data", workers=2, threads=4, log=log, timeout=30)
     except BaseException:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
@@ -133,7 +141,9 @@ class Origin:
 
             def do_GET(self):
                 origin.seen.append(self.path)
-                route = origin.routes.get(self.path) or origin.routes.get(self.path.split("?")[0]) or Route(404, b"nope")
+                route = (
+                    origin.routes.get(self.path) or origin.routes.get(self.path.split("?")[0]) or Route(404, b"nope")
+                )
                 if route.delay:
                     time.sleep(route.delay)
                 try:
@@ -170,7 +180,6 @@ class Origin:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
 
 
 def png_bytes(size=(64, 48), color=(200, 30, 30), mode="RGB") -> bytes:

@@ -88,25 +88,41 @@ def cmyk_profile(grid: int = 5) -> bytes:
                 value *= 1 - amount * (1 - ink[channel] / 255)
             rgb.append(value)
         linear = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
-        matrix = ((0.4360747, 0.3850649, 0.1430804), (0.2225045, 0.7168786, 0.0606169),
-                  (0.0139322, 0.0971045, 0.7141733))
+        matrix = (
+            (0.4360747, 0.3850649, 0.1430804),
+            (0.2225045, 0.7168786, 0.0606169),
+            (0.0139322, 0.0971045, 0.7141733),
+        )
         x, y_, z = (sum(row[i] * linear[i] for i in range(3)) for row in matrix)
-        f = [t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
-             for t in (x / 0.9642, y_ / 1.0, z / 0.8249)]
+        f = [
+            t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in (x / 0.9642, y_ / 1.0, z / 0.8249)
+        ]
         return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
 
     clut = bytearray()
     steps = [i / (grid - 1) for i in range(grid)]
     for c, m, y, k in itertools.product(steps, repeat=4):
         light, a, b = lab(c, m, y, k)
-        clut += struct.pack(">HHH", round(max(0, min(100, light)) * 652.8),
-                            round(max(0, min(65535, (a + 128) * 256))), round(max(0, min(65535, (b + 128) * 256))))
-    lut = (b"mft2" + bytes(4) + bytes([4, 3, grid, 0]) + b"".join(s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
-           + struct.pack(">HH", 2, 2) + struct.pack(">HH", 0, 65535) * 4 + bytes(clut)
-           + struct.pack(">HH", 0, 65535) * 3)
+        clut += struct.pack(
+            ">HHH",
+            round(max(0, min(100, light)) * 652.8),
+            round(max(0, min(65535, (a + 128) * 256))),
+            round(max(0, min(65535, (b + 128) * 256))),
+        )
+    lut = (
+        b"mft2"
+        + bytes(4)
+        + bytes([4, 3, grid, 0])
+        + b"".join(s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
+        + struct.pack(">HH", 2, 2)
+        + struct.pack(">HH", 0, 65535) * 4
+        + bytes(clut)
+        + struct.pack(">HH", 0, 65535) * 3
+    )
     text = b"test CMYK inks\0"
-    desc = (b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4) + bytes(4) + bytes(2) + bytes(1)
-            + bytes(67))
+    desc = (
+        b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4) + bytes(4) + bytes(2) + bytes(1) + bytes(67)
+    )
     white = b"XYZ " + bytes(4) + s15(0.9642) + s15(1.0) + s15(0.8249)
     cprt = b"text" + bytes(4) + b"public domain\0"
     tags = [(b"desc", desc), (b"wtpt", white), (b"cprt", cprt), (b"A2B0", lut)]
@@ -117,8 +133,24 @@ def cmyk_profile(grid: int = 5) -> bytes:
         table += signature + struct.pack(">II", offset + len(data), len(body))
         data += body
     size = offset + len(data)
-    header = (struct.pack(">I", size) + bytes(4) + struct.pack(">I", 0x02100000) + b"prtrCMYKLab "
-              + bytes(12) + b"acsp" + bytes(4) + bytes(4) + bytes(4) + bytes(4) + bytes(8) + bytes(4)
-              + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(4) + bytes(44))
+    header = (
+        struct.pack(">I", size)
+        + bytes(4)
+        + struct.pack(">I", 0x02100000)
+        + b"prtrCMYKLab "
+        + bytes(12)
+        + b"acsp"
+        + bytes(4)
+        + bytes(4)
+        + bytes(4)
+        + bytes(4)
+        + bytes(8)
+        + bytes(4)
+        + s15(0.9642)
+        + s15(1.0)
+        + s15(0.8249)
+        + bytes(4)
+        + bytes(44)
+    )
     assert len(header) == 128
     return header + table + data

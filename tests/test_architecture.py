@@ -88,8 +88,11 @@ def test_the_stand_in_is_forbidden_everything_but_settings_signing_and_address_c
 
 def test_storage_backends_are_named_only_in_the_adapters():
     """Callers use the Storage interface; asking which backend is held means the interface misses a method."""
-    offenders = [str(path.relative_to(ROOT)) for path in APP.rglob("*.py")
-                 if "adapters" not in path.parts and re.search(r"\b(LocalStorage|S3Storage)\b", path.read_text())]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in APP.rglob("*.py")
+        if "adapters" not in path.parts and re.search(r"\b(LocalStorage|S3Storage)\b", path.read_text())
+    ]
     assert offenders == []
 
 
@@ -124,23 +127,32 @@ def _copy_project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("module, line, broken", [
-    ("app/api/problems.py", "import app.web.render", {"faces"}),
-    # The domain sits under both faces, so the import also joins api to web indirectly.
-    ("app/domain/common.py", "import app.web.render", {"layers", "faces"}),
-    ("app/adapters/queue.py", "import app.domain.common", {"layers", "adapters"}),
-    ("app/imagesd/errors.py", "import app.adapters.storage", {"imagesd"}),
-    ("app/imagesd/errors.py", "import app", {"imagesd"}),  # create_app reaches everything
-    ("app/web/render.py", "import app.imagesd.errors", {"imagesd-started"}),
-    ("app/mcp_server.py", "import app.domain.common", {"remote"}),
-])
+@pytest.mark.parametrize(
+    "module, line, broken",
+    [
+        ("app/api/problems.py", "import app.web.render", {"faces"}),
+        # The domain sits under both faces, so the import also joins api to web indirectly.
+        ("app/domain/common.py", "import app.web.render", {"layers", "faces"}),
+        ("app/adapters/queue.py", "import app.domain.common", {"layers", "adapters"}),
+        ("app/imagesd/errors.py", "import app.adapters.storage", {"imagesd"}),
+        ("app/imagesd/errors.py", "import app", {"imagesd"}),  # create_app reaches everything
+        ("app/web/render.py", "import app.imagesd.errors", {"imagesd-started"}),
+        ("app/mcp_server.py", "import app.domain.common", {"remote"}),
+    ],
+)
 def test_a_broken_contract_fails_lint_imports(tmp_path, module, line, broken):
     project = _copy_project(tmp_path)
     with open(project / module, "a") as handle:
         handle.write(f"\n{line}  # deliberately against the contract\n")
     names = {c["id"]: c["name"] for c in contracts()}
-    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=project, capture_output=True, text=True,
-                            env={"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin"}, timeout=120)
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     report = " ".join(result.stdout.split())
     assert {id_ for id_, name in names.items() if f"{name} BROKEN" in report} == broken, result.stdout
@@ -148,8 +160,14 @@ def test_a_broken_contract_fails_lint_imports(tmp_path, module, line, broken):
 
 def test_the_contracts_hold_on_this_tree(tmp_path):
     """The same run on an untouched copy passes, so the failures above are the deliberate import and nothing else."""
-    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=_copy_project(tmp_path), capture_output=True,
-                            text=True, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=120)
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=_copy_project(tmp_path),
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

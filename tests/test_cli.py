@@ -16,8 +16,11 @@ def test_admin_commands_create_what_they_say(aeontel, app):
     assert ws["name"] == "Acme Corp" and ws["workspaceId"].startswith("ws_")
     prj = json.loads(aeontel("project", "create", "--workspace", ws["workspaceId"], "Website", "--json").output)
     assert prj["workspaceId"] == ws["workspaceId"] and prj["projectId"].startswith("prj_")
-    usr = json.loads(aeontel("user", "create", "Ed@Example.com", "--workspace", ws["workspaceId"],
-                             "--role", "editor", "--json").output)
+    usr = json.loads(
+        aeontel(
+            "user", "create", "Ed@Example.com", "--workspace", ws["workspaceId"], "--role", "editor", "--json"
+        ).output
+    )
     assert usr["email"] == "ed@example.com" and len(usr["password"]) >= 12
     tok = json.loads(aeontel("token", "create", "--workspace", ws["workspaceId"], "--scope", "read", "--json").output)
     assert tok["token"].startswith("aet_") and tok["scope"] == "read"
@@ -32,7 +35,9 @@ def test_admin_commands_create_what_they_say(aeontel, app):
 
 def test_text_output_and_given_password(aeontel, app):
     ws = json.loads(aeontel("workspace", "create", "Plain", "--json").output)["workspaceId"]
-    result = aeontel("user", "create", "v@example.com", "--workspace", ws, "--role", "viewer", "--password", "longenough")
+    result = aeontel(
+        "user", "create", "v@example.com", "--workspace", ws, "--role", "viewer", "--password", "longenough"
+    )
     assert result.exit_code == 0 and "Created user v@example.com (viewer" in result.output
     assert "password:" not in result.output
     token = aeontel("token", "create", "--workspace", ws, "--scope", "write")
@@ -59,7 +64,9 @@ def test_seed_demo_is_idempotent(aeontel, app):
     assert json.loads(aeontel("seed-demo", "--json").output) == data
     with app.app_context():
         assert authenticate_token(data["token"]).workspace_id == data["workspaceId"]
-        assert db.session.get(User, db.session.query(User.id).filter_by(email="demo@example.com").scalar()).check_password(data["password"])
+        assert db.session.get(
+            User, db.session.query(User.id).filter_by(email="demo@example.com").scalar()
+        ).check_password(data["password"])
 
 
 def test_storage_init_says_what_is_ready(aeontel, app):
@@ -73,6 +80,11 @@ def test_seed_demo_banner_points_at_the_real_public_url(aeontel):
     moved = aeontel("seed-demo", extra_env={"PORT": "5123", "PUBLIC_URL": "http://127.0.0.1:5123"})
     assert moved.exit_code == 0, moved.output
     assert "http://127.0.0.1:5123/api/files" in moved.output and ":5000" not in moved.output
-    elsewhere = aeontel("seed-demo", extra_env={"PUBLIC_URL": "https://images.example.test/",
-                                                "SECRET_KEY": "a-production-key-long-enough-for-the-check-0123456789"})
+    elsewhere = aeontel(
+        "seed-demo",
+        extra_env={
+            "PUBLIC_URL": "https://images.example.test/",
+            "SECRET_KEY": "a-production-key-long-enough-for-the-check-0123456789",
+        },
+    )
     assert "-F file=@photo.jpg https://images.example.test/api/files" in elsewhere.output

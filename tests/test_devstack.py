@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from imagesd_support import start_standin, stop_standin
 
 from app import devstack
-from imagesd_support import start_standin, stop_standin
 
 
 def test_two_standins_side_by_side_each_have_their_own_control_socket(tmp_path):
@@ -39,7 +39,10 @@ def test_two_standins_side_by_side_each_have_their_own_control_socket(tmp_path):
 
 
 def test_a_folder_too_deep_for_a_unix_socket_gets_no_control_socket(tmp_path):
-    assert devstack.gunicorn_control_args(tmp_path / "web") == ["--control-socket", str(tmp_path / "web" / "gunicorn.ctl")]
+    assert devstack.gunicorn_control_args(tmp_path / "web") == [
+        "--control-socket",
+        str(tmp_path / "web" / "gunicorn.ctl"),
+    ]
     deep = tmp_path / ("d" * 120)
     assert devstack.gunicorn_control_args(deep) == ["--no-control-socket"]
 
@@ -88,17 +91,37 @@ def test_make_dev_runs_the_whole_stack_and_ctrl_c_stops_all_of_it(tmp_path):
     import subprocess
 
     port, images_port, redis_port = devstack.free_port(), devstack.free_port(), devstack.free_port()
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("IMAGES", "REDIS", "DATABASE", "STORAGE", "PUBLIC", "S3_", "TEST_"))}
-    env.update(AEONTEL_INSTANCE_DIR=str(tmp_path / "instance"), PORT=str(port), IMAGESD_PORT=str(images_port),
-               REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("IMAGES", "REDIS", "DATABASE", "STORAGE", "PUBLIC", "S3_", "TEST_"))
+    }
+    env.update(
+        AEONTEL_INSTANCE_DIR=str(tmp_path / "instance"),
+        PORT=str(port),
+        IMAGESD_PORT=str(images_port),
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        HOME=str(tmp_path),
+        XDG_RUNTIME_DIR=str(tmp_path),
+    )
     log = tmp_path / "dev.log"
     with log.open("wb") as out:
-        dev = subprocess.Popen(["bash", "scripts/dev.sh"], cwd=devstack.ROOT, env=env, stdout=out,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+        dev = subprocess.Popen(
+            ["bash", "scripts/dev.sh"],
+            cwd=devstack.ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        devstack.wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), 120, "make dev to be up",
-                            interval=0.2, check=lambda: dev.poll() is None or pytest.fail(log.read_text()))
+        devstack.wait_until(
+            lambda: "Ctrl-C stops everything" in log.read_text(),
+            120,
+            "make dev to be up",
+            interval=0.2,
+            check=lambda: dev.poll() is None or pytest.fail(log.read_text()),
+        )
         said = log.read_text()
         assert f"-F file=@photo.jpg http://127.0.0.1:{port}/api/files" in said
         assert f"started a private redis-server at redis://127.0.0.1:{redis_port}/0" in said
@@ -115,4 +138,4 @@ def test_make_dev_runs_the_whole_stack_and_ctrl_c_stops_all_of_it(tmp_path):
             os.killpg(dev.pid, signal.SIGKILL)
             dev.wait(10)
     for port_ in (port, images_port, redis_port):
-        devstack.wait_until(lambda: not devstack.port_answers(port_), 15, f"port {port_} to close")
+        devstack.wait_until(lambda: not devstack.port_answers(port_), 15, f"port {port_} to close")  # noqa: B023

@@ -4,12 +4,12 @@ import io
 
 import pytest
 import requests
+from imagesd_support import ACCOUNT_ID, TOKEN
 from PIL import Image as PILImage
 
 from app.domain.files import File
 from app.domain.images import Image
 from app.extensions import db
-from imagesd_support import ACCOUNT_ID, TOKEN
 from tests import masters_support as make
 
 LIMIT_BYTES, LIMIT_SIDE, LIMIT_PIXELS = 10 * 1024 * 1024, 12_000, 100_000_000
@@ -36,22 +36,31 @@ def big_uploads(app, monkeypatch):
 
 
 def upload(server, tenant, data: bytes, name: str) -> str:
-    response = requests.post(f"{server.url}/api/files", headers=tenant.auth(), timeout=60,
-                             data={"project_id": tenant.project_id}, files={"file": (name, data)})
+    response = requests.post(
+        f"{server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=60,
+        data={"project_id": tenant.project_id},
+        files={"file": (name, data)},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
 
 def stored_copy(images_service, cf_image_id: str) -> bytes:
     """The bytes the images service keeps for this image: what it was sent."""
-    response = requests.get(f"{images_service.url}/client/v4/accounts/{ACCOUNT_ID}/images/v1/{cf_image_id}/blob",
-                            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    response = requests.get(
+        f"{images_service.url}/client/v4/accounts/{ACCOUNT_ID}/images/v1/{cf_image_id}/blob",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     return response.content
 
 
 def test_every_original_over_a_limit_or_in_a_refused_format_becomes_an_image(
-        app, tenant, live_server, run_jobs, images_service, big_uploads):
+    app, tenant, live_server, run_jobs, images_service, big_uploads
+):
     originals = {name: build() for name, build in INPUTS.items()}
     ids = {name: upload(live_server, tenant, data, name) for name, data in originals.items()}
     run_jobs(30)
@@ -68,10 +77,12 @@ def test_every_original_over_a_limit_or_in_a_refused_format_becomes_an_image(
         with PILImage.open(io.BytesIO(sent)) as master:
             assert master.format in ("JPEG", "PNG", "WEBP"), name
             assert max(master.size) <= LIMIT_SIDE and master.width * master.height <= LIMIT_PIXELS, name
-            assert master.size == (body["master"]["width"], body["master"]["height"]) == (body["width"],
-                                                                                           body["height"]), name
-        content = requests.get(f"{live_server.url}/api/files/{file_id}/content", headers=tenant.auth("read"),
-                               timeout=60)
+            assert (
+                master.size == (body["master"]["width"], body["master"]["height"]) == (body["width"], body["height"])
+            ), name
+        content = requests.get(
+            f"{live_server.url}/api/files/{file_id}/content", headers=tenant.auth("read"), timeout=60
+        )
         assert content.status_code == 200 and content.content == originals[name], f"{name}: the original changed"
     assert body_of(live_server, tenant, ids["scan.tif"])["master"]["width"] == 640  # the first page of the TIFF
     cutout = body_of(live_server, tenant, ids["cutout.png"])
@@ -121,8 +132,9 @@ def test_the_master_is_no_orphan_to_doctor_and_goes_with_its_file(app, tenant, l
     assert (root / f"{file_id}.master").is_file() and (root / file_id).is_file()
     with app.app_context():
         assert [f for f in doctor.run().findings if f.kind == "orphan_object"] == []
-    deleted = requests.delete(f"{live_server.url}/api/files/{file_id}?permanent=true", headers=tenant.auth(),
-                              timeout=30)
+    deleted = requests.delete(
+        f"{live_server.url}/api/files/{file_id}?permanent=true", headers=tenant.auth(), timeout=30
+    )
     assert deleted.status_code in (200, 204), deleted.text
     run_jobs(10)
     assert not (root / f"{file_id}.master").exists() and not (root / file_id).exists()

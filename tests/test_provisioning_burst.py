@@ -6,13 +6,13 @@ import sqlite3
 import time
 
 import pytest
+from imagesd_support import ACCOUNT_HASH, start_standin, stop_standin
 from rq import SimpleWorker
 from sqlalchemy import func, select
+from test_provisioning_e2e import distinct_jpeg, upload
 
 from app.domain.images import Image, Provisioning
 from app.extensions import db
-from imagesd_support import ACCOUNT_HASH, start_standin, stop_standin
-from test_provisioning_e2e import distinct_jpeg, upload
 
 LIMIT = 50
 BURST = 150  # three times the limit
@@ -27,8 +27,11 @@ def limited_images():
 
 
 def test_a_burst_three_times_the_limit_provisions_without_a_block(make_app, tenant, live_server, limited_images):
-    limited = make_app(images_api_base=f"{limited_images.url}/client/v4", images_delivery_base=limited_images.url,
-                       images_account_hash=ACCOUNT_HASH)
+    limited = make_app(
+        images_api_base=f"{limited_images.url}/client/v4",
+        images_delivery_base=limited_images.url,
+        images_account_hash=ACCOUNT_HASH,
+    )
     ids = [upload(live_server, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(BURST)]
     deadline = time.monotonic() + 120
     with limited.app_context():
@@ -47,16 +50,23 @@ def test_a_burst_three_times_the_limit_provisions_without_a_block(make_app, tena
 
 def test_without_batch_tokens_the_limit_blocks_the_account(make_app, tenant, live_server, limited_images):
     """The control: the same client with the batch host off spends the global limit and gets the token blocked."""
-    unbatched = make_app(images_api_base=f"{limited_images.url}/client/v4", images_delivery_base=limited_images.url,
-                         images_account_hash=ACCOUNT_HASH, images_batch_base="off")
+    unbatched = make_app(
+        images_api_base=f"{limited_images.url}/client/v4",
+        images_delivery_base=limited_images.url,
+        images_account_hash=ACCOUNT_HASH,
+        images_batch_base="off",
+    )
     ids = [upload(live_server, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(LIMIT + 5)]
     with unbatched.app_context():
         SimpleWorker(["events", "images", "default"], connection=unbatched.extensions["queue"].connection).work(
-            burst=True)
+            burst=True
+        )
         db.session.expire_all()
-        waiting = db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(ids),
-                                                                Provisioning.state.in_(("queued", "waiting")))).all()
-        assert waiting and all("971" in (row.last_error or "") or "requests per" in (row.last_error or "")
-                               for row in waiting), [row.last_error for row in waiting][:3]
+        waiting = db.session.scalars(
+            select(Provisioning).where(Provisioning.file_id.in_(ids), Provisioning.state.in_(("queued", "waiting")))
+        ).all()
+        assert waiting and all(
+            "971" in (row.last_error or "") or "requests per" in (row.last_error or "") for row in waiting
+        ), [row.last_error for row in waiting][:3]
     with sqlite3.connect(limited_images.data_dir / "imagesd.sqlite3") as conn:
         assert conn.execute("SELECT blocked_until FROM rate_limit").fetchone()[0] > time.time()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
@@ -15,7 +16,6 @@ from app.domain import images
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
-from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
 from tests.masters_support import lying_jpeg
 from tests.services import child_env, wait_until
 
@@ -29,8 +29,13 @@ def distinct_jpeg(n: int) -> bytes:
 
 
 def upload(server, tenant, data: bytes, name: str) -> str:
-    response = requests.post(f"{server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id}, files={"file": (name, data)})
+    response = requests.post(
+        f"{server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": (name, data)},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -48,8 +53,12 @@ class WorkerProcess:
 
     def __init__(self, settings: dict, log: Path):
         env = {key.upper(): str(value) for key, value in settings.items() if key.islower() and key != "instance_dir"}
-        self.env = child_env(**env, AEONTEL_INSTANCE_DIR=settings["instance_dir"], RELAY_AFTER_SECONDS="0.5",
-                             RELAY_INTERVAL_SECONDS="0.3")
+        self.env = child_env(
+            **env,
+            AEONTEL_INSTANCE_DIR=settings["instance_dir"],
+            RELAY_AFTER_SECONDS="0.5",
+            RELAY_INTERVAL_SECONDS="0.3",
+        )
         self.log = log
         self.process: devstack.Process | None = None
 
@@ -102,14 +111,17 @@ def flaky_images():
     stop_standin(server)
 
 
-def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant, live_server, flaky_images,
-                                                            run_jobs):
+def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant, live_server, flaky_images, run_jobs):
     from rq import SimpleWorker
 
-    flaky = make_app(images_api_base=f"{flaky_images.url}/client/v4", images_max_attempts=5,
-                     images_delivery_base=flaky_images.url)
-    assert (ACCOUNT_ID, ACCOUNT_HASH, TOKEN) == (flaky.config["IMAGES_ACCOUNT_ID"], flaky.config["IMAGES_ACCOUNT_HASH"],
-                                                 flaky.config["IMAGES_API_TOKEN"])
+    flaky = make_app(
+        images_api_base=f"{flaky_images.url}/client/v4", images_max_attempts=5, images_delivery_base=flaky_images.url
+    )
+    assert (
+        flaky.config["IMAGES_ACCOUNT_ID"],
+        flaky.config["IMAGES_ACCOUNT_HASH"],
+        flaky.config["IMAGES_API_TOKEN"],
+    ) == (ACCOUNT_ID, ACCOUNT_HASH, TOKEN)
     photo = upload(live_server, tenant, distinct_jpeg(1), "photo.jpg")
 
     seen_states = []

@@ -15,8 +15,12 @@ from tests.services import RedisProcess, ThreadedServer, child_env
 
 def start_worker(settings: dict, log: Path) -> devstack.Process:
     """`worker.py` as the launcher starts it, ready once it has registered with Redis."""
-    env = child_env(**{key.upper(): value for key, value in settings.items() if key.islower() and key != "instance_dir"},
-                    AEONTEL_INSTANCE_DIR=settings["instance_dir"], RELAY_AFTER_SECONDS="0.5", RELAY_INTERVAL_SECONDS="0.3")
+    env = child_env(
+        **{key.upper(): value for key, value in settings.items() if key.islower() and key != "instance_dir"},
+        AEONTEL_INSTANCE_DIR=settings["instance_dir"],
+        RELAY_AFTER_SECONDS="0.5",
+        RELAY_INTERVAL_SECONDS="0.3",
+    )
     return devstack.start_worker(env, f"worker-test-{uuid.uuid4().hex[:8]}", log=log)
 
 
@@ -36,8 +40,13 @@ def undispatched(app) -> list[str]:
 
 
 def upload(url: str, tenant, n: int) -> str:
-    response = requests.post(f"{url}/api/files", headers=tenant.auth(), timeout=10,
-                             data={"project_id": tenant.project_id}, files={"file": (f"{n}.txt", f"note {n}".encode())})
+    response = requests.post(
+        f"{url}/api/files",
+        headers=tenant.auth(),
+        timeout=10,
+        data={"project_id": tenant.project_id},
+        files={"file": (f"{n}.txt", f"note {n}".encode())},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -66,7 +75,9 @@ def test_worker_process_dispatches_and_survives_a_redis_outage(app, base_setting
         assert worker.poll() is None  # the worker waits for Redis instead of dying
 
         own_redis.start()  # same port, empty: every job it held is gone
-        wait_until(lambda: undispatched(app) == [], 60, "the relay to deliver the events made during the outage", worker)
+        wait_until(
+            lambda: undispatched(app) == [], 60, "the relay to deliver the events made during the outage", worker
+        )
         assert worker.poll() is None
     finally:
         worker.stop()

@@ -38,14 +38,14 @@ def _parse_time(text: str | None) -> float | None:
     return datetime.fromisoformat(f"{head}.{fraction[:6]}+00:00" if dot else f"{head}+00:00").timestamp()
 
 
-
 class ImagesError(Exception):
     """A failed call to the Images API; `transient` says whether the same call may succeed later."""
 
     transient = False
 
-    def __init__(self, message: str, *, status: int | None = None, code: int | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, code: int | None = None, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -76,9 +76,21 @@ TRANSIENT_API_CODES = frozenset({5429, 5452, 5503})
 class CloudflareImages:
     """The Images API over requests; the same code talks to Cloudflare and to the local stand-in."""
 
-    def __init__(self, api_base: str, account_id: str, api_token: str, account_hash: str, delivery_base: str,
-                 *, signing_key: str = "", timeout: tuple[float, float] = (5.0, 30.0), session=None,
-                 batch_base: str = "", api_email: str = "", api_key: str = ""):
+    def __init__(
+        self,
+        api_base: str,
+        account_id: str,
+        api_token: str,
+        account_hash: str,
+        delivery_base: str,
+        *,
+        signing_key: str = "",
+        timeout: tuple[float, float] = (5.0, 30.0),
+        session=None,
+        batch_base: str = "",
+        api_email: str = "",
+        api_key: str = "",
+    ):
         import requests
 
         self.api_base = api_base.rstrip("/")
@@ -91,8 +103,11 @@ class CloudflareImages:
         self.session = session or requests.Session()
         # The legacy global key (X-Auth-Email + X-Auth-Key) when both are configured, else the API token; per
         # request, so that calls to the batch host carry only the batch token.
-        self._auth = ({"X-Auth-Email": api_email, "X-Auth-Key": api_key} if api_email and api_key
-                      else {"Authorization": f"Bearer {api_token}"})
+        self._auth = (
+            {"X-Auth-Email": api_email, "X-Auth-Key": api_key}
+            if api_email and api_key
+            else {"Authorization": f"Bearer {api_token}"}
+        )
         # Image calls go to the batch host with a batch token, outside the account's global rate limit.
         self.batch_base = batch_base_for(self.api_base, batch_base)
         self._batch_lock = threading.Lock()
@@ -101,10 +116,17 @@ class CloudflareImages:
 
     @classmethod
     def from_config(cls, config) -> "CloudflareImages":
-        return cls(config["IMAGES_API_BASE"], config["IMAGES_ACCOUNT_ID"], config["IMAGES_API_TOKEN"],
-                   config["IMAGES_ACCOUNT_HASH"], config["IMAGES_DELIVERY_BASE"],
-                   signing_key=config.get("IMAGES_SIGNING_KEY", ""), batch_base=config.get("IMAGES_BATCH_BASE", ""),
-                   api_email=config.get("IMAGES_API_EMAIL", ""), api_key=config.get("IMAGES_API_KEY", ""))
+        return cls(
+            config["IMAGES_API_BASE"],
+            config["IMAGES_ACCOUNT_ID"],
+            config["IMAGES_API_TOKEN"],
+            config["IMAGES_ACCOUNT_HASH"],
+            config["IMAGES_DELIVERY_BASE"],
+            signing_key=config.get("IMAGES_SIGNING_KEY", ""),
+            batch_base=config.get("IMAGES_BATCH_BASE", ""),
+            api_email=config.get("IMAGES_API_EMAIL", ""),
+            api_key=config.get("IMAGES_API_KEY", ""),
+        )
 
     def _url(self, path: str) -> str:
         return f"{self.api_base}/accounts/{self.account_id}/images/{path}"
@@ -133,7 +155,9 @@ class CloudflareImages:
         try:
             response = self.session.request(method, url, timeout=self.timeout, headers=headers, **kwargs)
         except requests.Timeout as exc:
-            raise TransientImagesError(f"The images service did not answer in time ({exc.__class__.__name__}).") from exc
+            raise TransientImagesError(
+                f"The images service did not answer in time ({exc.__class__.__name__})."
+            ) from exc
         except requests.RequestException as exc:
             raise TransientImagesError(f"The images service could not be reached ({exc.__class__.__name__}).") from exc
         try:
@@ -184,8 +208,15 @@ class CloudflareImages:
             return ImageIdTaken(message, status=status, code=code)
         return PermanentImagesError(message, status=status, code=code)
 
-    def upload_url(self, url: str, *, image_id: str | None = None, metadata: dict | None = None,
-                   require_signed_urls: bool = False, creator: str | None = None) -> dict:
+    def upload_url(
+        self,
+        url: str,
+        *,
+        image_id: str | None = None,
+        metadata: dict | None = None,
+        require_signed_urls: bool = False,
+        creator: str | None = None,
+    ) -> dict:
         import json
 
         fields = {"url": url, "requireSignedURLs": "true" if require_signed_urls else "false"}

@@ -41,8 +41,14 @@ class RQQueue:
         description: str | None = None,
     ) -> Job:
         return self.queue(queue_name).enqueue(
-            func, *args, job_id=job_id, job_timeout=timeout, retry=retry, description=description,
-            result_ttl=600, failure_ttl=7 * 24 * 3600,
+            func,
+            *args,
+            job_id=job_id,
+            job_timeout=timeout,
+            retry=retry,
+            description=description,
+            result_ttl=600,
+            failure_ttl=7 * 24 * 3600,
         )
 
     def try_enqueue(self, queue_name: str, func: str, *args, **kwargs) -> Job | None:
@@ -60,8 +66,10 @@ class RQQueue:
         """Enqueues `(args, job_id)` calls in one Redis pipeline (a bulk action's hundreds of events in one round
         trip); False, logged, when Redis cannot be reached."""
         queue = self.queue(queue_name)
-        datas = [Queue.prepare_data(func, args, job_id=job_id, timeout=timeout, result_ttl=600,
-                                    failure_ttl=7 * 24 * 3600) for args, job_id in calls]
+        datas = [
+            Queue.prepare_data(func, args, job_id=job_id, timeout=timeout, result_ttl=600, failure_ttl=7 * 24 * 3600)
+            for args, job_id in calls
+        ]
         try:
             with self.connection.pipeline() as pipe:
                 queue.enqueue_many(datas, pipeline=pipe)

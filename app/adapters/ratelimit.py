@@ -55,9 +55,14 @@ class RedisRateLimiter:
 
     @classmethod
     def from_config(cls, config) -> RedisRateLimiter:
-        return cls(config["REDIS_URL"], {"login": config["LOGIN_RATE_LIMIT"],
-                                         "login_address": config["LOGIN_ADDRESS_RATE_LIMIT"],
-                                         "upload": config["UPLOAD_RATE_LIMIT"]})
+        return cls(
+            config["REDIS_URL"],
+            {
+                "login": config["LOGIN_RATE_LIMIT"],
+                "login_address": config["LOGIN_ADDRESS_RATE_LIMIT"],
+                "upload": config["UPLOAD_RATE_LIMIT"],
+            },
+        )
 
     def hit(self, name: str, identity: str) -> None:
         """Counts one attempt by `identity`; raises RateLimited once the window's allowance is used up."""
@@ -78,8 +83,9 @@ class RedisRateLimiter:
                 count = pipe.execute()[0]
             except Exception as exc:  # noqa: BLE001 - Redis errors, and socket errors redis-py lets through under load
                 self.down_until = now + REDIS_RETRY_SECONDS
-                log.warning("rate limits counted in this process for %ss: Redis is unavailable (%s)",
-                            REDIS_RETRY_SECONDS, exc)
+                log.warning(
+                    "rate limits counted in this process for %ss: Redis is unavailable (%s)", REDIS_RETRY_SECONDS, exc
+                )
         if count is None:
             count = self._count_locally(key, window)
         if count > limit:

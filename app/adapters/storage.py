@@ -6,10 +6,10 @@ calls the interface and never asks which backend it holds.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import hmac
-import contextlib
 import os
 import re
 import shutil
@@ -23,9 +23,9 @@ from urllib.parse import urlencode
 
 import boto3
 from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from boto3.s3.transfer import TransferConfig
 
 # Keys are made by the product (`<workspace id>/<file id>`, and `<workspace id>/<file id>.master` for the master
 # derived from an original that Images would not take), never from a user's file name.
@@ -90,7 +90,7 @@ class Storage(ABC):
     def init(self) -> str:
         """Makes the store ready to take bytes (its folder or bucket) and says what is ready."""
 
-    def add_workspace(self, workspace_id: str) -> None:
+    def add_workspace(self, workspace_id: str) -> None:  # noqa: B027 - a hook most stores need nothing from
         """Gives a new workspace whatever room it needs of its own (nothing, unless buckets are per workspace)."""
 
     def signed_file(self, key: str, expires: str, signature: str) -> Path | None:
@@ -191,7 +191,12 @@ def bucket_name(prefix: str, workspace_id: str | None) -> str:
 
 class S3Storage(Storage):
     def __init__(
-        self, endpoint_url: str, access_key_id: str, secret_access_key: str, region: str, bucket: str,
+        self,
+        endpoint_url: str,
+        access_key_id: str,
+        secret_access_key: str,
+        region: str,
+        bucket: str,
         bucket_per_workspace: bool = False,
     ):
         self.bucket_prefix = bucket
@@ -215,15 +220,22 @@ class S3Storage(Storage):
             ),
         )
         # 8 MiB parts, two at a time: a large upload costs about 16 MiB of memory, never its own size.
-        self.transfer = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024,
-                                       max_concurrency=2, use_threads=True)
+        self.transfer = TransferConfig(
+            multipart_threshold=16 * 1024 * 1024,
+            multipart_chunksize=8 * 1024 * 1024,
+            max_concurrency=2,
+            use_threads=True,
+        )
 
     @classmethod
     def from_config(cls, config) -> S3Storage:
         return cls(
-            endpoint_url=config["S3_ENDPOINT_URL"], access_key_id=config["S3_ACCESS_KEY_ID"],
-            secret_access_key=config["S3_SECRET_ACCESS_KEY"], region=config["S3_REGION"],
-            bucket=config["S3_BUCKET"], bucket_per_workspace=config["S3_BUCKET_PER_WORKSPACE"],
+            endpoint_url=config["S3_ENDPOINT_URL"],
+            access_key_id=config["S3_ACCESS_KEY_ID"],
+            secret_access_key=config["S3_SECRET_ACCESS_KEY"],
+            region=config["S3_REGION"],
+            bucket=config["S3_BUCKET"],
+            bucket_per_workspace=config["S3_BUCKET_PER_WORKSPACE"],
         )
 
     def locate(self, key: str) -> tuple[str, str]:

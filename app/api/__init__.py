@@ -11,9 +11,8 @@ from app.api import files, images, methods, openapi, trash, uploads, webhooks  #
 
 
 def init_app(app) -> None:
-    from app.extensions import csrf
-
     from app.api import cors
+    from app.extensions import csrf
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

@@ -28,12 +28,20 @@ def current_token():
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise ApiProblem(401, "unauthorized", "Send an API token as 'Authorization: Bearer <token>'.",
-                         headers={"WWW-Authenticate": 'Bearer realm="aeontel"'})
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "Send an API token as 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="aeontel"'},
+        )
     token = authenticate_token(secret.strip())
     if token is None:
-        raise ApiProblem(401, "invalid_token", "The API token is unknown or revoked.",
-                         headers={"WWW-Authenticate": 'Bearer realm="aeontel", error="invalid_token"'})
+        raise ApiProblem(
+            401,
+            "invalid_token",
+            "The API token is unknown or revoked.",
+            headers={"WWW-Authenticate": 'Bearer realm="aeontel", error="invalid_token"'},
+        )
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now
@@ -97,8 +105,9 @@ def _authorize_token(scope: str) -> None:
     # Tokens have scopes, not roles: what only owners may do (webhooks) needs a write token.
     needed = "write" if scope == "owner" else scope
     if not token.allows(needed):
-        raise ApiProblem(403, "insufficient_scope", f"This token has the '{token.scope}' scope; "
-                         f"this request needs '{needed}'.")
+        raise ApiProblem(
+            403, "insufficient_scope", f"This token has the '{token.scope}' scope; this request needs '{needed}'."
+        )
     g.token, g.user = token, None
     g.workspace_id = token.workspace_id
 
@@ -108,8 +117,9 @@ def _authorize_session(user: User, scope: str, view_args: dict) -> None:
         try:
             csrf.protect()
         except CSRFError as exc:
-            raise ApiProblem(400, "csrf_failed", f"{exc.description} Send the page's CSRF token in the "
-                             "'X-CSRFToken' header.") from None
+            raise ApiProblem(
+                400, "csrf_failed", f"{exc.description} Send the page's CSRF token in the 'X-CSRFToken' header."
+            ) from None
     g.token, g.user = None, user
     explicit = request.args.get("workspace_id") or (request.form.get("workspace_id") if _has_form() else None)
     if explicit:
@@ -117,8 +127,11 @@ def _authorize_session(user: User, scope: str, view_args: dict) -> None:
             raise ApiProblem(404, "workspace_not_found", f"No workspace {explicit!r}.")
         workspace_id = explicit
     elif "file_id" in view_args or "webhook_id" in view_args:
-        workspace_id = (_file_workspace(view_args["file_id"]) if "file_id" in view_args
-                        else _webhook_workspace(view_args["webhook_id"]))
+        workspace_id = (
+            _file_workspace(view_args["file_id"])
+            if "file_id" in view_args
+            else _webhook_workspace(view_args["webhook_id"])
+        )
         if workspace_id is None or role_in(user.id, workspace_id) is None:
             g.workspace_id = NOWHERE  # the view's lookup answers its usual 404
             return
@@ -128,20 +141,24 @@ def _authorize_session(user: User, scope: str, view_args: dict) -> None:
             form_project = request.form.get("project_id") if _has_form() else None
             workspace_id = _project_workspace(form_project or request.args.get("project_id"))
         if workspace_id is None or role_in(user.id, workspace_id) is None:
-            raise ApiProblem(400, "workspace_id_missing", "Say which workspace with 'workspace_id'.",
-                             parameter="workspace_id")
+            raise ApiProblem(
+                400, "workspace_id_missing", "Say which workspace with 'workspace_id'.", parameter="workspace_id"
+            )
     role = role_in(user.id, workspace_id)
     if scope == "write" and not can_write(role):
-        raise ApiProblem(403, "insufficient_role", f"You are a {role} in this workspace; "
-                         "this needs an editor or owner.")
+        raise ApiProblem(
+            403, "insufficient_role", f"You are a {role} in this workspace; this needs an editor or owner."
+        )
     if scope == "owner" and role != "owner":
         raise ApiProblem(403, "insufficient_role", f"You are a {role} in this workspace; this needs an owner.")
     g.workspace_id = workspace_id
 
 
 def _has_form() -> bool:
-    return request.method not in SAFE_METHODS and request.mimetype in ("multipart/form-data",
-                                                                       "application/x-www-form-urlencoded")
+    return request.method not in SAFE_METHODS and request.mimetype in (
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+    )
 
 
 def _file_workspace(file_id) -> str | None:

@@ -19,9 +19,16 @@ PREFLIGHT_MAX_AGE = 600
 def init_app(app: Flask) -> None:
     """Applied on the app for /api paths only (flask-cors matches the path), so unrouted /api answers get it too."""
     origins = cors_origin_list(app.config.get("CORS_ORIGINS", ""))
-    resources = {UPLOAD_URL_PATH: {"origins": "*", "send_wildcard": True,
-                                  "methods": ["GET", "POST", "OPTIONS"]}}
+    resources = {UPLOAD_URL_PATH: {"origins": "*", "send_wildcard": True, "methods": ["GET", "POST", "OPTIONS"]}}
     if origins:
         resources[r"/api/.*"] = {"origins": "*", "send_wildcard": True} if origins == ["*"] else {"origins": origins}
-    CORS(app, resources=resources, supports_credentials=False, allow_headers=ALLOWED_HEADERS,
-         expose_headers=EXPOSED_HEADERS, methods=METHODS, max_age=PREFLIGHT_MAX_AGE, vary_header=True)
+    CORS(
+        app,
+        resources=resources,
+        supports_credentials=False,
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        methods=METHODS,
+        max_age=PREFLIGHT_MAX_AGE,
+        vary_header=True,
+    )

@@ -2,9 +2,9 @@ from flask import current_app, g, redirect, request
 
 from app.api import bp
 from app.api.auth import require, workspace_param
-from app.api.problems import ApiProblem
 from app.api.images import conditional
 from app.api.params import parse_list_query
+from app.api.problems import ApiProblem
 from app.api.trash import permanent_param, restorable_until
 from app.domain import files, image_status, limits, listing, trash
 from app.domain.shapes import file_json, list_json
@@ -14,11 +14,18 @@ from app.domain.shapes import file_json, list_json
 @require("write")
 def upload_file():
     try:
-        limits.check_upload(token_id=g.token.id if g.get("token") else None,
-                            user_id=g.user.id if g.get("user") else None, address=request.remote_addr)
+        limits.check_upload(
+            token_id=g.token.id if g.get("token") else None,
+            user_id=g.user.id if g.get("user") else None,
+            address=request.remote_addr,
+        )
     except limits.RateLimited as limited:
-        raise ApiProblem(429, "rate_limited", f"Too many uploads; try again in {limited.retry_after} seconds.",
-                         headers={"Retry-After": str(limited.retry_after)}) from None
+        raise ApiProblem(
+            429,
+            "rate_limited",
+            f"Too many uploads; try again in {limited.retry_after} seconds.",
+            headers={"Retry-After": str(limited.retry_after)},
+        ) from None
     if not request.mimetype == "multipart/form-data":
         raise ApiProblem(415, "multipart_required", "Send the file as multipart/form-data in the field 'file'.")
     upload = request.files.get("file")
@@ -26,8 +33,12 @@ def upload_file():
         raise ApiProblem(400, "file_missing", "The multipart field 'file' is missing.", parameter="file")
     project_id = request.form.get("project_id") or request.args.get("project_id")
     if not project_id:
-        raise ApiProblem(400, "project_id_missing", "Say which project the file belongs to with 'project_id'.",
-                         parameter="project_id")
+        raise ApiProblem(
+            400,
+            "project_id_missing",
+            "Say which project the file belongs to with 'project_id'.",
+            parameter="project_id",
+        )
     spool = request.spools[-1] if request.spools else None
     if spool is None:
         raise ApiProblem(400, "file_missing", "The multipart field 'file' is missing.", parameter="file")

@@ -27,10 +27,13 @@ def list_images():
 @bp.post("/images")
 def create_image():
     """There is no image id to create: an image is a file whose bytes are an image."""
-    raise ApiProblem(405, "use_files_endpoint", "Images are not created directly: upload the file with "
-                     "POST /api/files and it becomes an image once processed.",
-                     headers={"Allow": "GET, HEAD, OPTIONS", "Link": f'<{url_for("api.upload_file")}>; rel="alternate"'},
-                     see=url_for("api.upload_file"))
+    raise ApiProblem(
+        405,
+        "use_files_endpoint",
+        "Images are not created directly: upload the file with POST /api/files and it becomes an image once processed.",
+        headers={"Allow": "GET, HEAD, OPTIONS", "Link": f'<{url_for("api.upload_file")}>; rel="alternate"'},
+        see=url_for("api.upload_file"),
+    )
 
 
 @bp.get("/images/<file_id>")

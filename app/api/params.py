@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.api.problems import ApiProblem
 from app.domain import files
@@ -51,10 +51,18 @@ def parse_list_query(kind: str, args, workspace_id: str) -> ListQuery:
     sort = value.get("sort", "-created")
     if sort not in SORTS:
         raise _bad("sort", f"sort must be one of {', '.join(SORTS)} (a leading '-' means descending).")
-    spec = dict(kind=kind, workspace_id=workspace_id, project_id=project_id, q=q, sort=sort,
-                created_after=_time(value, "created_after"), created_before=_time(value, "created_before"),
-                limit=files.parse_limit(value.get("limit")), cursor=value.get("cursor"),
-                count=_boolean(value, "count") or False)
+    spec = dict(
+        kind=kind,
+        workspace_id=workspace_id,
+        project_id=project_id,
+        q=q,
+        sort=sort,
+        created_after=_time(value, "created_after"),
+        created_before=_time(value, "created_before"),
+        limit=files.parse_limit(value.get("limit")),
+        cursor=value.get("cursor"),
+        count=_boolean(value, "count") or False,
+    )
     if kind == "images":
         image_format = value.get("format")
         if image_format is not None and not _FORMAT.fullmatch(image_format.lower()):
@@ -88,7 +96,7 @@ def _time(value: dict, name: str) -> datetime | None:
     except ValueError:
         raise _bad(name, f"{name} must be an ISO 8601 date or time, e.g. 2026-11-30 or 2026-11-30T12:00:00Z.") from None
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
+        stamp = stamp.replace(tzinfo=UTC)
     if not 1970 <= stamp.year <= 9998:
         raise _bad(name, f"{name} must be a date between 1970 and 9998.")
-    return stamp.astimezone(timezone.utc)
+    return stamp.astimezone(UTC)

@@ -10,10 +10,20 @@ from app.domain.accounts import DomainError
 PROBLEM_TYPE = "https://aeontel.dev/problems/"
 
 _GENERIC_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    408: "request_timeout", 409: "conflict", 413: "file_too_large", 415: "unsupported_media_type",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    413: "file_too_large",
+    415: "unsupported_media_type",
     422: "unprocessable",
-    429: "rate_limited", 500: "internal_error", 503: "unavailable", 507: "storage_full",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+    507: "storage_full",
 }
 
 
@@ -66,7 +76,9 @@ def from_http_exception(error: HTTPException) -> Response:
 
 
 def register_error_handlers(blueprint) -> None:
-    blueprint.register_error_handler(ApiProblem, lambda e: problem(e.status, e.code, e.detail, headers=e.headers, **e.extra))
+    blueprint.register_error_handler(
+        ApiProblem, lambda e: problem(e.status, e.code, e.detail, headers=e.headers, **e.extra)
+    )
     blueprint.register_error_handler(DomainError, from_domain_error)
     blueprint.register_error_handler(HTTPException, from_http_exception)
 
@@ -77,11 +89,17 @@ def _too_large(error: HTTPException) -> tuple[str, str, dict]:
 
     limit = getattr(error, "limit", None)
     if limit == "max_form_parts":
-        return ("too_many_form_parts", f"The form has more than {error.value:,} parts (fields and files).",
-                {"limit": "form_parts", "value": error.value})
+        return (
+            "too_many_form_parts",
+            f"The form has more than {error.value:,} parts (fields and files).",
+            {"limit": "form_parts", "value": error.value},
+        )
     if limit == "max_form_memory_size":
-        return ("form_field_too_large", f"A form field other than the file is larger than {error.value:,} bytes.",
-                {"limit": "form_field_size", "value": error.value})
+        return (
+            "form_field_too_large",
+            f"A form field other than the file is larger than {error.value:,} bytes.",
+            {"limit": "form_field_size", "value": error.value},
+        )
     maximum = request.max_content_length
     file_limit = current_app.config.get("MAX_UPLOAD_BYTES")
     detail = f"The request is larger than the limit of {maximum:,} bytes" if maximum else "The request is too large"

@@ -40,8 +40,9 @@ def list_trash():
     check_names(request.args, ("workspace_id", "project_id", "limit", "cursor"), "the trash's list")
     workspace_id = workspace_param(request.args.get("workspace_id"))
     limit = files.parse_limit(request.args.get("limit"))
-    rows, next_cursor = trash.list_trash(workspace_id, project_id=request.args.get("project_id") or None, limit=limit,
-                                         cursor=request.args.get("cursor"))
+    rows, next_cursor = trash.list_trash(
+        workspace_id, project_id=request.args.get("project_id") or None, limit=limit, cursor=request.args.get("cursor")
+    )
     return list_json([trashed_file_json(row) for row in rows], next_cursor)
 
 

@@ -5,9 +5,9 @@ from flask import current_app, g, request, url_for
 from app.api import bp
 from app.api.auth import require, workspace_param
 from app.api.problems import ApiProblem
-from app.domain.shapes import file_json, image_json
 from app.domain import uploads
 from app.domain.common import isoformat
+from app.domain.shapes import file_json, image_json
 
 # Multipart framing around the file: boundaries, part headers and a long file name.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -35,8 +35,11 @@ def create_upload_url():
     workspace_param(request.args.get("workspace_id"))
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiProblem(415 if not request.is_json else 400, "json_required",
-                         "Send a JSON object: {projectId, maxBytes?, expiresIn?, metadata?}.")
+        raise ApiProblem(
+            415 if not request.is_json else 400,
+            "json_required",
+            "Send a JSON object: {projectId, maxBytes?, expiresIn?, metadata?}.",
+        )
     limits = uploads.parse_limits(body, current_app.config["MAX_UPLOAD_BYTES"])
     row, secret = uploads.create_upload_url(g.workspace_id, body.get("projectId"), limits)
     return upload_url_json(row, secret), 201
@@ -51,8 +54,13 @@ def use_upload_url(upload_id, secret):
         raise ApiProblem(415, "multipart_required", "Send the file as multipart/form-data in the field 'file'.")
     if request.content_length is not None and request.content_length > row.max_bytes + MULTIPART_ALLOWANCE:
         # Plainly too large: refused before a byte is read (the spool checks the file's own size exactly).
-        raise ApiProblem(413, "file_too_large", f"The file is larger than the limit of {row.max_bytes:,} bytes.",
-                         limit="file_size", value=row.max_bytes)
+        raise ApiProblem(
+            413,
+            "file_too_large",
+            f"The file is larger than the limit of {row.max_bytes:,} bytes.",
+            limit="file_size",
+            value=row.max_bytes,
+        )
     request.upload_limit = row.max_bytes  # the spool refuses the bytes past this URL's own limit
     upload = request.files.get("file")
     spool = request.spools[-1] if request.spools else None
@@ -68,5 +76,8 @@ def get_upload_url(upload_id, secret):
     row = uploads.find(upload_id, secret)
     uploads.readable(row)
     file, image = uploads.uploaded(row)
-    return {**upload_url_json(row), "file": file_json(file) if file else None,
-            "image": image_json(image, file) if image is not None else None}
+    return {
+        **upload_url_json(row),
+        "file": file_json(file) if file else None,
+        "image": image_json(image, file) if image is not None else None,
+    }

@@ -12,8 +12,9 @@ from app.domain.shapes import list_json, webhook_delivery_json, webhook_json
 def _body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiProblem(415 if not request.is_json else 400, "invalid_body",
-                         "Send a JSON object (Content-Type: application/json).")
+        raise ApiProblem(
+            415 if not request.is_json else 400, "invalid_body", "Send a JSON object (Content-Type: application/json)."
+        )
     return body
 
 
@@ -29,8 +30,9 @@ def list_webhooks():
 def create_webhook():
     workspace_id = workspace_param(request.args.get("workspace_id"))
     body = _body()
-    endpoint, secret = webhooks.create_endpoint(workspace_id, body.get("url"), body.get("events"),
-                                                body.get("description"))
+    endpoint, secret = webhooks.create_endpoint(
+        workspace_id, body.get("url"), body.get("events"), body.get("description")
+    )
     return webhook_json(endpoint, secret), 201, {"Location": url_for("api.get_webhook", webhook_id=endpoint.id)}
 
 

@@ -16,8 +16,10 @@ ACCOUNT_CONFIG = {"flexible_variants": True}
 # Named variants beside `public` (which every account has and which the product leaves as the account has it).
 # `thumbnail` is what private images show in tiles: flexible variants cannot serve images that require signing.
 VARIANTS = {
-    "thumbnail": {"options": {"fit": "cover", "width": 320, "height": 320, "metadata": "none"},
-                  "neverRequireSignedURLs": False},
+    "thumbnail": {
+        "options": {"fit": "cover", "width": 320, "height": 320, "metadata": "none"},
+        "neverRequireSignedURLs": False,
+    },
 }
 NAMED_VARIANTS = ("public", *VARIANTS)
 
@@ -45,39 +47,81 @@ def check(client: CloudflareImages, *, private_workspaces: int = 0) -> list[Drif
     config = client.get_config()
     for name, value in ACCOUNT_CONFIG.items():
         if config.get(name) != value:
-            drift.append(Drift("config", name, f"account setting {name} is {config.get(name)!r}, the product needs "
-                               f"{value!r} (gallery tiles are flexible variants)", f"set {name} to {value!r}"))
+            drift.append(
+                Drift(
+                    "config",
+                    name,
+                    f"account setting {name} is {config.get(name)!r}, the product needs "
+                    f"{value!r} (gallery tiles are flexible variants)",
+                    f"set {name} to {value!r}",
+                )
+            )
     variants = client.variants()
     if "public" not in variants:
-        drift.append(Drift("variant_missing", "public", "the account has no public variant", "none: every Images "
-                           "account has one; check IMAGES_ACCOUNT_ID", fixable=False))
+        drift.append(
+            Drift(
+                "variant_missing",
+                "public",
+                "the account has no public variant",
+                "none: every Images account has one; check IMAGES_ACCOUNT_ID",
+                fixable=False,
+            )
+        )
     for name, wanted in VARIANTS.items():
         actual = variants.get(name)
         if actual is None:
-            drift.append(Drift("variant_missing", name, f"named variant {name} does not exist",
-                               f"create {name} with {wanted['options']}"))
-        elif not _same_options(wanted["options"], actual.get("options") or {}) or \
-                bool(actual.get("neverRequireSignedURLs")) != wanted["neverRequireSignedURLs"]:
-            drift.append(Drift("variant_differs", name, f"named variant {name} is {actual.get('options')} "
-                               f"(neverRequireSignedURLs={actual.get('neverRequireSignedURLs')}), the product needs "
-                               f"{wanted['options']} (neverRequireSignedURLs={wanted['neverRequireSignedURLs']})",
-                               f"update {name}"))
+            drift.append(
+                Drift(
+                    "variant_missing",
+                    name,
+                    f"named variant {name} does not exist",
+                    f"create {name} with {wanted['options']}",
+                )
+            )
+        elif (
+            not _same_options(wanted["options"], actual.get("options") or {})
+            or bool(actual.get("neverRequireSignedURLs")) != wanted["neverRequireSignedURLs"]
+        ):
+            drift.append(
+                Drift(
+                    "variant_differs",
+                    name,
+                    f"named variant {name} is {actual.get('options')} "
+                    f"(neverRequireSignedURLs={actual.get('neverRequireSignedURLs')}), the product needs "
+                    f"{wanted['options']} (neverRequireSignedURLs={wanted['neverRequireSignedURLs']})",
+                    f"update {name}",
+                )
+            )
     if private_workspaces:
         drift.extend(_check_signing(client, private_workspaces))
     return drift
 
 
 def _check_signing(client: CloudflareImages, private_workspaces: int) -> list[Drift]:
-    keys = [key.get("value") for key in client.keys()]
+    keys = [key.get("value") for key in client]
     if not keys:
-        return [Drift("signing_key", "keys", f"{private_workspaces} workspace(s) keep images private, and the account "
-                      "has no signing key to sign their URLs", "none: create a key (PUT v1/keys/<name>)",
-                      fixable=False)]
+        return [
+            Drift(
+                "signing_key",
+                "keys",
+                f"{private_workspaces} workspace(s) keep images private, and the account "
+                "has no signing key to sign their URLs",
+                "none: create a key (PUT v1/keys/<name>)",
+                fixable=False,
+            )
+        ]
     configured = client.configured_signing_key
     if configured and configured not in keys:
-        return [Drift("signing_key", "IMAGES_SIGNING_KEY", f"{private_workspaces} workspace(s) keep images private, "
-                      "and IMAGES_SIGNING_KEY is none of the account's keys, so their signed URLs answer 403",
-                      "none: set IMAGES_SIGNING_KEY to a key from v1/keys (or leave it empty)", fixable=False)]
+        return [
+            Drift(
+                "signing_key",
+                "IMAGES_SIGNING_KEY",
+                f"{private_workspaces} workspace(s) keep images private, "
+                "and IMAGES_SIGNING_KEY is none of the account's keys, so their signed URLs answer 403",
+                "none: set IMAGES_SIGNING_KEY to a key from v1/keys (or leave it empty)",
+                fixable=False,
+            )
+        ]
     return []
 
 

@@ -210,8 +210,10 @@ def can_write(role: str | None) -> bool:
 
 def workspaces_of(user_id: str) -> list[tuple[Workspace, str]]:
     rows = db.session.execute(
-        select(Workspace, Membership.role).join(Membership, Membership.workspace_id == Workspace.id)
-        .where(Membership.user_id == user_id).order_by(Workspace.name)
+        select(Workspace, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Workspace.name)
     )
     return [(workspace, role) for workspace, role in rows]
 

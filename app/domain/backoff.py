@@ -14,7 +14,7 @@ def delay(failures: int, base: float, cap: float, rand: float | None = None) -> 
     """Seconds to wait after `failures` failures: half to all of min(cap, base * 2**(failures-1)), so retries of
     many rows spread out instead of arriving together."""
     exponent = min(max(failures, 1) - 1, 60)
-    ceiling = min(cap, base * 2.0 ** exponent)
+    ceiling = min(cap, base * 2.0**exponent)
     return ceiling * (0.5 + 0.5 * (random.random() if rand is None else rand))
 
 

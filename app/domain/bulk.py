@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import zipfile
-from contextlib import closing
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -38,9 +38,14 @@ def _files(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> list[
         raise DomainError("too_many_selected", f"At most {MAX_SELECTION:,} files can be changed at once.")
     found: list[File] = []
     for start in range(0, len(ids), 500):  # bounded IN lists for every database
-        found += db.session.scalars(select(File).where(File.workspace_id == workspace_id, File.live(),
-                                                       File.project_id == project_id,
-                                                       File.id.in_(ids[start:start + 500])))
+        found += db.session.scalars(
+            select(File).where(
+                File.workspace_id == workspace_id,
+                File.live(),
+                File.project_id == project_id,
+                File.id.in_(ids[start : start + 500]),
+            )
+        )
     return sorted(found, key=lambda f: f.id, reverse=True)
 
 
@@ -51,7 +56,7 @@ def _load_rows(selected: list[File]) -> list:
     ids = [file.id for file in selected]
     rows: list = []
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         rows += db.session.scalars(select(Image).where(Image.file_id.in_(chunk)))
         rows += db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(chunk)))
     return rows

@@ -45,9 +45,17 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-KINDS = ("missing_bytes", "orphan_object", "missing_copy", "orphan_copy", "stuck_provisioning", "account_drift",
-         "overdue_removal", "deleted_copy_delivered",
-         "stale_spool")
+KINDS = (
+    "missing_bytes",
+    "orphan_object",
+    "missing_copy",
+    "orphan_copy",
+    "stuck_provisioning",
+    "account_drift",
+    "overdue_removal",
+    "deleted_copy_delivered",
+    "stale_spool",
+)
 # A spool untouched this long and open in no process belongs to no upload in progress.
 SPOOL_IDLE = timedelta(minutes=2)
 # Provisioning is "stuck" when it has waited this long past being due without a job picking it up.
@@ -83,9 +91,14 @@ class Report:
 
     def as_dict(self) -> dict:
         counts = {kind: sum(1 for f in self.findings if f.kind == kind) for kind in KINDS}
-        return {"fix": self.fix, "checked": self.checked, "found": counts,
-                "fixed": sum(1 for f in self.findings if f.fixed), "unresolved": len(self.unresolved),
-                "findings": [asdict(f) for f in self.findings]}
+        return {
+            "fix": self.fix,
+            "checked": self.checked,
+            "found": counts,
+            "fixed": sum(1 for f in self.findings if f.fixed),
+            "unresolved": len(self.unresolved),
+            "findings": [asdict(f) for f in self.findings],
+        }
 
 
 def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER, spool_idle: timedelta = SPOOL_IDLE) -> Report:
@@ -140,8 +153,14 @@ def _check_spools(report: Report, idle: timedelta) -> None:
         if info.st_mtime > cutoff or os.path.realpath(entry.path) in held:
             continue  # an upload still being received
         minutes = (utcnow().timestamp() - info.st_mtime) / 60
-        finding = report.add("stale_spool", entry.name, f"upload spool {entry.path} ({info.st_size:,} bytes, untouched "
-                             f"for {minutes:.0f} min) belongs to no upload in progress", None, "remove it")
+        finding = report.add(
+            "stale_spool",
+            entry.name,
+            f"upload spool {entry.path} ({info.st_size:,} bytes, untouched "
+            f"for {minutes:.0f} min) belongs to no upload in progress",
+            None,
+            "remove it",
+        )
         if report.fix:
             try:
                 os.unlink(entry.path)
@@ -159,8 +178,13 @@ def _check_bytes(report: Report, storage, files: list[File]) -> None:
         checked += 1
         if storage.exists(file.storage_key):
             continue
-        finding = report.add("missing_bytes", file.id, f"file row {file.id} ({file.name}) has no stored bytes at "
-                             f"{file.storage_key}", file.workspace_id, "mark the file as error (bytes_missing)")
+        finding = report.add(
+            "missing_bytes",
+            file.id,
+            f"file row {file.id} ({file.name}) has no stored bytes at {file.storage_key}",
+            file.workspace_id,
+            "mark the file as error (bytes_missing)",
+        )
         if report.fix:
             file.status, file.error_code = "error", "bytes_missing"
             file.error_message = "The stored bytes of this file are missing; upload it again."
@@ -185,8 +209,9 @@ def _check_objects(report: Report, storage, known: set[str]) -> None:
             continue
         if key.endswith(".partial") and base in known:
             continue  # a copy across disks in progress (a local folder), or one the sweeper will clear
-        finding = report.add("orphan_object", key, f"stored object {key} has no file row", key.split("/", 1)[0],
-                             "delete the object")
+        finding = report.add(
+            "orphan_object", key, f"stored object {key} has no file row", key.split("/", 1)[0], "delete the object"
+        )
         if report.fix:
             storage.delete(base)  # the object and any partial copy of it
             finding.fixed, finding.action = True, "deleted the object"
@@ -234,13 +259,20 @@ def _check_copies(report: Report) -> list[dict]:
             continue
         except ImageNotFound:
             pass
-        report.add("missing_copy", image.file_id, f"image {image.file_id} names Images copy {image.cf_image_id}, "
-                   "which the images service does not have", image.workspace_id,
-                   "none (re-upload the file, or delete the image)")
+        report.add(
+            "missing_copy",
+            image.file_id,
+            f"image {image.file_id} names Images copy {image.cf_image_id}, which the images service does not have",
+            image.workspace_id,
+            "none (re-upload the file, or delete the image)",
+        )
     owned = {image.cf_image_id for image in images}
     rows = {row.file_id: row for row in db.session.scalars(select(Provisioning))}
-    removing = set(db.session.scalars(select(removals.PendingRemoval.subject_id)
-                                      .where(removals.PendingRemoval.kind == removals.IMAGES_COPY)))
+    removing = set(
+        db.session.scalars(
+            select(removals.PendingRemoval.subject_id).where(removals.PendingRemoval.kind == removals.IMAGES_COPY)
+        )
+    )
     for copy in copies:
         file_id = _file_id_of(copy)
         if copy["id"] in owned or file_id is None:
@@ -251,8 +283,13 @@ def _check_copies(report: Report) -> list[dict]:
         if row is not None and row.state in IN_FLIGHT:
             continue  # provisioning in flight will adopt or remove it
         meta = copy.get("meta") or {}
-        finding = report.add("orphan_copy", copy["id"], f"Images copy {copy['id']} was made for {file_id}, which has "
-                             "no image row and no provisioning in flight", meta.get("workspaceId"), "delete the copy")
+        finding = report.add(
+            "orphan_copy",
+            copy["id"],
+            f"Images copy {copy['id']} was made for {file_id}, which has no image row and no provisioning in flight",
+            meta.get("workspaceId"),
+            "delete the copy",
+        )
         if report.fix:
             try:
                 client.delete(copy["id"])
@@ -275,10 +312,15 @@ def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
             continue
         if row.enqueued_at is not None and row.enqueued_at > now - stuck_after:
             continue
-        finding = report.add("stuck_provisioning", row.file_id, f"provisioning of {row.file_id} is {row.state} and "
-                             f"was due at {due.isoformat()} with no job since "
-                             f"{row.enqueued_at.isoformat() if row.enqueued_at else 'ever'}", row.workspace_id,
-                             "enqueue the provisioning job again")
+        finding = report.add(
+            "stuck_provisioning",
+            row.file_id,
+            f"provisioning of {row.file_id} is {row.state} and "
+            f"was due at {due.isoformat()} with no job since "
+            f"{row.enqueued_at.isoformat() if row.enqueued_at else 'ever'}",
+            row.workspace_id,
+            "enqueue the provisioning job again",
+        )
         if report.fix:
             timeout = int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2
             current_app.extensions["queue"].enqueue("images", PROVISION_JOB, row.file_id, timeout=timeout)
@@ -309,16 +351,25 @@ def _check_removals(report: Report, copies: list[dict]) -> None:
             shown = [cf_id for cf_id in ids if cf_id in listed or _still_delivered(client, cf_id)]
             file = db.session.get(File, row.subject_id)
             if shown and (file is None or file.deleted_at is not None):  # deleted, or in the trash
-                finding = report.add("deleted_copy_delivered", row.subject_id,
-                                     f"file {row.subject_id} was deleted at {row.created_at.isoformat()} but the "
-                                     f"images service still lists or delivers {', '.join(shown)} ({row.attempts} removal "
-                                     f"attempts; last error: {row.last_error or 'none yet'})", row.workspace_id,
-                                     "remove the copy now")
+                finding = report.add(
+                    "deleted_copy_delivered",
+                    row.subject_id,
+                    f"file {row.subject_id} was deleted at {row.created_at.isoformat()} but the "
+                    f"images service still lists or delivers {', '.join(shown)} ({row.attempts} removal "
+                    f"attempts; last error: {row.last_error or 'none yet'})",
+                    row.workspace_id,
+                    "remove the copy now",
+                )
         if finding is None and row.created_at < overdue_before:
-            finding = report.add("overdue_removal", row.target,
-                                 f"{row.kind} {row.target} of deleted file {row.subject_id} is still pending after "
-                                 f"{row.attempts} attempts (last error: {row.last_error or 'none'}; next attempt "
-                                 f"{row.next_attempt_at.isoformat()})", row.workspace_id, "remove it now")
+            finding = report.add(
+                "overdue_removal",
+                row.target,
+                f"{row.kind} {row.target} of deleted file {row.subject_id} is still pending after "
+                f"{row.attempts} attempts (last error: {row.last_error or 'none'}; next attempt "
+                f"{row.next_attempt_at.isoformat()})",
+                row.workspace_id,
+                "remove it now",
+            )
         if finding is None or not report.fix:
             continue
         row.next_attempt_at, row.lease_until = utcnow(), None

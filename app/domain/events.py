@@ -52,8 +52,13 @@ def handlers_for(event_type: str) -> list[Handler]:
 def emit(event_type: str, *, workspace_id: str, subject_id: str, payload: dict | None = None) -> Event:
     """Adds the event to the current transaction; it is enqueued only if that transaction commits."""
     event = Event(
-        id=new_id("evt"), type=event_type, workspace_id=workspace_id, subject_id=subject_id,
-        payload=payload or {}, created_at=utcnow(), attempts=0,
+        id=new_id("evt"),
+        type=event_type,
+        workspace_id=workspace_id,
+        subject_id=subject_id,
+        payload=payload or {},
+        created_at=utcnow(),
+        attempts=0,
     )
     db.session.add(event)
     db.session.info.setdefault("outbox", []).append(event.id)
@@ -66,7 +71,9 @@ def dispatch_job_id(event_id: str) -> str:
 
 def enqueue_dispatch(event_id: str) -> bool:
     queue = current_app.extensions["queue"]
-    return queue.try_enqueue("events", DISPATCH_JOB, event_id, job_id=dispatch_job_id(event_id), timeout=120) is not None
+    return (
+        queue.try_enqueue("events", DISPATCH_JOB, event_id, job_id=dispatch_job_id(event_id), timeout=120) is not None
+    )
 
 
 @sa_event.listens_for(Session, "after_commit")

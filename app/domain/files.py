@@ -102,8 +102,10 @@ class UploadSpool:
         self.size += len(data)
         if self.size > self.limit:
             raise UploadTooLarge(
-                "file_too_large", f"The file is larger than the limit of {self.limit:,} bytes.", limit="file_size",
-                value=self.limit
+                "file_too_large",
+                f"The file is larger than the limit of {self.limit:,} bytes.",
+                limit="file_size",
+                value=self.limit,
             )
         self._hash.update(data)
         if len(self.head) < SNIFF_BYTES:
@@ -221,9 +223,15 @@ def store_upload(workspace_id: str, project_id: str, spool: UploadSpool, client_
     spool.flush()
     file_id = new_id("fil")
     file = File(
-        id=file_id, workspace_id=workspace_id, project_id=project_id, name=safe_display_name(client_name),
-        mime_type=sniff(spool.head), size=spool.size, sha256=spool.sha256,
-        storage_key=f"{workspace_id}/{file_id}", status="pending",
+        id=file_id,
+        workspace_id=workspace_id,
+        project_id=project_id,
+        name=safe_display_name(client_name),
+        mime_type=sniff(spool.head),
+        size=spool.size,
+        sha256=spool.sha256,
+        storage_key=f"{workspace_id}/{file_id}",
+        status="pending",
     )
     db.session.add(file)
     db.session.commit()
@@ -240,8 +248,12 @@ def store_upload(workspace_id: str, project_id: str, spool: UploadSpool, client_
             raise DomainError("storage_full", "Storage is full; the file was not saved.", status=507) from exc
         raise DomainError("storage_unavailable", "Storage is unavailable; the file was not saved.", status=503) from exc
     file.status = "ready"
-    emit("file.ready", workspace_id=workspace_id, subject_id=file.id,
-         payload={"mimeType": file.mime_type, "size": file.size, "projectId": project_id})
+    emit(
+        "file.ready",
+        workspace_id=workspace_id,
+        subject_id=file.id,
+        payload={"mimeType": file.mime_type, "size": file.size, "projectId": project_id},
+    )
     try:
         db.session.commit()
     except OperationalError:
@@ -321,8 +333,7 @@ def remove(file: File, event: str = "file.deleted") -> None:
         hook(file)
     emit(event, workspace_id=file.workspace_id, subject_id=file.id, payload={"storageKey": file.storage_key})
     # The bytes' removal is a row of this same transaction: it is retried from the database until done.
-    removals.record(removals.STORED_OBJECT, subject_id=file.id, target=file.storage_key,
-                    workspace_id=file.workspace_id)
+    removals.record(removals.STORED_OBJECT, subject_id=file.id, target=file.storage_key, workspace_id=file.workspace_id)
     db.session.delete(file)
 
 
@@ -336,8 +347,11 @@ def sweep_stale_uploads(older_than: timedelta | None = None) -> int:
     """Fails uploads left `pending` by a process that died mid-way, and removes their partial bytes."""
     older_than = older_than or timedelta(seconds=current_app.config["STALE_UPLOAD_SECONDS"])
     cutoff = utcnow() - older_than
-    stale = list(db.session.scalars(select(File).where(File.status == "pending", File.live(), File.created_at < cutoff)
-                                    .limit(200)))
+    stale = list(
+        db.session.scalars(
+            select(File).where(File.status == "pending", File.live(), File.created_at < cutoff).limit(200)
+        )
+    )
     for file in stale:
         try:
             storage().delete(file.storage_key)

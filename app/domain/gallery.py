@@ -52,12 +52,21 @@ def _is_image():
 
 def _processing():
     # An image file with no image yet and no error: its provisioning is queued or running, or not requested yet.
-    return and_(_is_image(), Image.file_id.is_(None), File.status != "error",
-                or_(Provisioning.file_id.is_(None), Provisioning.state.in_(("queued", "running", "waiting"))))
+    return and_(
+        _is_image(),
+        Image.file_id.is_(None),
+        File.status != "error",
+        or_(Provisioning.file_id.is_(None), Provisioning.state.in_(("queued", "running", "waiting"))),
+    )
 
 
-SORTS = {"newest": "Newest first", "oldest": "Oldest first", "name": "Name A–Z", "name_desc": "Name Z–A",
-         "size": "Largest first"}
+SORTS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "name": "Name A–Z",
+    "name_desc": "Name Z–A",
+    "size": "Largest first",
+}
 
 
 def _filtered(workspace_id: str, project_id: str, status: str, q: str | None):
@@ -90,8 +99,13 @@ def _filtered(workspace_id: str, project_id: str, status: str, q: str | None):
 
 def _sort_key(sort: str):
     """The column a sort orders by before the id tiebreak, and whether it runs downwards."""
-    return {"newest": (None, True), "oldest": (None, False), "name": (func.lower(File.name), False),
-            "name_desc": (func.lower(File.name), True), "size": (File.size, True)}[sort]
+    return {
+        "newest": (None, True),
+        "oldest": (None, False),
+        "name": (func.lower(File.name), False),
+        "name_desc": (func.lower(File.name), True),
+        "size": (File.size, True),
+    }[sort]
 
 
 def encode_cursor(sort: str, file_id: str, key) -> str:
@@ -112,12 +126,21 @@ def decode_cursor(cursor: str | None, sort: str) -> tuple[object, str] | None:
             raise ValueError
         return key, after
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise DomainError("invalid_cursor", "That page link is out of date; start again from the first page.",
-                          parameter="cursor") from None
+        raise DomainError(
+            "invalid_cursor", "That page link is out of date; start again from the first page.", parameter="cursor"
+        ) from None
 
 
-def list_entries(workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None,
-                 limit: int = 30, cursor: str | None = None, sort: str = "newest") -> tuple[list[Entry], str | None]:
+def list_entries(
+    workspace_id: str,
+    project_id: str,
+    *,
+    status: str = "all",
+    q: str | None = None,
+    limit: int = 30,
+    cursor: str | None = None,
+    sort: str = "newest",
+) -> tuple[list[Entry], str | None]:
     """One page of a view in the chosen order, keyset-paginated on (sort key, id); `files` lists non-images."""
     if sort not in SORTS:
         raise DomainError("invalid_sort", f"The sort must be one of {', '.join(SORTS)}.")
@@ -144,8 +167,9 @@ def list_entries(workspace_id: str, project_id: str, *, status: str = "all", q: 
     return entries[:limit], next_cursor
 
 
-def matching_ids(workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None,
-                 limit: int = 10_000) -> list[str]:
+def matching_ids(
+    workspace_id: str, project_id: str, *, status: str = "all", q: str | None = None, limit: int = 10_000
+) -> list[str]:
     """Every file id of a view (for "select all that match"), newest first, at most `limit`."""
     query = _filtered(workspace_id, project_id, status, q).with_only_columns(File.id)
     return list(db.session.scalars(query.order_by(File.id.desc()).limit(limit)))
@@ -157,8 +181,9 @@ def count_matching(workspace_id: str, project_id: str, *, status: str = "all", q
     return db.session.scalar(query) or 0
 
 
-def newer_than(workspace_id: str, project_id: str, after_id: str, *, status: str = "all", q: str | None = None,
-               limit: int = 30) -> list[Entry]:
+def newer_than(
+    workspace_id: str, project_id: str, after_id: str, *, status: str = "all", q: str | None = None, limit: int = 30
+) -> list[Entry]:
     """Files of a view uploaded after `after_id` (from anywhere: another browser, the API, the CLI), newest first."""
     query = _filtered(workspace_id, project_id, status, q).where(File.id > after_id)
     return [Entry(*row) for row in db.session.execute(query.order_by(File.id.desc()).limit(limit))]
@@ -178,11 +203,12 @@ def counts(workspace_id: str, project_id: str) -> Counts:
     get_project(workspace_id, project_id)
     live = File.live()
     row = db.session.execute(
-        select(func.count(File.id).filter(_is_image(), live),
-               func.count(File.id).filter(_is_image(), File.status == "error", live),
-               func.count(File.id).filter(not_(_is_image()), live),
-               func.count(File.id).filter(not_(live)))
-        .where(File.project_id == project_id, File.workspace_id == workspace_id)
+        select(
+            func.count(File.id).filter(_is_image(), live),
+            func.count(File.id).filter(_is_image(), File.status == "error", live),
+            func.count(File.id).filter(not_(_is_image()), live),
+            func.count(File.id).filter(not_(live)),
+        ).where(File.project_id == project_id, File.workspace_id == workspace_id)
     ).one()
     return Counts(images=row[0], failed=row[1], files=row[2], trashed=row[3])
 
@@ -220,8 +246,7 @@ def delete_entry(workspace_id: str, project_id: str, file_id: str) -> datetime |
     return until
 
 
-def set_alt_text(workspace_id: str, project_id: str, file_id: str, alt_text: str | None,
-                 decorative: bool) -> Image:
+def set_alt_text(workspace_id: str, project_id: str, file_id: str, alt_text: str | None, decorative: bool) -> Image:
     """Decorative images carry no alt text, so screen readers skip them."""
     entry = get_entry(workspace_id, project_id, file_id)
     if entry.image is None:
@@ -240,8 +265,9 @@ def clean_alt_text(alt_text: str | None, decorative: bool) -> tuple[str | None, 
     """(alt text, decorative) as stored: whitespace collapsed, bounded, and none at all on a decorative image."""
     alt_text = " ".join((alt_text or "").split())
     if len(alt_text) > MAX_ALT_TEXT:
-        raise DomainError("alt_text_too_long", f"Alt text can be at most {MAX_ALT_TEXT} characters.",
-                          parameter="altText")
+        raise DomainError(
+            "alt_text_too_long", f"Alt text can be at most {MAX_ALT_TEXT} characters.", parameter="altText"
+        )
     return (None if decorative or not alt_text else alt_text), bool(decorative)
 
 

@@ -26,12 +26,16 @@ def parse_focal_point(value) -> tuple[float, float] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or set(value) != {"x", "y"}:
-        raise _invalid("focalPoint", "focalPoint is {\"x\": …, \"y\": …} or null.")
+        raise _invalid("focalPoint", 'focalPoint is {"x": …, "y": …} or null.')
     point = []
     for axis in ("x", "y"):
         number = value[axis]
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) \
-                or not 0 <= number <= 1:
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, (int, float))
+            or not math.isfinite(number)
+            or not 0 <= number <= 1
+        ):
             raise _invalid("focalPoint", f"focalPoint.{axis} must be a number from 0 to 1.")
         point.append(float(number))
     return point[0], point[1]
@@ -54,8 +58,11 @@ def _parse(changes) -> dict:
         raise DomainError("invalid_body", "Send a JSON object with any of " + ", ".join(EDITABLE) + ".")
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise DomainError("unknown_field", f"Unknown field {unknown[0]!r}; editable fields are {', '.join(EDITABLE)}.",
-                          parameter=unknown[0])
+        raise DomainError(
+            "unknown_field",
+            f"Unknown field {unknown[0]!r}; editable fields are {', '.join(EDITABLE)}.",
+            parameter=unknown[0],
+        )
     parsed = {}
     if "altText" in changes:
         if changes["altText"] is not None and not isinstance(changes["altText"], str):
@@ -81,11 +88,14 @@ def update_image(workspace_id: str, file_id: str, changes) -> tuple[Image, File]
     if "altText" in parsed or "decorative" in parsed:
         describing = " ".join((parsed.get("altText") or "").split())
         if parsed.get("decorative") is True and describing:
-            raise DomainError("alt_text_on_decorative", "A decorative image carries no alt text: send either "
-                                                        "decorative: true or altText, not both.", parameter="altText")
+            raise DomainError(
+                "alt_text_on_decorative",
+                "A decorative image carries no alt text: send either decorative: true or altText, not both.",
+                parameter="altText",
+            )
         # Describing an image makes it not decorative, unless the same request says otherwise.
         decorative = parsed.get("decorative", image.decorative and not describing)
-        alt_text = parsed["altText"] if "altText" in parsed else image.alt_text
+        alt_text = parsed.get("altText", image.alt_text)
         image.alt_text, image.decorative = clean_alt_text(alt_text, decorative)
     if "focalPoint" in parsed:
         image.focal_x, image.focal_y = parsed["focalPoint"] or (None, None)
@@ -100,8 +110,12 @@ def update_image(workspace_id: str, file_id: str, changes) -> tuple[Image, File]
 
 
 def snapshot(image: Image, file: File) -> dict:
-    return {"altText": image.alt_text, "decorative": image.decorative, "focalPoint": focal_point(image),
-            "name": file.name}
+    return {
+        "altText": image.alt_text,
+        "decorative": image.decorative,
+        "focalPoint": focal_point(image),
+        "name": file.name,
+    }
 
 
 def focal_point(image: Image) -> dict | None:

@@ -29,8 +29,9 @@ def status(file: File, row: Provisioning | None, image: Image | None) -> str | N
     return "processing"
 
 
-def image_state(file: File, row: Provisioning | None = None, image: Image | None = None,
-                loaded: bool = False) -> dict | None:
+def image_state(
+    file: File, row: Provisioning | None = None, image: Image | None = None, loaded: bool = False
+) -> dict | None:
     """The file JSON's `image` member: {status, error: {code, detail} | null, nextAttemptAt, attempts}."""
     if not file.is_image:
         return None
@@ -72,16 +73,23 @@ def retry(file: File) -> Provisioning:
     `image.provision_requested` enqueues it once that transaction is in."""
     row, image = db.session.get(Provisioning, file.id), db.session.get(Image, file.id)
     if not can_retry(file, row, image):
-        raise DomainError("not_retryable", "Only an image that is waiting for the images service, or failed for a "
-                                           "passing reason (the service unreachable or busy), can be retried; remove "
-                                           "this file, fix it and upload it again instead.", status=409)
+        raise DomainError(
+            "not_retryable",
+            "Only an image that is waiting for the images service, or failed for a "
+            "passing reason (the service unreachable or busy), can be retried; remove "
+            "this file, fix it and upload it again instead.",
+            status=409,
+        )
     if row.state == "failed":
         row.attempts, row.transient_failures, row.deadline, row.last_error = 0, 0, None, None
         file.status, file.error_code, file.error_message = "ready", None, None
     row.state, row.next_attempt_at, row.lease_until, row.enqueued_at = "queued", utcnow(), None, None
     # A copy taken back from this file while it failed must not take the new one with it.
-    db.session.execute(delete(removals.PendingRemoval).where(removals.PendingRemoval.subject_id == file.id,
-                                                             removals.PendingRemoval.kind == removals.IMAGES_COPY))
+    db.session.execute(
+        delete(removals.PendingRemoval).where(
+            removals.PendingRemoval.subject_id == file.id, removals.PendingRemoval.kind == removals.IMAGES_COPY
+        )
+    )
     emit("image.provision_requested", workspace_id=file.workspace_id, subject_id=file.id)
     return row
 
@@ -97,10 +105,17 @@ def retry_file(workspace_id: str, file_id: str) -> File:
 def retry_failed(workspace_id: str, project_id: str) -> int:
     """The gallery's bulk action: every image of a project that failed for a passing reason is retried; returns how many."""
     rows = db.session.execute(
-        select(File, Provisioning).join(Provisioning, Provisioning.file_id == File.id)
+        select(File, Provisioning)
+        .join(Provisioning, Provisioning.file_id == File.id)
         .outerjoin(Image, Image.file_id == File.id)
-        .where(File.workspace_id == workspace_id, File.project_id == project_id, Provisioning.state == "failed",
-               File.live(), File.error_code.in_(failures.TRANSIENT_CODES), Image.file_id.is_(None))
+        .where(
+            File.workspace_id == workspace_id,
+            File.project_id == project_id,
+            Provisioning.state == "failed",
+            File.live(),
+            File.error_code.in_(failures.TRANSIENT_CODES),
+            Image.file_id.is_(None),
+        )
     ).all()
     for file, _row in rows:
         retry(file)
@@ -119,7 +134,9 @@ def not_ready(file: File) -> ImageNotReady | None:
     if state is None or state["status"] == "ready":
         return None
     failed = (state["error"] or {}).get("detail") or "unknown error"
-    detail = {"processing": "The image is still being processed; try again shortly.",
-              "waiting": "The image is waiting for the images service; it is processed once that is back.",
-              "failed": f"The image could not be processed: {failed}"}[state["status"]]
+    detail = {
+        "processing": "The image is still being processed; try again shortly.",
+        "waiting": "The image is waiting for the images service; it is processed once that is back.",
+        "failed": f"The image could not be processed: {failed}",
+    }[state["status"]]
     return ImageNotReady("image_not_ready", detail, imageStatus=state["status"], error=state["error"])

@@ -9,14 +9,32 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, and_, delete, or_, select, update,
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    delete,
+    or_,
+    select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.adapters.cloudflare import (
-    CloudflareImages, ImageIdTaken, ImageNotFound, ImagesError, PermanentImagesError, TransientImagesError,
+    CloudflareImages,
+    ImageIdTaken,
+    ImageNotFound,
+    ImagesError,
+    PermanentImagesError,
+    TransientImagesError,
 )
 from app.domain import backoff, files, masters, removals
 from app.domain.account_setup import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
@@ -25,7 +43,13 @@ from app.domain.common import UTCDateTime, utcnow
 from app.domain.events import emit, handles
 from app.domain.files import File
 from app.domain.pictures import (
-    Header, PictureError, PlaceholderTooCostly, check_jpeg_length, check_limits, placeholder, read_header,
+    Header,
+    PictureError,
+    PlaceholderTooCostly,
+    check_jpeg_length,
+    check_limits,
+    placeholder,
+    read_header,
 )
 from app.extensions import db
 
@@ -117,8 +141,16 @@ def _request_provisioning(event) -> None:
         return  # already requested, or deleted (or put in the trash) before its event was dispatched
     now = utcnow()
     # enqueued_at is set now: the job is enqueued by the next handler, so the reconciler must not add a second.
-    db.session.add(Provisioning(file_id=event.subject_id, workspace_id=event.workspace_id, state="queued",
-                                attempts=0, next_attempt_at=now, enqueued_at=now))
+    db.session.add(
+        Provisioning(
+            file_id=event.subject_id,
+            workspace_id=event.workspace_id,
+            state="queued",
+            attempts=0,
+            next_attempt_at=now,
+            enqueued_at=now,
+        )
+    )
     emit("image.provision_requested", workspace_id=event.workspace_id, subject_id=event.subject_id)
 
 
@@ -130,7 +162,9 @@ def _enqueue_provisioning(event) -> None:
 
 
 def _enqueue(row: Provisioning) -> None:
-    queue().enqueue("images", PROVISION_JOB, row.file_id, timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2)
+    queue().enqueue(
+        "images", PROVISION_JOB, row.file_id, timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2
+    )
     row.enqueued_at = utcnow()
 
 
@@ -140,8 +174,9 @@ def provision_now(file_id: str) -> None:
     if row is None or row.state != "queued" or row.next_attempt_at <= utcnow():
         return
     row.next_attempt_at = utcnow()
-    queue().try_enqueue("images", PROVISION_JOB, row.file_id,
-                        timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2)
+    queue().try_enqueue(
+        "images", PROVISION_JOB, row.file_id, timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2
+    )
     row.enqueued_at = utcnow()
     db.session.commit()
 
@@ -150,11 +185,20 @@ def reconcile() -> int:
     """Enqueues provisioning that is due for a retry, whose job was lost, or whose worker died mid-way."""
     now = utcnow()
     due = or_(
-        and_(Provisioning.state.in_(("queued", "waiting")), Provisioning.next_attempt_at <= now,
-             or_(Provisioning.enqueued_at.is_(None), Provisioning.enqueued_at < Provisioning.next_attempt_at,
-                 Provisioning.enqueued_at < now - REQUEUE_AFTER)),
-        and_(Provisioning.state == "running", Provisioning.lease_until < now,
-             or_(Provisioning.enqueued_at.is_(None), Provisioning.enqueued_at < Provisioning.lease_until)),
+        and_(
+            Provisioning.state.in_(("queued", "waiting")),
+            Provisioning.next_attempt_at <= now,
+            or_(
+                Provisioning.enqueued_at.is_(None),
+                Provisioning.enqueued_at < Provisioning.next_attempt_at,
+                Provisioning.enqueued_at < now - REQUEUE_AFTER,
+            ),
+        ),
+        and_(
+            Provisioning.state == "running",
+            Provisioning.lease_until < now,
+            or_(Provisioning.enqueued_at.is_(None), Provisioning.enqueued_at < Provisioning.lease_until),
+        ),
     )
     rows = list(db.session.scalars(select(Provisioning).where(due).limit(200)))
     for row in rows:
@@ -169,11 +213,18 @@ def provision(file_id: str) -> str:
     now = utcnow()
     claimed = db.session.execute(
         update(Provisioning)
-        .where(Provisioning.file_id == file_id,
-               or_(and_(Provisioning.state.in_(("queued", "waiting")), Provisioning.next_attempt_at <= now),
-                   and_(Provisioning.state == "running", Provisioning.lease_until < now)))
-        .values(state="running", attempts=Provisioning.attempts + 1,
-                lease_until=now + timedelta(seconds=config["PROVISION_LEASE_SECONDS"]))
+        .where(
+            Provisioning.file_id == file_id,
+            or_(
+                and_(Provisioning.state.in_(("queued", "waiting")), Provisioning.next_attempt_at <= now),
+                and_(Provisioning.state == "running", Provisioning.lease_until < now),
+            ),
+        )
+        .values(
+            state="running",
+            attempts=Provisioning.attempts + 1,
+            lease_until=now + timedelta(seconds=config["PROVISION_LEASE_SECONDS"]),
+        )
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -194,18 +245,23 @@ def provision(file_id: str) -> str:
         # Attempts that ended without recording anything: the job died with its worker (killed, out of memory,
         # a crash in a decoder) each time. A file that keeps doing that is given up with a reason, never retried
         # for ever.
-        return _fail(row, file, "processing_failed",
-                     f"Processing this image stopped {row.attempts - (row.transient_failures or 0) - 1} times without "
-                     "finishing; it was given up. "
-                     "Export the image again (as JPEG or PNG) and re-upload it.")
+        return _fail(
+            row,
+            file,
+            "processing_failed",
+            f"Processing this image stopped {row.attempts - (row.transient_failures or 0) - 1} times without "
+            "finishing; it was given up. "
+            "Export the image again (as JPEG or PNG) and re-upload it.",
+        )
     try:
         header = _inspect(file)
         master = _master(file, header)
         sent_key = master.key if master else file.storage_key
         # The placeholder decode runs while the images service fetches and checks its copy: two cores, one wait.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending_placeholder = pool.submit(_placeholder, current_app.extensions["storage"], sent_key,
-                                              file.id, header.format)
+            pending_placeholder = pool.submit(
+                _placeholder, current_app.extensions["storage"], sent_key, file.id, header.format
+            )
             try:
                 copy = _ensure_copy(row, file, sent_key)
             except PermanentImagesError:
@@ -228,8 +284,10 @@ def _workspace_flag(workspace_id: str, name: str) -> bool:
 def _inspect(file: File) -> Header:
     if file.mime_type == "image/svg+xml":
         if file.size > MAX_IMAGE_BYTES:
-            raise PictureError("image_too_large", f"The SVG is {file.size / 1_000_000:.1f} MB; "
-                                                  f"the limit is {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
+            raise PictureError(
+                "image_too_large",
+                f"The SVG is {file.size / 1_000_000:.1f} MB; the limit is {MAX_IMAGE_BYTES // (1024 * 1024)} MB.",
+            )
         return _svg_header(file)
     with _open(file) as stream:
         header = read_header(stream, keep_gps=_workspace_flag(file.workspace_id, "keep_gps"))
@@ -248,8 +306,9 @@ def _master(file: File, header: Header) -> masters.Master | None:
         if why is None:
             return None
         log.info("making a master of %s: %s", file.id, why)
-        return masters.build(current_app.extensions["storage"], file.storage_key, stream,
-                             current_app.config.get("UPLOAD_TMP_DIR"))
+        return masters.build(
+            current_app.extensions["storage"], file.storage_key, stream, current_app.config.get("UPLOAD_TMP_DIR")
+        )
 
 
 def _open(file: File):
@@ -267,7 +326,7 @@ _SVG_VIEWBOX = re.compile(r'\bviewBox\s*=\s*["\']\s*[-0-9.]+[\s,]+[-0-9.]+[\s,]+
 def _svg_header(file: File) -> Header:
     with _open(file) as stream:
         head = stream.read(16384).decode("utf-8", "replace")
-    root = head[head.lower().find("<svg"):]
+    root = head[head.lower().find("<svg") :]
     root = root[: root.find(">") + 1]
     sizes = {name: float(value) for name, value, _ in _SVG_LENGTH.findall(root)}
     box = _SVG_VIEWBOX.search(root)
@@ -275,8 +334,11 @@ def _svg_header(file: File) -> Header:
     height = sizes.get("height") or (float(box.group(2)) if box else 0)
     width, height = round(width), round(height)
     if width <= 0 or height <= 0:
-        raise PictureError("svg_without_size", "The SVG states no width and height (nor a viewBox), so it has no "
-                                               "size to show it at; add width and height and upload it again.")
+        raise PictureError(
+            "svg_without_size",
+            "The SVG states no width and height (nor a viewBox), so it has no "
+            "size to show it at; add width and height and upload it again.",
+        )
     check_limits(width, height)
     return Header(format="SVG", width=width, height=height, stored_width=width, stored_height=height)
 
@@ -296,8 +358,11 @@ def _ensure_copy(row: Provisioning, file: File, sent_key: str) -> dict:
     if private:
         # Cloudflare forbids custom ids on private images, so earlier copies are found by `creator` instead.
         existing = client.list(creator=file.id).get("images") or [] if row.attempts > 1 else []
-        copy = existing[0] if existing else client.upload_url(url, metadata=metadata, require_signed_urls=True,
-                                                               creator=file.id)
+        copy = (
+            existing[0]
+            if existing
+            else client.upload_url(url, metadata=metadata, require_signed_urls=True, creator=file.id)
+        )
         for extra in existing[1:]:
             client.delete(extra["id"])
     else:
@@ -310,22 +375,45 @@ def _ensure_copy(row: Provisioning, file: File, sent_key: str) -> dict:
     return copy
 
 
-def _finish(row: Provisioning, file: File, header: Header, copy: dict,
-            placeholder_: tuple[str | None, str | None] = (None, None), master: masters.Master | None = None) -> str:
+def _finish(
+    row: Provisioning,
+    file: File,
+    header: Header,
+    copy: dict,
+    placeholder_: tuple[str | None, str | None] = (None, None),
+    master: masters.Master | None = None,
+) -> str:
     blur, colour = placeholder_
     width, height = (master.width, master.height) if master else (header.width, header.height)
     image = Image(
-        file_id=file.id, workspace_id=file.workspace_id, cf_image_id=copy["id"], width=width,
-        height=height, size=file.size, format=header.format.lower(), exif=header.exif, placeholder=blur,
-        dominant_color=colour, require_signed_urls=bool(copy.get("requireSignedURLs")), created_at=utcnow(),
-        source="master" if master else "original", original_width=header.width, original_height=header.height,
-        master_size=master and master.size, master_width=master and master.width,
-        master_height=master and master.height, master_format=master and master.format,
+        file_id=file.id,
+        workspace_id=file.workspace_id,
+        cf_image_id=copy["id"],
+        width=width,
+        height=height,
+        size=file.size,
+        format=header.format.lower(),
+        exif=header.exif,
+        placeholder=blur,
+        dominant_color=colour,
+        require_signed_urls=bool(copy.get("requireSignedURLs")),
+        created_at=utcnow(),
+        source="master" if master else "original",
+        original_width=header.width,
+        original_height=header.height,
+        master_size=master and master.size,
+        master_width=master and master.width,
+        master_height=master and master.height,
+        master_format=master and master.format,
     )
     db.session.add(image)
     row.state, row.lease_until, row.last_error = "done", None, None
-    emit("image.created", workspace_id=file.workspace_id, subject_id=file.id,
-         payload={"cfImageId": copy["id"], "width": header.width, "height": header.height})
+    emit(
+        "image.created",
+        workspace_id=file.workspace_id,
+        subject_id=file.id,
+        payload={"cfImageId": copy["id"], "width": header.width, "height": header.height},
+    )
     try:
         db.session.commit()
     except (IntegrityError, StaleDataError):
@@ -359,8 +447,9 @@ def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> 
             return placeholder(stream)
     except OSError as exc:
         if "truncated" in str(exc) or "broken data stream" in str(exc):
-            raise PictureError("image_damaged", f"The image is damaged: its data ends early ({exc}). "
-                                                "Export it again and re-upload it.") from exc
+            raise PictureError(
+                "image_damaged", f"The image is damaged: its data ends early ({exc}). Export it again and re-upload it."
+            ) from exc
         log.warning("no placeholder for %s", file_id, exc_info=True)
         return None, None
     except PlaceholderTooCostly as exc:
@@ -378,8 +467,13 @@ def _delete_copy_quietly(cf_image_id: str, file: File) -> None:
         pass
     except ImagesError:
         # Recorded as a row, so it is retried from the database until done (Redis may forget a job).
-        removals.record(removals.IMAGES_COPY, subject_id=file.id, target=file.id, workspace_id=file.workspace_id,
-                        payload={"cfImageIds": [cf_image_id], "only": True})
+        removals.record(
+            removals.IMAGES_COPY,
+            subject_id=file.id,
+            target=file.id,
+            workspace_id=file.workspace_id,
+            payload={"cfImageIds": [cf_image_id], "only": True},
+        )
         db.session.commit()
 
 
@@ -389,9 +483,13 @@ def _retry_later(row: Provisioning, file: File, exc: TransientImagesError) -> st
     row.deadline = row.deadline or now + timedelta(seconds=current_app.config["PROVISION_DEADLINE_SECONDS"])
     if now >= row.deadline:
         hours = current_app.config["PROVISION_DEADLINE_SECONDS"] / 3600
-        return _fail(row, file, "images_unavailable",
-                     f"The images service could not take the image for {hours:g} hours ({row.attempts} attempts); "
-                     f"the last answer was: {exc.message} Retry it when the service is back.")
+        return _fail(
+            row,
+            file,
+            "images_unavailable",
+            f"The images service could not take the image for {hours:g} hours ({row.attempts} attempts); "
+            f"the last answer was: {exc.message} Retry it when the service is back.",
+        )
     row.transient_failures = (row.transient_failures or 0) + 1
     row.state, row.lease_until, row.last_error = "waiting", None, exc.message
     row.next_attempt_at = backoff.next_attempt(row.transient_failures, exc.retry_after)
@@ -404,8 +502,12 @@ def _retry_later(row: Provisioning, file: File, exc: TransientImagesError) -> st
 def _fail(row: Provisioning, file: File, code: str, message: str) -> str:
     row.state, row.lease_until, row.last_error = "failed", None, message
     file.status, file.error_code, file.error_message = "error", code, message
-    emit("image.provision_failed", workspace_id=file.workspace_id, subject_id=file.id,
-         payload={"code": code, "message": message})
+    emit(
+        "image.provision_failed",
+        workspace_id=file.workspace_id,
+        subject_id=file.id,
+        payload={"code": code, "message": message},
+    )
     db.session.commit()
     if row.cf_image_id:
         _delete_copy_quietly(row.cf_image_id, file)
@@ -428,14 +530,21 @@ def take_down(file: File, trashed: bool = False) -> None:
     extra = {"trashed": True} if trashed else {}
     emit("image.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"cfImageIds": copies, **extra})
     # The copy's removal is a row of this same transaction: it is retried from the database until done.
-    removals.record(removals.IMAGES_COPY, subject_id=file.id, target=file.id, workspace_id=file.workspace_id,
-                    payload={"cfImageIds": copies, **extra})
+    removals.record(
+        removals.IMAGES_COPY,
+        subject_id=file.id,
+        target=file.id,
+        workspace_id=file.workspace_id,
+        payload={"cfImageIds": copies, **extra},
+    )
     # Deleted now, before the file row, in the same transaction (the foreign keys would cascade them anyway).
     for doomed in (image, row):
         if doomed is not None:
             # No session sync: the row is expunged next (a bulk delete holds hundreds of rows in the session).
-            db.session.execute(delete(type(doomed)).where(type(doomed).file_id == file.id),
-                               execution_options={"synchronize_session": False})
+            db.session.execute(
+                delete(type(doomed)).where(type(doomed).file_id == file.id),
+                execution_options={"synchronize_session": False},
+            )
             db.session.expunge(doomed)
 
 
@@ -472,6 +581,6 @@ def get_image(workspace_id: str, file_id: str) -> Image:
 
 def delivery_url(image: Image, variant: str = "public") -> str:
     """The URL browsers load: signed (and expiring) when the image is private."""
-    return images_client().delivery_url(image.cf_image_id, variant, signed=image.require_signed_urls,
-                                        ttl=current_app.config["SIGNED_URL_TTL"])
-
+    return images_client().delivery_url(
+        image.cf_image_id, variant, signed=image.require_signed_urls, ttl=current_app.config["SIGNED_URL_TTL"]
+    )

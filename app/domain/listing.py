@@ -58,8 +58,11 @@ def read_cursor(query: ListQuery) -> tuple[object, str] | None:
     """(sort key, id) of the last row of the previous page; a made-up, tampered or foreign cursor is refused."""
     if not query.cursor:
         return None
-    refused = DomainError("invalid_cursor", "The cursor is not one this API gave out for this query; start again "
-                                            "without a cursor.", parameter="cursor")
+    refused = DomainError(
+        "invalid_cursor",
+        "The cursor is not one this API gave out for this query; start again without a cursor.",
+        parameter="cursor",
+    )
     try:
         data = _serializer().loads(query.cursor)
     except (BadSignature, ValueError, UnicodeDecodeError):
@@ -83,8 +86,9 @@ def _keyset(sort: str, key, last_id: str, *ids):
     if column is None:
         return id_bound
     if column is File.size and not isinstance(key, int) or column is File.name and not isinstance(key, str):
-        raise DomainError("invalid_cursor", "The cursor is not one this API gave out for this query.",
-                          parameter="cursor")
+        raise DomainError(
+            "invalid_cursor", "The cursor is not one this API gave out for this query.", parameter="cursor"
+        )
     # A row value, so that the (workspace_id, name|size, id) index is entered at the cursor instead of scanned to it.
     return beyond(tuple_(column, File.id), tuple_(key, last_id))
 
@@ -136,8 +140,11 @@ def list_images(spec: ListQuery) -> tuple[list[tuple[Image, File]], str | None, 
     """(image, file) rows in the asked order, the next page's cursor, and the total when asked for."""
     # Both sides carry the workspace: a list sorted by name or size can then walk file's (workspace_id, name|size, id)
     # index in order and stop after a page, instead of sorting every image of the workspace.
-    query = (select(Image, File).join(File, File.id == Image.file_id)
-             .where(Image.workspace_id == spec.workspace_id, File.workspace_id == spec.workspace_id))
+    query = (
+        select(Image, File)
+        .join(File, File.id == Image.file_id)
+        .where(Image.workspace_id == spec.workspace_id, File.workspace_id == spec.workspace_id)
+    )
     query = _common_filters(query, spec)
     if spec.format:
         query = query.where(Image.format == spec.format)
@@ -147,8 +154,9 @@ def list_images(spec: ListQuery) -> tuple[list[tuple[Image, File]], str | None, 
         # Still to describe: no alt text and not marked decorative (decorative images want none).
         query = query.where(or_(Image.alt_text.is_(None), Image.alt_text == ""), Image.decorative.is_(False))
     # Both sides of the join get the id bound: PostgreSQL does not carry it across a merge join by itself.
-    rows, next_cursor, total = _page(query, spec, (Image.file_id, File.id),
-                                     lambda row: (_sort_key(spec, row[1]), row[1].id))
+    rows, next_cursor, total = _page(
+        query, spec, (Image.file_id, File.id), lambda row: (_sort_key(spec, row[1]), row[1].id)
+    )
     return [tuple(row) for row in rows], next_cursor, total
 
 

@@ -27,9 +27,15 @@ WEBP_QUALITIES = (90, 80, 70, 60, 50)
 SHRINK_STEP = 0.8
 SHRINK_TRIES = 6
 _SRGB = ImageCms.createProfile("sRGB")
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass(frozen=True)
@@ -138,11 +144,16 @@ def _decode(stream) -> Image.Image:
         if orientation in _TRANSPOSE:
             image = _replace(image, image.transpose(_TRANSPOSE[orientation]))
     except MemoryError as exc:
-        raise PictureError("image_too_large", "The image is too large to convert in the memory the worker has; "
-                                              "export it smaller and upload it again.") from exc
+        raise PictureError(
+            "image_too_large",
+            "The image is too large to convert in the memory the worker has; export it smaller and upload it again.",
+        ) from exc
     except (ValueError, OSError) as exc:
-        raise PictureError("image_unsupported", f"The image's colour mode ({mode}) cannot be converted for the "
-                                                "images service; export it as an RGB JPEG, PNG or TIFF.") from exc
+        raise PictureError(
+            "image_unsupported",
+            f"The image's colour mode ({mode}) cannot be converted for the "
+            "images service; export it as an RGB JPEG, PNG or TIFF.",
+        ) from exc
     return image
 
 
@@ -158,8 +169,11 @@ def _resize_in_bands(image: Image.Image, size: tuple[int, int], band_rows: int =
         crop_top = max(0, math.floor(source_top) - margin)
         crop_bottom = min(image.height, math.ceil(source_bottom) + margin)
         band = image.crop((0, crop_top, image.width, crop_bottom))
-        piece = band.resize((size[0], bottom - top), Image.Resampling.LANCZOS,
-                            box=(0, source_top - crop_top, image.width, source_bottom - crop_top))
+        piece = band.resize(
+            (size[0], bottom - top),
+            Image.Resampling.LANCZOS,
+            box=(0, source_top - crop_top, image.width, source_bottom - crop_top),
+        )
         out.paste(piece, (0, top))
         band.close()
         piece.close()
@@ -224,8 +238,11 @@ def _encode_to_fit(image: Image.Image) -> tuple[bytes, str, int, int]:
         if attempt < SHRINK_TRIES:
             size = (max(1, round(image.width * SHRINK_STEP)), max(1, round(image.height * SHRINK_STEP)))
             image = _replace(image, image.resize(size, Image.Resampling.LANCZOS))
-    raise PictureError("image_too_large", f"The image could not be made smaller than {MAX_BYTES // (1024 * 1024)} MB "
-                                          "without ruining it; export it smaller and upload it again.")
+    raise PictureError(
+        "image_too_large",
+        f"The image could not be made smaller than {MAX_BYTES // (1024 * 1024)} MB "
+        "without ruining it; export it smaller and upload it again.",
+    )
 
 
 def _candidates(image: Image.Image, alpha: bool):
@@ -235,7 +252,7 @@ def _candidates(image: Image.Image, alpha: bool):
         for quality in WEBP_QUALITIES:
             yield _save(image, "WEBP", quality=quality, method=2), "webp"
         return
-    for quality in JPEG_QUALITIES[_first_quality(image):]:
+    for quality in JPEG_QUALITIES[_first_quality(image) :]:
         yield _save(image, "JPEG", quality=quality, subsampling=2), "jpeg"
 
 

@@ -79,8 +79,14 @@ def taken(exif: dict) -> Taken | None:
     if not match:
         return None
     year, month, day, hour, minute, second = match.groups()
-    if not ("0001" <= year and "01" <= month <= "12" and "01" <= day <= "31" and hour < "24" and minute < "60"
-            and second < "61"):
+    if not (
+        year >= "0001"
+        and "01" <= month <= "12"
+        and "01" <= day <= "31"
+        and hour < "24"
+        and minute < "60"
+        and second < "61"
+    ):
         return None
     local = f"{year}-{month}-{day}T{hour}:{minute}:{second}"
     offset = str(exif.get("OffsetTimeOriginal") or exif.get("OffsetTime") or "").strip()
@@ -97,8 +103,19 @@ def summary(exif: dict, width: int, height: int) -> list[tuple[str, str]]:
     rows = [
         ("Camera", camera(exif)),
         ("Lens", lens(exif)),
-        ("Exposure", ", ".join(filter(None, [exposure(exif.get("ExposureTime")), f_number(exif.get("FNumber")),
-                                             f"ISO {iso}" if isinstance(iso, int) and iso > 0 else None]))),
+        (
+            "Exposure",
+            ", ".join(
+                filter(
+                    None,
+                    [
+                        exposure(exif.get("ExposureTime")),
+                        f_number(exif.get("FNumber")),
+                        f"ISO {iso}" if isinstance(iso, int) and iso > 0 else None,
+                    ],
+                )
+            ),
+        ),
         ("Focal length", focal_length(exif.get("FocalLength"), exif.get("FocalLengthIn35mmFilm"))),
         ("Dimensions", f"{width:,} × {height:,} px"),
         ("Colour profile", COLOUR_SPACES.get(exif.get("ColorSpace"))),

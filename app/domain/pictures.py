@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import blurhash
+import pillow_jxl  # noqa: F401 - registers the JPEG XL decoder with Pillow
 from PIL import ExifTags, Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 from pillow_heif import register_heif_opener
-
-import pillow_jxl  # noqa: F401 - registers the JPEG XL decoder with Pillow
 
 register_heif_opener()
 
@@ -26,8 +25,18 @@ Image.MAX_IMAGE_PIXELS = DECODE_MAX_PIXELS
 _ROTATED = {5, 6, 7, 8}
 _GPS_IFD = 0x8825
 _EXIF_IFD = 0x8769
-_SKIPPED_TAGS = {"MakerNote", "UserComment", "PrintImageMatching", "ExifOffset", "GPSInfo", "JPEGInterchangeFormat",
-                 "JPEGInterchangeFormatLength", "StripOffsets", "StripByteCounts", "InterColorProfile"}
+_SKIPPED_TAGS = {
+    "MakerNote",
+    "UserComment",
+    "PrintImageMatching",
+    "ExifOffset",
+    "GPSInfo",
+    "JPEGInterchangeFormat",
+    "JPEGInterchangeFormatLength",
+    "StripOffsets",
+    "StripByteCounts",
+    "InterColorProfile",
+}
 MAX_EXIF_VALUE = 512
 
 
@@ -77,8 +86,15 @@ def read_header(stream, *, keep_gps: bool = False) -> Header:
     orientation = exif.get(ExifTags.Base.Orientation, 1) if exif else 1
     orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
     shown = (height, width) if orientation in _ROTATED else (width, height)
-    return Header(format=image.format or "unknown", width=shown[0], height=shown[1], stored_width=width,
-                  stored_height=height, orientation=orientation, exif=exif_json(exif, keep_gps=keep_gps))
+    return Header(
+        format=image.format or "unknown",
+        width=shown[0],
+        height=shown[1],
+        stored_width=width,
+        stored_height=height,
+        orientation=orientation,
+        exif=exif_json(exif, keep_gps=keep_gps),
+    )
 
 
 def _probably_svg(stream) -> bool:
@@ -102,9 +118,11 @@ def _bomb_size(stream) -> tuple[int, int]:
 def check_decodable(width: int, height: int) -> None:
     """Beyond the decompression limit a file is refused before any pixel is decoded, whatever its bytes weigh."""
     if width * height > DECODE_MAX_PIXELS:
-        raise PictureError("image_too_large",
-                           f"The image has {width * height / 1_000_000:,.0f} megapixels ({width:,}×{height:,}); "
-                           f"the limit for processing is {DECODE_MAX_PIXELS // 1_000_000} megapixels.")
+        raise PictureError(
+            "image_too_large",
+            f"The image has {width * height / 1_000_000:,.0f} megapixels ({width:,}×{height:,}); "
+            f"the limit for processing is {DECODE_MAX_PIXELS // 1_000_000} megapixels.",
+        )
 
 
 def check_limits(width: int, height: int) -> None:
@@ -118,8 +136,10 @@ def _too_big_error(width: int, height: int) -> PictureError:
     if height > MAX_SIDE:
         return PictureError("image_too_large", f"The image is {height:,} px high; the limit is {MAX_SIDE:,} px.")
     megapixels = width * height / 1_000_000
-    return PictureError("image_too_large",
-                        f"The image has {megapixels:,.0f} megapixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+    return PictureError(
+        "image_too_large",
+        f"The image has {megapixels:,.0f} megapixels; the limit is {MAX_PIXELS // 1_000_000} megapixels.",
+    )
 
 
 def exif_json(exif: Image.Exif, *, keep_gps: bool = False) -> dict:
@@ -169,7 +189,7 @@ def _plain(value):
     if isinstance(value, str):
         value = value.replace("\0", "").strip()
         return value[:MAX_EXIF_VALUE] if value else None
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else None
@@ -191,9 +211,11 @@ def check_jpeg_length(stream, width: int, height: int) -> None:
         return
     blocks = math.ceil(width / 8) * math.ceil(height / 8)
     if length < blocks // 8:
-        raise PictureError("image_damaged",
-                           f"The image is damaged: its header says {width:,}×{height:,} px but the file ends after "
-                           f"{length:,} bytes, too few for that many pixels. Export it again and re-upload it.")
+        raise PictureError(
+            "image_damaged",
+            f"The image is damaged: its header says {width:,}×{height:,} px but the file ends after "
+            f"{length:,} bytes, too few for that many pixels. Export it again and re-upload it.",
+        )
 
 
 def _jpeg_is_arithmetic(head: bytes) -> bool:
@@ -204,7 +226,7 @@ def _jpeg_is_arithmetic(head: bytes) -> bool:
             return True
         if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xDA):
             return False
-        pos += 2 + int.from_bytes(head[pos + 2:pos + 4], "big")
+        pos += 2 + int.from_bytes(head[pos + 2 : pos + 4], "big")
     return False
 
 
@@ -228,12 +250,13 @@ def placeholder(stream, size: int = 32) -> tuple[str, str]:
     image.thumbnail((size, size), Image.Resampling.BILINEAR)
     components_x, components_y = (4, 3) if image.width >= image.height else (3, 4)
     raw = image.tobytes()
-    rows = [[tuple(raw[(y * image.width + x) * 3:(y * image.width + x) * 3 + 3]) for x in range(image.width)]
-            for y in range(image.height)]
+    rows = [
+        [tuple(raw[(y * image.width + x) * 3 : (y * image.width + x) * 3 + 3]) for x in range(image.width)]
+        for y in range(image.height)
+    ]
     hash_ = blurhash.encode(rows, components_x, components_y)
     quantized = image.quantize(colors=5, method=Image.Quantize.MEDIANCUT)
     palette = quantized.getpalette() or [0, 0, 0]
     count, index = max(quantized.getcolors() or [(1, 0)])
-    red, green, blue = palette[index * 3: index * 3 + 3]
+    red, green, blue = palette[index * 3 : index * 3 + 3]
     return hash_, f"#{red:02x}{green:02x}{blue:02x}"
-

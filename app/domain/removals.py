@@ -47,14 +47,24 @@ class PendingRemoval(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def record(kind: str, *, subject_id: str, target: str, workspace_id: str,
-           payload: dict | None = None) -> PendingRemoval:
+def record(
+    kind: str, *, subject_id: str, target: str, workspace_id: str, payload: dict | None = None
+) -> PendingRemoval:
     """Adds the removal to the caller's transaction: it exists exactly when the delete it follows committed."""
     if kind not in KINDS:
         raise ValueError(f"unknown removal kind {kind!r}")
     now = utcnow()
-    row = PendingRemoval(id=new_id("rmv"), kind=kind, subject_id=subject_id, target=target, payload=payload or {},
-                         workspace_id=workspace_id, attempts=0, next_attempt_at=now, created_at=now)
+    row = PendingRemoval(
+        id=new_id("rmv"),
+        kind=kind,
+        subject_id=subject_id,
+        target=target,
+        payload=payload or {},
+        workspace_id=workspace_id,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
     db.session.add(row)
     return row
 
@@ -62,8 +72,9 @@ def record(kind: str, *, subject_id: str, target: str, workspace_id: str,
 def enqueue_for(subject_id: str, kind: str) -> None:
     """The fast path: a job per removal right after the delete; the maintenance pass backs it whatever happens."""
     queue = current_app.extensions["queue"]
-    ids = db.session.scalars(select(PendingRemoval.id).where(PendingRemoval.subject_id == subject_id,
-                                                             PendingRemoval.kind == kind)).all()
+    ids = db.session.scalars(
+        select(PendingRemoval.id).where(PendingRemoval.subject_id == subject_id, PendingRemoval.kind == kind)
+    ).all()
     for removal_id in ids:
         queue.try_enqueue("default", REMOVAL_JOB, removal_id, job_id=f"removal-{removal_id}", timeout=300)
 
@@ -72,8 +83,11 @@ def _claim(removal_id: str) -> bool:
     now = utcnow()
     claimed = db.session.execute(
         update(PendingRemoval)
-        .where(PendingRemoval.id == removal_id, PendingRemoval.next_attempt_at <= now,
-               or_(PendingRemoval.lease_until.is_(None), PendingRemoval.lease_until < now))
+        .where(
+            PendingRemoval.id == removal_id,
+            PendingRemoval.next_attempt_at <= now,
+            or_(PendingRemoval.lease_until.is_(None), PendingRemoval.lease_until < now),
+        )
         .values(lease_until=now + LEASE, attempts=PendingRemoval.attempts + 1)
     ).rowcount
     db.session.commit()
@@ -98,8 +112,14 @@ def perform(removal_id: str) -> str:
         row.next_attempt_at = backoff.next_attempt(row.attempts, retry_after)
         row.lease_until, row.last_error = None, (getattr(exc, "message", None) or str(exc) or type(exc).__name__)[:2000]
         db.session.commit()
-        log.info("removal %s (%s %s) failed for now: %s; next attempt at %s", row.id, row.kind, row.target,
-                 row.last_error, row.next_attempt_at.isoformat())
+        log.info(
+            "removal %s (%s %s) failed for now: %s; next attempt at %s",
+            row.id,
+            row.kind,
+            row.target,
+            row.last_error,
+            row.next_attempt_at.isoformat(),
+        )
         if row.kind == IMAGES_COPY and row.payload.get("trashed"):
             from app.domain.images import provision_now
 
@@ -108,10 +128,16 @@ def perform(removal_id: str) -> str:
     restored_meanwhile = row.subject_id if row.kind == IMAGES_COPY and row.payload.get("trashed") else None
     db.session.execute(delete(PendingRemoval).where(PendingRemoval.id == removal_id))
     # The service answered: removals of the same kind that were waiting out an outage need not wait any longer.
-    db.session.execute(update(PendingRemoval)
-                       .where(PendingRemoval.kind == row.kind, PendingRemoval.next_attempt_at > utcnow(),
-                              PendingRemoval.lease_until.is_(None), PendingRemoval.attempts > 0)
-                       .values(next_attempt_at=utcnow()))
+    db.session.execute(
+        update(PendingRemoval)
+        .where(
+            PendingRemoval.kind == row.kind,
+            PendingRemoval.next_attempt_at > utcnow(),
+            PendingRemoval.lease_until.is_(None),
+            PendingRemoval.attempts > 0,
+        )
+        .values(next_attempt_at=utcnow())
+    )
     db.session.commit()
     if restored_meanwhile:
         from app.domain.images import provision_now
@@ -140,10 +166,15 @@ def _carry_out(row: PendingRemoval) -> None:
 def work_due(limit: int = 200, budget: float = PASS_SECONDS) -> int:
     """Performs due removals, oldest first, until none is due or the time budget is spent; returns how many went."""
     started = time.monotonic()
-    ids = db.session.scalars(select(PendingRemoval.id)
-                             .where(PendingRemoval.next_attempt_at <= utcnow(),
-                                    or_(PendingRemoval.lease_until.is_(None), PendingRemoval.lease_until < utcnow()))
-                             .order_by(PendingRemoval.next_attempt_at).limit(limit)).all()
+    ids = db.session.scalars(
+        select(PendingRemoval.id)
+        .where(
+            PendingRemoval.next_attempt_at <= utcnow(),
+            or_(PendingRemoval.lease_until.is_(None), PendingRemoval.lease_until < utcnow()),
+        )
+        .order_by(PendingRemoval.next_attempt_at)
+        .limit(limit)
+    ).all()
     db.session.rollback()
     done = 0
     for removal_id in ids:
@@ -155,5 +186,10 @@ def work_due(limit: int = 200, budget: float = PASS_SECONDS) -> int:
 
 def overdue(older_than: timedelta) -> list[PendingRemoval]:
     """Removals still pending this long after the delete: what `aeontel doctor` reports."""
-    return list(db.session.scalars(select(PendingRemoval).where(PendingRemoval.created_at < utcnow() - older_than)
-                                   .order_by(PendingRemoval.created_at)))
+    return list(
+        db.session.scalars(
+            select(PendingRemoval)
+            .where(PendingRemoval.created_at < utcnow() - older_than)
+            .order_by(PendingRemoval.created_at)
+        )
+    )

@@ -6,9 +6,9 @@ from flask import url_for
 
 from app.domain.common import isoformat
 from app.domain.failures import retryable
-from app.domain.image_status import image_state
 from app.domain.files import File
 from app.domain.image_edits import focal_point
+from app.domain.image_status import image_state
 from app.domain.images import NAMED_VARIANTS, Image, delivery_url
 
 
@@ -25,7 +25,8 @@ def file_json(file: File) -> dict:
         "sha256": file.sha256,
         "status": file.status,
         "error": {"code": file.error_code, "message": file.error_message, "retryable": retryable(file.error_code)}
-        if file.status == "error" else None,
+        if file.status == "error"
+        else None,
         "isImage": file.is_image,
         # null for a file that is not an image; else where it is on its way: processing | waiting | ready | failed.
         "image": image_state(file) if file.deleted_at is None else None,
@@ -71,13 +72,21 @@ def sent_json(image: Image) -> dict:
     """What Images was sent: the original as uploaded, or a master derived from it; the original is kept unchanged."""
     master = None
     if image.source == "master":
-        master = {"size": image.master_size, "width": image.master_width, "height": image.master_height,
-                  "format": image.master_format}
+        master = {
+            "size": image.master_size,
+            "width": image.master_width,
+            "height": image.master_height,
+            "format": image.master_format,
+        }
     return {
         "source": image.source or "original",
         "master": master,
-        "original": {"size": image.size, "width": image.original_width or image.width,
-                     "height": image.original_height or image.height, "format": image.format},
+        "original": {
+            "size": image.size,
+            "width": image.original_width or image.width,
+            "height": image.original_height or image.height,
+            "format": image.format,
+        },
     }
 
 
@@ -125,7 +134,14 @@ def webhook_delivery_json(delivery, attempts: list | None = None) -> dict:
         "payload": delivery.payload,
     }
     if attempts is not None:
-        shape["attemptLog"] = [{"at": isoformat(a.at), "status": a.status_code, "error": a.error,
-                                "durationMs": a.duration_ms, "responseExcerpt": a.response_excerpt}
-                               for a in attempts]
+        shape["attemptLog"] = [
+            {
+                "at": isoformat(a.at),
+                "status": a.status_code,
+                "error": a.error,
+                "durationMs": a.duration_ms,
+                "responseExcerpt": a.response_excerpt,
+            }
+            for a in attempts
+        ]
     return shape

@@ -58,17 +58,28 @@ def discard(file: File, permanent: bool = False) -> datetime | None:
     now = utcnow()
     purge_after = now + timedelta(days=days)
     # Claimed with a condition, so two deletes racing put it in the trash once.
-    claimed = db.session.execute(update(File).where(File.id == file.id, File.deleted_at.is_(None))
-                                 .values(deleted_at=now, purge_after=purge_after)).rowcount
+    claimed = db.session.execute(
+        update(File)
+        .where(File.id == file.id, File.deleted_at.is_(None))
+        .values(deleted_at=now, purge_after=purge_after)
+    ).rowcount
     if not claimed:
         raise NotFound("file_not_found", f"No file {file.id!r} in this workspace.")
     image = db.session.get(Image, file.id)
     if image is not None:
-        file.kept_image = {"altText": image.alt_text, "decorative": image.decorative,
-                           "focalX": image.focal_x, "focalY": image.focal_y}
+        file.kept_image = {
+            "altText": image.alt_text,
+            "decorative": image.decorative,
+            "focalX": image.focal_x,
+            "focalY": image.focal_y,
+        }
     images.take_down(file, trashed=True)  # nothing is delivered from now on
-    emit("file.deleted", workspace_id=file.workspace_id, subject_id=file.id,
-         payload={"storageKey": file.storage_key, "trashed": True, "purgeAfter": isoformat(purge_after)})
+    emit(
+        "file.deleted",
+        workspace_id=file.workspace_id,
+        subject_id=file.id,
+        payload={"storageKey": file.storage_key, "trashed": True, "purgeAfter": isoformat(purge_after)},
+    )
     return purge_after
 
 
@@ -90,8 +101,12 @@ def delete_image(workspace_id: str, file_id: str, permanent: bool = False) -> da
             # An image file still on its way is deleted too, so it never appears afterwards; a file that is no
             # image at all is no image to delete.
             candidate = db.session.get(File, file_id) if isinstance(file_id, str) and len(file_id) <= 32 else None
-            if (candidate is None or candidate.workspace_id != workspace_id or candidate.deleted_at is not None
-                    or not candidate.is_image):
+            if (
+                candidate is None
+                or candidate.workspace_id != workspace_id
+                or candidate.deleted_at is not None
+                or not candidate.is_image
+            ):
                 raise
             file = candidate
     until = discard(file, permanent)
@@ -125,12 +140,17 @@ def restore(workspace_id: str, file_id: str) -> File:
     """Brings a file back from the trash and provisions its image again under the same id (so a public image keeps
     its delivery URL); the caller commits."""
     file = get_trashed(workspace_id, file_id)
-    claimed = db.session.execute(update(File).where(File.id == file.id, File.deleted_at.is_not(None))
-                                 .values(deleted_at=None, purge_after=None)).rowcount
+    claimed = db.session.execute(
+        update(File).where(File.id == file.id, File.deleted_at.is_not(None)).values(deleted_at=None, purge_after=None)
+    ).rowcount
     if not claimed:
         raise NotFound("not_in_trash", f"No file {file_id!r} in this workspace's trash.")
-    emit("file.restored", workspace_id=file.workspace_id, subject_id=file.id,
-         payload={"projectId": file.project_id, "name": file.name})
+    emit(
+        "file.restored",
+        workspace_id=file.workspace_id,
+        subject_id=file.id,
+        payload={"projectId": file.project_id, "name": file.name},
+    )
     if file.is_image and file.status != "pending" and file.error_code not in _NO_BYTES:
         _provision_again(file)
     return file
@@ -140,8 +160,13 @@ def _provision_again(file: File) -> None:
     now = utcnow()
     # The copy's removal is called off where it has not started; one under way is waited for (its lease), and a
     # removal that runs later sees the file live again and leaves the copy alone (removals._carry_out).
-    pending = list(db.session.scalars(select(removals.PendingRemoval).where(
-        removals.PendingRemoval.subject_id == file.id, removals.PendingRemoval.kind == removals.IMAGES_COPY)))
+    pending = list(
+        db.session.scalars(
+            select(removals.PendingRemoval).where(
+                removals.PendingRemoval.subject_id == file.id, removals.PendingRemoval.kind == removals.IMAGES_COPY
+            )
+        )
+    )
     known, not_before = [], now
     for row in pending:
         if row.lease_until is not None and row.lease_until > now:
@@ -151,9 +176,18 @@ def _provision_again(file: File) -> None:
         db.session.execute(delete(removals.PendingRemoval).where(removals.PendingRemoval.id == row.id))
     file.status, file.error_code, file.error_message = "ready", None, None
     # A copy still there is adopted (the custom id is the file id; a private copy is looked up by its id).
-    db.session.add(Provisioning(file_id=file.id, workspace_id=file.workspace_id, state="queued", attempts=0,
-                                next_attempt_at=not_before, cf_image_id=known[0] if known else None,
-                                transient_failures=0, created_at=now))
+    db.session.add(
+        Provisioning(
+            file_id=file.id,
+            workspace_id=file.workspace_id,
+            state="queued",
+            attempts=0,
+            next_attempt_at=not_before,
+            cf_image_id=known[0] if known else None,
+            transient_failures=0,
+            created_at=now,
+        )
+    )
     emit("image.restored", workspace_id=file.workspace_id, subject_id=file.id, payload={"projectId": file.project_id})
     emit("image.provision_requested", workspace_id=file.workspace_id, subject_id=file.id)
 
@@ -205,8 +239,9 @@ def _trashed_query(workspace_id: str | None, project_id: str | None):
     return query
 
 
-def list_trash(workspace_id: str, *, project_id: str | None = None, limit: int = 50,
-               cursor: str | None = None) -> tuple[list[File], str | None]:
+def list_trash(
+    workspace_id: str, *, project_id: str | None = None, limit: int = 50, cursor: str | None = None
+) -> tuple[list[File], str | None]:
     """The trash of a workspace (or one project), newest upload first, keyset-paginated like every list."""
     query = _trashed_query(workspace_id, project_id)
     after = files.decode_cursor(cursor)
@@ -232,8 +267,14 @@ def purge_due(limit: int = 200) -> int:
     """The worker's pass: files whose retention ran out are purged, each in its own transaction, from the database
     alone (no Redis), so it survives any outage and two workers never purge one file twice."""
     now = utcnow()
-    ids = list(db.session.scalars(select(File.id).where(File.deleted_at.is_not(None), File.purge_after <= now)
-                                  .order_by(File.purge_after).limit(limit)))
+    ids = list(
+        db.session.scalars(
+            select(File.id)
+            .where(File.deleted_at.is_not(None), File.purge_after <= now)
+            .order_by(File.purge_after)
+            .limit(limit)
+        )
+    )
     db.session.rollback()
     purged = 0
     for file_id in ids:

@@ -75,28 +75,46 @@ def parse_limits(body: dict, server_max: int) -> Limits:
         raise DomainError("invalid_metadata", "metadata must be an object with altText and name.", parameter="metadata")
     unknown = sorted(set(metadata) - {"altText", "name"})
     if unknown:
-        raise DomainError("invalid_metadata", f"metadata may hold altText and name, not {', '.join(unknown)}.",
-                          parameter="metadata")
+        raise DomainError(
+            "invalid_metadata", f"metadata may hold altText and name, not {', '.join(unknown)}.", parameter="metadata"
+        )
     alt_text, name = metadata.get("altText"), metadata.get("name")
     for field, value, limit in (("altText", alt_text, MAX_ALT_TEXT), ("name", name, files.MAX_NAME_LENGTH)):
         if value is not None and (not isinstance(value, str) or len(value) > limit or "\x00" in value):
-            raise DomainError("invalid_metadata", f"metadata.{field} must be text of at most {limit} characters.",
-                              parameter=f"metadata.{field}")
-    return Limits(max_bytes, expires_in, (alt_text or "").strip() or None,
-                  files.safe_display_name(name) if name and name.strip() else None)
+            raise DomainError(
+                "invalid_metadata",
+                f"metadata.{field} must be text of at most {limit} characters.",
+                parameter=f"metadata.{field}",
+            )
+    return Limits(
+        max_bytes,
+        expires_in,
+        (alt_text or "").strip() or None,
+        files.safe_display_name(name) if name and name.strip() else None,
+    )
 
 
 def create_upload_url(workspace_id: str, project_id, limits: Limits) -> tuple[UploadUrl, str]:
     """Returns the row and the secret; the secret is never stored and cannot be shown again."""
     if not isinstance(project_id, str) or not project_id:
-        raise DomainError("project_id_missing", "Say which project the file goes to with 'projectId'.",
-                          parameter="projectId")
+        raise DomainError(
+            "project_id_missing", "Say which project the file goes to with 'projectId'.", parameter="projectId"
+        )
     get_project(workspace_id, project_id)
     secret = secrets.token_urlsafe(32)
     now = utcnow()
-    row = UploadUrl(id=new_id("upl"), workspace_id=workspace_id, project_id=project_id, secret_hash=_hash(secret),
-                    max_bytes=limits.max_bytes, alt_text=limits.alt_text, name=limits.name, state="open",
-                    created_at=now, expires_at=now + timedelta(seconds=limits.expires_in))
+    row = UploadUrl(
+        id=new_id("upl"),
+        workspace_id=workspace_id,
+        project_id=project_id,
+        secret_hash=_hash(secret),
+        max_bytes=limits.max_bytes,
+        alt_text=limits.alt_text,
+        name=limits.name,
+        state="open",
+        created_at=now,
+        expires_at=now + timedelta(seconds=limits.expires_in),
+    )
     db.session.add(row)
     db.session.commit()
     return row, secret
@@ -121,7 +139,8 @@ def check_usable(row: UploadUrl) -> None:
 def _claim(row: UploadUrl) -> None:
     """Exactly one request wins the URL, however many arrive at once: the UPDATE is the lock."""
     claimed = db.session.execute(
-        update(UploadUrl).where(UploadUrl.id == row.id, UploadUrl.state == "open", UploadUrl.expires_at > utcnow())
+        update(UploadUrl)
+        .where(UploadUrl.id == row.id, UploadUrl.state == "open", UploadUrl.expires_at > utcnow())
         .values(state="used", used_at=utcnow())
     ).rowcount
     db.session.commit()
@@ -148,8 +167,9 @@ def use(row: UploadUrl, spool: files.UploadSpool, client_name: str | None) -> Fi
 
 def readable(row: UploadUrl) -> None:
     if row.expires_at + STATUS_READABLE_FOR <= utcnow():
-        raise DomainError("upload_url_expired", "This upload URL has expired and its status is no longer kept.",
-                          status=410)
+        raise DomainError(
+            "upload_url_expired", "This upload URL has expired and its status is no longer kept.", status=410
+        )
 
 
 def uploaded(row: UploadUrl) -> tuple[File | None, object | None]:

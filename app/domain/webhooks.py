@@ -9,7 +9,6 @@ import http.client
 import json
 import logging
 import secrets
-import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,18 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from sqlalchemy import (
-    JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, delete, or_, select, update,
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    or_,
+    select,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from standardwebhooks import Webhook
@@ -123,8 +133,11 @@ def secret_of(endpoint: WebhookEndpoint) -> str:
     try:
         return _fernet().decrypt(endpoint.secret_encrypted.encode()).decode()
     except InvalidToken:
-        raise DomainError("webhook_secret_unreadable", "The signing secret cannot be decrypted with this SECRET_KEY; "
-                          "rotate it (PATCH with rotateSecret).", status=409) from None
+        raise DomainError(
+            "webhook_secret_unreadable",
+            "The signing secret cannot be decrypted with this SECRET_KEY; rotate it (PATCH with rotateSecret).",
+            status=409,
+        ) from None
 
 
 def allow_rules() -> AddressAllow:
@@ -134,8 +147,9 @@ def allow_rules() -> AddressAllow:
 def check_url(url) -> str:
     """http(s) with a host that resolves to public addresses only (or ones WEBHOOK_ALLOW permits)."""
     if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL:
-        raise DomainError("invalid_url", f"url must be an http:// or https:// URL of at most {MAX_URL} characters.",
-                          status=400)
+        raise DomainError(
+            "invalid_url", f"url must be an http:// or https:// URL of at most {MAX_URL} characters.", status=400
+        )
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -149,8 +163,12 @@ def check_url(url) -> str:
     try:
         resolve_checked(parts.hostname, port, allow_rules())
     except AddressRefused as refused:
-        raise DomainError("url_not_public", f"Webhooks are only sent to public addresses: {refused.reason} "
-                          "(WEBHOOK_ALLOW can permit it on a development server).", status=400) from None
+        raise DomainError(
+            "url_not_public",
+            f"Webhooks are only sent to public addresses: {refused.reason} "
+            "(WEBHOOK_ALLOW can permit it on a development server).",
+            status=400,
+        ) from None
     return url
 
 
@@ -163,8 +181,11 @@ def _event_types(value) -> list[str]:
         raise DomainError("invalid_events", "events must be a list of event types.", status=400)
     unknown = sorted(set(value) - set(EVENT_TYPES))
     if unknown:
-        raise DomainError("invalid_events", f"Unknown event types {', '.join(unknown)}; the supported ones are "
-                          f"{', '.join(EVENT_TYPES)}.", status=400)
+        raise DomainError(
+            "invalid_events",
+            f"Unknown event types {', '.join(unknown)}; the supported ones are {', '.join(EVENT_TYPES)}.",
+            status=400,
+        )
     return sorted(set(value), key=EVENT_TYPES.index)
 
 
@@ -178,14 +199,23 @@ def _description(value) -> str:
 
 def create_endpoint(workspace_id: str, url, events=None, description=None) -> tuple[WebhookEndpoint, str]:
     """Returns the endpoint and its signing secret, which the caller shows once."""
-    count = len(db.session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.workspace_id == workspace_id))
-                .all())
+    count = len(
+        db.session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.workspace_id == workspace_id)).all()
+    )
     if count >= MAX_ENDPOINTS:
-        raise DomainError("too_many_webhooks", f"A workspace has at most {MAX_ENDPOINTS} webhook endpoints.",
-                          status=409)
-    endpoint = WebhookEndpoint(id=new_id("whk"), workspace_id=workspace_id, url=check_url(url),
-                               description=_description(description), event_types=_event_types(events),
-                               enabled=True, created_at=utcnow(), updated_at=utcnow())
+        raise DomainError(
+            "too_many_webhooks", f"A workspace has at most {MAX_ENDPOINTS} webhook endpoints.", status=409
+        )
+    endpoint = WebhookEndpoint(
+        id=new_id("whk"),
+        workspace_id=workspace_id,
+        url=check_url(url),
+        description=_description(description),
+        event_types=_event_types(events),
+        enabled=True,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
     secret = new_secret()
     endpoint.secret_encrypted = _fernet().encrypt(secret.encode()).decode()
     db.session.add(endpoint)
@@ -205,8 +235,13 @@ def _plausible(value) -> bool:
 
 
 def list_endpoints(workspace_id: str) -> list[WebhookEndpoint]:
-    return list(db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id)
-                                   .order_by(WebhookEndpoint.created_at)))
+    return list(
+        db.session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.workspace_id == workspace_id)
+            .order_by(WebhookEndpoint.created_at)
+        )
+    )
 
 
 def update_endpoint(workspace_id: str, endpoint_id: str, changes: dict) -> tuple[WebhookEndpoint, str | None]:
@@ -228,9 +263,11 @@ def update_endpoint(workspace_id: str, endpoint_id: str, changes: dict) -> tuple
         if changes["enabled"] and not endpoint.enabled:
             now = utcnow()
             endpoint.disabled_reason, endpoint.disabled_at, endpoint.first_failure_at = None, None, None
-            db.session.execute(update(WebhookDelivery)
-                               .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == "pending")
-                               .values(next_attempt_at=now, pending_since=now, lease_until=None))
+            db.session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == "pending")
+                .values(next_attempt_at=now, pending_since=now, lease_until=None)
+            )
         elif not changes["enabled"] and endpoint.enabled:
             endpoint.disabled_reason, endpoint.disabled_at = "Disabled by an owner.", utcnow()
         endpoint.enabled = changes["enabled"]
@@ -255,13 +292,21 @@ def delete_endpoint(workspace_id: str, endpoint_id: str) -> None:
 def list_deliveries(workspace_id: str, endpoint_id: str, limit: int = 50) -> list[tuple[WebhookDelivery, list]]:
     """The newest deliveries with their attempts, newest first."""
     endpoint = get_endpoint(workspace_id, endpoint_id)
-    rows = list(db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-                                   .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
-                                   .limit(limit)))
+    rows = list(
+        db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+    )
     attempts: dict[str, list] = {row.id: [] for row in rows}
     if rows:
-        for attempt in db.session.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(attempts))
-                                          .order_by(WebhookAttempt.at.desc(), WebhookAttempt.id.desc())):
+        for attempt in db.session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(attempts))
+            .order_by(WebhookAttempt.at.desc(), WebhookAttempt.id.desc())
+        ):
             attempts[attempt.delivery_id].append(attempt)
     return [(row, attempts[row.id]) for row in rows]
 
@@ -273,8 +318,9 @@ def redeliver(workspace_id: str, endpoint_id: str, delivery_id: str) -> WebhookD
     if delivery is None or delivery.endpoint_id != endpoint.id:
         raise NotFound("webhook_delivery_not_found", f"No delivery {delivery_id!r} of this webhook endpoint.")
     if not endpoint.enabled:
-        raise DomainError("webhook_disabled", "The endpoint is disabled; enable it first (PATCH enabled=true).",
-                          status=409)
+        raise DomainError(
+            "webhook_disabled", "The endpoint is disabled; enable it first (PATCH enabled=true).", status=409
+        )
     now = utcnow()
     delivery.state, delivery.next_attempt_at, delivery.pending_since, delivery.lease_until = "pending", now, now, None
     db.session.commit()
@@ -285,14 +331,26 @@ def send_test(workspace_id: str, endpoint_id: str) -> WebhookDelivery:
     """A `webhook.test` message to check the endpoint and its signature verification."""
     endpoint = get_endpoint(workspace_id, endpoint_id)
     if not endpoint.enabled:
-        raise DomainError("webhook_disabled", "The endpoint is disabled; enable it first (PATCH enabled=true).",
-                          status=409)
+        raise DomainError(
+            "webhook_disabled", "The endpoint is disabled; enable it first (PATCH enabled=true).", status=409
+        )
     now = utcnow()
-    delivery = WebhookDelivery(id=new_id("msg"), endpoint_id=endpoint.id, event_id=new_id("evt"),
-                               event_type=TEST_EVENT, state="pending", attempts=0, next_attempt_at=now,
-                               pending_since=now, created_at=now,
-                               payload={"type": TEST_EVENT, "timestamp": isoformat(now),
-                                        "data": {"webhookId": endpoint.id, "workspaceId": workspace_id}})
+    delivery = WebhookDelivery(
+        id=new_id("msg"),
+        endpoint_id=endpoint.id,
+        event_id=new_id("evt"),
+        event_type=TEST_EVENT,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        pending_since=now,
+        created_at=now,
+        payload={
+            "type": TEST_EVENT,
+            "timestamp": isoformat(now),
+            "data": {"webhookId": endpoint.id, "workspaceId": workspace_id},
+        },
+    )
     db.session.add(delivery)
     db.session.commit()
     return delivery
@@ -316,8 +374,14 @@ def _event_data(event: Event) -> dict:
         return image_json(image, file)
     except Exception:  # noqa: BLE001 - a delivery URL that cannot be built (signing key unreachable) must not block
         log.warning("webhook payload of %s without delivery URLs", event.id, exc_info=True)
-        return {**base, "cfImageId": image.cf_image_id, "width": image.width, "height": image.height,
-                "name": file.name, "mimeType": file.mime_type}
+        return {
+            **base,
+            "cfImageId": image.cf_image_id,
+            "width": image.width,
+            "height": image.height,
+            "name": file.name,
+            "mimeType": file.mime_type,
+        }
 
 
 @handles("image.created")
@@ -327,9 +391,15 @@ def _event_data(event: Event) -> dict:
 @handles("image.updated")
 def _fan_out(event: Event) -> None:
     """One delivery per enabled endpoint of the workspace that wants this type; a re-dispatch adds none."""
-    endpoints = [endpoint for endpoint in db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == event.workspace_id,
-                                      WebhookEndpoint.enabled.is_(True))) if endpoint.wants(event.type)]
+    endpoints = [
+        endpoint
+        for endpoint in db.session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.workspace_id == event.workspace_id, WebhookEndpoint.enabled.is_(True)
+            )
+        )
+        if endpoint.wants(event.type)
+    ]
     if not endpoints:
         return
     have = set(db.session.scalars(select(WebhookDelivery.endpoint_id).where(WebhookDelivery.event_id == event.id)))
@@ -337,18 +407,32 @@ def _fan_out(event: Event) -> None:
     now = utcnow()
     for endpoint in endpoints:
         if endpoint.id not in have:
-            db.session.add(WebhookDelivery(id=new_id("msg"), endpoint_id=endpoint.id, event_id=event.id,
-                                           event_type=event.type, payload=payload, state="pending", attempts=0,
-                                           next_attempt_at=now, pending_since=now, created_at=now))
+            db.session.add(
+                WebhookDelivery(
+                    id=new_id("msg"),
+                    endpoint_id=endpoint.id,
+                    event_id=event.id,
+                    event_type=event.type,
+                    payload=payload,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    pending_since=now,
+                    created_at=now,
+                )
+            )
 
 
 def _claim(delivery_id: str) -> bool:
     now = utcnow()
     claimed = db.session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.state == "pending",
-               WebhookDelivery.next_attempt_at <= now,
-               or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now))
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.state == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+        )
         .values(lease_until=now + LEASE, attempts=WebhookDelivery.attempts + 1)
     ).rowcount
     db.session.commit()
@@ -366,8 +450,9 @@ def _post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int, st
     port = parts.port or (443 if https else 80)
     addresses = resolve_checked(parts.hostname, port, allow_rules())
     if https:
-        conn: http.client.HTTPConnection = PinnedHTTPSConnection(parts.hostname, parts.port, timeout=timeout,
-                                                                 context=ssl.create_default_context())
+        conn: http.client.HTTPConnection = PinnedHTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         conn = PinnedHTTPConnection(parts.hostname, parts.port, timeout=timeout)
     conn.addresses = addresses
@@ -404,14 +489,19 @@ def deliver(delivery_id: str) -> str:
         body = body_of(delivery)
         now = utcnow()
         signature = Webhook(secret_of(endpoint)).sign(delivery.id, now, body)
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "webhook-id": delivery.id,
-                   "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signature}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "webhook-id": delivery.id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        }
         status, excerpt = _post(endpoint.url, body.encode(), headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
     except AddressRefused as refused:
         error = f"address_refused: {refused.reason}"
     except DomainError as exc:
         error = f"{exc.code}: {exc.message}"
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         error = "timeout: the endpoint did not answer in time"
     except ConnectionRefusedError:
         error = "connection_refused: the connection was refused"
@@ -422,11 +512,26 @@ def deliver(delivery_id: str) -> str:
     return _record(delivery, endpoint, status, error, excerpt, int((time.monotonic() - started) * 1000))
 
 
-def _record(delivery: WebhookDelivery, endpoint: WebhookEndpoint, status: int | None, error: str | None,
-            excerpt: str, duration_ms: int) -> str:
+def _record(
+    delivery: WebhookDelivery,
+    endpoint: WebhookEndpoint,
+    status: int | None,
+    error: str | None,
+    excerpt: str,
+    duration_ms: int,
+) -> str:
     now = utcnow()
-    db.session.add(WebhookAttempt(id=new_id("att"), delivery_id=delivery.id, at=now, status_code=status,
-                                  error=error, duration_ms=duration_ms, response_excerpt=excerpt[:EXCERPT]))
+    db.session.add(
+        WebhookAttempt(
+            id=new_id("att"),
+            delivery_id=delivery.id,
+            at=now,
+            status_code=status,
+            error=error,
+            duration_ms=duration_ms,
+            response_excerpt=excerpt[:EXCERPT],
+        )
+    )
     delivery.last_attempt_at, delivery.last_status, delivery.lease_until = now, status, None
     delivery.last_error = error or (None if status and 200 <= status < 300 else f"HTTP {status}")
     if status is not None and 200 <= status < 300:
@@ -443,8 +548,10 @@ def _record(delivery: WebhookDelivery, endpoint: WebhookEndpoint, status: int | 
     failing_for = (now - endpoint.first_failure_at).total_seconds()
     if endpoint.enabled and failing_for >= config["WEBHOOK_DISABLE_AFTER_SECONDS"]:
         endpoint.enabled, endpoint.disabled_at = False, now
-        endpoint.disabled_reason = (f"Every delivery failed for {_duration(failing_for)} (last: "
-                                    f"{delivery.last_error}); enable the endpoint again to resume.")
+        endpoint.disabled_reason = (
+            f"Every delivery failed for {_duration(failing_for)} (last: "
+            f"{delivery.last_error}); enable the endpoint again to resume."
+        )
         log.warning("webhook endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
     db.session.commit()
     log.info("webhook %s to %s failed (%s); state %s", delivery.id, endpoint.id, delivery.last_error, delivery.state)
@@ -462,10 +569,15 @@ def due_ids(limit: int = 200) -> list[str]:
     ids = db.session.scalars(
         select(WebhookDelivery.id)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now,
-               WebhookEndpoint.enabled.is_(True),
-               or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now))
-        .order_by(WebhookDelivery.next_attempt_at).limit(limit)).all()
+        .where(
+            WebhookDelivery.state == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookEndpoint.enabled.is_(True),
+            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+    ).all()
     db.session.rollback()
     return list(ids)
 
@@ -473,9 +585,15 @@ def due_ids(limit: int = 200) -> list[str]:
 def purge_old(keep: timedelta = KEEP) -> int:
     """Finished messages (and their attempts) older than `keep` go, so the log stays a log and not an archive."""
     cutoff = utcnow() - keep
-    old = select(WebhookDelivery.id).where(WebhookDelivery.state != "pending", WebhookDelivery.created_at < cutoff,
-                                           or_(WebhookDelivery.last_attempt_at.is_(None),
-                                               WebhookDelivery.last_attempt_at < cutoff)).limit(1000)
+    old = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.state != "pending",
+            WebhookDelivery.created_at < cutoff,
+            or_(WebhookDelivery.last_attempt_at.is_(None), WebhookDelivery.last_attempt_at < cutoff),
+        )
+        .limit(1000)
+    )
     ids = list(db.session.scalars(old))
     if ids:
         db.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))

@@ -25,15 +25,30 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("private_images", "Private images", bool, False,
-            "New uploads get Images copies that need signed URLs (expiring links; flexible variants are not "
-            "available for them). Existing images keep the copies they have; re-upload one to change it."),
-    Setting("keep_gps", "Keep GPS location in stored EXIF", bool, False,
-            "New uploads keep where the photo was taken in their EXIF (visible to anyone with API access). "
-            "Images already stored keep what they had: their location was removed on upload and cannot come back."),
-    Setting("trash_days", "Days deleted files stay in the trash", int, 30,
-            "How long deleted files can be restored before they are removed for good. A change applies to "
-            "files deleted from now on."),
+    Setting(
+        "private_images",
+        "Private images",
+        bool,
+        False,
+        "New uploads get Images copies that need signed URLs (expiring links; flexible variants are not "
+        "available for them). Existing images keep the copies they have; re-upload one to change it.",
+    ),
+    Setting(
+        "keep_gps",
+        "Keep GPS location in stored EXIF",
+        bool,
+        False,
+        "New uploads keep where the photo was taken in their EXIF (visible to anyone with API access). "
+        "Images already stored keep what they had: their location was removed on upload and cannot come back.",
+    ),
+    Setting(
+        "trash_days",
+        "Days deleted files stay in the trash",
+        int,
+        30,
+        "How long deleted files can be restored before they are removed for good. A change applies to "
+        "files deleted from now on.",
+    ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
@@ -93,8 +108,16 @@ def update(workspace_id: str, actor: str, changes: dict) -> list[SettingChange]:
         if old == value:
             continue
         settings[name] = value
-        recorded.append(SettingChange(workspace_id=workspace_id, actor=actor[:320], field=name,
-                                      old_value=_text(old), new_value=_text(value), changed_at=utcnow()))
+        recorded.append(
+            SettingChange(
+                workspace_id=workspace_id,
+                actor=actor[:320],
+                field=name,
+                old_value=_text(old),
+                new_value=_text(value),
+                changed_at=utcnow(),
+            )
+        )
     if recorded:
         workspace.settings = settings  # a new dict, so the JSON column sees the change
         db.session.add_all(recorded)
@@ -107,5 +130,11 @@ def _text(value) -> str:
 
 
 def history(workspace_id: str, limit: int = 50) -> list[SettingChange]:
-    return list(db.session.scalars(select(SettingChange).where(SettingChange.workspace_id == workspace_id)
-                                   .order_by(SettingChange.changed_at.desc(), SettingChange.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(SettingChange)
+            .where(SettingChange.workspace_id == workspace_id)
+            .order_by(SettingChange.changed_at.desc(), SettingChange.id.desc())
+            .limit(limit)
+        )
+    )

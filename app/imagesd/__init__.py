@@ -23,7 +23,9 @@ def parse_faults(text: str) -> list[tuple[int, int]]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         status, sep, count = item.partition(":")
         if not sep or status not in {"503", "429"} or not count.isdigit():
-            raise ValueError(f"IMAGESD_FAULTS must look like 503:2,429:1 (status 503 or 429, then a count), not {text!r}")
+            raise ValueError(
+                f"IMAGESD_FAULTS must look like 503:2,429:1 (status 503 or 429, then a count), not {text!r}"
+            )
         plan.append((int(status), int(count)))
     return plan
 
@@ -100,9 +102,15 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
 
     @app.errorhandler(DeliveryError)
     def delivery_error(exc: DeliveryError):
-        return f"ERROR {exc.code}: {exc.message}\n", exc.status, {
-            "Content-Type": "text/plain; charset=utf-8", "Cf-Resized": f"err={exc.code}", "Cache-Control": "no-store",
-        }
+        return (
+            f"ERROR {exc.code}: {exc.message}\n",
+            exc.status,
+            {
+                "Content-Type": "text/plain; charset=utf-8",
+                "Cf-Resized": f"err={exc.code}",
+                "Cache-Control": "no-store",
+            },
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -10,7 +10,7 @@ import json
 import math
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from flask import Blueprint, Response, g, request
@@ -35,9 +35,17 @@ batch = Blueprint("images_batch", __name__, url_prefix="/batch/images")
 
 # The calls the fault switch fails: the image calls provisioning makes, not the account setup (variants, keys, config,
 # batch tokens), so a test's fault plan is spent by the product's uploads and not by the setup that precedes them.
-IMAGE_ENDPOINTS = frozenset({
-    "create_image", "list_images_v1", "list_images_v2", "get_image", "edit_image", "delete_image", "image_blob",
-})
+IMAGE_ENDPOINTS = frozenset(
+    {
+        "create_image",
+        "list_images_v1",
+        "list_images_v2",
+        "get_image",
+        "edit_image",
+        "delete_image",
+        "image_blob",
+    }
+)
 
 
 def _inject_fault() -> None:
@@ -49,7 +57,9 @@ def _inject_fault() -> None:
         code = 5429 if status == 429 else 5503
         reason = "Too many requests" if status == 429 else "Service temporarily unavailable"
         raise ApiError(
-            status, code, f"{reason} (injected by IMAGESD_FAULTS); retry after {ctx.settings.fault_retry_after} s.",
+            status,
+            code,
+            f"{reason} (injected by IMAGESD_FAULTS); retry after {ctx.settings.fault_retry_after} s.",
             headers={"Retry-After": str(ctx.settings.fault_retry_after)},
         )
 
@@ -62,8 +72,9 @@ def _credential() -> str:
         return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:16]
     email, key = request.headers.get("X-Auth-Email"), request.headers.get("X-Auth-Key")
     if email is not None and key is not None:
-        if hmac.compare_digest(email.strip().lower().encode(), settings.api_email.lower().encode()) and \
-                hmac.compare_digest(key.strip().encode(), settings.api_key.encode()):
+        if hmac.compare_digest(
+            email.strip().lower().encode(), settings.api_email.lower().encode()
+        ) and hmac.compare_digest(key.strip().encode(), settings.api_key.encode()):
             return "key:" + email.strip().lower()
         raise ApiError(401, 10000, "Authentication error: X-Auth-Email and X-Auth-Key do not match.")
     raise ApiError(401, 10000, "Authentication error: send Authorization: Bearer <API token>.")
@@ -75,12 +86,18 @@ def _spend_rate_limit(credential: str) -> None:
         return
     limit, window, block = rule
     allowed, remaining, reset = imagesd().store.spend(credential, limit, window, block, time.time())
-    g.rate_headers = {"Ratelimit": f'"default";r={remaining};t={math.ceil(reset)}',
-                      "Ratelimit-Policy": f'"default";q={limit};w={int(window)}'}
+    g.rate_headers = {
+        "Ratelimit": f'"default";r={remaining};t={math.ceil(reset)}',
+        "Ratelimit-Policy": f'"default";q={limit};w={int(window)}',
+    }
     if not allowed:
-        raise ApiError(429, 971, f"More than {limit} requests per {int(window)} seconds reached. Please wait and "
-                       "consider throttling your request speed.", headers={"Retry-After": str(math.ceil(reset)),
-                                                                           **g.rate_headers})
+        raise ApiError(
+            429,
+            971,
+            f"More than {limit} requests per {int(window)} seconds reached. Please wait and "
+            "consider throttling your request speed.",
+            headers={"Retry-After": str(math.ceil(reset)), **g.rate_headers},
+        )
 
 
 @api.before_request
@@ -106,7 +123,9 @@ def check_batch_request() -> Response | None:
     """The batch host takes only batch tokens, and their requests do not count against the global limit."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not _valid_batch_token(token.strip()):
-        raise ApiError(401, 10000, "Authentication error: send Authorization: Bearer <batch token from v1/batch_token>.")
+        raise ApiError(
+            401, 10000, "Authentication error: send Authorization: Bearer <batch token from v1/batch_token>."
+        )
     _inject_fault()
     return None
 
@@ -144,7 +163,7 @@ def _valid_batch_token(token: str) -> bool:
 @api.get("/v1/batch_token")
 def batch_token():
     expires = int(time.time()) + imagesd().settings.batch_token_ttl
-    expires_at = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires_at = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return envelope({"token": f"{expires}.{_batch_signature(expires)}", "expiresAt": expires_at})
 
 
@@ -218,18 +237,33 @@ def create_image():
         data, filename = _read_file(upload, settings.max_upload_bytes), upload.filename or None
     else:
         fetched = fetcher.fetch(
-            url, max_bytes=settings.max_upload_bytes, connect_timeout=settings.fetch_connect_timeout,
-            read_timeout=settings.fetch_read_timeout, total_timeout=settings.fetch_total_timeout,
+            url,
+            max_bytes=settings.max_upload_bytes,
+            connect_timeout=settings.fetch_connect_timeout,
+            read_timeout=settings.fetch_read_timeout,
+            total_timeout=settings.fetch_total_timeout,
         )
         data, filename = fetched.data, fetched.filename
     found = probe(data)
     blob, path = ctx.store.new_blob_path(found.kind)
     atomic_write(path, data)
     record = StoredImage(
-        seq=0, id=custom_id or ctx.new_id(), filename=filename, meta=metadata, creator=form.get("creator") or None,
-        require_signed=require_signed, custom_id=bool(custom_id), uploaded=utc_now_iso(), kind=found.kind,
-        size=len(data), width=found.width, height=found.height, frames=found.frames, alpha=found.alpha,
-        sha256=hashlib.sha256(data).hexdigest(), blob=blob,
+        seq=0,
+        id=custom_id or ctx.new_id(),
+        filename=filename,
+        meta=metadata,
+        creator=form.get("creator") or None,
+        require_signed=require_signed,
+        custom_id=bool(custom_id),
+        uploaded=utc_now_iso(),
+        kind=found.kind,
+        size=len(data),
+        width=found.width,
+        height=found.height,
+        frames=found.frames,
+        alpha=found.alpha,
+        sha256=hashlib.sha256(data).hexdigest(),
+        blob=blob,
     )
     try:
         stored = ctx.store.insert_image(record)
@@ -277,7 +311,12 @@ def list_images_v1():
         raise bad_request("page must be 1 or more.")
     per_page = _per_page(1000)
     images = imagesd().store.list_images(creator=_creator(), limit=per_page, offset=(page - 1) * per_page)
-    result_info = {"page": page, "per_page": per_page, "count": len(images), "total_count": imagesd().store.count_images()}
+    result_info = {
+        "page": page,
+        "per_page": per_page,
+        "count": len(images),
+        "total_count": imagesd().store.count_images(),
+    }
     names = _variant_names()
     return envelope({"images": [image_json(image, names) for image in images]}, result_info=result_info)
 
@@ -289,8 +328,10 @@ V2_PARAMETERS = frozenset({"per_page", "sort_order", "continuation_token", "crea
 def list_images_v2():
     unknown = sorted(set(request.args) - V2_PARAMETERS)
     if unknown:
-        raise bad_request(f"The stand-in does not implement the v2 list parameter {unknown[0]!r} (it knows "
-                          f"{', '.join(sorted(V2_PARAMETERS))}); it refuses it instead of returning every image.")
+        raise bad_request(
+            f"The stand-in does not implement the v2 list parameter {unknown[0]!r} (it knows "
+            f"{', '.join(sorted(V2_PARAMETERS))}); it refuses it instead of returning every image."
+        )
     per_page = _per_page(1000)
     sort_order = request.args.get("sort_order") or "desc"
     if sort_order not in {"asc", "desc"}:
@@ -429,7 +470,7 @@ def delete_variant(name: str):
 
 
 def _keys_json() -> dict:
-    return {"keys": [{"name": name, "value": value} for name, value in imagesd().store.keys()]}
+    return {"keys": [{"name": name, "value": value} for name, value in imagesd().store]}
 
 
 @api.get("/v1/keys")
@@ -476,7 +517,10 @@ def edit_config():
 
 
 for rule, view, methods in [
-    ("/v1", create_image, ["POST"]), ("/v2", list_images_v2, ["GET"]), ("/v1/<path:image_id>", get_image, ["GET"]),
-    ("/v1/<path:image_id>", edit_image, ["PATCH"]), ("/v1/<path:image_id>", delete_image, ["DELETE"]),
+    ("/v1", create_image, ["POST"]),
+    ("/v2", list_images_v2, ["GET"]),
+    ("/v1/<path:image_id>", get_image, ["GET"]),
+    ("/v1/<path:image_id>", edit_image, ["PATCH"]),
+    ("/v1/<path:image_id>", delete_image, ["DELETE"]),
 ]:
     batch.add_url_rule(rule, endpoint=view.__name__, view_func=view, methods=methods)

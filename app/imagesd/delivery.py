@@ -36,7 +36,7 @@ def _check_signature(image: StoredImage, exempt: bool) -> int | None:
     if not image.require_signed or exempt:
         return None
     path, query = _raw_target()
-    keys = [value for _name, value in imagesd().store.keys()]
+    keys = [value for _name, value in imagesd().store]
     problem = verify_signed_path(path, query, keys)
     if problem:
         raise DeliveryError(403, 9425, problem)
@@ -82,11 +82,18 @@ def deliver(account_hash: str, image_id: str, variant: str):
     accept = request.headers.get("Accept", "")
     fmt = render.choose_format(image.kind, image.alpha, image.frames > 1, transform, accept, size)
     if fmt == "json":
-        return jsonify({
-            "width": size[0], "height": size[1],
-            "original": {"file_size": image.size, "width": image.width, "height": image.height,
-                         "format": render.MIME["svg"] if image.kind == "svg" else f"image/{image.kind}"},
-        })
+        return jsonify(
+            {
+                "width": size[0],
+                "height": size[1],
+                "original": {
+                    "file_size": image.size,
+                    "width": image.width,
+                    "height": image.height,
+                    "format": render.MIME["svg"] if image.kind == "svg" else f"image/{image.kind}",
+                },
+            }
+        )
 
     key = hashlib.sha256(f"{image.sha256}|{transform.cache_text()}|{fmt}".encode()).hexdigest()[:32]
     etag = f'"{key}"'

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 from app.netguard import (  # noqa: F401 - is_public and embedded_ipv4 are part of this module's face
-    AddressAllow, AddressRefused, IPAddress, PinnedHTTPConnection, PinnedHTTPSConnection, embedded_ipv4, is_public,
+    AddressAllow,
+    AddressRefused,
+    IPAddress,
+    PinnedHTTPConnection,
+    PinnedHTTPSConnection,
+    embedded_ipv4,
+    is_public,
     resolve_checked,
 )
 
@@ -56,7 +62,8 @@ def _resolve_checked(url: str, host: str, port: int, allow: FetchAllow) -> list[
         if refused.address is None:
             raise _origin_failure(url, "the host name does not resolve") from None
         raise ApiError(
-            400, 5400,
+            400,
+            5400,
             f"Images only fetch from public addresses; {host} resolves to {refused.address}, which is private, "
             "loopback, link-local or otherwise not public (IMAGESD_FETCH_ALLOW can permit it on a development "
             "stand-in).",
@@ -102,8 +109,15 @@ def _connection(url: str, connect_timeout: float, allow: FetchAllow) -> tuple[ht
     return conn, target, headers
 
 
-def fetch(url: str, *, max_bytes: int, connect_timeout: float, read_timeout: float, total_timeout: float,
-          allow: FetchAllow | None = None) -> Fetched:
+def fetch(
+    url: str,
+    *,
+    max_bytes: int,
+    connect_timeout: float,
+    read_timeout: float,
+    total_timeout: float,
+    allow: FetchAllow | None = None,
+) -> Fetched:
     """Download the image at url or raise an ApiError that says why not."""
     allow = allow if allow is not None else _configured_allow()
     deadline = time.monotonic() + total_timeout
@@ -120,7 +134,7 @@ def fetch(url: str, *, max_bytes: int, connect_timeout: float, read_timeout: flo
                 raise _origin_failure(current, "the host name does not resolve") from None
             except ConnectionRefusedError:
                 raise _origin_failure(current, "the connection was refused") from None
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 raise _origin_failure(current, "the origin did not answer in time") from None
             except ssl.SSLError as exc:
                 raise _origin_failure(current, f"TLS failed ({exc.reason or exc})") from None
@@ -136,7 +150,8 @@ def fetch(url: str, *, max_bytes: int, connect_timeout: float, read_timeout: flo
                 raise _origin_failure(current, f"the origin answered HTTP {response.status}")
             if response.status != 200:
                 raise ApiError(
-                    400, 5412,
+                    400,
+                    5412,
                     f"The origin {_host(current)} answered HTTP {response.status} {response.reason}"
                     " (an expired or wrong link?).",
                 )
@@ -157,7 +172,7 @@ def _read_capped(response: http.client.HTTPResponse, url: str, max_bytes: int, d
             raise _origin_failure(url, "the download took too long")
         try:
             chunk = response.read1(CHUNK) if hasattr(response, "read1") else response.read(CHUNK)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise _origin_failure(url, "the origin stopped sending data") from None
         except (OSError, http.client.HTTPException) as exc:
             raise _origin_failure(url, f"the download broke off ({exc.__class__.__name__})") from None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import functools
+import re
 from dataclasses import dataclass, replace
 
 from PIL import ImageColor
@@ -16,8 +16,13 @@ VARIANT_FITS = ("scale-down", "contain", "cover", "crop", "pad")
 FORMATS = ("auto", "avif", "webp", "jpeg", "baseline-jpeg", "png", "json")
 METADATA = ("keep", "copyright", "none")
 GRAVITY_SIDES = {
-    "auto": (0.5, 0.5), "center": (0.5, 0.5), "face": (0.5, 0.5),
-    "left": (0.0, 0.5), "right": (1.0, 0.5), "top": (0.5, 0.0), "bottom": (0.5, 1.0),
+    "auto": (0.5, 0.5),
+    "center": (0.5, 0.5),
+    "face": (0.5, 0.5),
+    "left": (0.0, 0.5),
+    "right": (1.0, 0.5),
+    "top": (0.5, 0.0),
+    "bottom": (0.5, 1.0),
 }
 # Cloudflare names these qualities without publishing the numbers; the stand-in's guesses.
 QUALITY_NAMES = {"high": 90, "medium-high": 80, "medium-low": 65, "low": 50}
@@ -100,7 +105,9 @@ def _gravity(raw: str) -> tuple[float, float]:
             x = y = -1.0
         if 0 <= x <= 1 and 0 <= y <= 1:
             return (x, y)
-    raise invalid(f"gravity={raw} is not valid: use auto, left, right, top, bottom or XxY with X and Y between 0 and 1.")
+    raise invalid(
+        f"gravity={raw} is not valid: use auto, left, right, top, bottom or XxY with X and Y between 0 and 1."
+    )
 
 
 def _background(raw: str) -> tuple[int, int, int, int]:
@@ -200,6 +207,8 @@ def validate_variant_options(options: object) -> dict:
 
 def from_variant(options: dict) -> Transform:
     return Transform(
-        width=options.get("width"), height=options.get("height"),
-        fit=options.get("fit", "scale-down"), metadata=options.get("metadata", "none"),
+        width=options.get("width"),
+        height=options.get("height"),
+        fit=options.get("fit", "scale-down"),
+        metadata=options.get("metadata", "none"),
     )

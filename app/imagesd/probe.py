@@ -12,8 +12,13 @@ from .errors import ApiError
 from .settings import MAX_PIXELS, MAX_SIDE
 
 MIME_TYPES = {
-    "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
-    "heic": "image/heic", "avif": "image/avif", "svg": "image/svg+xml",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "avif": "image/avif",
+    "svg": "image/svg+xml",
 }
 PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "heic": "HEIF", "avif": "AVIF"}
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
@@ -24,9 +29,14 @@ PNG_DECODE_LIMIT = 24_000_000
 
 # Types that are recognisably not acceptable images, named so the editor learns what they uploaded.
 OTHER_SIGNATURES = [
-    (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"%PDF", "a PDF document"),
-    (b"BM", "a BMP image"), (b"\x00\x00\x01\x00", "an ICO icon"), (b"8BPS", "a Photoshop document"),
-    (b"PK\x03\x04", "a ZIP archive"), (b"\x1f\x8b", "a gzip archive"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"%PDF", "a PDF document"),
+    (b"BM", "a BMP image"),
+    (b"\x00\x00\x01\x00", "an ICO icon"),
+    (b"8BPS", "a Photoshop document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x1f\x8b", "a gzip archive"),
 ]
 
 
@@ -89,12 +99,14 @@ def check_dimensions(width: int, height: int, frames: int = 1) -> None:
         raise ApiError(422, 5422, f"The image is {height} px high; the limit is {MAX_SIDE} px.")
     if width * height > MAX_PIXELS:
         raise ApiError(
-            422, 5422,
+            422,
+            5422,
             f"The image has {width * height / 1e6:.1f} megapixels ({width}×{height}); the limit is {MAX_PIXELS // 1_000_000} megapixels.",
         )
     if width * height * frames > MAX_PIXELS:
         raise ApiError(
-            422, 5422,
+            422,
+            5422,
             f"The animation has {frames} frames of {width}×{height}, {width * height * frames / 1e6:.1f} megapixels"
             f" in all; the limit is {MAX_PIXELS // 1_000_000} megapixels.",
         )
@@ -208,7 +220,7 @@ def check_jpeg_length(data: bytes, width: int, height: int) -> None:
             return  # arithmetic coding can spend less than a bit on a block
         if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xDA):
             break
-        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
     blocks = -(-width // 8) * -(-height // 8)
     if len(data) < blocks // 8:
         raise ValueError(f"the data ends after {len(data):,} bytes, too few for {width:,}×{height:,} px")
@@ -236,9 +248,9 @@ def check_png_data_length(data: bytes) -> None:
         expected = raw_size(width, height)
     inflater, produced, pos = zlib.decompressobj(), 0, 8
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if kind == b"IDAT":
-            pending = data[pos + 8:pos + 8 + length]
+            pending = data[pos + 8 : pos + 8 + length]
             while pending and produced < expected:
                 produced += len(inflater.decompress(pending, 1 << 20))
                 pending = inflater.unconsumed_tail

@@ -82,7 +82,9 @@ class ImagesdSettings:
             return None
         count, sep, seconds = self.rate_limit.partition("/")
         if not sep or not count.isdigit() or not seconds.isdigit() or int(count) < 1 or int(seconds) < 1:
-            raise ValueError(f"IMAGESD_RATE_LIMIT must look like 1200/300 (requests/seconds) or off, not {self.rate_limit!r}")
+            raise ValueError(
+                f"IMAGESD_RATE_LIMIT must look like 1200/300 (requests/seconds) or off, not {self.rate_limit!r}"
+            )
         return int(count), float(seconds), float(self.rate_limit_block or seconds)
 
     def __post_init__(self) -> None:

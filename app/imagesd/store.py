@@ -11,7 +11,7 @@ import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SCHEMA = """
@@ -97,7 +97,7 @@ class IdTaken(Exception):
 
 
 def utc_now_iso() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
@@ -190,9 +190,21 @@ class Store:
                     "INSERT INTO images (id, filename, meta, creator, require_signed, custom_id, uploaded, kind, size,"
                     " width, height, frames, alpha, sha256, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        image.id, image.filename, json.dumps(image.meta), image.creator, int(image.require_signed),
-                        int(image.custom_id), image.uploaded, image.kind, image.size, image.width, image.height,
-                        image.frames, int(image.alpha), image.sha256, image.blob,
+                        image.id,
+                        image.filename,
+                        json.dumps(image.meta),
+                        image.creator,
+                        int(image.require_signed),
+                        int(image.custom_id),
+                        image.uploaded,
+                        image.kind,
+                        image.size,
+                        image.width,
+                        image.height,
+                        image.frames,
+                        int(image.alpha),
+                        image.sha256,
+                        image.blob,
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -225,8 +237,13 @@ class Store:
         return True
 
     def list_images(
-        self, *, creator: str | None, after_seq: int | None = None, descending: bool = False,
-        limit: int, offset: int = 0,
+        self,
+        *,
+        creator: str | None,
+        after_seq: int | None = None,
+        descending: bool = False,
+        limit: int,
+        offset: int = 0,
     ) -> list[StoredImage]:
         where, args = [], []
         if creator is not None:
@@ -335,7 +352,9 @@ class Store:
         Over the limit, the credential is blocked for `block` seconds, as Cloudflare blocks a token for 5 minutes."""
         with self.transaction() as tx:
             row = tx.execute("SELECT * FROM rate_limit WHERE credential = ?", (credential,)).fetchone()
-            start, used, blocked_until = (row["window_start"], row["used"], row["blocked_until"]) if row else (now, 0, 0)
+            start, used, blocked_until = (
+                (row["window_start"], row["used"], row["blocked_until"]) if row else (now, 0, 0)
+            )
             if blocked_until > now:
                 return False, 0, blocked_until - now
             if now - start >= window:

@@ -11,8 +11,21 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 
 # Elements that run code, embed other documents or change attributes over time (SMIL can set href to javascript:).
 FORBIDDEN_ELEMENTS = {
-    "script", "foreignobject", "iframe", "embed", "object", "audio", "video", "handler", "listener",
-    "set", "animate", "animatemotion", "animatetransform", "animatecolor", "discard",
+    "script",
+    "foreignobject",
+    "iframe",
+    "embed",
+    "object",
+    "audio",
+    "video",
+    "handler",
+    "listener",
+    "set",
+    "animate",
+    "animatemotion",
+    "animatetransform",
+    "animatecolor",
+    "discard",
 }
 URL_IN_CSS = re.compile(r"url\(\s*(['\"]?)(?!#)[^)]*\1\s*\)", re.IGNORECASE)
 CSS_IMPORT = re.compile(r"@import[^;]*;?", re.IGNORECASE)
@@ -33,7 +46,9 @@ def _refuse_declarations(data: bytes) -> None:
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
     def refuse_doctype(*_args):
-        raise SvgError("SVG files with a DOCTYPE are not accepted (it can declare entities); remove it and upload again.")
+        raise SvgError(
+            "SVG files with a DOCTYPE are not accepted (it can declare entities); remove it and upload again."
+        )
 
     def refuse_entity(*_args):
         raise SvgError("SVG files that declare entities are not accepted.")
@@ -44,7 +59,9 @@ def _refuse_declarations(data: bytes) -> None:
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
-        raise SvgError(f"The SVG file is not well-formed XML ({expat.errors.messages[exc.code]}, line {exc.lineno}).") from None
+        raise SvgError(
+            f"The SVG file is not well-formed XML ({expat.errors.messages[exc.code]}, line {exc.lineno})."
+        ) from None
 
 
 def _local(tag: str) -> str:
@@ -94,9 +111,7 @@ def _clean(element: ET.Element) -> None:
     for name in list(element.attrib):
         local = _local(name).lower()
         value = element.attrib[name]
-        if local.startswith("on"):
-            del element.attrib[name]
-        elif local in {"href", "src"} and not _is_safe_reference(value):
+        if local.startswith("on") or local in {"href", "src"} and not _is_safe_reference(value):
             del element.attrib[name]
         elif local == "style" or "url(" in value.lower():
             element.attrib[name] = CSS_IMPORT.sub("", URL_IN_CSS.sub("none", value))

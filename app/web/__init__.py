@@ -33,6 +33,9 @@ def init_app(app) -> None:
     def csrf_failed(error: CSRFError):
         # A missing token is a malformed request; a wrong or stale one is a forgery attempt.
         status = 400 if error.description == "The CSRF token is missing." else 403
-        message = ("This form was missing its security token. Reload the page and try again." if status == 400 else
-                   "This form's security token is not valid (it may be from an old page). Reload and try again.")
+        message = (
+            "This form was missing its security token. Reload the page and try again."
+            if status == 400
+            else "This form's security token is not valid (it may be from an old page). Reload and try again."
+        )
         return render("error.html", "gallery/_error.html", status=status, message=message, status_code=status)

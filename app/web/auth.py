@@ -76,8 +76,14 @@ def login():
         except limits.RateLimited as limited:
             minutes = "a minute" if limited.retry_after <= 60 else f"{math.ceil(limited.retry_after / 60)} minutes"
             message = f"Too many sign-in attempts for this account. Wait {minutes} and try again."
-            return render("auth/login.html", status=429, headers={"Retry-After": str(limited.retry_after)},
-                          error=message, email=email, next_url=next_url)
+            return render(
+                "auth/login.html",
+                status=429,
+                headers={"Retry-After": str(limited.retry_after)},
+                error=message,
+                email=email,
+                next_url=next_url,
+            )
         if not email or not password:
             error = "Enter your email and your password."
         else:

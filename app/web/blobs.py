@@ -9,7 +9,9 @@ bp = Blueprint("blobs", __name__)
 def signed_blob(workspace_id: str, file_key: str):
     storage = current_app.extensions["storage"]
     try:
-        path = storage.signed_file(f"{workspace_id}/{file_key}", request.args.get("exp", ""), request.args.get("sig", ""))
+        path = storage.signed_file(
+            f"{workspace_id}/{file_key}", request.args.get("exp", ""), request.args.get("sig", "")
+        )
     except PermissionError as exc:
         abort(403, str(exc))
     if path is None or not path.is_file():

@@ -120,13 +120,18 @@ def query_args(source=None) -> dict:
     """The view (filter, search, sort) from the query string or a form; unknown values fall back to the default."""
     source = source if source is not None else request.args
     status, sort = source.get("status", "all"), source.get("sort", "newest")
-    return {"status": status if status in gallery.FILTERS else "all", "q": (source.get("q") or "").strip(),
-            "sort": sort if sort in gallery.SORTS else "newest"}
+    return {
+        "status": status if status in gallery.FILTERS else "all",
+        "q": (source.get("q") or "").strip(),
+        "sort": sort if sort in gallery.SORTS else "newest",
+    }
 
 
 def url_args(args: dict) -> dict:
     """The view's arguments as they go into URLs: defaults are left out, so plain URLs stay plain."""
-    return {key: value for key, value in args.items() if value and value != {"status": "all", "sort": "newest"}.get(key)}
+    return {
+        key: value for key, value in args.items() if value and value != {"status": "all", "sort": "newest"}.get(key)
+    }
 
 
 def matching_count(args: dict, counts: gallery.Counts) -> int:
@@ -140,9 +145,16 @@ def matching_count(args: dict, counts: gallery.Counts) -> int:
 def grid_context(args: dict, cursor: str | None = None) -> dict:
     entries, next_cursor = gallery.list_entries(g.workspace.id, g.project.id, limit=PAGE_SIZE, cursor=cursor, **args)
     counts = gallery.counts(g.workspace.id, g.project.id)
-    return dict(tiles=[tile_of(e) for e in entries], next_cursor=next_cursor, args=args, cursor=cursor,
-                counts=counts, url_args=url_args(args), matching=matching_count(args, counts),
-                newest_id=entries[0].file.id if entries and args["sort"] == "newest" else "")
+    return dict(
+        tiles=[tile_of(e) for e in entries],
+        next_cursor=next_cursor,
+        args=args,
+        cursor=cursor,
+        counts=counts,
+        url_args=url_args(args),
+        matching=matching_count(args, counts),
+        newest_id=entries[0].file.id if entries and args["sort"] == "newest" else "",
+    )
 
 
 @bp.get("")
@@ -151,8 +163,13 @@ def index():
     cursor = request.args.get("cursor") or None
     remember_project(g.workspace.id, g.project.id)
     context = grid_context(args, cursor)
-    return render("gallery/index.html", "gallery/_tiles.html" if cursor else "gallery/_grid.html",
-                  max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"], sorts=gallery.SORTS, **context)
+    return render(
+        "gallery/index.html",
+        "gallery/_tiles.html" if cursor else "gallery/_grid.html",
+        max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        sorts=gallery.SORTS,
+        **context,
+    )
 
 
 @bp.get("/newer")
@@ -186,8 +203,9 @@ def upload():
         flash(f"Uploaded {len(stored)} file{'s' if len(stored) != 1 else ''}.", "info")
         return redirect(url_for(".index"))
     tiles = [tile_of(gallery.get_entry(g.workspace.id, g.project.id, file.id)) for file in stored]
-    return render_fragment("gallery/_tiles.html", status=201, tiles=tiles, next_cursor=None, args=query_args(),
-                           uploaded=True)
+    return render_fragment(
+        "gallery/_tiles.html", status=201, tiles=tiles, next_cursor=None, args=query_args(), uploaded=True
+    )
 
 
 @bp.get("/files/<file_id>")
@@ -239,8 +257,12 @@ def delete(file_id: str):
     entry = gallery.get_entry(g.workspace.id, g.project.id, file_id)
     until = gallery.delete_entry(g.workspace.id, g.project.id, file_id)
     trigger = {"file-deleted": {"id": file_id, "name": entry.file.name}}
-    return render_fragment("gallery/_deleted.html", headers={"HX-Trigger": json.dumps(trigger)}, file=entry.file,
-                           undo_files=[entry.file] if until else [])
+    return render_fragment(
+        "gallery/_deleted.html",
+        headers={"HX-Trigger": json.dumps(trigger)},
+        file=entry.file,
+        undo_files=[entry.file] if until else [],
+    )
 
 
 @bp.post("/files/<file_id>/delete")
@@ -265,13 +287,25 @@ def details_context(entry: gallery.Entry) -> dict:
     previews = [("public", data["url"]), ("thumbnail", data["variants"]["thumbnail"])]
     if not image.require_signed_urls:
         previews.append((FLEXIBLE_SAMPLE, variant(image, FLEXIBLE_SAMPLE)))
-    exif = sorted((key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-                  for key, value in (data["exif"] or {}).items())
-    return dict(tile=tile_of(entry), data=data, file=entry.file, large=large, large_srcset=f"{large} 1x, {large2x} 2x",
-                large_width=max(1, round(image.width * scale)), large_height=max(1, round(image.height * scale)),
-                previews=previews, exif=exif, summary=photo_facts.summary(data["exif"], image.width, image.height),
-                taken=photo_facts.taken(data["exif"] or {}), snippets=snippets(image, data),
-                focal={"x": image.focal_x, "y": image.focal_y} if image.focal_x is not None else None)
+    exif = sorted(
+        (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        for key, value in (data["exif"] or {}).items()
+    )
+    return dict(
+        tile=tile_of(entry),
+        data=data,
+        file=entry.file,
+        large=large,
+        large_srcset=f"{large} 1x, {large2x} 2x",
+        large_width=max(1, round(image.width * scale)),
+        large_height=max(1, round(image.height * scale)),
+        previews=previews,
+        exif=exif,
+        summary=photo_facts.summary(data["exif"], image.width, image.height),
+        taken=photo_facts.taken(data["exif"] or {}),
+        snippets=snippets(image, data),
+        focal={"x": image.focal_x, "y": image.focal_y} if image.focal_x is not None else None,
+    )
 
 
 def snippets(image: Image, data: dict) -> list[tuple[str, str]]:
@@ -290,7 +324,11 @@ def snippets(image: Image, data: dict) -> list[tuple[str, str]]:
         attrs += [f'srcset="{escape(srcset)}"', f'sizes="(max-width: {width}px) 100vw, {width}px"']
     attrs += [f'width="{width}"', f'height="{height}"', f'alt="{escape(alt)}"', 'loading="lazy"']
     markdown_alt = alt.replace("[", "\\[").replace("]", "\\]")
-    return [("URL", data["url"]), ("HTML", f"<img {' '.join(attrs)}>"), ("Markdown", f"![{markdown_alt}]({data['url']})")]
+    return [
+        ("URL", data["url"]),
+        ("HTML", f"<img {' '.join(attrs)}>"),
+        ("Markdown", f"![{markdown_alt}]({data['url']})"),
+    ]
 
 
 @bp.get("/files/<file_id>/details")
@@ -298,8 +336,7 @@ def details(file_id: str):
     entry = gallery.get_entry(g.workspace.id, g.project.id, file_id)
     if entry.image is None:
         raise accounts.NotFound("image_not_found", "This file is not an image (yet).")
-    return render("gallery/details.html", "gallery/_details.html", in_dialog=wants_fragment(),
-                  **details_context(entry))
+    return render("gallery/details.html", "gallery/_details.html", in_dialog=wants_fragment(), **details_context(entry))
 
 
 @bp.post("/files/<file_id>/alt")
@@ -311,8 +348,9 @@ def alt_text(file_id: str):
     if not wants_fragment():
         flash("Alt text saved.", "info")
         return redirect(url_for(".details", file_id=file_id))
-    return render_fragment("gallery/_alt.html", saved=True, oob_tile=request.form.get("in_dialog") == "1",
-                           **details_context(entry))
+    return render_fragment(
+        "gallery/_alt.html", saved=True, oob_tile=request.form.get("in_dialog") == "1", **details_context(entry)
+    )
 
 
 @bp.post("/files/<file_id>/name")
@@ -323,16 +361,22 @@ def rename(file_id: str):
     if not wants_fragment():
         flash(f"Renamed to {entry.file.name}.", "info")
         return redirect(url_for(".details", file_id=file_id) if entry.image else url_for(".index"))
-    return render_fragment("gallery/_name.html", saved=True, in_dialog=request.form.get("in_dialog") == "1",
-                           oob_tile=request.form.get("in_dialog") == "1", **details_context(entry))
+    return render_fragment(
+        "gallery/_name.html",
+        saved=True,
+        in_dialog=request.form.get("in_dialog") == "1",
+        oob_tile=request.form.get("in_dialog") == "1",
+        **details_context(entry),
+    )
 
 
 def _fraction(raw: str | None) -> float | None:
     try:
         return float(raw) if raw not in (None, "") else None
     except ValueError:
-        raise accounts.DomainError("invalid_focal_point", "The focal point's x and y must be numbers from 0 to 1.") \
-            from None
+        raise accounts.DomainError(
+            "invalid_focal_point", "The focal point's x and y must be numbers from 0 to 1."
+        ) from None
 
 
 @bp.post("/files/<file_id>/focal")
@@ -348,16 +392,22 @@ def focal_point(file_id: str):
     if not wants_fragment():
         flash("Focal point reset to the centre." if entry.image.focal_x is None else "Focal point saved.", "info")
         return redirect(url_for(".details", file_id=file_id))
-    return render_fragment("gallery/_focal.html", saved=True, in_dialog=request.form.get("in_dialog") == "1",
-                           oob_tile=request.form.get("in_dialog") == "1", **details_context(entry))
+    return render_fragment(
+        "gallery/_focal.html",
+        saved=True,
+        in_dialog=request.form.get("in_dialog") == "1",
+        oob_tile=request.form.get("in_dialog") == "1",
+        **details_context(entry),
+    )
 
 
 def selection(form) -> list[str]:
     """The ids ticked, or every id of the view when "all that match" was chosen."""
     if form.get("scope") == "matching":
         args = query_args(form)
-        return gallery.matching_ids(g.workspace.id, g.project.id, status=args["status"], q=args["q"],
-                                    limit=bulk.MAX_SELECTION)
+        return gallery.matching_ids(
+            g.workspace.id, g.project.id, status=args["status"], q=args["q"], limit=bulk.MAX_SELECTION
+        )
     return form.getlist("ids")
 
 
@@ -400,5 +450,9 @@ def bulk_action():
         flash(message, "info")
         return redirect(url_for(".index", **url_args(args)))
     trigger = {"bulk-done": {"action": action, "count": len(outcome.done), "message": message}}
-    return render_fragment("gallery/_grid_undo.html", headers={"HX-Trigger": json.dumps(trigger)},
-                           undo_files=undo_files, **grid_context(args))
+    return render_fragment(
+        "gallery/_grid_undo.html",
+        headers={"HX-Trigger": json.dumps(trigger)},
+        undo_files=undo_files,
+        **grid_context(args),
+    )

@@ -16,20 +16,22 @@ def content_security_policy(config) -> str:
     """No inline or foreign script; images also from the Images delivery origin (a different origin)."""
     delivery = _origin(config.get("IMAGES_DELIVERY_BASE", ""))
     img = " ".join(filter(None, ["'self'", "data:", "blob:", delivery]))
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        # The templates colour placeholders with style attributes; no <style> elements and no inline script.
-        "style-src 'self'",
-        "style-src-attr 'unsafe-inline'",
-        f"img-src {img}",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            # The templates colour placeholders with style attributes; no <style> elements and no inline script.
+            "style-src 'self'",
+            "style-src-attr 'unsafe-inline'",
+            f"img-src {img}",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def install_headers(app: Flask) -> None:

@@ -90,8 +90,9 @@ def remember_undo(file_ids: list[str]) -> None:
 
 
 def listing():
-    rows, next_cursor = trash.list_trash(g.workspace.id, project_id=g.project.id, limit=PAGE_SIZE,
-                                         cursor=request.args.get("cursor") or None)
+    rows, next_cursor = trash.list_trash(
+        g.workspace.id, project_id=g.project.id, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None
+    )
     return dict(trashed=rows, next_cursor=next_cursor, days=trash.trash_days(g.workspace.id))
 
 
@@ -145,8 +146,9 @@ def undo():
         flash(message, "info")
         return redirect(url_for("gallery.index"))
     args = gallery_web.query_args(request.form)
-    return render_fragment("trash/_undo.html", undone=message, oob_grid=True, undo_files=[],
-                           **gallery_web.grid_context(args))
+    return render_fragment(
+        "trash/_undo.html", undone=message, oob_grid=True, undo_files=[], **gallery_web.grid_context(args)
+    )
 
 
 def _in_project(file_id: str):

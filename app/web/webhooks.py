@@ -43,7 +43,10 @@ def http_error(error: HTTPException):
 
 @bp.get("")
 def index():
-    endpoints = [(endpoint, webhooks.list_deliveries(g.workspace.id, endpoint.id, RECENT))
-                 for endpoint in webhooks.list_endpoints(g.workspace.id)]
-    return render("webhooks/index.html", "webhooks/_endpoints.html", endpoints=endpoints,
-                  event_types=webhooks.EVENT_TYPES)
+    endpoints = [
+        (endpoint, webhooks.list_deliveries(g.workspace.id, endpoint.id, RECENT))
+        for endpoint in webhooks.list_endpoints(g.workspace.id)
+    ]
+    return render(
+        "webhooks/index.html", "webhooks/_endpoints.html", endpoints=endpoints, event_types=webhooks.EVENT_TYPES
+    )

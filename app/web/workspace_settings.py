@@ -23,9 +23,17 @@ def load_workspace():
 
 
 def page(status: int = 200, error: str | None = None, saved: list | None = None):
-    return render("settings/index.html", "settings/_form.html", status=status, error=error, saved=saved,
-                  values=workspace_settings.current(g.workspace.id), settings=workspace_settings.SETTINGS,
-                  history=workspace_settings.history(g.workspace.id), projects=accounts.projects_of(g.workspace.id))
+    return render(
+        "settings/index.html",
+        "settings/_form.html",
+        status=status,
+        error=error,
+        saved=saved,
+        values=workspace_settings.current(g.workspace.id),
+        settings=workspace_settings.SETTINGS,
+        history=workspace_settings.history(g.workspace.id),
+        projects=accounts.projects_of(g.workspace.id),
+    )
 
 
 @bp.get("")
@@ -36,8 +44,9 @@ def show(workspace_id: str):
 @bp.post("")
 def update(workspace_id: str):
     form = request.form
-    changes = {s.name: (form.get(s.name) if s.kind is int else form.get(s.name) == "on")
-               for s in workspace_settings.SETTINGS}
+    changes = {
+        s.name: (form.get(s.name) if s.kind is int else form.get(s.name) == "on") for s in workspace_settings.SETTINGS
+    }
     try:
         saved = workspace_settings.update(g.workspace.id, g.user.email, changes)
     except DomainError as error:
@@ -50,13 +59,19 @@ def update(workspace_id: str):
 
 @bp.errorhandler(DomainError)
 def domain_error(error: DomainError):
-    return render("error.html", "gallery/_error.html", status=error.status, message=error.message,
-                  status_code=error.status)
+    return render(
+        "error.html", "gallery/_error.html", status=error.status, message=error.message, status_code=error.status
+    )
 
 
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
     if error.code in (301, 302, 303, 307, 308) or error.code is None:
         return error
-    return render("error.html", "gallery/_error.html", status=error.code, status_code=error.code,
-                  message=error.description or "That did not work.")
+    return render(
+        "error.html",
+        "gallery/_error.html",
+        status=error.code,
+        status_code=error.code,
+        message=error.description or "That did not work.",
+    )

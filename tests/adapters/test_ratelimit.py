@@ -12,8 +12,11 @@ from app.adapters.ratelimit import RateLimited, RedisRateLimiter, parse_rule
 
 
 @settings(max_examples=200, deadline=None)
-@given(count=st.integers(min_value=0, max_value=10**9), seconds=st.integers(min_value=1, max_value=10**7),
-       spaces=st.sampled_from(["", " ", "  "]))
+@given(
+    count=st.integers(min_value=0, max_value=10**9),
+    seconds=st.integers(min_value=1, max_value=10**7),
+    spaces=st.sampled_from(["", " ", "  "]),
+)
 def test_a_rule_is_attempts_per_seconds(count, seconds, spaces):
     rule = parse_rule(f"{spaces}{count}{spaces}/{spaces}{seconds}{spaces}")
     assert rule == ((count, seconds) if count else None)

@@ -46,14 +46,18 @@ def test_local_storage_round_trip_and_signatures(tmp_path):
     assert storage.verify("ws_a/fil_1", exp, sig)
     assert not storage.verify("ws_a/fil_2", exp, sig)
     assert not storage.verify("ws_a/fil_1", str(int(exp) + 1), sig)
-    assert not storage.verify("ws_a/fil_1", str(int(time.time()) - 5), storage.signature("ws_a/fil_1", int(time.time()) - 5))
+    assert not storage.verify(
+        "ws_a/fil_1", str(int(time.time()) - 5), storage.signature("ws_a/fil_1", int(time.time()) - 5)
+    )
     assert not LocalStorage(str(tmp_path / "root"), "other-secret", "http://x").verify("ws_a/fil_1", exp, sig)
     storage.delete("ws_a/fil_1")
     storage.delete("ws_a/fil_1")  # deleting twice is fine: purge jobs retry
     assert not storage.exists("ws_a/fil_1")
 
 
-@pytest.mark.parametrize("key", ["../etc/passwd", "ws_a/../../x", "ws_a/fil/x", "/abs/path", "WS/UPPER", "", "a" * 70 + "/b"])
+@pytest.mark.parametrize(
+    "key", ["../etc/passwd", "ws_a/../../x", "ws_a/fil/x", "/abs/path", "WS/UPPER", "", "a" * 70 + "/b"]
+)
 def test_local_storage_refuses_keys_outside_its_shape(tmp_path, key):
     storage = LocalStorage(str(tmp_path), "secret", "http://x")
     with pytest.raises(ValueError):
@@ -102,8 +106,11 @@ def test_s3_storage_reports_a_missing_bucket(s3_endpoint, tmp_path):
 
 def test_uploads_through_the_api_land_in_s3(make_app, s3_endpoint, tenant, app):
     s3_app = make_app(
-        storage_backend="s3", s3_endpoint_url=s3_endpoint, s3_bucket="aeontel-api",
-        s3_access_key_id=CREDENTIALS["access_key_id"], s3_secret_access_key=CREDENTIALS["secret_access_key"],
+        storage_backend="s3",
+        s3_endpoint_url=s3_endpoint,
+        s3_bucket="aeontel-api",
+        s3_access_key_id=CREDENTIALS["access_key_id"],
+        s3_secret_access_key=CREDENTIALS["secret_access_key"],
     )
     storage = s3_app.extensions["storage"]
     storage.ensure_bucket()

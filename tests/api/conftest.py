@@ -14,9 +14,13 @@ DOC_URI = "urn:aeontel:openapi"
 
 def upload_image(server, tenant, corpus, source: str, name: str | None = None, project_id: str | None = None) -> str:
     """Uploads over real HTTP, as clients do; returns the file id."""
-    response = requests.post(f"{server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": project_id or tenant.project_id},
-                             files={"file": (name or source, (corpus / source).read_bytes(), "image/jpeg")})
+    response = requests.post(
+        f"{server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": project_id or tenant.project_id},
+        files={"file": (name or source, (corpus / source).read_bytes(), "image/jpeg")},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -42,12 +46,20 @@ def gallery(live_server, tenant, other_tenant, app, run_jobs, corpus):
     with app.app_context():
         second = accounts.create_project(tenant.workspace_id, "Blog").id
         db.session.commit()
-    a_ids = [upload_image(live_server, tenant, corpus, source, name) for source, name in (
-        ("Canon_40D.jpg", "Beach-Sunset.jpg"), ("Nikon_D70.jpg", "team.jpg"), ("Canon_40D.jpg", "sunrise.JPG"),
-        ("orientation_portrait_6.jpg", "portrait.jpg"))]
+    a_ids = [
+        upload_image(live_server, tenant, corpus, source, name)
+        for source, name in (
+            ("Canon_40D.jpg", "Beach-Sunset.jpg"),
+            ("Nikon_D70.jpg", "team.jpg"),
+            ("Canon_40D.jpg", "sunrise.JPG"),
+            ("orientation_portrait_6.jpg", "portrait.jpg"),
+        )
+    ]
     a_second_ids = [upload_image(live_server, tenant, corpus, "Nikon_D70.jpg", "blog-header.jpg", project_id=second)]
-    b_ids = [upload_image(live_server, other_tenant, corpus, source, name) for source, name in (
-        ("Canon_40D.jpg", "secret-sunset.jpg"), ("Nikon_D70.jpg", "b-team.jpg"))]
+    b_ids = [
+        upload_image(live_server, other_tenant, corpus, source, name)
+        for source, name in (("Canon_40D.jpg", "secret-sunset.jpg"), ("Nikon_D70.jpg", "b-team.jpg"))
+    ]
     run_jobs()
     return Gallery(tenant, other_tenant, a_ids, second, a_second_ids, b_ids)
 
@@ -94,7 +106,9 @@ def browser(app):
         nonlocal count
         count += 1
         with app.app_context():
-            user = accounts.create_user(f"user{count}-{role}@example.com", "correct horse battery", tenant.workspace_id, role)
+            user = accounts.create_user(
+                f"user{count}-{role}@example.com", "correct horse battery", tenant.workspace_id, role
+            )
             for other, other_role in also:
                 accounts.create_user(user.email, "correct horse battery", other.workspace_id, other_role)
             db.session.commit()
@@ -114,7 +128,9 @@ def api_document(app):
 @pytest.fixture(scope="session")
 def conforms(api_document):
     """conforms(response, path, method) asserts the response is documented and its body matches the schema."""
-    registry = Registry().with_resource(DOC_URI, Resource.from_contents(api_document, default_specification=DRAFT202012))
+    registry = Registry().with_resource(
+        DOC_URI, Resource.from_contents(api_document, default_specification=DRAFT202012)
+    )
 
     def check(response, path: str, method: str) -> dict | None:
         operation = api_document["paths"][path][method.lower()]

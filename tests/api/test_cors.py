@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.config import cors_origin_list
 
@@ -34,7 +35,7 @@ def test_another_origin_gets_no_cors_headers(cors_app, tenant):
     client = cors_app.test_client()
     response = client.get("/api/images", headers={**tenant.auth("read"), "Origin": OTHER})
     assert response.status_code == 200  # the server answers; the browser keeps the answer from the page
-    assert not [name for name in response.headers.keys() if name.lower().startswith("access-control-")]
+    assert not [name for name in response.headers if name.lower().startswith("access-control-")]
 
 
 def test_the_gallery_pages_never_get_cors_headers(cors_app):
@@ -44,8 +45,11 @@ def test_the_gallery_pages_never_get_cors_headers(cors_app):
 
 def test_preflight_is_answered_for_allowed_origins_only(cors_app):
     client = cors_app.test_client()
-    asked = {"Origin": ALLOWED, "Access-Control-Request-Method": "DELETE",
-             "Access-Control-Request-Headers": "authorization, content-type"}
+    asked = {
+        "Origin": ALLOWED,
+        "Access-Control-Request-Method": "DELETE",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
     response = client.options("/api/images/fil_x", headers=asked)
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
@@ -59,15 +63,21 @@ def test_preflight_is_answered_for_allowed_origins_only(cors_app):
 
 
 def test_without_a_setting_there_is_no_cors_but_upload_urls_answer_any_origin(client, tenant):
-    assert "Access-Control-Allow-Origin" not in client.get("/api/images", headers={
-        **tenant.auth("read"), "Origin": ALLOWED}).headers
+    assert (
+        "Access-Control-Allow-Origin"
+        not in client.get("/api/images", headers={**tenant.auth("read"), "Origin": ALLOWED}).headers
+    )
     made = client.post("/api/uploads", headers=tenant.auth(), json={"projectId": tenant.project_id}).json
     path = "/api/" + made["uploadUrl"].split("/api/", 1)[1]
     preflight = client.options(path, headers={"Origin": OTHER, "Access-Control-Request-Method": "POST"})
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in preflight.headers
-    used = client.post(path, data={"file": (io.BytesIO(b"hello"), "a.txt")}, content_type="multipart/form-data",
-                       headers={"Origin": OTHER})
+    used = client.post(
+        path,
+        data={"file": (io.BytesIO(b"hello"), "a.txt")},
+        content_type="multipart/form-data",
+        headers={"Origin": OTHER},
+    )
     assert used.status_code == 201 and used.headers["Access-Control-Allow-Origin"] == "*"
 
 
@@ -78,8 +88,9 @@ def test_a_wildcard_setting_allows_any_origin_still_without_credentials(make_app
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
-@pytest.mark.parametrize("bad", ["app.example.com", "https://a.example.com/path", "*, https://a.example.com",
-                                 "ftp://a.example.com"])
+@pytest.mark.parametrize(
+    "bad", ["app.example.com", "https://a.example.com/path", "*, https://a.example.com", "ftp://a.example.com"]
+)
 def test_bad_origin_settings_are_refused_at_start(make_app, bad):
     with pytest.raises(ValueError, match="CORS_ORIGINS"):
         make_app(cors_origins=bad)
@@ -106,9 +117,12 @@ def test_the_session_cookie_is_never_honoured_cross_origin(cors_app, tenant, app
     for origin in (ALLOWED, OTHER):
         read = client.get(f"/api/images?workspace_id={tenant.workspace_id}", headers={"Origin": origin})
         assert read.status_code == 401, (origin, read.status_code)
-        write = client.post(f"/api/files?workspace_id={tenant.workspace_id}", headers={"Origin": origin,
-                            "X-CSRFToken": csrf}, data={"project_id": tenant.project_id,
-                            "file": (io.BytesIO(b"x"), "x.txt")}, content_type="multipart/form-data")
+        write = client.post(
+            f"/api/files?workspace_id={tenant.workspace_id}",
+            headers={"Origin": origin, "X-CSRFToken": csrf},
+            data={"project_id": tenant.project_id, "file": (io.BytesIO(b"x"), "x.txt")},
+            content_type="multipart/form-data",
+        )
         assert write.status_code == 401, (origin, write.status_code)
         assert "Access-Control-Allow-Credentials" not in write.headers
     same = client.get(f"/api/images?workspace_id={tenant.workspace_id}", headers={"Origin": "http://localhost"})
@@ -116,13 +130,20 @@ def test_the_session_cookie_is_never_honoured_cross_origin(cors_app, tenant, app
 
 
 _HOSTS = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z0-9]{1,10}){0,3}", fullmatch=True)
-_ORIGINS = st.builds(lambda scheme, host, port: f"{scheme}://{host}" + (f":{port}" if port else ""),
-                     st.sampled_from(["http", "https"]), _HOSTS, st.one_of(st.none(), st.integers(1, 65535)))
+_ORIGINS = st.builds(
+    lambda scheme, host, port: f"{scheme}://{host}" + (f":{port}" if port else ""),
+    st.sampled_from(["http", "https"]),
+    _HOSTS,
+    st.one_of(st.none(), st.integers(1, 65535)),
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(origins=st.lists(_ORIGINS, min_size=0, max_size=5), spaces=st.sampled_from(["", " ", "  "]),
-       trailing=st.sampled_from(["", "/"]))
+@given(
+    origins=st.lists(_ORIGINS, min_size=0, max_size=5),
+    spaces=st.sampled_from(["", " ", "  "]),
+    trailing=st.sampled_from(["", "/"]),
+)
 def test_origin_lists_parse_to_exactly_the_origins_given(origins, spaces, trailing):
     text = ",".join(f"{spaces}{origin}{trailing}{spaces}" for origin in origins)
     assert cors_origin_list(text) == origins

@@ -12,7 +12,6 @@ from app.domain.files import File
 from app.extensions import db
 
 
-
 def upload(client, tenant, data: bytes, name="photo.jpg", content_type="image/jpeg", project_id=None, scope="write"):
     form = {"file": (io.BytesIO(data), name, content_type), "project_id": project_id or tenant.project_id}
     return client.post("/api/files", data=form, headers=tenant.auth(scope), content_type="multipart/form-data")
@@ -56,7 +55,10 @@ def test_text_named_like_a_photo_is_text(client, tenant):
 
 def test_svg_is_sniffed_as_svg(client, tenant):
     svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>'
-    assert upload(client, tenant, svg, name="x.bin", content_type="application/octet-stream").json["mimeType"] == "image/svg+xml"
+    assert (
+        upload(client, tenant, svg, name="x.bin", content_type="application/octet-stream").json["mimeType"]
+        == "image/svg+xml"
+    )
 
 
 def test_ids_are_time_ordered_and_listing_pages_newest_first(client, tenant):
@@ -113,9 +115,12 @@ def test_content_redirects_to_a_signed_url_that_expires(client, tenant, app, liv
         storage = app.extensions["storage"]
         key = f"{tenant.workspace_id}/{file_id}"
         expired = int(time.time()) - 1
-        assert requests.get(
-            f"{live_server.url}/storage/{key}?exp={expired}&sig={storage.signature(key, expired)}", timeout=5
-        ).status_code == 403
+        assert (
+            requests.get(
+                f"{live_server.url}/storage/{key}?exp={expired}&sig={storage.signature(key, expired)}", timeout=5
+            ).status_code
+            == 403
+        )
     for traversal in ("/storage/..%2F..%2Fetc/passwd", "/storage/../../etc/passwd", "/storage/a/..%2f..%2fx"):
         assert requests.get(live_server.url + traversal + "?exp=9999999999&sig=00", timeout=5).status_code in (403, 404)
 
@@ -126,8 +131,12 @@ def test_delete_removes_row_at_once_and_bytes_in_a_job(client, tenant, app, run_
     with app.app_context():
         assert app.extensions["storage"].exists(key)
     response = client.delete(f"/api/files/{file_id}?permanent=true", headers=tenant.auth())
-    assert response.status_code == 200 and response.json == {"id": file_id, "object": "file", "deleted": True,
-                                                             "restorableUntil": None}
+    assert response.status_code == 200 and response.json == {
+        "id": file_id,
+        "object": "file",
+        "deleted": True,
+        "restorableUntil": None,
+    }
     assert client.get(f"/api/files/{file_id}", headers=tenant.auth("read")).status_code == 404
     assert client.delete(f"/api/files/{file_id}", headers=tenant.auth()).status_code == 404
     run_jobs()
@@ -147,12 +156,22 @@ def test_bad_requests_get_problems_and_leave_nothing(client, tenant, other_tenan
         return body
 
     auth = tenant.auth()
-    problem(client.post("/api/files", data={"project_id": tenant.project_id}, headers=auth,
-                        content_type="multipart/form-data"), 400, "file_missing")
+    problem(
+        client.post(
+            "/api/files", data={"project_id": tenant.project_id}, headers=auth, content_type="multipart/form-data"
+        ),
+        400,
+        "file_missing",
+    )
     problem(upload(client, tenant, b""), 400, "empty_file")
     problem(client.post("/api/files", json={"file": "x"}, headers=auth), 415, "multipart_required")
-    problem(client.post("/api/files", data={"file": (io.BytesIO(b"x"), "a.txt")}, headers=auth,
-                        content_type="multipart/form-data"), 400, "project_id_missing")
+    problem(
+        client.post(
+            "/api/files", data={"file": (io.BytesIO(b"x"), "a.txt")}, headers=auth, content_type="multipart/form-data"
+        ),
+        400,
+        "project_id_missing",
+    )
     problem(upload(client, tenant, b"x", project_id="prj_doesnotexist"), 404, "project_not_found")
     problem(upload(client, tenant, b"x", project_id=other_tenant.project_id), 404, "project_not_found")
     problem(client.post("/api/files", data={}), 401, "unauthorized")
@@ -175,8 +194,13 @@ def test_too_large_is_refused_with_nothing_stored(tenant, app, live_server):
     limit = app.config["MAX_UPLOAD_BYTES"]
 
     def post(size: int, fill: bytes) -> requests.Response:
-        return requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id}, files={"file": ("big.bin", fill * size)})
+        return requests.post(
+            f"{live_server.url}/api/files",
+            headers=tenant.auth(),
+            timeout=30,
+            data={"project_id": tenant.project_id},
+            files={"file": ("big.bin", fill * size)},
+        )
 
     response = post(limit + 1, b"\0")
     assert response.status_code == 413 and response.json()["code"] == "file_too_large"
@@ -228,12 +252,34 @@ def test_the_sweeper_fails_uploads_a_dead_process_left_pending(app, tenant, tmp_
         partial = tmp_path / "partial"
         partial.write_bytes(b"half an upload")
         app.extensions["storage"].put_file(key, str(partial))
-        db.session.add(File(id="fil_stale", workspace_id=tenant.workspace_id, project_id=tenant.project_id, name="x",
-                            mime_type="image/jpeg", size=1, sha256="0" * 64, storage_key=key, status="pending",
-                            created_at=utcnow() - timedelta(hours=2)))
-        db.session.add(File(id="fil_fresh", workspace_id=tenant.workspace_id, project_id=tenant.project_id, name="y",
-                            mime_type="image/jpeg", size=1, sha256="0" * 64, storage_key=f"{tenant.workspace_id}/fil_fresh",
-                            status="pending", created_at=utcnow()))
+        db.session.add(
+            File(
+                id="fil_stale",
+                workspace_id=tenant.workspace_id,
+                project_id=tenant.project_id,
+                name="x",
+                mime_type="image/jpeg",
+                size=1,
+                sha256="0" * 64,
+                storage_key=key,
+                status="pending",
+                created_at=utcnow() - timedelta(hours=2),
+            )
+        )
+        db.session.add(
+            File(
+                id="fil_fresh",
+                workspace_id=tenant.workspace_id,
+                project_id=tenant.project_id,
+                name="y",
+                mime_type="image/jpeg",
+                size=1,
+                sha256="0" * 64,
+                storage_key=f"{tenant.workspace_id}/fil_fresh",
+                status="pending",
+                created_at=utcnow(),
+            )
+        )
         db.session.commit()
         assert sweep_stale_uploads() == 1
         stale = db.session.get(File, "fil_stale")

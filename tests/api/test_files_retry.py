@@ -22,9 +22,18 @@ def test_retry_makes_a_waiting_image_due_now_and_a_failed_one_start_afresh(clien
     file_id = upload(client, tenant, (corpus / "Canon_40D.jpg").read_bytes(), "canon.jpg")
     later = utcnow() + timedelta(seconds=25)
     with app.app_context():
-        db.session.add(Provisioning(file_id=file_id, workspace_id=tenant.workspace_id, state="waiting", attempts=7,
-                                    transient_failures=7, next_attempt_at=later, deadline=later + timedelta(hours=1),
-                                    last_error="The images service could not be reached (ConnectionError)."))
+        db.session.add(
+            Provisioning(
+                file_id=file_id,
+                workspace_id=tenant.workspace_id,
+                state="waiting",
+                attempts=7,
+                transient_failures=7,
+                next_attempt_at=later,
+                deadline=later + timedelta(hours=1),
+                last_error="The images service could not be reached (ConnectionError).",
+            )
+        )
         db.session.commit()
     waiting = client.get(f"/api/files/{file_id}", headers=tenant.auth("read")).json
     assert waiting["image"]["status"] == "waiting" and waiting["image"]["attempts"] == 7
@@ -41,8 +50,12 @@ def test_retry_makes_a_waiting_image_due_now_and_a_failed_one_start_afresh(clien
         file.status, file.error_code, file.error_message = "error", "images_unavailable", "Gave up."
         db.session.commit()
     failed = client.get(f"/api/files/{file_id}", headers=tenant.auth("read")).json
-    assert failed["image"] == {"status": "failed", "error": {"code": "images_unavailable", "detail": "Gave up."},
-                               "nextAttemptAt": None, "attempts": 7}
+    assert failed["image"] == {
+        "status": "failed",
+        "error": {"code": "images_unavailable", "detail": "Gave up."},
+        "nextAttemptAt": None,
+        "attempts": 7,
+    }
     afresh = client.post(f"/api/files/{file_id}/retry", headers=tenant.auth())
     assert afresh.status_code == 202 and afresh.json["status"] == "ready" and afresh.json["error"] is None
     assert afresh.json["image"]["status"] == "processing"

@@ -32,22 +32,37 @@ def test_each_field_is_edited_alone_and_the_answer_is_the_image(client, gallery,
     body = conforms(patch(client, file_id, {"name": "../secret/Beach\x07 Day.jpg"}, auth), ONE, "PATCH")
     assert body["name"] == "Beach Day.jpg"
     got = client.get(f"/api/images/{file_id}", headers=gallery.a.auth("read")).json
-    assert (got["name"], got["focalPoint"], got["altText"]) == ("Beach Day.jpg", {"x": 0.25, "y": 1.0},
-                                                                  "Sunset over the beach")
+    assert (got["name"], got["focalPoint"], got["altText"]) == (
+        "Beach Day.jpg",
+        {"x": 0.25, "y": 1.0},
+        "Sunset over the beach",
+    )
     assert client.get(f"/api/files/{file_id}", headers=auth).json["name"] == "Beach Day.jpg"
     body = conforms(patch(client, file_id, {"focalPoint": None}, auth), ONE, "PATCH")
     assert body["focalPoint"] is None
     with app.app_context():
-        events = db.session.scalars(db.select(Event).where(Event.type == "image.updated",
-                                                           Event.subject_id == file_id).order_by(Event.created_at)).all()
+        events = db.session.scalars(
+            db.select(Event)
+            .where(Event.type == "image.updated", Event.subject_id == file_id)
+            .order_by(Event.created_at)
+        ).all()
         assert [e.payload["changed"] for e in events] == [
-            {"altText": "Sunset over the beach"}, {"focalPoint": {"x": 0.25, "y": 1.0}}, {"name": "Beach Day.jpg"},
-            {"focalPoint": None}]
+            {"altText": "Sunset over the beach"},
+            {"focalPoint": {"x": 0.25, "y": 1.0}},
+            {"name": "Beach Day.jpg"},
+            {"focalPoint": None},
+        ]
     # Nothing changed, nothing announced.
     conforms(patch(client, file_id, {"focalPoint": None}, auth), ONE, "PATCH")
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(Event).where(
-            Event.type == "image.updated", Event.subject_id == file_id)) == 4
+        assert (
+            db.session.scalar(
+                db.select(db.func.count())
+                .select_from(Event)
+                .where(Event.type == "image.updated", Event.subject_id == file_id)
+            )
+            == 4
+        )
 
 
 def test_decorative_and_alt_text_follow_the_gallerys_rule(client, gallery, conforms):
@@ -63,21 +78,24 @@ def test_decorative_and_alt_text_follow_the_gallerys_rule(client, gallery, confo
     assert (body["decorative"], body["altText"]) == (False, None)
 
 
-@pytest.mark.parametrize("body, parameter", [
-    ({"alt": "x"}, "alt"),
-    ({"altText": "x", "title": "y"}, "title"),
-    ({"altText": 5}, "altText"),
-    ({"altText": "x" * 1001}, "altText"),
-    ({"decorative": "yes"}, "decorative"),
-    ({"focalPoint": {"x": 1.5, "y": 0}}, "focalPoint"),
-    ({"focalPoint": {"x": 0.5}}, "focalPoint"),
-    ({"focalPoint": {"x": True, "y": 0}}, "focalPoint"),
-    ({"focalPoint": [0.5, 0.5]}, "focalPoint"),
-    ({"name": ""}, "name"),
-    ({"name": "   "}, "name"),
-    ({"name": "a" * 256}, "name"),
-    ({"name": "///"}, "name"),
-])
+@pytest.mark.parametrize(
+    "body, parameter",
+    [
+        ({"alt": "x"}, "alt"),
+        ({"altText": "x", "title": "y"}, "title"),
+        ({"altText": 5}, "altText"),
+        ({"altText": "x" * 1001}, "altText"),
+        ({"decorative": "yes"}, "decorative"),
+        ({"focalPoint": {"x": 1.5, "y": 0}}, "focalPoint"),
+        ({"focalPoint": {"x": 0.5}}, "focalPoint"),
+        ({"focalPoint": {"x": True, "y": 0}}, "focalPoint"),
+        ({"focalPoint": [0.5, 0.5]}, "focalPoint"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "a" * 256}, "name"),
+        ({"name": "///"}, "name"),
+    ],
+)
 def test_bad_fields_answer_400_naming_the_field_and_change_nothing(client, gallery, app, conforms, body, parameter):
     file_id, auth = gallery.a_ids[0], gallery.a.auth("write")
     response = patch(client, file_id, body, auth)
@@ -90,8 +108,19 @@ def test_bad_fields_answer_400_naming_the_field_and_change_nothing(client, galle
 
 def test_wrong_bodies_callers_and_images(client, gallery, conforms):
     file_id = gallery.a_ids[0]
-    assert conforms(client.patch(f"/api/images/{file_id}", data="altText=x", headers=gallery.a.auth(),
-                                 content_type="application/x-www-form-urlencoded"), ONE, "PATCH")["code"] == "json_required"
+    assert (
+        conforms(
+            client.patch(
+                f"/api/images/{file_id}",
+                data="altText=x",
+                headers=gallery.a.auth(),
+                content_type="application/x-www-form-urlencoded",
+            ),
+            ONE,
+            "PATCH",
+        )["code"]
+        == "json_required"
+    )
     assert conforms(patch(client, file_id, ["altText"], gallery.a.auth()), ONE, "PATCH")["code"] == "invalid_body"
     broken = client.patch(f"/api/images/{file_id}", data="{", headers=gallery.a.auth(), content_type="application/json")
     assert conforms(broken, ONE, "PATCH")["code"] == "invalid_json"
@@ -110,8 +139,9 @@ def test_a_session_editor_edits_with_the_csrf_token(gallery, browser):
     done = editor.client.patch(url, json={"altText": "x"}, headers={"X-CSRFToken": editor.csrf_token})
     assert done.status_code == 200 and done.json["altText"] == "x"
     viewer = browser(gallery.a, "viewer")
-    assert viewer.client.patch(url, json={"altText": "y"},
-                               headers={"X-CSRFToken": viewer.csrf_token}).status_code == 403
+    assert (
+        viewer.client.patch(url, json={"altText": "y"}, headers={"X-CSRFToken": viewer.csrf_token}).status_code == 403
+    )
 
 
 def test_crop_urls_keep_the_focal_point_and_the_gallery_uses_them(client, gallery, app, browser):
@@ -124,7 +154,7 @@ def test_crop_urls_keep_the_focal_point_and_the_gallery_uses_them(client, galler
     page = browser(gallery.a, "viewer").get(f"/w/{gallery.a.workspace_id}/p/{gallery.a.project_id}/content")
     html = page.get_data(as_text=True)
     assert "fit=cover,gravity=0.2x0.75" in html
-    tile = html[html.index(f'id="tile-{gallery.a_ids[1]}"'):][:2000]
+    tile = html[html.index(f'id="tile-{gallery.a_ids[1]}"') :][:2000]
     assert "gravity=" not in tile.split('id="tile-')[1]
 
 

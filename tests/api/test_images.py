@@ -12,8 +12,9 @@ from tests.services import wait_until
 LIST, ONE = "/api/images", "/api/images/{file_id}"
 
 
-def test_list_answers_the_workspaces_images_newest_first_in_the_one_image_shape(client, gallery, conforms,
-                                                                                images_service):
+def test_list_answers_the_workspaces_images_newest_first_in_the_one_image_shape(
+    client, gallery, conforms, images_service
+):
     response = client.get(LIST, headers=gallery.a.auth("read"))
     body = conforms(response, LIST, "GET")
     assert [item["fileId"] for item in body["data"]] == gallery.a_all
@@ -116,23 +117,30 @@ def _snapshot(app, workspace_id):
     from sqlalchemy import select
 
     with app.app_context():
-        return (sorted(db.session.scalars(select(Image.file_id).where(Image.workspace_id == workspace_id))),
-                sorted(db.session.scalars(select(File.id).where(File.workspace_id == workspace_id))))
+        return (
+            sorted(db.session.scalars(select(Image.file_id).where(Image.workspace_id == workspace_id))),
+            sorted(db.session.scalars(select(File.id).where(File.workspace_id == workspace_id))),
+        )
 
 
 def test_a_token_of_a_sees_and_changes_nothing_of_b(client, gallery, app, conforms):
     before = _snapshot(app, gallery.b.workspace_id)
     auth = gallery.a.auth("write")
-    _same_problem(client.get(f"{LIST}?workspace_id={gallery.b.workspace_id}", headers=auth),
-                  client.get(f"{LIST}?workspace_id=ws_00000000000000000000000000", headers=auth))
-    _same_problem(client.get(f"{LIST}?project_id={gallery.b.project_id}", headers=auth),
-                  client.get(f"{LIST}?project_id=prj_0000000000000000000000000", headers=auth))
+    _same_problem(
+        client.get(f"{LIST}?workspace_id={gallery.b.workspace_id}", headers=auth),
+        client.get(f"{LIST}?workspace_id=ws_00000000000000000000000000", headers=auth),
+    )
+    _same_problem(
+        client.get(f"{LIST}?project_id={gallery.b.project_id}", headers=auth),
+        client.get(f"{LIST}?project_id=prj_0000000000000000000000000", headers=auth),
+    )
     assert not set(gallery.b_ids) & {item["fileId"] for item in client.get(LIST, headers=auth).json["data"]}
     for file_id in gallery.b_ids:
         for method in ("GET", "DELETE"):
             foreign = client.open(f"/api/images/{file_id}", method=method, headers=auth)
-            _same_problem(foreign, client.open("/api/images/fil_00000000000000000000000000", method=method,
-                                               headers=auth))
+            _same_problem(
+                foreign, client.open("/api/images/fil_00000000000000000000000000", method=method, headers=auth)
+            )
             assert conforms(foreign, ONE, method)["code"] == "image_not_found"
         for path in (f"/api/files/{file_id}", f"/api/files/{file_id}/content"):
             assert client.get(path, headers=auth).status_code == 404
@@ -145,12 +153,13 @@ def test_a_token_of_a_sees_and_changes_nothing_of_b(client, gallery, app, confor
 def test_a_session_user_of_a_sees_and_changes_nothing_of_b(gallery, app, browser, conforms):
     user = browser(gallery.a, "owner")
     before = _snapshot(app, gallery.b.workspace_id)
-    _same_problem(user.get(f"{LIST}?workspace_id={gallery.b.workspace_id}"),
-                  user.get(f"{LIST}?workspace_id=ws_00000000000000000000000000"))
+    _same_problem(
+        user.get(f"{LIST}?workspace_id={gallery.b.workspace_id}"),
+        user.get(f"{LIST}?workspace_id=ws_00000000000000000000000000"),
+    )
     for file_id in gallery.b_ids:
         _same_problem(user.get(f"/api/images/{file_id}"), user.get("/api/images/fil_00000000000000000000000000"))
-        _same_problem(user.delete(f"/api/images/{file_id}"),
-                      user.delete("/api/images/fil_00000000000000000000000000"))
+        _same_problem(user.delete(f"/api/images/{file_id}"), user.delete("/api/images/fil_00000000000000000000000000"))
         # Naming B's workspace explicitly does not help either.
         explicit = user.delete(f"/api/images/{file_id}?workspace_id={gallery.b.workspace_id}")
         assert explicit.status_code == 404 and conforms(explicit, ONE, "DELETE")["code"] == "workspace_not_found"
@@ -192,7 +201,11 @@ def test_session_writes_need_the_csrf_token(gallery, app, browser, conforms):
     assert editor.client.get(f"/api/images/{file_id}", headers=gallery.b.auth("write")).status_code == 404
     done = editor.delete(f"/api/images/{file_id}")
     assert done.status_code == 200 and conforms(done, ONE, "DELETE") == {
-        "object": "image", "fileId": file_id, "deleted": True, "restorableUntil": done.json["restorableUntil"]}
+        "object": "image",
+        "fileId": file_id,
+        "deleted": True,
+        "restorableUntil": done.json["restorableUntil"],
+    }
     assert done.json["restorableUntil"]  # in the trash
 
 
@@ -220,18 +233,24 @@ def test_delete_cascades_into_the_file_the_bytes_and_the_images_copy(client, gal
         assert app.extensions["storage"].exists(key)
         assert [c["id"] for c in app.extensions["images"].list(creator=file_id)["images"]] == [file_id]
     deleted = client.delete(f"/api/images/{file_id}?permanent=true", headers=auth)
-    assert conforms(deleted, ONE, "DELETE") == {"object": "image", "fileId": file_id, "deleted": True,
-                                                "restorableUntil": None}
+    assert conforms(deleted, ONE, "DELETE") == {
+        "object": "image",
+        "fileId": file_id,
+        "deleted": True,
+        "restorableUntil": None,
+    }
     again = client.delete(f"/api/images/{file_id}", headers=auth)
     assert again.status_code == 404 and conforms(again, ONE, "DELETE")["code"] == "image_not_found"
     assert client.get(f"/api/images/{file_id}", headers=auth).status_code == 404
     assert client.get(f"/api/files/{file_id}", headers=auth).status_code == 404  # the file row went at once
     assert file_id not in {item["fileId"] for item in client.get(LIST, headers=auth).json["data"]}
+
     def removed() -> bool:
         run_jobs()
         with app.app_context():
             return not app.extensions["images"].list(creator=file_id)["images"] and not app.extensions[
-                "storage"].exists(key)
+                "storage"
+            ].exists(key)
 
     wait_until(removed, 15, "the Images copy and the stored bytes to be removed", interval=0.2)
     with app.app_context():
@@ -244,9 +263,12 @@ def test_nul_characters_are_refused_before_they_reach_the_database(client, tenan
     """PostgreSQL cannot compare a string holding NUL; every such input answers a named 400, never a 500."""
     auth = tenant.auth()
     for path, documented, parameter in (
-        ("/api/images/a%00b", ONE, "file_id"), (f"{LIST}?project_id=a%00b", LIST, "project_id"),
-        (f"{LIST}?workspace_id=a%00b", LIST, "workspace_id"), (f"{LIST}?q=a%00b", LIST, "q"),
-        ("/api/files/a%00b", "/api/files/{file_id}", "file_id"), ("/api/files?project_id=a%00b", "/api/files", "project_id"),
+        ("/api/images/a%00b", ONE, "file_id"),
+        (f"{LIST}?project_id=a%00b", LIST, "project_id"),
+        (f"{LIST}?workspace_id=a%00b", LIST, "workspace_id"),
+        (f"{LIST}?q=a%00b", LIST, "q"),
+        ("/api/files/a%00b", "/api/files/{file_id}", "file_id"),
+        ("/api/files?project_id=a%00b", "/api/files", "project_id"),
     ):
         response = client.get(path, headers=auth)
         assert response.status_code == 400 and conforms(response, documented, "GET")["parameter"] == parameter, path

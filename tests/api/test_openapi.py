@@ -11,8 +11,14 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, ignored_auth, missing_required_header, negative_data_rejection,
-    response_headers_conformance, response_schema_conformance, status_code_conformance, unsupported_method,
+    content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
 )
 
 from tests.api.conftest import upload_image
@@ -30,8 +36,10 @@ def _routes(app) -> dict[str, set[str]]:
 
 
 def test_every_api_route_is_documented_with_its_methods_and_nothing_else(app, api_document):
-    documented = {path: {method.upper() for method in item if method != "parameters"}
-                  for path, item in api_document["paths"].items()}
+    documented = {
+        path: {method.upper() for method in item if method != "parameters"}
+        for path, item in api_document["paths"].items()
+    }
     assert _routes(app) == documented
     for path, item in api_document["paths"].items():
         in_path = set(re.findall(r"{([^}]+)}", path))
@@ -78,8 +86,9 @@ def test_real_file_answers_match_the_document(client, tenant, conforms):
     conforms(client.get("/api/files", headers=tenant.auth("read")), "/api/files", "GET")
     conforms(client.get("/api/files?limit=0", headers=tenant.auth("read")), "/api/files", "GET")
     conforms(client.get(f"/api/files/{file_id}", headers=tenant.auth("read")), "/api/files/{file_id}", "GET")
-    conforms(client.get(f"/api/files/{file_id}/content", headers=tenant.auth("read")), "/api/files/{file_id}/content",
-             "GET")
+    conforms(
+        client.get(f"/api/files/{file_id}/content", headers=tenant.auth("read")), "/api/files/{file_id}/content", "GET"
+    )
     conforms(client.post("/api/files", headers=tenant.auth()), "/api/files", "POST")  # 415
     conforms(client.delete(f"/api/files/{file_id}", headers=tenant.auth("read")), "/api/files/{file_id}", "DELETE")
     conforms(client.delete(f"/api/files/{file_id}", headers=tenant.auth()), "/api/files/{file_id}", "DELETE")
@@ -87,8 +96,16 @@ def test_real_file_answers_match_the_document(client, tenant, conforms):
     conforms(client.get("/api/openapi.json"), "/api/openapi.json", "GET")
 
 
-FUZZ_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-               response_headers_conformance, ignored_auth, unsupported_method, missing_required_header]
+FUZZ_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    ignored_auth,
+    unsupported_method,
+    missing_required_header,
+]
 # Per operation and mode; the whole run stays far under a minute on a busy two-core machine.
 POSITIVE_EXAMPLES, NEGATIVE_EXAMPLES = 30, 15
 
@@ -114,22 +131,32 @@ def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(
         try:
             case.call_and_validate(base_url=live_server.url, session=session, checks=checks, allow_redirects=False)
         except (Exception, FailureGroup) as exc:  # noqa: BLE001 - collected: one run reports every failure
-            kinds = [line.strip("- ") for line in str(exc).splitlines() if line.startswith("- ")] or [type(exc).__name__]
+            kinds = [line.strip("- ") for line in str(exc).splitlines() if line.startswith("- ")] or [
+                type(exc).__name__
+            ]
             for kind in kinds:
                 failures.setdefault(f"{case.method} {case.path}: {kind}", str(exc)[:1500])
 
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 27
     for operation in operations:
-        for mode, examples in ((schemathesis.GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
-                               (schemathesis.GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):
+        for mode, examples in (
+            (schemathesis.GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
+            (schemathesis.GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES),
+        ):
             checks = FUZZ_CHECKS + ([negative_data_rejection] if mode == schemathesis.GenerationMode.NEGATIVE else [])
 
-            @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def fuzz(case):
-                run(case, checks)
+                run(case, checks)  # noqa: B023 - the test runs inside this iteration
 
             try:
                 fuzz()
@@ -140,12 +167,23 @@ def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(
     get_one, delete_one = schema["/api/images/{file_id}"]["GET"], schema["/api/images/{file_id}"]["DELETE"]
     for file_id in ids + [foreign]:
         run(get_one.Case(path_parameters={"file_id": file_id}), FUZZ_CHECKS)
-    for query in ({}, {"limit": 1}, {"q": "seed"}, {"project_id": tenant.project_id}, {"sort": "name", "count": "true"},
-                  {"has_alt_text": "false", "format": "jpeg"}):
+    for query in (
+        {},
+        {"limit": 1},
+        {"q": "seed"},
+        {"project_id": tenant.project_id},
+        {"sort": "name", "count": "true"},
+        {"has_alt_text": "false", "format": "jpeg"},
+    ):
         run(schema["/api/images"]["GET"].Case(query=query), FUZZ_CHECKS)
     patch_one = schema["/api/images/{file_id}"]["PATCH"]
-    for body in ({"altText": "A beach"}, {"focalPoint": {"x": 0.25, "y": 1}}, {"name": "renamed.jpg"},
-                 {"decorative": True}, {"focalPoint": None}):
+    for body in (
+        {"altText": "A beach"},
+        {"focalPoint": {"x": 0.25, "y": 1}},
+        {"name": "renamed.jpg"},
+        {"decorative": True},
+        {"focalPoint": None},
+    ):
         run(patch_one.Case(path_parameters={"file_id": ids[1]}, body=body, media_type="application/json"), FUZZ_CHECKS)
     for file_id in (ids[0], ids[0], foreign):
         run(delete_one.Case(path_parameters={"file_id": file_id}), FUZZ_CHECKS)

@@ -2,7 +2,7 @@
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
@@ -16,8 +16,13 @@ def walk(client, auth, url, path, conforms, **query):
     """Every item of a list, two per page, following the cursors; also returns the number of pages."""
     items, cursor, pages = [], None, 0
     while True:
-        page = conforms(client.get(f"{url}?{urlencode(query | {'limit': 2} | ({'cursor': cursor} if cursor else {}))}",
-                                   headers=auth), path, "GET")
+        page = conforms(
+            client.get(
+                f"{url}?{urlencode(query | {'limit': 2} | ({'cursor': cursor} if cursor else {}))}", headers=auth
+            ),
+            path,
+            "GET",
+        )
         items += page["data"]
         pages += 1
         if not page["has_more"]:
@@ -31,13 +36,19 @@ def test_every_sort_walks_every_image_once_in_its_order(client, gallery, conform
     everything = client.get(f"{LIST}?limit=100", headers=auth).json["data"]
     key, descending = sort.lstrip("-"), sort.startswith("-")
     field = {"created": None, "name": "name", "size": "size"}[key]
-    expected = sorted(everything, key=lambda item: (item[field], item["fileId"]) if field else item["fileId"],
-                      reverse=descending)
+    expected = sorted(
+        everything, key=lambda item: (item[field], item["fileId"]) if field else item["fileId"], reverse=descending
+    )
     items, pages = walk(client, auth, LIST, LIST, conforms, sort=sort)
     assert [item["fileId"] for item in items] == [item["fileId"] for item in expected] and pages == 3
     if key == "name":
         assert [item["name"] for item in items][:: -1 if descending else 1] == [
-            "Beach-Sunset.jpg", "blog-header.jpg", "portrait.jpg", "sunrise.JPG", "team.jpg"]
+            "Beach-Sunset.jpg",
+            "blog-header.jpg",
+            "portrait.jpg",
+            "sunrise.JPG",
+            "team.jpg",
+        ]
 
 
 def test_filters_and_the_opt_in_total(client, gallery, conforms):
@@ -46,8 +57,10 @@ def test_filters_and_the_opt_in_total(client, gallery, conforms):
     client.patch(f"{LIST}/{gallery.a_ids[1]}", json={"decorative": True}, headers=write)
 
     def ids(**query):
-        return [item["fileId"] for item in conforms(client.get(f"{LIST}?{urlencode(query)}", headers=auth),
-                                                     LIST, "GET")["data"]]
+        return [
+            item["fileId"]
+            for item in conforms(client.get(f"{LIST}?{urlencode(query)}", headers=auth), LIST, "GET")["data"]
+        ]
 
     assert ids(has_alt_text="true") == [gallery.a_ids[0]]
     assert sorted(ids(has_alt_text="false")) == sorted(set(gallery.a_all) - set(gallery.a_ids[:2]))
@@ -61,11 +74,21 @@ def test_filters_and_the_opt_in_total(client, gallery, conforms):
     assert "total" not in client.get(LIST, headers=auth).json
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ("sort_by=name", "sort_by"), ("search=sun", "search"), ("status=ready", "status"), ("sort=newest", "sort"),
-    ("sort=name&sort=size", "sort"), ("format=../x", "format"), ("has_alt_text=maybe", "has_alt_text"),
-    ("count=yes", "count"), ("created_after=yesterday", "created_after"), ("created_before=", "created_before"),
-])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("sort_by=name", "sort_by"),
+        ("search=sun", "search"),
+        ("status=ready", "status"),
+        ("sort=newest", "sort"),
+        ("sort=name&sort=size", "sort"),
+        ("format=../x", "format"),
+        ("has_alt_text=maybe", "has_alt_text"),
+        ("count=yes", "count"),
+        ("created_after=yesterday", "created_after"),
+        ("created_before=", "created_before"),
+    ],
+)
 def test_unknown_or_malformed_parameters_answer_400_naming_them(client, gallery, conforms, query, parameter):
     response = client.get(f"{LIST}?{query}", headers=gallery.a.auth("read"))
     body = conforms(response, LIST, "GET")
@@ -87,7 +110,12 @@ def test_cursors_are_signed_and_bound_to_their_query(client, gallery, conforms):
         (auth_a, {"cursor": tampered, "sort": "name"}),
         (auth_a, {"cursor": good}),  # another sort
         (auth_a, {"cursor": good, "sort": "name", "q": "sun"}),  # another filter
-        (auth_a, {"cursor": first_cursor(auth_b), }),  # another workspace's
+        (
+            auth_a,
+            {
+                "cursor": first_cursor(auth_b),
+            },
+        ),  # another workspace's
         (auth_a, {"cursor": first_cursor(auth_a, FILES)}),  # a files cursor
     ]
     for auth, query in cases:
@@ -95,8 +123,10 @@ def test_cursors_are_signed_and_bound_to_their_query(client, gallery, conforms):
         body = conforms(response, LIST, "GET")
         assert response.status_code == 400 and body["code"] == "invalid_cursor" and body["parameter"] == "cursor"
     # The same query with another page size keeps its cursor.
-    assert client.get(f"{LIST}?{urlencode({'cursor': good, 'sort': 'name', 'limit': 3})}",
-                      headers=auth_a).status_code == 200
+    assert (
+        client.get(f"{LIST}?{urlencode({'cursor': good, 'sort': 'name', 'limit': 3})}", headers=auth_a).status_code
+        == 200
+    )
 
 
 def test_file_lists_sort_filter_by_status_and_count(client, tenant, conforms):
@@ -104,8 +134,12 @@ def test_file_lists_sort_filter_by_status_and_count(client, tenant, conforms):
 
     auth = tenant.auth("write")
     for name, data in (("b.txt", b"bb"), ("a.txt", b"a"), ("c.txt", b"ccc")):
-        client.post(FILES, data={"file": (io.BytesIO(data), name), "project_id": tenant.project_id}, headers=auth,
-                    content_type="multipart/form-data")
+        client.post(
+            FILES,
+            data={"file": (io.BytesIO(data), name), "project_id": tenant.project_id},
+            headers=auth,
+            content_type="multipart/form-data",
+        )
     items, pages = walk(client, auth, FILES, FILES, conforms, sort="name")
     assert [item["name"] for item in items] == ["a.txt", "b.txt", "c.txt"] and pages == 2
     items, _ = walk(client, auth, FILES, FILES, conforms, sort="-size")
@@ -118,8 +152,26 @@ def test_file_lists_sort_filter_by_status_and_count(client, tenant, conforms):
         assert response.status_code == 400 and conforms(response, FILES, "GET")["parameter"] == bad.split("=")[0]
 
 
-NAMES = st.sampled_from(["workspace_id", "project_id", "q", "sort", "created_after", "created_before", "limit",
-                         "cursor", "count", "format", "has_alt_text", "status", "sort_by", "search", "Q", "page"])
+NAMES = st.sampled_from(
+    [
+        "workspace_id",
+        "project_id",
+        "q",
+        "sort",
+        "created_after",
+        "created_before",
+        "limit",
+        "cursor",
+        "count",
+        "format",
+        "has_alt_text",
+        "status",
+        "sort_by",
+        "search",
+        "Q",
+        "page",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -146,9 +198,15 @@ def test_any_query_string_is_parsed_or_refused_with_a_named_4xx(app, pairs, kind
 
 
 @settings(max_examples=150, deadline=None)
-@given(moment=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 30),
-                           timezones=st.sampled_from([None, timezone.utc, timezone(timedelta(hours=-11)),
-                                                      timezone(timedelta(hours=13, minutes=45))])))
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1970, 1, 2),
+        max_value=datetime(9998, 12, 30),
+        timezones=st.sampled_from(
+            [None, UTC, timezone(timedelta(hours=-11)), timezone(timedelta(hours=13, minutes=45))]
+        ),
+    )
+)
 def test_created_bounds_read_any_iso_time_as_the_same_instant(app, moment):
     from app.api.params import parse_list_query
 
@@ -156,4 +214,4 @@ def test_created_bounds_read_any_iso_time_as_the_same_instant(app, moment):
         from flask import request
 
         parsed = parse_list_query("images", request.args, "ws_x").created_after
-    assert parsed == (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    assert parsed == (moment if moment.tzinfo else moment.replace(tzinfo=UTC))

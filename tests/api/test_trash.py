@@ -43,7 +43,8 @@ def _set_days(app, tenant, days) -> None:
 
 
 def test_delete_hides_everywhere_stops_delivery_and_restore_brings_back_the_same_url(
-        client, live_server, tenant, corpus, run_jobs, app, conforms):
+    client, live_server, tenant, corpus, run_jobs, app, conforms
+):
     file_id, url = _provisioned(live_server, tenant, corpus, run_jobs, app)
     auth, read = tenant.auth("write"), tenant.auth("read")
     with app.app_context():
@@ -85,7 +86,8 @@ def test_delete_hides_everywhere_stops_delivery_and_restore_brings_back_the_same
 
 
 def test_restore_before_the_copy_is_removed_adopts_it_and_keeps_alt_text(
-        client, live_server, tenant, corpus, run_jobs, app):
+    client, live_server, tenant, corpus, run_jobs, app
+):
     file_id, url = _provisioned(live_server, tenant, corpus, run_jobs, app)
     with app.app_context():
         db.session.get(Image, file_id).alt_text = "A red bird"
@@ -100,8 +102,7 @@ def test_restore_before_the_copy_is_removed_adopts_it_and_keeps_alt_text(
     assert image["url"] == url and image["altText"] == "A red bird" and _delivered(url)
 
 
-def test_a_removal_that_runs_after_a_restore_leaves_the_copy_alone(
-        client, live_server, tenant, corpus, run_jobs, app):
+def test_a_removal_that_runs_after_a_restore_leaves_the_copy_alone(client, live_server, tenant, corpus, run_jobs, app):
     file_id, url = _provisioned(live_server, tenant, corpus, run_jobs, app)
     client.delete(f"/api/images/{file_id}", headers=tenant.auth())
     with app.app_context():
@@ -121,8 +122,7 @@ def test_a_removal_that_runs_after_a_restore_leaves_the_copy_alone(
     assert image["url"] == url and _delivered(url)
 
 
-def test_permanent_and_a_trash_turned_off_remove_for_good(client, live_server, tenant, corpus, run_jobs, app,
-                                                         conforms):
+def test_permanent_and_a_trash_turned_off_remove_for_good(client, live_server, tenant, corpus, run_jobs, app, conforms):
     first, first_url = _provisioned(live_server, tenant, corpus, run_jobs, app, "one.jpg")
     second, _ = _provisioned(live_server, tenant, corpus, run_jobs, app, "two.jpg")
     third, _ = _provisioned(live_server, tenant, corpus, run_jobs, app, "three.jpg")
@@ -157,7 +157,8 @@ def test_permanent_must_be_a_clear_yes_or_no(client, tenant, live_server, corpus
 
 
 def test_the_purge_pass_empties_the_trash_after_the_retention_from_the_database_alone(
-        client, live_server, tenant, corpus, run_jobs, app):
+    client, live_server, tenant, corpus, run_jobs, app
+):
     kept, _ = _provisioned(live_server, tenant, corpus, run_jobs, app, "kept.jpg")
     due, _ = _provisioned(live_server, tenant, corpus, run_jobs, app, "due.jpg")
     for file_id in (kept, due):
@@ -170,8 +171,9 @@ def test_the_purge_pass_empties_the_trash_after_the_retention_from_the_database_
         assert trash.purge_due() == 1
         assert trash.purge_due() == 0  # idempotent
         assert db.session.get(File, due) is None and db.session.get(File, kept) is not None
-        assert {row.kind for row in db.session.scalars(select(PendingRemoval).where(
-            PendingRemoval.subject_id == due))} >= {STORED_OBJECT}
+        assert {
+            row.kind for row in db.session.scalars(select(PendingRemoval).where(PendingRemoval.subject_id == due))
+        } >= {STORED_OBJECT}
         while work_due():
             pass
         assert not app.extensions["storage"].exists(key)
@@ -220,7 +222,8 @@ def test_trash_days_setting_is_read_forgivingly(app, tenant):
 
 
 def test_the_workers_removal_pass_purges_and_doctor_treats_the_trash_as_gone(
-        client, live_server, tenant, corpus, run_jobs, app):
+    client, live_server, tenant, corpus, run_jobs, app
+):
     from app.domain import doctor
     from worker import run_removals_once
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.domain.accounts import DomainError
 from app.domain.files import File
@@ -35,16 +36,22 @@ def path_of(url: str) -> str:
 
 
 def post_file(client, url, data: bytes, name="photo.png", headers=None):
-    return client.post(path_of(url), data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data",
-                       headers=headers or {})
+    return client.post(
+        path_of(url), data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data", headers=headers or {}
+    )
 
 
-def test_a_url_takes_one_file_which_becomes_an_image_with_the_alt_text(client, tenant, app, run_jobs, conforms,
-                                                                      live_server):
-    made = make_url(client, tenant, maxBytes=100_000, expiresIn=120,
-                    metadata={"altText": "A red rectangle", "name": "hero.png"})
-    conforms(client.post("/api/uploads", headers=tenant.auth(), json={"projectId": tenant.project_id}),
-             "/api/uploads", "POST")
+def test_a_url_takes_one_file_which_becomes_an_image_with_the_alt_text(
+    client, tenant, app, run_jobs, conforms, live_server
+):
+    made = make_url(
+        client, tenant, maxBytes=100_000, expiresIn=120, metadata={"altText": "A red rectangle", "name": "hero.png"}
+    )
+    conforms(
+        client.post("/api/uploads", headers=tenant.auth(), json={"projectId": tenant.project_id}),
+        "/api/uploads",
+        "POST",
+    )
     assert made["maxBytes"] == 100_000 and made["projectId"] == tenant.project_id and made["state"] == "open"
     secret = made["uploadUrl"].rsplit("/", 1)[1]
     from app.extensions import db
@@ -78,8 +85,11 @@ def test_a_url_takes_one_file_which_becomes_an_image_with_the_alt_text(client, t
 def test_wrong_secret_unknown_id_expired_and_no_file_are_refused_clearly(client, tenant, app):
     made = make_url(client, tenant)
     upload_id = made["id"]
-    wrong = client.post(f"/api/uploads/{upload_id}/not-the-secret", data={"file": (io.BytesIO(b"x"), "a.txt")},
-                        content_type="multipart/form-data")
+    wrong = client.post(
+        f"/api/uploads/{upload_id}/not-the-secret",
+        data={"file": (io.BytesIO(b"x"), "a.txt")},
+        content_type="multipart/form-data",
+    )
     assert wrong.status_code == 404 and wrong.json["code"] == "upload_url_not_found"
     unknown = post_file(client, made["uploadUrl"].replace(upload_id, "upl_01J0000000000000000000ZZZZ"), b"x")
     assert unknown.status_code == 404 and unknown.json == wrong.json
@@ -105,8 +115,12 @@ def test_wrong_secret_unknown_id_expired_and_no_file_are_refused_clearly(client,
 
 def test_a_file_over_the_urls_limit_is_refused_and_the_url_stays_usable(tenant, app, live_server):
     """Over real HTTP, so the spool meets the bytes as a browser sends them."""
-    made = requests.post(f"{live_server.url}/api/uploads", headers=tenant.auth(), timeout=30,
-                         json={"projectId": tenant.project_id, "maxBytes": 1000}).json()
+    made = requests.post(
+        f"{live_server.url}/api/uploads",
+        headers=tenant.auth(),
+        timeout=30,
+        json={"projectId": tenant.project_id, "maxBytes": 1000},
+    ).json()
     big = requests.post(made["uploadUrl"], files={"file": ("big.bin", b"\0" * 1001)}, timeout=30)
     assert big.status_code == 413 and big.json()["code"] == "file_too_large"
     assert "1,000 bytes" in big.json()["detail"] and (big.json()["limit"], big.json()["value"]) == ("file_size", 1000)
@@ -118,14 +132,16 @@ def test_a_file_over_the_urls_limit_is_refused_and_the_url_stays_usable(tenant, 
 
 
 def test_two_simultaneous_posts_make_exactly_one_file(tenant, app, live_server):
-    made = requests.post(f"{live_server.url}/api/uploads", headers=tenant.auth(), timeout=30,
-                         json={"projectId": tenant.project_id}).json()
+    made = requests.post(
+        f"{live_server.url}/api/uploads", headers=tenant.auth(), timeout=30, json={"projectId": tenant.project_id}
+    ).json()
     barrier, answers = threading.Barrier(4), []
 
     def send(index: int) -> None:
         barrier.wait()
-        answers.append(requests.post(made["uploadUrl"], files={"file": (f"{index}.bin", b"data %d" % index)},
-                                     timeout=30))
+        answers.append(
+            requests.post(made["uploadUrl"], files={"file": (f"{index}.bin", b"data %d" % index)}, timeout=30)
+        )
 
     threads = [threading.Thread(target=send, args=(index,)) for index in range(4)]
     for thread in threads:
@@ -150,17 +166,23 @@ def test_making_urls_needs_write_scope_and_valid_limits(client, tenant, other_te
     assert no_project.status_code == 400 and no_project.json["parameter"] == "projectId"
     not_json = client.post("/api/uploads", headers=tenant.auth(), data="x", content_type="text/plain")
     assert not_json.status_code == 415
-    too_big = client.post("/api/uploads", headers=tenant.auth(),
-                          json={"projectId": tenant.project_id, "maxBytes": app.config["MAX_UPLOAD_BYTES"] + 1})
+    too_big = client.post(
+        "/api/uploads",
+        headers=tenant.auth(),
+        json={"projectId": tenant.project_id, "maxBytes": app.config["MAX_UPLOAD_BYTES"] + 1},
+    )
     assert too_big.status_code == 400 and too_big.json["parameter"] == "maxBytes"
-    odd = client.post("/api/uploads", headers=tenant.auth(),
-                      json={"projectId": tenant.project_id, "metadata": {"caption": "x"}})
+    odd = client.post(
+        "/api/uploads", headers=tenant.auth(), json={"projectId": tenant.project_id, "metadata": {"caption": "x"}}
+    )
     assert odd.status_code == 400 and odd.json["code"] == "invalid_metadata"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(max_bytes=st.one_of(st.none(), st.integers(-10, 10**9), st.booleans(), st.text(max_size=3)),
-       expires_in=st.one_of(st.none(), st.integers(-10, 10**5), st.floats(allow_nan=True)))
+@given(
+    max_bytes=st.one_of(st.none(), st.integers(-10, 10**9), st.booleans(), st.text(max_size=3)),
+    expires_in=st.one_of(st.none(), st.integers(-10, 10**5), st.floats(allow_nan=True)),
+)
 def test_limits_are_accepted_exactly_inside_their_ranges(max_bytes, expires_in):
     server_max = 10**8
     body = {"maxBytes": max_bytes, "expiresIn": expires_in}

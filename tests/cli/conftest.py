@@ -15,9 +15,13 @@ AEONTEL = Path(sys.executable).with_name("aeontel")
 
 
 def upload(server, tenant, corpus, source: str, name: str | None = None) -> str:
-    response = requests.post(f"{server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id},
-                             files={"file": (name or source, (corpus / source).read_bytes(), "image/jpeg")})
+    response = requests.post(
+        f"{server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": (name or source, (corpus / source).read_bytes(), "image/jpeg")},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -25,8 +29,14 @@ def upload(server, tenant, corpus, source: str, name: str | None = None) -> str:
 @pytest.fixture
 def images(live_server, tenant, run_jobs, corpus) -> list[str]:
     """Three images of the tenant, provisioned through the queue and the images stand-in; newest first."""
-    ids = [upload(live_server, tenant, corpus, source, name) for source, name in (
-        ("Canon_40D.jpg", "Beach-Sunset.jpg"), ("Nikon_D70.jpg", "team.jpg"), ("orientation_portrait_6.jpg", "portrait.jpg"))]
+    ids = [
+        upload(live_server, tenant, corpus, source, name)
+        for source, name in (
+            ("Canon_40D.jpg", "Beach-Sunset.jpg"),
+            ("Nikon_D70.jpg", "team.jpg"),
+            ("orientation_portrait_6.jpg", "portrait.jpg"),
+        )
+    ]
     run_jobs()
     return sorted(ids, reverse=True)
 
@@ -35,8 +45,12 @@ def images(live_server, tenant, run_jobs, corpus) -> list[str]:
 def cli_env(live_server, tenant, tmp_path) -> dict[str, str]:
     """What a user's shell would hold: the API URL, a write token, and a config file of the test's own."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("AEONTEL_")}
-    env.update(AEONTEL_API_URL=live_server.url, AEONTEL_TOKEN=tenant.write_token,
-               AEONTEL_CONFIG=str(tmp_path / "config" / "aeontel.json"), PYTHONWARNINGS="error")
+    env.update(
+        AEONTEL_API_URL=live_server.url,
+        AEONTEL_TOKEN=tenant.write_token,
+        AEONTEL_CONFIG=str(tmp_path / "config" / "aeontel.json"),
+        PYTHONWARNINGS="error",
+    )
     return env
 
 
@@ -45,8 +59,14 @@ def aeontel_proc(cli_env):
     """Runs the installed `aeontel` script as a real process with no terminal on stdin."""
 
     def run(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run([str(AEONTEL), *args], env={**cli_env, **(env or {})}, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [str(AEONTEL), *args],
+            env={**cli_env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run
 
@@ -60,7 +80,8 @@ def aeontel(cli_env):
     ambient = {key: None for key in os.environ if key.startswith("AEONTEL_") and key not in ours}
 
     def run(*args: str, env: dict | None = None, input: str | None = None):
-        return CliRunner().invoke(main, list(args), env={**ambient, **ours, **(env or {})}, input=input,
-                                  catch_exceptions=False)
+        return CliRunner().invoke(
+            main, list(args), env={**ambient, **ours, **(env or {})}, input=input, catch_exceptions=False
+        )
 
     return run

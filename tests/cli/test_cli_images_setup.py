@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import requests
-
 from imagesd_support import ACCOUNT_HASH, start_standin, stop_standin
 
 
@@ -18,14 +17,18 @@ def test_setup_check_then_apply_then_nothing_to_do(app, cli):
         check = cli("images", "setup", "--check", extra_env=images)
         assert check.exit_code == 1, check.output
         assert "flexible_variants" in check.output and "thumbnail" in check.output and "dry run" in check.output
-        assert requests.get(f"{bare.api}/v1/config", headers=bare.auth, timeout=10).json()["result"][
-            "flexible_variants"] is False, "--check changes nothing"
+        assert (
+            requests.get(f"{bare.api}/v1/config", headers=bare.auth, timeout=10).json()["result"]["flexible_variants"]
+            is False
+        ), "--check changes nothing"
 
         applied = cli("images", "setup", "--json", extra_env=images)
         assert applied.exit_code == 0, applied.output
         report = json.loads(applied.output)
         assert report["unresolved"] == 0 and {item["subject"] for item in report["drift"]} == {
-            "flexible_variants", "thumbnail"}
+            "flexible_variants",
+            "thumbnail",
+        }
         assert requests.get(flexible, timeout=10).status_code == 404, "flexible variants on: now the image is missing"
 
         again = cli("images", "setup", extra_env=images)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from imagesd_support import png_header_only
 
 from app.client import ApiConnectionError, ApiError, AuthError, Client, NotFoundError
-from imagesd_support import png_header_only
 from tests.services import wait_until
 
 AEONTEL = Path(sys.executable).with_name("aeontel")
@@ -26,9 +26,26 @@ def test_upload_with_wait_follows_each_file_to_ready_or_failed(cli_env, tenant, 
     notes = tmp_path / "notes.txt"
     notes.write_text("not a picture\n" * 20)
     process = subprocess.Popen(
-        [str(AEONTEL), "file", "upload", str(corpus / "Canon_40D.jpg"), str(bomb), str(notes),
-         "--project", tenant.project_id, "--wait", "--timeout", "60"],
-        env=cli_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            str(AEONTEL),
+            "file",
+            "upload",
+            str(corpus / "Canon_40D.jpg"),
+            str(bomb),
+            str(notes),
+            "--project",
+            tenant.project_id,
+            "--wait",
+            "--timeout",
+            "60",
+        ],
+        env=cli_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
     def finished() -> bool:
         run_jobs()  # the worker's part, in this process
         return process.poll() is not None
@@ -41,7 +58,8 @@ def test_upload_with_wait_follows_each_file_to_ready_or_failed(cli_env, tenant, 
     assert photo.endswith("/public")
     assert failed.startswith(f"{bomb}: fil_") and failed.endswith(
         "failed: The image has 2,500 megapixels (50,000×50,000); the limit for processing is 178 megapixels. "
-        "(image_too_large)")
+        "(image_too_large)"
+    )
     assert text.startswith(f"{notes}: fil_") and text.endswith("ready (not an image: text/plain)")
     assert "Traceback" not in err
 
@@ -87,8 +105,9 @@ def test_upload_errors_are_one_line(aeontel, tenant, tmp_path, live_server):
     assert aeontel("file", "upload", str(tmp_path / "absent.jpg"), "--project", tenant.project_id).exit_code == 2
 
 
-def test_login_stores_settings_privately_and_later_commands_use_them(aeontel, tenant, live_server, tmp_path, corpus,
-                                                                     cli_env):
+def test_login_stores_settings_privately_and_later_commands_use_them(
+    aeontel, tenant, live_server, tmp_path, corpus, cli_env
+):
     config = Path(cli_env["AEONTEL_CONFIG"])
     bare = {"AEONTEL_TOKEN": None, "AEONTEL_API_URL": None}
     refused = aeontel("login", "--api-url", live_server.url, "--token", "aet_wrong", env=bare)
@@ -96,13 +115,17 @@ def test_login_stores_settings_privately_and_later_commands_use_them(aeontel, te
     assert not config.exists()
     assert aeontel("login", "--api-url", live_server.url, env=bare).exit_code == 2  # no terminal to ask on
 
-    saved = aeontel("login", "--api-url", live_server.url, "--token", tenant.write_token,
-                    "--project", tenant.project_id, env=bare)
+    saved = aeontel(
+        "login", "--api-url", live_server.url, "--token", tenant.write_token, "--project", tenant.project_id, env=bare
+    )
     assert saved.exit_code == 0, saved.stderr
     assert str(config) in saved.stdout and tenant.write_token not in saved.stdout
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
-    assert json.loads(config.read_text()) == {"api_url": live_server.url, "token": tenant.write_token,
-                                              "project_id": tenant.project_id}
+    assert json.loads(config.read_text()) == {
+        "api_url": live_server.url,
+        "token": tenant.write_token,
+        "project_id": tenant.project_id,
+    }
 
     listed = aeontel("image", "list", "--json", env=bare)
     assert listed.exit_code == 0 and json.loads(listed.stdout)["data"] == []
@@ -145,8 +168,18 @@ def test_the_client_raises_typed_errors_and_follows_cursors(live_server, tenant,
 
 
 def test_upload_url_create_prints_a_url_that_takes_one_file(aeontel, tenant, live_server):
-    result = aeontel("upload-url", "create", "--project", tenant.project_id, "--max-bytes", "2000",
-                     "--expires-in", "60", "--alt-text", "A cat")
+    result = aeontel(
+        "upload-url",
+        "create",
+        "--project",
+        tenant.project_id,
+        "--max-bytes",
+        "2000",
+        "--expires-in",
+        "60",
+        "--alt-text",
+        "A cat",
+    )
     assert result.exit_code == 0, result.stderr
     url = result.stdout.strip()
     assert url.startswith(f"{live_server.url}/api/uploads/upl_") and "curl -F file=@" in result.stderr

@@ -6,17 +6,21 @@ from __future__ import annotations
 import json
 
 import requests
+from imagesd_support import png_header_only
 
 from app.domain.files import File
 from app.domain.images import Provisioning
 from app.extensions import db
-from imagesd_support import png_header_only
 
 
 def bomb(live_server, tenant) -> str:
-    response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id},
-                             files={"file": ("bomb.png", png_header_only(60000, 60000), "image/png")})
+    response = requests.post(
+        f"{live_server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": ("bomb.png", png_header_only(60000, 60000), "image/png")},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -26,8 +30,10 @@ def test_file_get_shows_waiting_and_failed_and_retry_requeues(aeontel, live_serv
     run_jobs()
     shown = aeontel("file", "get", failed)
     assert shown.exit_code == 0 and failed in shown.output and "bomb.png" in shown.output, shown.output
-    assert ("failed: The image has 3,600 megapixels (60,000×60,000); the limit for processing is 178 megapixels. "
-            "(image_too_large)") in shown.output
+    assert (
+        "failed: The image has 3,600 megapixels (60,000×60,000); the limit for processing is 178 megapixels. "
+        "(image_too_large)"
+    ) in shown.output
     as_json = json.loads(aeontel("file", "get", failed, "--json").output)
     assert as_json["image"]["status"] == "failed" and as_json["error"]["retryable"] is False
 

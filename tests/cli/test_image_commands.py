@@ -52,7 +52,12 @@ def test_get_prints_details_and_json(aeontel_proc, aeontel, images):
     as_json = aeontel("image", "get", images[-1], "--json")
     assert as_json.exit_code == 0, as_json.stderr
     image = json.loads(as_json.stdout)
-    assert (image["fileId"], image["name"], image["width"], image["height"]) == (images[-1], "Beach-Sunset.jpg", 100, 68)
+    assert (image["fileId"], image["name"], image["width"], image["height"]) == (
+        images[-1],
+        "Beach-Sunset.jpg",
+        100,
+        68,
+    )
     assert image["exif"]["Make"] == "Canon"
 
 
@@ -88,8 +93,14 @@ def test_delete_on_a_terminal_asks_first(cli_env, images, live_server, tenant):
     def delete(answer: str) -> subprocess.CompletedProcess:
         leader, follower = pty.openpty()
         try:
-            process = subprocess.Popen([str(AEONTEL), "image", "delete", images[1]], env=cli_env, stdin=follower,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            process = subprocess.Popen(
+                [str(AEONTEL), "image", "delete", images[1]],
+                env=cli_env,
+                stdin=follower,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             os.write(leader, answer.encode() + b"\n")
             out, err = process.communicate(timeout=60)
         finally:
@@ -152,8 +163,10 @@ def test_another_workspaces_image_is_not_found(aeontel, images, other_tenant):
 def test_delete_several_reports_each_and_exits_3_when_one_is_missing(aeontel, images, live_server, tenant):
     result = aeontel("image", "delete", images[0], "fil_missing", images[2], "--yes")
     assert result.exit_code == 3
-    assert [line.split(" (")[0] for line in result.stdout.splitlines()] == [f"deleted {images[0]}",
-                                                                            f"deleted {images[2]}"]
+    assert [line.split(" (")[0] for line in result.stdout.splitlines()] == [
+        f"deleted {images[0]}",
+        f"deleted {images[2]}",
+    ]
     assert result.stderr.startswith("error: fil_missing: ") and "image_not_found" in result.stderr
     assert [image_exists(live_server, tenant, file_id) for file_id in images] == [False, True, False]
 
@@ -183,8 +196,16 @@ def test_an_unreachable_api_is_one_clear_line(aeontel):
 
 
 def test_options_win_over_the_environment(aeontel, images, live_server, tenant):
-    result = aeontel("image", "list", "--json", "--api-url", live_server.url, "--token", tenant.read_token,
-                     env={"AEONTEL_API_URL": "http://127.0.0.1:9", "AEONTEL_TOKEN": "aet_wrong"})
+    result = aeontel(
+        "image",
+        "list",
+        "--json",
+        "--api-url",
+        live_server.url,
+        "--token",
+        tenant.read_token,
+        env={"AEONTEL_API_URL": "http://127.0.0.1:9", "AEONTEL_TOKEN": "aet_wrong"},
+    )
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)["data"]) == 3
 
@@ -194,8 +215,13 @@ def test_get_says_what_images_was_sent(aeontel, images, live_server, tenant, run
 
     from tests.masters_support import panorama_jpeg
 
-    response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id}, files={"file": ("pano.jpg", panorama_jpeg())})
+    response = requests.post(
+        f"{live_server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": ("pano.jpg", panorama_jpeg())},
+    )
     assert response.status_code == 201, response.text
     run_jobs()
     shown = aeontel("image", "get", response.json()["id"])

@@ -24,13 +24,24 @@ def test_update_changes_each_field_and_refuses_bad_values(aeontel, images, live_
     assert done.exit_code == 0, done.stderr
     fields = dict(line.split(": ", 1) for line in done.stdout.splitlines())
     assert (fields["alt text"], fields["focal point"], fields["name"], fields["decorative"]) == (
-        "A sunset", "0.25,0.5", "Sunset.jpg", "no")
+        "A sunset",
+        "0.25,0.5",
+        "Sunset.jpg",
+        "no",
+    )
     image = requests.get(f"{live_server.url}/api/images/{file_id}", headers=tenant.auth(), timeout=10).json()
     assert (image["altText"], image["focalPoint"], image["name"]) == ("A sunset", {"x": 0.25, "y": 0.5}, "Sunset.jpg")
     decorative = json.loads(aeontel("image", "update", file_id, "--decorative", "--focal-reset", "--json").stdout)
     assert (decorative["decorative"], decorative["altText"], decorative["focalPoint"]) == (True, None, None)
-    for args in (["--focal", "2,0"], ["--focal", "a,b"], ["--focal", "0.5"], [],
-                 ["--focal", "0.5,0.5", "--focal-reset"], ["--alt", "x", "--decorative"], ["--alt", "x" * 1001]):
+    for args in (
+        ["--focal", "2,0"],
+        ["--focal", "a,b"],
+        ["--focal", "0.5"],
+        [],
+        ["--focal", "0.5,0.5", "--focal-reset"],
+        ["--alt", "x", "--decorative"],
+        ["--alt", "x" * 1001],
+    ):
         refused = aeontel("image", "update", file_id, *args)
         assert refused.exit_code == 2, (args, refused.stdout, refused.stderr)
     assert aeontel("image", "update", "fil_00000000000000000000000000", "--alt", "x").exit_code == 3
@@ -78,8 +89,9 @@ def test_tables_measure_display_width_and_truncate_long_names():
     assert display_width("写真.jpg") == 8 and display_width("🌅.png") == 6 and display_width("e\u0301") == 1
     assert truncate("a" * 50, 10) == "a" * 9 + "…" and truncate("写真写真写真", 6) == "写真…"
     assert display_width(truncate("写真写真写真", 5)) <= 5
-    rendered = table([("ID", "NAME", "URL"), ("1", "写真.jpg", "u1"), ("2", "plain.jpg", "u2"), ("3", "x" * 60, "u3")],
-                     {1: 40}).splitlines()
+    rendered = table(
+        [("ID", "NAME", "URL"), ("1", "写真.jpg", "u1"), ("2", "plain.jpg", "u2"), ("3", "x" * 60, "u3")], {1: 40}
+    ).splitlines()
     assert len({display_width(line[: line.rindex("  ") + 2]) for line in rendered}) == 1  # URLs start in one column
     assert "x" * 39 + "…" in rendered[3]
 
@@ -95,8 +107,15 @@ def test_login_on_a_terminal_asks_for_the_url_and_the_token(cli_env, live_server
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         try:
-            process = subprocess.Popen([str(AEONTEL), "login"], env=env, stdin=follower, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True, preexec_fn=on_the_terminal)
+            process = subprocess.Popen(
+                [str(AEONTEL), "login"],
+                env=env,
+                stdin=follower,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                preexec_fn=on_the_terminal,
+            )
             os.write(leader, url.encode() + b"\n")
             seen, deadline = b"", time.monotonic() + 30
             while b"API token" not in seen:
@@ -112,7 +131,9 @@ def test_login_on_a_terminal_asks_for_the_url_and_the_token(cli_env, live_server
 
     refused = login(live_server.url, "aet_wrong")
     assert refused.returncode == 1 and "API URL" in refused.stdout
-    assert f"checking the token against {live_server.url} failed" in refused.stderr and "invalid_token" in refused.stderr
+    assert (
+        f"checking the token against {live_server.url} failed" in refused.stderr and "invalid_token" in refused.stderr
+    )
     saved = login(live_server.url + "/", tenant.write_token)
     assert saved.returncode == 0, saved.stderr
     assert json.loads(Path(env["AEONTEL_CONFIG"]).read_text())["api_url"] == live_server.url

@@ -14,9 +14,10 @@ def exists(live_server, tenant, path: str) -> bool:
     return response.status_code == 200
 
 
-def test_delete_lists_in_the_trash_and_restore_brings_back_the_same_url(aeontel, images, live_server, tenant,
-                                                                         run_jobs):
-    url = requests.get(f"{live_server.url}/api/images/{images[0]}", headers=tenant.auth("read"), timeout=10).json()["url"]
+def test_delete_lists_in_the_trash_and_restore_brings_back_the_same_url(aeontel, images, live_server, tenant, run_jobs):
+    url = requests.get(f"{live_server.url}/api/images/{images[0]}", headers=tenant.auth("read"), timeout=10).json()[
+        "url"
+    ]
     deleted = aeontel("image", "delete", images[0], "--yes")
     assert deleted.exit_code == 0 and "in the trash until" in deleted.stdout
     removed = aeontel("file", "delete", images[1], "--yes")

@@ -56,13 +56,15 @@ def test_cursors_round_trip(sort, name, size):
 
 
 @FAST
-@given(st.one_of(st.integers(-10**6, 10**6), st.text(max_size=12), st.booleans(), st.none()))
+@given(st.one_of(st.integers(-(10**6), 10**6), st.text(max_size=12), st.booleans(), st.none()))
 def test_trash_days_are_a_whole_number_from_1_to_365(raw):
     try:
         value = workspace_settings.parse("trash_days", raw)
     except DomainError as error:
         assert "from 1 to 365" in error.message
         as_text = str(raw).strip()
-        assert isinstance(raw, bool) or raw is None or not (as_text.lstrip("-").isdecimal() and 1 <= int(as_text) <= 365)
+        assert (
+            isinstance(raw, bool) or raw is None or not (as_text.lstrip("-").isdecimal() and 1 <= int(as_text) <= 365)
+        )
     else:
         assert 1 <= value <= 365 and value == int(str(raw).strip())

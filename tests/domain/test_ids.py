@@ -34,8 +34,10 @@ def test_ids_made_by_many_threads_are_unique_and_each_threads_are_ordered():
 
 
 @settings(max_examples=300)
-@given(st.tuples(st.integers(0, 2**48 - 1), st.integers(0, 2**80 - 1)),
-       st.tuples(st.integers(0, 2**48 - 1), st.integers(0, 2**80 - 1)))
+@given(
+    st.tuples(st.integers(0, 2**48 - 1), st.integers(0, 2**80 - 1)),
+    st.tuples(st.integers(0, 2**48 - 1), st.integers(0, 2**80 - 1)),
+)
 def test_the_encoding_sorts_as_the_numbers_do(a, b):
     ea, eb = encode_ulid(*a), encode_ulid(*b)
     assert len(ea) == len(eb) == 26

@@ -3,7 +3,8 @@
 import io
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from app.adapters.storage import LocalStorage
@@ -31,7 +32,7 @@ def test_fit_scales_only_as_far_as_the_limits_require(width, height, frames):
     assert new_short == max(1, short * new_long // long)
     # And no larger size would do: one more pixel on the longer side breaks a limit, or there is none to add.
     grown_short = max(1, short * (new_long + 1) // long)
-    assert (new_long == min(long, SIDE) or (new_long + 1) * grown_short * frames > PIXELS)
+    assert new_long == min(long, SIDE) or (new_long + 1) * grown_short * frames > PIXELS
 
 
 @settings(max_examples=200, deadline=None)
@@ -61,8 +62,10 @@ def test_sixteen_bit_png_becomes_an_eight_bit_master_with_its_tones(tmp_path):
 
 
 def test_animation_over_the_frame_limit_becomes_a_still_of_its_first_frame(tmp_path):
-    frames = [Image.new("RGB", (4000, 3000), colour) for colour in ("red", "green", "blue", "white", "black",
-                                                                    "yellow", "cyan", "purple", "grey")]
+    frames = [
+        Image.new("RGB", (4000, 3000), colour)
+        for colour in ("red", "green", "blue", "white", "black", "yellow", "cyan", "purple", "grey")
+    ]
     data = make.encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
     count, _mode = masters.inspect(io.BytesIO(data))
     assert count == 9 and masters.reason("GIF", len(data), 4000, 3000, count) is not None
@@ -95,8 +98,12 @@ def test_a_file_beyond_the_decompression_limit_fails_with_a_reason_before_decodi
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60_000, 60_000, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 60_000, 60_000, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
     with pytest.raises(PictureError) as failure:
         read_header(io.BytesIO(bomb))
     assert failure.value.code == "image_too_large" and "megapixels" in failure.value.message
@@ -115,8 +122,9 @@ def test_a_jpeg_whose_data_ends_early_is_damaged_and_an_intact_one_is_not():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(8, 400), st.integers(8, 400), st.sampled_from([5, 50, 95]), st.booleans(),
-       st.sampled_from(["L", "RGB"]))
+@given(
+    st.integers(8, 400), st.integers(8, 400), st.sampled_from([5, 50, 95]), st.booleans(), st.sampled_from(["L", "RGB"])
+)
 def test_every_intact_jpeg_passes_the_length_check(width, height, quality, progressive, mode):
     flat = Image.new(mode, (width, height), 128 if mode == "L" else (128, 128, 128))
     data = make.encode(flat, "JPEG", quality=quality, optimize=True, progressive=progressive)
@@ -128,6 +136,6 @@ def test_every_intact_jpeg_passes_the_length_check(width, height, quality, progr
 def test_a_header_promising_far_more_blocks_than_the_bytes_hold_is_damaged(width, height):
     header = make.lying_jpeg(800, 800, keep=2048)  # a real header, then the size patched to width × height
     start = header.index(b"\xff\xc0") + 5
-    lying = header[:start] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + header[start + 4:]
+    lying = header[:start] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + header[start + 4 :]
     with pytest.raises(PictureError):
         check_jpeg_length(io.BytesIO(lying), width, height)

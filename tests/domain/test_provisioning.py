@@ -5,6 +5,7 @@ import time
 
 import pytest
 import requests
+from imagesd_support import png_header_only
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
@@ -13,7 +14,6 @@ from app.domain.events import Event
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
-from imagesd_support import png_header_only
 from tests.services import wait_until
 
 
@@ -24,8 +24,13 @@ def client(live_server):
 
 
 def upload(server, tenant, data: bytes, name: str):
-    response = requests.post(f"{server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id}, files={"file": (name, data, "image/jpeg")})
+    response = requests.post(
+        f"{server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": (name, data, "image/jpeg")},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -38,7 +43,9 @@ def provisioned(client, tenant, run_jobs, app, live_server, corpus):
         ids = {name: upload(client, tenant, (corpus / name).read_bytes(), name) for name in names}
         run_jobs()
         with app.app_context():
-            return {name: (db.session.get(Image, file_id), db.session.get(File, file_id)) for name, file_id in ids.items()}
+            return {
+                name: (db.session.get(Image, file_id), db.session.get(File, file_id)) for name, file_id in ids.items()
+            }
 
     return run
 
@@ -80,11 +87,21 @@ def test_a_photo_becomes_an_image_with_its_copy_exif_and_placeholder(provisioned
 
 
 def test_orientation_swaps_dimensions_and_gps_stays_private(provisioned):
-    results = provisioned("orientation_portrait_6.jpg", "orientation_portrait_8.jpg",
-                          "orientation_landscape_1.jpg", "gps_DSCN0010.jpg")
-    assert (results["orientation_portrait_6.jpg"][0].width, results["orientation_portrait_6.jpg"][0].height) == (450, 600)
-    assert (results["orientation_portrait_8.jpg"][0].width, results["orientation_portrait_8.jpg"][0].height) == (450, 600)
-    assert (results["orientation_landscape_1.jpg"][0].width, results["orientation_landscape_1.jpg"][0].height) == (600, 450)
+    results = provisioned(
+        "orientation_portrait_6.jpg", "orientation_portrait_8.jpg", "orientation_landscape_1.jpg", "gps_DSCN0010.jpg"
+    )
+    assert (results["orientation_portrait_6.jpg"][0].width, results["orientation_portrait_6.jpg"][0].height) == (
+        450,
+        600,
+    )
+    assert (results["orientation_portrait_8.jpg"][0].width, results["orientation_portrait_8.jpg"][0].height) == (
+        450,
+        600,
+    )
+    assert (results["orientation_landscape_1.jpg"][0].width, results["orientation_landscape_1.jpg"][0].height) == (
+        600,
+        450,
+    )
     gps = results["gps_DSCN0010.jpg"][0]
     assert gps.exif["Make"] == "NIKON" and not any(key.startswith("GPS") for key in gps.exif)
 
@@ -133,15 +150,20 @@ def test_a_pixel_bomb_fails_fast_with_a_reason(client, tenant, run_jobs, app, li
     with app.app_context():
         file = db.session.get(File, file_id)
         assert file.status == "error" and file.error_code == "image_too_large"
-        assert file.error_message == ("The image has 2,500 megapixels (50,000×50,000); the limit for processing is "
-                                      "178 megapixels.")
+        assert file.error_message == (
+            "The image has 2,500 megapixels (50,000×50,000); the limit for processing is 178 megapixels."
+        )
         assert db.session.get(Image, file_id) is None
-        failed = db.session.scalar(select(Event).where(Event.subject_id == file_id, Event.type == "image.provision_failed"))
+        failed = db.session.scalar(
+            select(Event).where(Event.subject_id == file_id, Event.type == "image.provision_failed")
+        )
         assert failed.payload["code"] == "image_too_large"
     assert standin_images(app, file_id) == []
 
 
-def test_running_the_job_again_or_after_a_lost_answer_makes_one_copy(client, tenant, run_jobs, app, live_server, corpus):
+def test_running_the_job_again_or_after_a_lost_answer_makes_one_copy(
+    client, tenant, run_jobs, app, live_server, corpus
+):
     file_id = upload(client, tenant, (corpus / "Nikon_D70.jpg").read_bytes(), "nikon.jpg")
     with app.app_context():
         # The images service stored a copy but its answer never came back: the copy exists, the row does not.
@@ -201,6 +223,7 @@ def test_a_service_outage_retries_then_succeeds(client, tenant, run_jobs, app, m
         assert row.state == "waiting" and row.attempts == 1 and "could not be reached" in row.last_error
         assert db.session.get(Image, second) is None
     with app.app_context():
+
         def provisioned() -> bool:
             images.reconcile()  # the worker's maintenance loop: re-enqueues the provisioning that is due
             run_jobs()

@@ -20,8 +20,12 @@ from tests.services import free_port
 
 
 @settings(max_examples=300, deadline=None)
-@given(failures=st.integers(min_value=-5, max_value=10_000), base=st.floats(min_value=0.01, max_value=60),
-       cap=st.floats(min_value=0.01, max_value=3600), rand=st.floats(min_value=0, max_value=1))
+@given(
+    failures=st.integers(min_value=-5, max_value=10_000),
+    base=st.floats(min_value=0.01, max_value=60),
+    cap=st.floats(min_value=0.01, max_value=3600),
+    rand=st.floats(min_value=0, max_value=1),
+)
 def test_backoff_stays_within_half_and_all_of_the_capped_exponential(failures, base, cap, rand):
     base = min(base, cap)
     ceiling = min(cap, base * 2.0 ** (max(failures, 1) - 1)) if failures < 1000 else cap
@@ -36,8 +40,13 @@ def test_backoff_never_shrinks_as_failures_grow(failures):
 
 
 def upload(server, tenant, data: bytes, name: str) -> str:
-    response = requests.post(f"{server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id}, files={"file": (name, data)})
+    response = requests.post(
+        f"{server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": (name, data)},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -62,18 +71,21 @@ def test_a_delete_writes_both_removals_in_its_own_transaction(app, tenant, image
         db.session.remove()
 
 
-def test_a_refused_removal_waits_with_backoff_and_is_never_dropped_then_goes(app, make_app, tenant, image_id,
-                                                                            images_service):
+def test_a_refused_removal_waits_with_backoff_and_is_never_dropped_then_goes(
+    app, make_app, tenant, image_id, images_service
+):
     from app.domain import image_edits
 
-    down = make_app(images_api_base=f"http://127.0.0.1:{free_port()}/client/v4", retry_base_seconds=1,
-                    retry_cap_seconds=4)
+    down = make_app(
+        images_api_base=f"http://127.0.0.1:{free_port()}/client/v4", retry_base_seconds=1, retry_cap_seconds=4
+    )
     with down.app_context():
         image_edits.delete_image(tenant.workspace_id, image_id, permanent=True)
         copy = db.session.scalar(select(PendingRemoval).where(PendingRemoval.kind == IMAGES_COPY))
         for attempt in range(1, 13):  # far past any fixed budget
-            db.session.execute(db.update(PendingRemoval).where(PendingRemoval.id == copy.id)
-                               .values(next_attempt_at=utcnow()))
+            db.session.execute(
+                db.update(PendingRemoval).where(PendingRemoval.id == copy.id).values(next_attempt_at=utcnow())
+            )
             db.session.commit()
             assert removals.perform(copy.id) == "retry"
             row = db.session.get(PendingRemoval, copy.id)
@@ -110,8 +122,11 @@ def test_doctor_reports_a_deleted_image_still_delivered_and_fix_removes_it(app, 
 
     with app.app_context():
         image_edits.delete_image(tenant.workspace_id, image_id, permanent=True)
-        db.session.execute(db.update(PendingRemoval).values(next_attempt_at=utcnow() + timedelta(hours=1),
-                                                             created_at=utcnow() - timedelta(hours=2)))
+        db.session.execute(
+            db.update(PendingRemoval).values(
+                next_attempt_at=utcnow() + timedelta(hours=1), created_at=utcnow() - timedelta(hours=2)
+            )
+        )
         db.session.commit()
         found = doctor.run().as_dict()
         kinds = {(f["kind"], f["subject"]) for f in found["findings"]}

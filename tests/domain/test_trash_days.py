@@ -20,7 +20,7 @@ def test_any_settings_value_becomes_days_within_range(raw):
     assert 0 <= parse_days(raw) <= MAX_DAYS
 
 
-@given(days=st.integers(min_value=-10**6, max_value=10**6))
+@given(days=st.integers(min_value=-(10**6), max_value=10**6))
 def test_whole_numbers_are_clamped_and_kept_in_between(days):
     assert parse_days(days) == min(max(days, 0), MAX_DAYS)
     assert parse_days(str(days)) == parse_days(days)

@@ -23,8 +23,14 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ],
     }
 
 
@@ -78,17 +84,25 @@ def stack(base_settings, images_service):
     redis = RedisProcess().start()
     port = free_port()
     with throwaway_database(os.environ.get("TEST_DATABASE_URL")) as database_url:
-        settings = dict(base_settings, redis_url=redis.url, public_url=f"http://127.0.0.1:{port}",
-                        database_url=database_url, instance_dir=str(root / "instance"),
-                        storage_root=str(root / "storage"), upload_tmp_dir=str(root / "uploads"))
+        settings = dict(
+            base_settings,
+            redis_url=redis.url,
+            public_url=f"http://127.0.0.1:{port}",
+            database_url=database_url,
+            instance_dir=str(root / "instance"),
+            storage_root=str(root / "storage"),
+            upload_tmp_dir=str(root / "uploads"),
+        )
         web_app = create_app(dict(settings))
         with web_app.app_context():
             upgrade()
         server = ThreadedServer(web_app, port).start()
-        env = child_env(**{key.upper(): value for key, value in settings.items()
-                           if key.islower() and key != "instance_dir"},
-                        AEONTEL_INSTANCE_DIR=settings["instance_dir"], RELAY_AFTER_SECONDS="0.5",
-                        RELAY_INTERVAL_SECONDS="0.3")
+        env = child_env(
+            **{key.upper(): value for key, value in settings.items() if key.islower() and key != "instance_dir"},
+            AEONTEL_INSTANCE_DIR=settings["instance_dir"],
+            RELAY_AFTER_SECONDS="0.5",
+            RELAY_INTERVAL_SECONDS="0.3",
+        )
         worker = None
         try:
             worker = devstack.start_worker(env, f"e2e-{os.getpid()}", log=root / "e2e-worker.log")
@@ -148,5 +162,8 @@ def base_url(stack):
 def browser_context_args(stack):
     """Module-scoped like `playwright` (pytest-playwright's own is session-scoped and asks for it); no `--device`
     or `--video` here."""
-    return {"base_url": stack.url, "permissions": ["clipboard-read", "clipboard-write"],
-            "viewport": {"width": 1280, "height": 900}}
+    return {
+        "base_url": stack.url,
+        "permissions": ["clipboard-read", "clipboard-write"],
+        "viewport": {"width": 1280, "height": 900},
+    }

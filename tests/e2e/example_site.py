@@ -20,8 +20,9 @@ def build_site(out: Path) -> Path:
     if shutil.which("node") is None:
         raise RuntimeError("node is not installed: the example site is built with the package's own toolchain")
     if not (PACKAGE / "node_modules" / "vite").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], cwd=PACKAGE,
-                       check=True)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], cwd=PACKAGE, check=True
+        )
     subprocess.run(["node", "scripts/build-example.mjs", str(out)], cwd=PACKAGE, check=True, capture_output=True)
     return out
 
@@ -44,9 +45,17 @@ def site_app(dist: Path, api_url: str, write_token: str, read_token: str, projec
 
     @app.post("/upload-url")
     def upload_url():
-        made = requests.post(f"{api_url}/api/uploads", timeout=30, headers={"Authorization": f"Bearer {write_token}"},
-                             json={"projectId": project_id, "maxBytes": 5 * 1024 * 1024, "expiresIn": 120,
-                                   "metadata": {"altText": "Uploaded from the example site"}})
+        made = requests.post(
+            f"{api_url}/api/uploads",
+            timeout=30,
+            headers={"Authorization": f"Bearer {write_token}"},
+            json={
+                "projectId": project_id,
+                "maxBytes": 5 * 1024 * 1024,
+                "expiresIn": 120,
+                "metadata": {"altText": "Uploaded from the example site"},
+            },
+        )
         made.raise_for_status()
         body = made.json()
         return jsonify(uploadUrl=body["uploadUrl"], maxBytes=body["maxBytes"])

@@ -4,10 +4,9 @@ import base64
 import re
 import time
 
-from playwright.sync_api import expect
-
 from browser_support import make_user, sign_in
 from imagesd_support import png_header_only
+from playwright.sync_api import expect
 
 PHOTOS = ("Canon_40D.jpg", "Nikon_D70.jpg", "orientation_landscape_1.jpg")
 
@@ -45,7 +44,12 @@ DROP = """([selector, files, event]) => {
 
 
 def payload(name: str, data: bytes | None = None, size: int = 0, type_: str = "image/jpeg") -> dict:
-    return {"name": name, "type": type_, "size": size, "b64": base64.b64encode(data).decode() if data is not None else None}
+    return {
+        "name": name,
+        "type": type_,
+        "size": size,
+        "b64": base64.b64encode(data).decode() if data is not None else None,
+    }
 
 
 def tile(page, name: str):

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect
-
 from browser_support import PASSWORD, make_user, sign_in
+from playwright.sync_api import expect
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
@@ -21,8 +20,13 @@ def tile(page, name: str):
 
 
 def upload_api(stack, tenant, name: str, data: bytes) -> str:
-    response = requests.post(f"{stack.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id}, files={"file": (name, data)})
+    response = requests.post(
+        f"{stack.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": (name, data)},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -44,8 +48,10 @@ def states(app, names) -> list:
     from app.extensions import db
 
     with app.app_context():
-        found = {f.name: "image" if db.session.get(Image, f.id) else f.status
-                 for f in db.session.query(File).filter(File.name.in_(names))}
+        found = {
+            f.name: "image" if db.session.get(Image, f.id) else f.status
+            for f in db.session.query(File).filter(File.name.in_(names))
+        }
         db.session.remove()
     return [found.get(name) for name in names]
 
@@ -63,8 +69,11 @@ def wait_until(app, condition, seconds: float = 60) -> None:
 def axe_check(page) -> None:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert bad == [], f"{page.url}: {bad}"
 
 
@@ -173,14 +182,18 @@ def test_focal_point_rename_and_the_window_wide_drop(page, stack, tenant, corpus
     page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.75)
     expect(dialog.locator(".focal .saved")).to_have_text("Focal point saved.")
     page.screenshot(path="/tmp/gallery-focal-point.png")
-    expect(tile(page, "image.png").locator("img")).to_have_attribute("src", re.compile(r"fit=cover,gravity=0\.2\dx0\.7\d"))
+    expect(tile(page, "image.png").locator("img")).to_have_attribute(
+        "src", re.compile(r"fit=cover,gravity=0\.2\dx0\.7\d")
+    )
     # The arrow keys move it too.
     marker = dialog.get_by_role("slider", name="Focal point")
     marker.focus()
     before = float(page.locator("#details-dialog .focal-area").get_attribute("data-x"))
     page.keyboard.press("Shift+ArrowRight")
     expect(dialog.locator('.focal input[name="x"]')).to_have_value(str(round(before + 0.1, 2)))
-    expect(tile(page, "image.png").locator("img")).to_have_attribute("src", re.compile(rf"gravity={round(before + 0.1, 2)}x"))
+    expect(tile(page, "image.png").locator("img")).to_have_attribute(
+        "src", re.compile(rf"gravity={round(before + 0.1, 2)}x")
+    )
     dialog.get_by_role("button", name="Reset to centre").click()
     expect(dialog.locator(".focal .saved")).to_have_text("Back to the centre.")
     expect(tile(page, "image.png").locator("img")).not_to_have_attribute("src", re.compile("gravity"))
@@ -194,14 +207,17 @@ def test_focal_point_rename_and_the_window_wide_drop(page, stack, tenant, corpus
     page.keyboard.press("Escape")
 
     # Files dropped anywhere on the window are uploaded; the overlay shows while dragging.
-    page.evaluate("""(b64) => {
+    page.evaluate(
+        """(b64) => {
       const transfer = new DataTransfer();
       transfer.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'anywhere.jpg', {type: 'image/jpeg'}));
       const target = document.querySelector('#counts');
       target.dispatchEvent(new DragEvent('dragenter', {dataTransfer: transfer, bubbles: true, cancelable: true}));
       window.__overlay = document.body.classList.contains('dragging');
       target.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));
-    }""", __import__("base64").b64encode((corpus / "Nikon_D70.jpg").read_bytes()).decode())
+    }""",
+        __import__("base64").b64encode((corpus / "Nikon_D70.jpg").read_bytes()).decode(),
+    )
     assert page.evaluate("window.__overlay") is True
     expect(tile(page, "anywhere.jpg")).to_have_attribute("data-state", "ready", timeout=30_000)
     assert page.evaluate("document.body.classList.contains('dragging')") is False

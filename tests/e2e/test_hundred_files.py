@@ -9,11 +9,10 @@ import base64
 import io
 import time
 
-from PIL import Image
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
 from browser_support import make_user, sign_in
 from imagesd_support import png_header_only
+from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CONCURRENCY = 3  # static/app.js CONCURRENCY
 SETTLE_SECONDS = 90
@@ -81,8 +80,12 @@ def photo(index: int) -> tuple[str, bytes, str]:
 
 
 def item(name: str, data: bytes | None, type_: str, size: int = 0) -> dict:
-    return {"name": name, "type": type_, "size": size,
-            "b64": base64.b64encode(data).decode() if data is not None else None}
+    return {
+        "name": name,
+        "type": type_,
+        "size": size,
+        "b64": base64.b64encode(data).decode() if data is not None else None,
+    }
 
 
 def test_a_hundred_files_dropped_at_once_upload_three_at_a_time_and_all_settle(page, stack, tenant):
@@ -137,8 +140,11 @@ def test_a_hundred_files_dropped_at_once_upload_three_at_a_time_and_all_settle(p
     tiles = page.evaluate(TILES)
     settled = time.monotonic() - started
     states = {t["name"]: t for t in tiles}
-    wrong = {name: (states.get(name) or {}).get("state") for name, want in expected.items()
-             if (states.get(name) or {}).get("state") != want}
+    wrong = {
+        name: (states.get(name) or {}).get("state")
+        for name, want in expected.items()
+        if (states.get(name) or {}).get("state") != want
+    }
     assert not wrong, f"after {settled:.0f}s, {len(wrong)} tiles are not where they should be: {wrong}"
     assert len(tiles) == 100
 
@@ -157,8 +163,11 @@ def test_a_hundred_files_dropped_at_once_upload_three_at_a_time_and_all_settle(p
     for i in range(2):
         assert states[f"bomb-{i}.png"]["text"].startswith("Failed: ") and len(states[f"bomb-{i}.png"]["text"]) > 12
         assert states[f"huge-{i}.jpg"]["text"] == (
-            f"Failed: the file is {limit + 1 + i:,} bytes; the limit is {limit:,} bytes."), states[f"huge-{i}.jpg"]
-    print(f"100 files settled in {settled:.1f}s; most uploads in flight: {uploads['max']} in the page, "
-          f"{peak['n']} on the network; {polls['n']} tile refreshes")
+            f"Failed: the file is {limit + 1 + i:,} bytes; the limit is {limit:,} bytes."
+        ), states[f"huge-{i}.jpg"]
+    print(
+        f"100 files settled in {settled:.1f}s; most uploads in flight: {uploads['max']} in the page, "
+        f"{peak['n']} on the network; {polls['n']} tile refreshes"
+    )
     page.screenshot(path="/tmp/gallery-hundred-files.png", full_page=False)
     assert settled < SETTLE_SECONDS

@@ -59,8 +59,13 @@ def example(stack, tmp_path_factory):
 
     def upload(index: int) -> str:
         size = [(1600, 1200), (1200, 1600), (1920, 1080), (1000, 1000)][index % 4]
-        response = requests.post(f"{api.url}/api/files", headers=auth, timeout=60, data={"project_id": project_id},
-                                 files={"file": (f"seed-{index}.jpg", jpeg(index, *size), "image/jpeg")})
+        response = requests.post(
+            f"{api.url}/api/files",
+            headers=auth,
+            timeout=60,
+            data={"project_id": project_id},
+            files={"file": (f"seed-{index}.jpg", jpeg(index, *size), "image/jpeg")},
+        )
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
@@ -116,8 +121,11 @@ def test_upload_from_another_origin_then_a_grid_of_50_without_layout_shift(page,
     expect(grid).to_have_count(GRID, timeout=30_000)
     for index in range(GRID):
         grid.nth(index).scroll_into_view_if_needed()
-    page.wait_for_function("""() => [...document.querySelectorAll('ul > li img')]
-        .every((img) => img.complete && img.naturalWidth > 0)""", timeout=60_000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('ul > li img')]
+        .every((img) => img.complete && img.naturalWidth > 0)""",
+        timeout=60_000,
+    )
     first = grid.first
     assert first.get_attribute("loading") == "lazy" and first.get_attribute("decoding") == "async"
     assert "format=auto" in first.get_attribute("srcset") and first.get_attribute("sizes")

@@ -5,9 +5,8 @@ import base64
 import time
 
 import requests
-from playwright.sync_api import expect
-
 from browser_support import make_user, sign_in
+from playwright.sync_api import expect
 
 DROP = """([files]) => {
   const transfer = new DataTransfer();
@@ -52,8 +51,15 @@ def test_undo_and_restore_bring_an_image_back_at_the_same_url(page, stack, tenan
     sign_in(page, "editor@example.com")
     page.evaluate("window.__noReload = true")
     photos = {"Canon_40D.jpg": "Canon_40D.jpg", "Nikon_D70.jpg": "Nikon_D70.jpg"}
-    page.evaluate(DROP, [[{"name": name, "b64": base64.b64encode((corpus / source).read_bytes()).decode()}
-                          for name, source in photos.items()]])
+    page.evaluate(
+        DROP,
+        [
+            [
+                {"name": name, "b64": base64.b64encode((corpus / source).read_bytes()).decode()}
+                for name, source in photos.items()
+            ]
+        ],
+    )
     for name in photos:
         expect(tile(page, name)).to_have_attribute("data-state", "ready", timeout=30_000)
     url = delivery_url(page, "Canon_40D.jpg")

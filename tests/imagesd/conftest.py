@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from imagesd_support import TOKEN, Origin, start_standin, stop_standin
 
 

@@ -7,11 +7,11 @@ import sqlite3
 import cloudflare
 import pytest
 import requests
+from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, jpeg_bytes, start_standin, stop_standin
 
 from app.adapters.cloudflare import CloudflareImages, ImagesError, _parse_time, batch_base_for
 from app.domain import account_setup
 from app.imagesd.settings import DEV_IMAGES_API_EMAIL, DEV_IMAGES_API_KEY
-from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, jpeg_bytes, start_standin, stop_standin
 
 
 @pytest.fixture
@@ -41,8 +41,10 @@ def test_a_new_account_has_only_public_and_refuses_flexible_variants_until_set_u
 
     client = product_client(fresh)
     found = account_setup.check(client)
-    assert {(item.kind, item.subject) for item in found} == {("config", "flexible_variants"),
-                                                             ("variant_missing", "thumbnail")}
+    assert {(item.kind, item.subject) for item in found} == {
+        ("config", "flexible_variants"),
+        ("variant_missing", "thumbnail"),
+    }
     assert requests.get(fresh.delivery(image.id, "w=200"), timeout=10).status_code == 403, "check changes nothing"
 
     applied = account_setup.apply(client)
@@ -69,14 +71,20 @@ def test_setup_puts_back_a_variant_someone_changed_and_flexible_variants_turned_
 
 
 def test_private_workspaces_need_a_signing_key_the_product_knows(fresh):
-    assert account_setup.check(product_client(fresh, signing_key="not-one-of-the-keys"), private_workspaces=1)[-1].kind \
+    assert (
+        account_setup.check(product_client(fresh, signing_key="not-one-of-the-keys"), private_workspaces=1)[-1].kind
         == "signing_key"
-    wrong = [item for item in account_setup.apply(product_client(fresh, signing_key="x"), private_workspaces=2)
-             if item.kind == "signing_key"]
+    )
+    wrong = [
+        item
+        for item in account_setup.apply(product_client(fresh, signing_key="x"), private_workspaces=2)
+        if item.kind == "signing_key"
+    ]
     assert len(wrong) == 1 and not wrong[0].fixed and not wrong[0].fixable
     key = product_client(fresh).keys()[0]["value"]
     assert account_setup.check(product_client(fresh, signing_key=key), private_workspaces=1) == [
-        item for item in account_setup.check(product_client(fresh)) if item.kind != "signing_key"]
+        item for item in account_setup.check(product_client(fresh)) if item.kind != "signing_key"
+    ]
 
 
 def test_legacy_email_and_key_auth(fresh):
@@ -86,21 +94,41 @@ def test_legacy_email_and_key_auth(fresh):
         with pytest.raises(cloudflare.AuthenticationError):
             cf.images.v2.list(account_id=ACCOUNT_ID)
     # The product's client too, when IMAGES_API_EMAIL and IMAGES_API_KEY are set (the token is then not sent).
-    legacy = CloudflareImages(f"{fresh.url}/client/v4", ACCOUNT_ID, "not-the-token", ACCOUNT_HASH, fresh.url,
-                              api_email=DEV_IMAGES_API_EMAIL, api_key=DEV_IMAGES_API_KEY)
+    legacy = CloudflareImages(
+        f"{fresh.url}/client/v4",
+        ACCOUNT_ID,
+        "not-the-token",
+        ACCOUNT_HASH,
+        fresh.url,
+        api_email=DEV_IMAGES_API_EMAIL,
+        api_key=DEV_IMAGES_API_KEY,
+    )
     assert account_setup.apply(legacy) and account_setup.check(legacy) == []
     assert legacy.list()["images"] == [] and legacy._batch_token is not None
     with pytest.raises(ImagesError) as refused:
-        CloudflareImages(f"{fresh.url}/client/v4", ACCOUNT_ID, TOKEN, ACCOUNT_HASH, fresh.url, batch_base="off",
-                         api_email=DEV_IMAGES_API_EMAIL, api_key="wrong").get_config()
+        CloudflareImages(
+            f"{fresh.url}/client/v4",
+            ACCOUNT_ID,
+            TOKEN,
+            ACCOUNT_HASH,
+            fresh.url,
+            batch_base="off",
+            api_email=DEV_IMAGES_API_EMAIL,
+            api_key="wrong",
+        ).get_config()
     assert refused.value.status == 401
 
 
 def test_encoded_slashes_are_part_of_the_id(fresh):
     client = product_client(fresh)
     for custom_id in ("a/b/blob", "variants/x", "keys/y", "100%/sure"):
-        answer = requests.post(f"{fresh.api}/v1", headers=fresh.auth, data={"id": custom_id},
-                               files={"file": ("p.jpg", jpeg_bytes())}, timeout=10)
+        answer = requests.post(
+            f"{fresh.api}/v1",
+            headers=fresh.auth,
+            data={"id": custom_id},
+            files={"file": ("p.jpg", jpeg_bytes())},
+            timeout=10,
+        )
         assert answer.status_code == 200, answer.text
         assert client.get(custom_id)["id"] == custom_id  # the client sends v1/a%2Fb%2Fblob
     blob = requests.get(f"{fresh.api}/v1/a%2Fb%2Fblob/blob", headers=fresh.auth, timeout=10)
@@ -113,8 +141,12 @@ def test_v2_filters_it_does_not_implement_are_refused(fresh):
     answer = requests.get(f"{fresh.api}/v2", params={"meta.fileId[eq]": "fil_1"}, headers=fresh.auth, timeout=10)
     assert answer.status_code == 400 and answer.json()["errors"][0]["code"] == 5400
     assert "meta.fileId[eq]" in answer.json()["errors"][0]["message"]
-    assert requests.get(f"{fresh.api}/v2", params={"creator": "x", "per_page": 10}, headers=fresh.auth,
-                        timeout=10).json()["result"]["images"] == []
+    assert (
+        requests.get(f"{fresh.api}/v2", params={"creator": "x", "per_page": 10}, headers=fresh.auth, timeout=10).json()[
+            "result"
+        ]["images"]
+        == []
+    )
 
 
 def test_the_rate_limit_blocks_a_token_and_batch_tokens_are_outside_it():
@@ -141,11 +173,18 @@ def test_the_rate_limit_blocks_a_token_and_batch_tokens_are_outside_it():
             assert cf.images.v2.list(account_id=ACCOUNT_ID).images == []
         bearer = {"Authorization": f"Bearer {batch['token']}"}
         for n in range(20):
-            answer = requests.post(f"{server.url}/batch/images/v1", headers=bearer, data={"id": f"batch-{n}"},
-                                   files={"file": ("p.jpg", jpeg_bytes())}, timeout=10)
+            answer = requests.post(
+                f"{server.url}/batch/images/v1",
+                headers=bearer,
+                data={"id": f"batch-{n}"},
+                files={"file": ("p.jpg", jpeg_bytes())},
+                timeout=10,
+            )
             assert answer.status_code == 200, answer.text
-        assert len(requests.get(f"{server.url}/batch/images/v2", headers=bearer, timeout=10).json()["result"]["images"]) \
+        assert (
+            len(requests.get(f"{server.url}/batch/images/v2", headers=bearer, timeout=10).json()["result"]["images"])
             == 20
+        )
         assert requests.get(server.delivery("batch-1", "public"), timeout=10).status_code == 200
         with sqlite3.connect(server.data_dir / "imagesd.sqlite3") as conn:
             # The batch token, 11 calls and the refused one; nothing counted while blocked, nothing on the batch host.

@@ -10,11 +10,18 @@ import time
 import cloudflare
 import pytest
 import requests
-from PIL import Image
-
 from imagesd_support import (
-    ACCOUNT_ID, TOKEN, Route, free_port, corpus_bytes, decode, jpeg_bytes, png_bytes, png_header_only,
+    ACCOUNT_ID,
+    TOKEN,
+    Route,
+    corpus_bytes,
+    decode,
+    free_port,
+    jpeg_bytes,
+    png_bytes,
+    png_header_only,
 )
+from PIL import Image
 
 
 def error_of(response: requests.Response) -> tuple[int, int, str]:
@@ -43,7 +50,9 @@ def test_wrong_token_is_401(standin):
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
 def test_unknown_image_is_404_for_every_verb(standin, method):
-    response = requests.request(method, f"{standin.api}/v1/no-such-image", headers=standin.auth, json={"metadata": {}}, timeout=10)
+    response = requests.request(
+        method, f"{standin.api}/v1/no-such-image", headers=standin.auth, json={"metadata": {}}, timeout=10
+    )
     assert error_of(response)[:2] == (404, 5404)
     blob = requests.get(f"{standin.api}/v1/no-such-image/blob", headers=standin.auth, timeout=10)
     assert error_of(blob)[:2] == (404, 5404)
@@ -293,8 +302,9 @@ def test_unknown_routes_are_404_for_every_method(standin, method, path):
     answer = requests.request(method, f"{standin.api}/{path}", headers=standin.auth, timeout=10)
     assert error_of(answer)[:2] == (404, 5404)
     token = requests.get(f"{standin.api}/v1/batch_token", headers=standin.auth, timeout=10).json()["result"]["token"]
-    batch = requests.request(method, f"{standin.url}/batch/images/{path}", headers={"Authorization": f"Bearer {token}"},
-                             timeout=10)
+    batch = requests.request(
+        method, f"{standin.url}/batch/images/{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     assert error_of(batch)[:2] == (404, 5404)
 
 

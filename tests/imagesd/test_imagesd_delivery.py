@@ -6,9 +6,8 @@ import io
 
 import pytest
 import requests
-from PIL import Image
-
 from imagesd_support import corpus_bytes, decode, png_bytes
+from PIL import Image
 
 GPS_IFD = 0x8825
 
@@ -27,7 +26,12 @@ def gps_photo(standin):
 
 
 def get(standin, image_id, variant, accept="image/jpeg", **kwargs):
-    return requests.get(standin.delivery(image_id, variant), headers={"Accept": accept, **kwargs.pop("headers", {})}, timeout=30, **kwargs)
+    return requests.get(
+        standin.delivery(image_id, variant),
+        headers={"Accept": accept, **kwargs.pop("headers", {})},
+        timeout=30,
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize(
@@ -239,8 +243,24 @@ def test_unknown_variant_image_and_hash_are_404(standin, photo):
 
 @pytest.mark.parametrize(
     "options",
-    ["width=abc", "width=99999", "fit=sideways", "foo=bar", "w=", "w=100,,h=2", "q=0", "dpr=9", "rotate=45",
-     "gravity=middle", "background=notacolour", "anim=maybe", "blur=-1", "format=tiff", "w=-5", "h=1.5"],
+    [
+        "width=abc",
+        "width=99999",
+        "fit=sideways",
+        "foo=bar",
+        "w=",
+        "w=100,,h=2",
+        "q=0",
+        "dpr=9",
+        "rotate=45",
+        "gravity=middle",
+        "background=notacolour",
+        "anim=maybe",
+        "blur=-1",
+        "format=tiff",
+        "w=-5",
+        "h=1.5",
+    ],
 )
 def test_malformed_options_are_400(standin, photo, options):
     response = get(standin, photo, options)

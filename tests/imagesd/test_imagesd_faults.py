@@ -6,10 +6,10 @@ import cloudflare
 import pytest
 import requests
 from click.testing import CliRunner
+from imagesd_support import ACCOUNT_ID, TOKEN, start_standin, stop_standin
 
 from app.imagesd import parse_faults
 from app.imagesd.cli import images
-from imagesd_support import ACCOUNT_ID, TOKEN, start_standin, stop_standin
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import pillow_heif
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from imagesd_support import corpus_bytes, decode
 from PIL import Image
 
 from app.imagesd import render
 from app.imagesd.options import FITS, GRAVITY_SIDES, Transform, from_variant, parse_flexible
-from imagesd_support import corpus_bytes, decode
 
 pillow_heif.register_heif_opener()
 
@@ -62,8 +62,15 @@ def check(width: int, height: int, t: Transform) -> None:
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.integers(1, 20_000), st.integers(1, 20_000), sides, sides, st.sampled_from(FITS), gravities,
-       st.sampled_from([1.0, 1.0, 0.5, 1.5, 2.0]))
+@given(
+    st.integers(1, 20_000),
+    st.integers(1, 20_000),
+    sides,
+    sides,
+    st.sampled_from(FITS),
+    gravities,
+    st.sampled_from([1.0, 1.0, 0.5, 1.5, 2.0]),
+)
 @example(640, 426, 400, 300, "cover", (0.5, 0.5), 1.0)  # the reported HEIF
 @example(61, 58, 200, 200, "cover", (0.5, 0.5), 1.0)  # a gallery tile
 @example(244, 251, 320, 320, "cover", (0.5, 0.5), 1.0)  # the thumbnail variant
@@ -78,8 +85,15 @@ def _jpeg(width: int, height: int) -> bytes:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(1, 300), st.integers(1, 300), st.one_of(st.none(), st.integers(1, 700)),
-       st.one_of(st.none(), st.integers(1, 700)), st.sampled_from(FITS), gravities, st.sampled_from([0, 90]))
+@given(
+    st.integers(1, 300),
+    st.integers(1, 300),
+    st.one_of(st.none(), st.integers(1, 700)),
+    st.one_of(st.none(), st.integers(1, 700)),
+    st.sampled_from(FITS),
+    gravities,
+    st.sampled_from([0, 90]),
+)
 @example(61, 58, 200, 200, "cover", (0.5, 0.5), 0)
 @example(244, 251, 320, 320, "cover", (0.5, 0.5), 0)
 def test_rendered_image_has_the_promised_size(width, height, tw, th, fit, gravity, rotate):
@@ -88,20 +102,28 @@ def test_rendered_image_has_the_promised_size(width, height, tw, th, fit, gravit
     assert out.size == render.output_size(width, height, transform)
 
 
-@pytest.mark.parametrize("name, options, size", [
-    ("heic_samplefilehub.heif", parse_flexible("w=400,h=300,fit=cover"), (400, 300)),
-    ("Canon_40D.jpg", parse_flexible("w=200,h=200,fit=cover,g=0.3x0.7"), (200, 200)),
-    ("gps_DSCN0010.jpg", from_variant({"fit": "cover", "width": 320, "height": 320}), (320, 320)),
-])
+@pytest.mark.parametrize(
+    "name, options, size",
+    [
+        ("heic_samplefilehub.heif", parse_flexible("w=400,h=300,fit=cover"), (400, 300)),
+        ("Canon_40D.jpg", parse_flexible("w=200,h=200,fit=cover,g=0.3x0.7"), (200, 200)),
+        ("gps_DSCN0010.jpg", from_variant({"fit": "cover", "width": 320, "height": 320}), (320, 320)),
+    ],
+)
 def test_reported_sources_render(name, options, size):
     data = corpus_bytes(name)
     assert decode(render.render(data, options, "jpeg")).size == size
 
 
-@pytest.mark.parametrize("width, height, options", [
-    (61, 58, "w=200,h=200,fit=cover"), (244, 251, "w=320,h=320,fit=cover"), (640, 426, "w=400,h=300,fit=cover"),
-    (640, 426, "w=200,h=200,fit=cover,dpr=2"),
-])
+@pytest.mark.parametrize(
+    "width, height, options",
+    [
+        (61, 58, "w=200,h=200,fit=cover"),
+        (244, 251, "w=320,h=320,fit=cover"),
+        (640, 426, "w=400,h=300,fit=cover"),
+        (640, 426, "w=200,h=200,fit=cover,dpr=2"),
+    ],
+)
 def test_reported_sizes_render(width, height, options):
     transform = parse_flexible(options)
     assert decode(render.render(_jpeg(width, height), transform, "webp")).size == transform.target_size()

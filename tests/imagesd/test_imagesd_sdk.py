@@ -9,7 +9,6 @@ from datetime import datetime
 import cloudflare
 import pytest
 import requests
-
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, SIGNING_KEY, Route, corpus_bytes, decode, jpeg_bytes, png_bytes
 
 
@@ -41,7 +40,9 @@ def test_create_by_url_sends_the_presigned_query_unchanged(cf, origin):
         "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20250101%2Fauto%2Fs3%2Faws4_request"
         "&X-Amz-Date=20250101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=ab%7Ecd"
     )
-    url = origin.add("/bucket/ws1/photo.jpg", Route(body=corpus_bytes("Canon_40D.jpg"), headers={"Content-Type": "image/jpeg"}))
+    url = origin.add(
+        "/bucket/ws1/photo.jpg", Route(body=corpus_bytes("Canon_40D.jpg"), headers={"Content-Type": "image/jpeg"})
+    )
     image = cf.images.v1.create(account_id=ACCOUNT_ID, url=f"{url}?{query}")
     assert f"/bucket/ws1/photo.jpg?{query}" in origin.seen
     assert image.filename == "photo.jpg"
@@ -68,7 +69,9 @@ def test_blob_returns_the_original_bytes(cf):
 
 def test_edit_changes_metadata_and_privacy(cf):
     image = cf.images.v1.create(account_id=ACCOUNT_ID, file=("e.png", png_bytes(), "image/png"))
-    edited = cf.images.v1.edit(image.id, account_id=ACCOUNT_ID, metadata={"alt": "a red square"}, require_signed_urls=True)
+    edited = cf.images.v1.edit(
+        image.id, account_id=ACCOUNT_ID, metadata={"alt": "a red square"}, require_signed_urls=True
+    )
     assert edited.meta == {"alt": "a red square"}
     assert edited.require_signed_urls is True
     assert cf.images.v1.get(image.id, account_id=ACCOUNT_ID).require_signed_urls is True
@@ -91,14 +94,20 @@ def test_custom_id_with_slashes_and_conflict(cf, standin):
 def test_v2_list_pages_with_continuation_token(cf):
     creator = f"lister-{uuid.uuid4().hex[:8]}"
     made = [
-        cf.images.v1.create(account_id=ACCOUNT_ID, file=(f"{i}.png", png_bytes((8, 8), (i, i, i)), "image/png"), creator=creator).id
+        cf.images.v1.create(
+            account_id=ACCOUNT_ID, file=(f"{i}.png", png_bytes((8, 8), (i, i, i)), "image/png"), creator=creator
+        ).id
         for i in range(12)
     ]
     first = cf.images.v2.list(account_id=ACCOUNT_ID, per_page=10, creator=creator, sort_order="asc")
     assert [image.id for image in first.images] == made[:10]
     assert first.continuation_token
     second = cf.images.v2.list(
-        account_id=ACCOUNT_ID, per_page=10, creator=creator, sort_order="asc", continuation_token=first.continuation_token
+        account_id=ACCOUNT_ID,
+        per_page=10,
+        creator=creator,
+        sort_order="asc",
+        continuation_token=first.continuation_token,
     )
     assert [image.id for image in second.images] == made[10:]
     assert second.continuation_token is None
@@ -110,7 +119,9 @@ def test_v1_list_is_paged(standin, cf):
     creator = f"v1-{uuid.uuid4().hex[:8]}"
     for i in range(11):
         cf.images.v1.create(account_id=ACCOUNT_ID, file=(f"{i}.png", png_bytes((4, 4)), "image/png"), creator=creator)
-    page = requests.get(f"{standin.api}/v1", params={"page": 2, "per_page": 10, "creator": creator}, headers=standin.auth, timeout=10)
+    page = requests.get(
+        f"{standin.api}/v1", params={"page": 2, "per_page": 10, "creator": creator}, headers=standin.auth, timeout=10
+    )
     body = page.json()
     assert page.status_code == 200 and len(body["result"]["images"]) == 1
     assert body["result_info"]["page"] == 2 and body["result_info"]["per_page"] == 10
@@ -119,7 +130,8 @@ def test_v1_list_is_paged(standin, cf):
 def test_variants_create_and_list(cf, standin):
     name = f"hero{uuid.uuid4().hex[:6]}"
     created = cf.images.v1.variants.create(
-        account_id=ACCOUNT_ID, id=name,
+        account_id=ACCOUNT_ID,
+        id=name,
         options={"fit": "cover", "width": 120, "height": 80, "metadata": "none"},
         never_require_signed_urls=True,
     )
@@ -127,18 +139,24 @@ def test_variants_create_and_list(cf, standin):
     assert created.variant.options.width == 120 and created.variant.options.fit == "cover"
     assert created.variant.never_require_signed_urls is True
     try:
-        listed = requests.get(f"{standin.api}/v1/variants", headers=standin.auth, timeout=10).json()["result"]["variants"]
+        listed = requests.get(f"{standin.api}/v1/variants", headers=standin.auth, timeout=10).json()["result"][
+            "variants"
+        ]
         assert {"public", "thumbnail", name} <= set(listed)
         assert cf.images.v1.variants.list(account_id=ACCOUNT_ID) is not None
         got = cf.images.v1.variants.get(name, account_id=ACCOUNT_ID)
         assert got.variant.options.height == 80
 
-        image = cf.images.v1.create(account_id=ACCOUNT_ID, file=("v.jpg", corpus_bytes("mobile_jolla.jpg"), "image/jpeg"))
+        image = cf.images.v1.create(
+            account_id=ACCOUNT_ID, file=("v.jpg", corpus_bytes("mobile_jolla.jpg"), "image/jpeg")
+        )
         assert f"{standin.url}/{ACCOUNT_HASH}/{image.id}/{name}" in image.variants
         response = requests.get(standin.delivery(image.id, name), headers={"Accept": "image/jpeg"}, timeout=30)
         assert decode(response.content).size == (120, 80)
 
-        edited = cf.images.v1.variants.edit(name, account_id=ACCOUNT_ID, options={"fit": "scale-down", "width": 60, "height": 60, "metadata": "none"})
+        edited = cf.images.v1.variants.edit(
+            name, account_id=ACCOUNT_ID, options={"fit": "scale-down", "width": 60, "height": 60, "metadata": "none"}
+        )
         assert edited.variant.options.fit == "scale-down"
         assert decode(requests.get(standin.delivery(image.id, name), timeout=30).content).size == (60, 45)
     finally:

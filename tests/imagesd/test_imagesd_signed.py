@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from imagesd_support import ACCOUNT_ID, SIGNING_KEY, corpus_bytes, decode, jpeg_bytes
 
 from app.delivery_signing import sign_delivery_url, verify_signed_path
-from imagesd_support import ACCOUNT_ID, SIGNING_KEY, corpus_bytes, decode, jpeg_bytes
 
 
 def test_sign_matches_the_documented_recipe():
@@ -22,7 +22,10 @@ def test_sign_matches_the_documented_recipe():
     )
     parts = urlsplit(url)
     assert verify_signed_path(parts.path, parts.query, ["secret"], now=1631289000) is None
-    assert verify_signed_path(parts.path, parts.query, ["other"], now=1631289000) == "The signed URL's signature does not match."
+    assert (
+        verify_signed_path(parts.path, parts.query, ["other"], now=1631289000)
+        == "The signed URL's signature does not match."
+    )
     assert verify_signed_path(parts.path, parts.query, ["secret"], now=1631289276) == "The signed URL has expired."
     assert "missing" in verify_signed_path(parts.path, "", ["secret"], now=0)
 
@@ -82,7 +85,9 @@ def test_never_require_signed_variant_is_exempt(standin, cf, private_image):
     """The variant is this test's own and is deleted afterwards, so no other test sees it in an image's variants."""
     name = f"openthumb{uuid.uuid4().hex[:6]}"
     cf.images.v1.variants.create(
-        account_id=ACCOUNT_ID, id=name, options={"fit": "cover", "width": 30, "height": 30, "metadata": "none"},
+        account_id=ACCOUNT_ID,
+        id=name,
+        options={"fit": "cover", "width": 30, "height": 30, "metadata": "none"},
         never_require_signed_urls=True,
     )
     try:

@@ -20,9 +20,13 @@ def images(live_server, tenant, run_jobs, corpus) -> list[str]:
     """Two images of the tenant, provisioned through the queue and the images stand-in; newest first."""
     ids = []
     for source, name in (("Canon_40D.jpg", "Beach-Sunset.jpg"), ("Nikon_D70.jpg", "team.jpg")):
-        response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
-                                 data={"project_id": tenant.project_id},
-                                 files={"file": (name, (corpus / source).read_bytes(), "image/jpeg")})
+        response = requests.post(
+            f"{live_server.url}/api/files",
+            headers=tenant.auth(),
+            timeout=30,
+            data={"project_id": tenant.project_id},
+            files={"file": (name, (corpus / source).read_bytes(), "image/jpeg")},
+        )
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
     run_jobs()
@@ -33,13 +37,18 @@ def images(live_server, tenant, run_jobs, corpus) -> list[str]:
 def failed_file(images, live_server, tenant, run_jobs, app) -> str:
     """A file whose image failed for a passing reason, for `retry_file`: a bomb whose failure is then recorded as the
     images service staying away past the deadline (a bomb's own failure is permanent and refuses a retry)."""
-    from app.domain.files import File
-    from app.extensions import db
     from imagesd_support import png_header_only
 
-    response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id},
-                             files={"file": ("bomb.png", png_header_only(60000, 60000), "image/png")})
+    from app.domain.files import File
+    from app.extensions import db
+
+    response = requests.post(
+        f"{live_server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": ("bomb.png", png_header_only(60000, 60000), "image/png")},
+    )
     assert response.status_code == 201, response.text
     run_jobs()
     file = requests.get(response.headers["Location"], headers=tenant.auth(), timeout=10).json()
@@ -55,8 +64,11 @@ def failed_file(images, live_server, tenant, run_jobs, app) -> str:
 @pytest.fixture
 def server_env(live_server, tenant, tmp_path) -> dict[str, str]:
     """The MCP server's settings come from the environment, as an MCP client's config passes them."""
-    return {"AEONTEL_API_URL": live_server.url, "AEONTEL_TOKEN": tenant.write_token,
-            "AEONTEL_CONFIG": str(tmp_path / "no-config.json")}
+    return {
+        "AEONTEL_API_URL": live_server.url,
+        "AEONTEL_TOKEN": tenant.write_token,
+        "AEONTEL_CONFIG": str(tmp_path / "no-config.json"),
+    }
 
 
 @pytest.fixture
@@ -73,8 +85,13 @@ def http_server(server_env, server_log):
     """`aeontel mcp --http --port N` as its own process; yields the endpoint URL."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("AEONTEL_")}
-    process = subprocess.Popen([str(AEONTEL), "mcp", "--http", "--port", str(port)], env={**env, **server_env},
-                               stdin=subprocess.DEVNULL, stdout=server_log, stderr=server_log)
+    process = subprocess.Popen(
+        [str(AEONTEL), "mcp", "--http", "--port", str(port)],
+        env={**env, **server_env},
+        stdin=subprocess.DEVNULL,
+        stdout=server_log,
+        stderr=server_log,
+    )
     try:
         wait_for_port(port, timeout=60)
         yield f"http://127.0.0.1:{port}/mcp"

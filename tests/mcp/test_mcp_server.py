@@ -28,22 +28,45 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert init.server_info.name == "aeontel-images" and "no tool to create an image" in init.instructions
 
     tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    assert set(tools) == {"list_images", "get_image", "update_image", "delete_image", "create_upload_url",
-                          "retry_file", "list_trash", "restore_file"}
+    assert set(tools) == {
+        "list_images",
+        "get_image",
+        "update_image",
+        "delete_image",
+        "create_upload_url",
+        "retry_file",
+        "list_trash",
+        "restore_file",
+    }
     assert tools["create_upload_url"].input_schema["required"] == ["project_id"]
-    made = structured(await session.call_tool("create_upload_url", {"project_id": tenant.project_id,
-                                                                    "max_bytes": 5000, "alt_text": "Sky"}))
+    made = structured(
+        await session.call_tool(
+            "create_upload_url", {"project_id": tenant.project_id, "max_bytes": 5000, "alt_text": "Sky"}
+        )
+    )
     assert made["maxBytes"] == 5000 and made["uploadUrl"].startswith(f"{live_server.url}/api/uploads/")
     used = requests.post(made["uploadUrl"], files={"file": ("note.txt", b"hello")}, timeout=10)
     assert used.status_code == 201 and used.json()["file"]["projectId"] == tenant.project_id
-    requests.delete(f"{live_server.url}/api/files/{used.json()['file']['id']}?permanent=true", headers=tenant.auth(),
-                    timeout=10)
+    requests.delete(
+        f"{live_server.url}/api/files/{used.json()['file']['id']}?permanent=true", headers=tenant.auth(), timeout=10
+    )
     bad = await session.call_tool("create_upload_url", {"project_id": "prj_nope"})
     assert bad.is_error and "project_not_found" in bad.content[0].text
     listing = tools["list_images"]
     assert set(listing.input_schema["properties"]) == {
-        "workspace_id", "project_id", "q", "sort", "format", "has_alt_text", "created_after", "created_before",
-        "count", "limit", "cursor", "include_exif"}
+        "workspace_id",
+        "project_id",
+        "q",
+        "sort",
+        "format",
+        "has_alt_text",
+        "created_after",
+        "created_before",
+        "count",
+        "limit",
+        "cursor",
+        "include_exif",
+    }
     assert all(tool.input_schema["additionalProperties"] is False for tool in tools.values())
     assert not listing.input_schema.get("required")
     assert listing.input_schema["properties"]["limit"]["anyOf"][0] == {"maximum": 100, "minimum": 1, "type": "integer"}
@@ -69,14 +92,22 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert page["has_more"] is False and page["next_cursor"] is None
     first = structured(await session.call_tool("list_images", {"limit": 1, "project_id": tenant.project_id}))
     assert [item["fileId"] for item in first["data"]] == images[:1] and first["has_more"] is True
-    second = structured(await session.call_tool("list_images", {"limit": 1, "cursor": first["next_cursor"],
-                                                                "project_id": tenant.project_id}))
+    second = structured(
+        await session.call_tool(
+            "list_images", {"limit": 1, "cursor": first["next_cursor"], "project_id": tenant.project_id}
+        )
+    )
     assert [item["fileId"] for item in second["data"]] == images[1:] and second["has_more"] is False
     mine = structured(await session.call_tool("list_images", {"workspace_id": tenant.workspace_id}))
     assert len(mine["data"]) == 2
 
     image = structured(await session.call_tool("get_image", {"file_id": images[-1], "include_exif": True}))
-    assert (image["fileId"], image["name"], image["width"], image["height"]) == (images[-1], "Beach-Sunset.jpg", 100, 68)
+    assert (image["fileId"], image["name"], image["width"], image["height"]) == (
+        images[-1],
+        "Beach-Sunset.jpg",
+        100,
+        68,
+    )
     assert image["workspaceId"] == tenant.workspace_id and image["url"].endswith(f"/{images[-1]}/public")
     assert image["exif"]["Make"] == "Canon" and "placeholder" in image  # fields beyond the schema pass through
 
@@ -107,11 +138,16 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     refused = await session.call_tool("get_image", {"file_id": images[0], "verbose": True})
     assert refused.is_error and "verbose" in refused.content[0].text
 
-    edited = structured(await session.call_tool("update_image", {"file_id": images[-1], "alt_text": "A sunset",
-                                                                 "focal_x": 0.3, "focal_y": 0.6}))
+    edited = structured(
+        await session.call_tool(
+            "update_image", {"file_id": images[-1], "alt_text": "A sunset", "focal_x": 0.3, "focal_y": 0.6}
+        )
+    )
     assert (edited["altText"], edited["focalPoint"]) == ("A sunset", {"x": 0.3, "y": 0.6})
-    assert requests.get(f"{live_server.url}/api/images/{images[-1]}", headers=tenant.auth(),
-                        timeout=10).json()["altText"] == "A sunset"
+    assert (
+        requests.get(f"{live_server.url}/api/images/{images[-1]}", headers=tenant.auth(), timeout=10).json()["altText"]
+        == "A sunset"
+    )
     reset = structured(await session.call_tool("update_image", {"file_id": images[-1], "reset_focal_point": True}))
     assert reset["focalPoint"] is None and reset["altText"] == "A sunset"
     nothing = await session.call_tool("update_image", {"file_id": images[-1]})
@@ -127,9 +163,14 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     assert bomb.is_error and "not_retryable" in bomb.content[0].text
 
     deleted = structured(await session.call_tool("delete_image", {"file_id": images[0]}))
-    assert deleted == {"object": "image", "fileId": images[0], "deleted": True,
-                       "restorableUntil": deleted["restorableUntil"]} and deleted["restorableUntil"]
-    assert requests.get(f"{live_server.url}/api/images/{images[0]}", headers=tenant.auth(), timeout=10).status_code == 404
+    assert (
+        deleted
+        == {"object": "image", "fileId": images[0], "deleted": True, "restorableUntil": deleted["restorableUntil"]}
+        and deleted["restorableUntil"]
+    )
+    assert (
+        requests.get(f"{live_server.url}/api/images/{images[0]}", headers=tenant.auth(), timeout=10).status_code == 404
+    )
     again = await session.call_tool("delete_image", {"file_id": images[0]})
     assert again.is_error and "image_not_found" in again.content[0].text
     left = structured(await session.call_tool("list_images", {}))
@@ -180,7 +221,8 @@ def test_a_bad_token_or_a_dead_api_is_a_tool_error_not_a_crash(live_server):
         with Client(live_server.url, "aet_bad") as api:
             result = await call(api, "list_images", {})
             assert result.is_error and result.content[0].text == (
-                "Error executing tool list_images: The API token is unknown or revoked. (invalid_token)")
+                "Error executing tool list_images: The API token is unknown or revoked. (invalid_token)"
+            )
         with Client(f"http://127.0.0.1:{free_port()}", "aet_x") as api:
             result = await call(api, "get_image", {"file_id": "fil_x"})
             assert result.is_error and "connection_failed" in result.content[0].text
@@ -196,9 +238,13 @@ def test_a_page_of_50_images_is_compact_unless_exif_is_asked_for(live_server, te
     from app.mcp_server import build_server
 
     for n in range(50):
-        response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
-                                 data={"project_id": tenant.project_id},
-                                 files={"file": (f"photo-{n}.jpg", (corpus / "Canon_40D.jpg").read_bytes())})
+        response = requests.post(
+            f"{live_server.url}/api/files",
+            headers=tenant.auth(),
+            timeout=30,
+            data={"project_id": tenant.project_id},
+            files={"file": (f"photo-{n}.jpg", (corpus / "Canon_40D.jpg").read_bytes())},
+        )
         assert response.status_code == 201
     run_jobs()
 

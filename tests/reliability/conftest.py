@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from imagesd_support import start_standin, stop_standin
+
 from tests.services import RedisProcess
 
 

@@ -79,7 +79,7 @@ def gif_frame_bomb(width: int, height: int, frames: int, frame_size: int | None 
     pos += 1  # LZW minimum code size
     while data[pos]:
         pos += data[pos] + 1
-    block = data[start:pos + 1]
+    block = data[start : pos + 1]
     loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
     delay = b"\x21\xf9\x04\x04\x02\x00\x00\x00"
     return bytes(head) + loop + (delay + block) * frames + b"\x3b"
@@ -96,7 +96,7 @@ def webp_claiming(width: int, height: int) -> bytes:
 def jpeg_claiming(width: int, height: int) -> bytes:
     data = bytearray(encode(Image.new("RGB", (8, 8), "olive"), "JPEG"))
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
 
@@ -168,8 +168,12 @@ def build() -> list[Case]:
     cmyk = encode(Image.new("CMYK", (200, 100), (10, 200, 30, 5)), "JPEG")
     gray16 = Image.new("I;16", (300, 200))
     gray16.putdata([(x * 200) % 65535 for x in range(300 * 200)])
-    rgb16 = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 32, 16, 2, 0, 0, 0)) + _chunk(
-        b"IDAT", zlib.compress((b"\x00" + b"\x12\x34" * 3 * 64) * 32)) + _chunk(b"IEND", b"")
+    rgb16 = (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 32, 16, 2, 0, 0, 0))
+        + _chunk(b"IDAT", zlib.compress((b"\x00" + b"\x12\x34" * 3 * 64) * 32))
+        + _chunk(b"IEND", b"")
+    )
     heic_like = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00\x00\x00\x08mdat" + b"\xde\xad" * 500
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", "x" * 100_000)
@@ -180,8 +184,12 @@ def build() -> list[Case]:
         Case("webp-bomb-16383x16383.webp", webp_claiming(16_383, 16_383), "error", words=("limit",)),
         Case("jpeg-bomb-65000x65000.jpg", jpeg_claiming(65_000, 65_000), "error", words=("limit",)),
         Case("webp-10000x9999-truncated.webp", webp_claiming(10_000, 9_999), "error"),
-        Case("png-10000x10000-gray-real.png", png_claiming(10_000, 10_000, mode=(8, 0), rows=10_000), "image",
-             size=(10_000, 10_000)),
+        Case(
+            "png-10000x10000-gray-real.png",
+            png_claiming(10_000, 10_000, mode=(8, 0), rows=10_000),
+            "image",
+            size=(10_000, 10_000),
+        ),
         Case("png-10000x10000-claims-10-rows.png", png_claiming(10_000, 10_000, mode=(8, 6), rows=10), "error"),
         Case("png-ztxt-bomb.png", png_ztxt_bomb(), "error"),
         Case("truncated-half.jpg", truncated(photo, 0.5), "error"),
@@ -189,22 +197,34 @@ def build() -> list[Case]:
         Case("truncated-half.png", truncated(png, 0.5), "error"),
         Case("truncated-header.png", png[:40], "error"),
         Case("polyglot-gif-html.gif", b"GIF89a<html><body><script>alert(1)</script></body></html>", "error"),
-        Case("polyglot-jpeg-then-html.jpg", photo + b"<html><script>alert(1)</script></html>", "image",
-             size=(640, 480)),
+        Case(
+            "polyglot-jpeg-then-html.jpg", photo + b"<html><script>alert(1)</script></html>", "image", size=(640, 480)
+        ),
         Case("polyglot-png-zip.png", png + zip_buffer.getvalue(), "image", size=(400, 300)),
         # Not an image at all, whatever its name says: kept as a plain text file, never provisioned or served as one.
         Case("polyglot-html-with-png-name.png", b"<html><script>alert(1)</script></html>", "file"),
         Case("svg-script.svg", svg(SCRIPT_SVG), "image", size=(120, 80)),
         Case("svg-external-entity.svg", svg(XXE), "error"),
         Case("svg-billion-laughs.svg", svg(BILLION_LAUGHS), "error"),
-        Case("svg-no-size.svg", svg('<svg xmlns="http://www.w3.org/2000/svg"><rect width="5" height="5"/></svg>'),
-             "error"),
-        Case("svg-huge-size.svg", svg('<svg xmlns="http://www.w3.org/2000/svg" width="90000" height="90000"/>'),
-             "error", words=("limit",)),
+        Case(
+            "svg-no-size.svg",
+            svg('<svg xmlns="http://www.w3.org/2000/svg"><rect width="5" height="5"/></svg>'),
+            "error",
+        ),
+        Case(
+            "svg-huge-size.svg",
+            svg('<svg xmlns="http://www.w3.org/2000/svg" width="90000" height="90000"/>'),
+            "error",
+            words=("limit",),
+        ),
         Case("zero-bytes.jpg", b"", "error", words=("empty",)),
         Case("huge-exif.jpg", huge_exif_jpeg(), "image", size=(60, 80)),
-        Case("png-100k-text-chunk.png", encode(Image.new("RGB", (50, 40), "blue"), "PNG", pnginfo=info), "image",
-             size=(50, 40)),
+        Case(
+            "png-100k-text-chunk.png",
+            encode(Image.new("RGB", (50, 40), "blue"), "PNG", pnginfo=info),
+            "image",
+            size=(50, 40),
+        ),
         # 120 megapixels of frames in all, over the images service's limit: a still master of the first frame.
         Case("gif-3000-frames-200x200.gif", gif_frame_bomb(200, 200, 3000), "image", size=(200, 200)),
         Case("gif-3000-frames-64x64.gif", gif_frame_bomb(64, 64, 3000), "image", size=(64, 64)),

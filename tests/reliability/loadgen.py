@@ -24,12 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from PIL import Image as PILImage
-
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
+from PIL import Image as PILImage
 from reliability_support import (
-    Process, free_port, gunicorn_web, loadavg, percentile, tail, wait_http, worker_process,
+    Process,
+    free_port,
+    gunicorn_web,
+    loadavg,
+    percentile,
+    tail,
+    wait_http,
+    worker_process,
 )
+
 from tests.services import RedisProcess
 
 PASSWORD = "load-test-password-1"
@@ -65,18 +72,32 @@ class Result:
     def summary(self) -> dict:
         everything = [value for name, values in self.latencies.items() if name != "sign_in" for value in values]
         per_action = {
-            name: {"requests": len(values), "p50_ms": round(percentile(values, 50) * 1000, 1),
-                   "p95_ms": round(percentile(values, 95) * 1000, 1), "max_ms": round(max(values) * 1000, 1)}
-            for name, values in sorted(self.latencies.items()) if values
+            name: {
+                "requests": len(values),
+                "p50_ms": round(percentile(values, 50) * 1000, 1),
+                "p95_ms": round(percentile(values, 95) * 1000, 1),
+                "max_ms": round(max(values) * 1000, 1),
+            }
+            for name, values in sorted(self.latencies.items())
+            if values
         }
         return {
-            "duration_s": self.duration, "clients": self.clients, "requests": self.requests,
-            "requests_per_s": round((self.requests - len(self.latencies.get("sign_in", []))) / self.duration, 1), "errors": len(self.errors),
-            "error_samples": self.errors[:5], "uploads_answered_201": len(self.uploaded), "images": self.images,
-            "failed_with_reason": self.failed_with_reason, "lost": len(self.lost),
+            "duration_s": self.duration,
+            "clients": self.clients,
+            "requests": self.requests,
+            "requests_per_s": round((self.requests - len(self.latencies.get("sign_in", []))) / self.duration, 1),
+            "errors": len(self.errors),
+            "error_samples": self.errors[:5],
+            "uploads_answered_201": len(self.uploaded),
+            "images": self.images,
+            "failed_with_reason": self.failed_with_reason,
+            "lost": len(self.lost),
             "drain_s": round(self.drain_seconds, 1),
-            "p50_ms": round(percentile(everything, 50) * 1000, 1), "p95_ms": round(percentile(everything, 95) * 1000, 1),
-            "per_action": per_action, "loadavg_before": self.load_before, "loadavg_after": self.load_after,
+            "p50_ms": round(percentile(everything, 50) * 1000, 1),
+            "p95_ms": round(percentile(everything, 95) * 1000, 1),
+            "per_action": per_action,
+            "loadavg_before": self.load_before,
+            "loadavg_after": self.load_after,
             "peak_rss_mb": self.peak_rss_mb,
         }
 
@@ -95,18 +116,27 @@ class Stack:
         self.standin = self.start_images()
         instance = self.dir / "instance"
         self.settings = {
-            "instance_dir": str(instance), "database_url": f"sqlite:///{instance / 'aeontel.db'}",
-            "redis_url": self.redis.url, "secret_key": "load-secret", "storage_backend": "local",
-            "storage_root": str(instance / "storage"), "upload_tmp_dir": str(instance / "uploads"),
-            "public_url": self.url, "images_api_base": f"{self.standin.url}/client/v4",
-            "images_account_id": ACCOUNT_ID, "images_api_token": TOKEN, "images_account_hash": ACCOUNT_HASH,
+            "instance_dir": str(instance),
+            "database_url": f"sqlite:///{instance / 'aeontel.db'}",
+            "redis_url": self.redis.url,
+            "secret_key": "load-secret",
+            "storage_backend": "local",
+            "storage_root": str(instance / "storage"),
+            "upload_tmp_dir": str(instance / "uploads"),
+            "public_url": self.url,
+            "images_api_base": f"{self.standin.url}/client/v4",
+            "images_account_id": ACCOUNT_ID,
+            "images_api_token": TOKEN,
+            "images_account_hash": ACCOUNT_HASH,
             "images_delivery_base": self.standin.url,
             # A throughput test, not a test of the limiter (the security suite tests that): no 429s here.
-            "upload_rate_limit": "1000000/60", "login_rate_limit": "1000000/60",
+            "upload_rate_limit": "1000000/60",
+            "login_rate_limit": "1000000/60",
         }
         self._migrate_and_seed()
-        self.web = gunicorn_web(self.settings, self.port, self.dir / "web.log", workers=self.web_workers,
-                                threads=self.web_threads).start()
+        self.web = gunicorn_web(
+            self.settings, self.port, self.dir / "web.log", workers=self.web_workers, threads=self.web_threads
+        ).start()
         for n in range(self.worker_count):
             self.workers.append(worker_process(self.settings, self.dir / f"worker{n}.log", name=f"load-{n}").start())
         wait_http(f"{self.url}/healthz", self.web)
@@ -157,8 +187,9 @@ class Stack:
 
 
 class Client(threading.Thread):
-    def __init__(self, stack: Stack, result: Result, lock: threading.Lock, deadline: float, jpegs: list[bytes],
-                 seed: int):
+    def __init__(
+        self, stack: Stack, result: Result, lock: threading.Lock, deadline: float, jpegs: list[bytes], seed: int
+    ):
         super().__init__(daemon=True)
         self.stack, self.result, self.lock, self.deadline, self.jpegs = stack, result, lock, deadline, jpegs
         self.random = random.Random(seed)
@@ -172,14 +203,20 @@ class Client(threading.Thread):
             self.result.latencies[action].append(elapsed)
             if not ok:
                 status = response.status_code if response is not None else "exception"
-                self.result.errors.append(f"{action}: {status} {note or (response.text[:200] if response is not None else '')}")
+                self.result.errors.append(
+                    f"{action}: {status} {note or (response.text[:200] if response is not None else '')}"
+                )
 
     def sign_in(self, session: requests.Session) -> None:
         started = time.monotonic()
         page = session.get(f"{self.stack.url}/login", timeout=30)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        response = session.post(f"{self.stack.url}/login", timeout=30, allow_redirects=False,
-                                data={"csrf_token": token, "email": "load@example.com", "password": PASSWORD})
+        response = session.post(
+            f"{self.stack.url}/login",
+            timeout=30,
+            allow_redirects=False,
+            data={"csrf_token": token, "email": "load@example.com", "password": PASSWORD},
+        )
         self.record("sign_in", started, response, response.status_code == 302)
 
     def run(self) -> None:
@@ -200,20 +237,26 @@ class Client(threading.Thread):
             started = time.monotonic()
             try:
                 if action == "upload":
-                    response = session.post(f"{self.stack.url}/api/files", headers=self.api, timeout=60,
-                                            data={"project_id": self.stack.project_id},
-                                            files={"file": ("photo.jpg", self.random.choice(self.jpegs))})
+                    response = session.post(
+                        f"{self.stack.url}/api/files",
+                        headers=self.api,
+                        timeout=60,
+                        data={"project_id": self.stack.project_id},
+                        files={"file": ("photo.jpg", self.random.choice(self.jpegs))},
+                    )
                     ok = response.status_code == 201
                     if ok:
                         with self.lock:
                             self.result.uploaded.append(response.json()["id"])
                 elif action == "list_images":
-                    response = session.get(f"{self.stack.url}/api/images", headers=self.api, timeout=60,
-                                           params={"limit": 50})
+                    response = session.get(
+                        f"{self.stack.url}/api/images", headers=self.api, timeout=60, params={"limit": 50}
+                    )
                     ok = response.status_code == 200 and "data" in response.json()
                 elif action == "list_files":
-                    response = session.get(f"{self.stack.url}/api/files", headers=self.api, timeout=60,
-                                           params={"limit": 50})
+                    response = session.get(
+                        f"{self.stack.url}/api/files", headers=self.api, timeout=60, params={"limit": 50}
+                    )
                     ok = response.status_code == 200 and "data" in response.json()
                 else:
                     response = session.get(gallery, timeout=60)
@@ -239,21 +282,28 @@ def settle(stack: Stack, uploaded: list[str]) -> tuple[int, int, list[str]]:
     db_path = stack.settings["database_url"].removeprefix("sqlite:///")
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as conn:
         images = {row[0] for row in conn.execute("SELECT file_id FROM image")}
-        failed = {row[0] for row in conn.execute(
-            "SELECT id FROM file WHERE status = 'error' AND error_message IS NOT NULL AND error_message != ''")}
+        failed = {
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM file WHERE status = 'error' AND error_message IS NOT NULL AND error_message != ''"
+            )
+        }
     conn.close()
     open_ids = [file_id for file_id in uploaded if file_id not in images and file_id not in failed]
     return len(images & set(uploaded)), len(failed & set(uploaded)), open_ids
 
 
-def run(duration: float = 60, clients: int = 50, web_workers: int = 4, drain_timeout: float = 300,
-        report=print) -> Result:
+def run(
+    duration: float = 60, clients: int = 50, web_workers: int = 4, drain_timeout: float = 300, report=print
+) -> Result:
     result = Result(duration=duration, clients=clients)
     stack = Stack(web_workers=web_workers)
     try:
         stack.start()
-        report(f"stack up: web {stack.url} ({web_workers} gunicorn workers x 4 threads), 2 workers, "
-               f"imagesd {stack.standin.url}, redis {stack.redis.url}; load average {loadavg()}")
+        report(
+            f"stack up: web {stack.url} ({web_workers} gunicorn workers x 4 threads), 2 workers, "
+            f"imagesd {stack.standin.url}, redis {stack.redis.url}; load average {loadavg()}"
+        )
         sampler = RssSampler(stack.processes())
         sampler.start()
         jpegs = sample_jpegs()
@@ -271,8 +321,10 @@ def run(duration: float = 60, clients: int = 50, web_workers: int = 4, drain_tim
         for thread in threads:
             thread.join(duration + 120)
         result.load_after = loadavg()
-        report(f"{result.requests} requests in {duration:.0f} s from {clients} clients, {len(result.errors)} errors, "
-               f"{len(result.uploaded)} uploads answered 201; draining the queue")
+        report(
+            f"{result.requests} requests in {duration:.0f} s from {clients} clients, {len(result.errors)} errors, "
+            f"{len(result.uploaded)} uploads answered 201; draining the queue"
+        )
         started = time.monotonic()
         while True:
             result.images, result.failed_with_reason, open_ids = settle(stack, result.uploaded)
@@ -289,8 +341,11 @@ def run(duration: float = 60, clients: int = 50, web_workers: int = 4, drain_tim
                 result.errors.append(f"{name} died:\n{tail(process.log)}")
         for log in stack.logs():
             text = tail(log, 2_000_000)
-            for match in re.finditer(r"Traceback \(most recent call last\):\n(?:(?:  .*|\s*|During handling.*|"
-                                     r"The above exception.*|Traceback.*)\n)*(.*)|.*database is locked.*", text):
+            for match in re.finditer(
+                r"Traceback \(most recent call last\):\n(?:(?:  .*|\s*|During handling.*|"
+                r"The above exception.*|Traceback.*)\n)*(.*)|.*database is locked.*",
+                text,
+            ):
                 result.errors.append(f"{log.name}: {match.group(1) or match.group(0)}"[:500])
         return result
     finally:

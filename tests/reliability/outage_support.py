@@ -28,19 +28,28 @@ class PausableStandin(StandIn):
         root = Path(tempfile.mkdtemp(prefix="imagesd-outage-"))
         super().__init__(free_port(), root / "data", None, root / "server.log", None)
         self.env = dict(os.environ)
-        self.env.update({
-            "IMAGESD_DATA_DIR": str(self.data_dir), "IMAGESD_PORT": str(self.port),
-            "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{self.port}", "IMAGES_ACCOUNT_ID": ACCOUNT_ID,
-            "IMAGES_ACCOUNT_HASH": ACCOUNT_HASH, "IMAGES_API_TOKEN": TOKEN, "IMAGES_SIGNING_KEY": SIGNING_KEY,
-            "IMAGESD_FETCH_READ_TIMEOUT": "2", "IMAGESD_FETCH_TOTAL_TIMEOUT": "10", "IMAGESD_FAULTS": "",
-            "IMAGESD_FETCH_ALLOW": LOOPBACK_ALLOW,
-        })
+        self.env.update(
+            {
+                "IMAGESD_DATA_DIR": str(self.data_dir),
+                "IMAGESD_PORT": str(self.port),
+                "IMAGESD_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
+                "IMAGES_ACCOUNT_ID": ACCOUNT_ID,
+                "IMAGES_ACCOUNT_HASH": ACCOUNT_HASH,
+                "IMAGES_API_TOKEN": TOKEN,
+                "IMAGES_SIGNING_KEY": SIGNING_KEY,
+                "IMAGESD_FETCH_READ_TIMEOUT": "2",
+                "IMAGESD_FETCH_TOTAL_TIMEOUT": "10",
+                "IMAGESD_FAULTS": "",
+                "IMAGESD_FETCH_ALLOW": LOOPBACK_ALLOW,
+            }
+        )
         self.env.update(env)
 
     def start(self) -> "PausableStandin":
         first = self.launched is None
-        self.launched = devstack.start_standin(self.env, self.port, self.data_dir, workers=2, threads=4, log=self.log,
-                                               timeout=30)
+        self.launched = devstack.start_standin(
+            self.env, self.port, self.data_dir, workers=2, threads=4, log=self.log, timeout=30
+        )
         self.process = self.launched.popen
         if first:  # a new account, set up once as `make dev` does; its data (and so the setup) outlives restarts
             from app.domain.account_setup import apply_account_setup

@@ -145,9 +145,21 @@ def worker_process(settings: dict, log: Path, name: str | None = None, **extra) 
 
 def gunicorn_web(settings: dict, port: int, log: Path, workers: int = 2, threads: int = 4, **extra) -> Process:
     env = settings_env(settings, PORT=str(port), **extra)
-    cmd = [GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-           "--timeout", "120", "--graceful-timeout", "5", *devstack.gunicorn_control_args(Path(log).parent / f"web-{port}"),
-           "app:create_app()"]
+    cmd = [
+        GUNICORN,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "5",
+        *devstack.gunicorn_control_args(Path(log).parent / f"web-{port}"),
+        "app:create_app()",
+    ]
     return Process("web", cmd, env, log)
 
 
@@ -168,8 +180,9 @@ def wait_http(url: str, process: Process, timeout: float = 30) -> None:
 
 def distinct_jpeg(n: int, size: tuple[int, int] = (320, 240)) -> bytes:
     out = io.BytesIO()
-    PILImage.new("RGB", (size[0] + n % 97, size[1]), ((n * 37) % 255, (n * 91) % 255, 120)).save(out, "JPEG",
-                                                                                                 quality=80)
+    PILImage.new("RGB", (size[0] + n % 97, size[1]), ((n * 37) % 255, (n * 91) % 255, 120)).save(
+        out, "JPEG", quality=80
+    )
     return out.getvalue()
 
 

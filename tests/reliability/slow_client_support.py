@@ -13,17 +13,24 @@ class SlowUpload:
 
     def __init__(self, port: int, token: str, project_id: str):
         boundary = uuid.uuid4().hex
-        self.head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"project_id\"\r\n\r\n{project_id}\r\n"
-                     f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.jpg\"\r\n"
-                     "Content-Type: image/jpeg\r\n\r\n").encode()
+        self.head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="project_id"\r\n\r\n{project_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
         # 70 kB at once: the multipart parser reads 64 kB chunks, so the file part (and its spool) is open before the
         # trickle starts; the rest never comes in time.
         self.head += b"\xff" * 70_000
         length = len(self.head) + 200_000 + len(f"\r\n--{boundary}--\r\n")
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.sendall((f"POST /api/files HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-                           f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n"
-                           "\r\n").encode() + self.head)
+        self.sock.sendall(
+            (
+                f"POST /api/files HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n"
+                "\r\n"
+            ).encode()
+            + self.head
+        )
         self.sock.setblocking(False)
         self.answer = b""
         self.closed = False

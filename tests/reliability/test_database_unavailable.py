@@ -7,9 +7,8 @@ import io
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from reliability_support import distinct_jpeg
+from sqlalchemy import func, select
 
 
 @contextlib.contextmanager
@@ -48,15 +47,21 @@ def test_an_upload_while_the_database_is_locked_answers_503_and_leaves_nothing(m
     client = app.test_client()
     before = file_count(app)
     with write_lock(database_url):
-        answer = client.post("/api/files", headers=tenant.auth(), data={
-            "project_id": tenant.project_id, "file": (io.BytesIO(distinct_jpeg(3)), "locked.jpg")})
+        answer = client.post(
+            "/api/files",
+            headers=tenant.auth(),
+            data={"project_id": tenant.project_id, "file": (io.BytesIO(distinct_jpeg(3)), "locked.jpg")},
+        )
     assert answer.status_code == 503, answer.get_data(as_text=True)
     assert answer.mimetype == "application/problem+json"
     assert answer.json["code"] == "database_unavailable" and int(answer.headers["Retry-After"]) > 0
     assert file_count(app) == before and leftovers(app) == []
     # The lock gone, the same upload goes through.
-    again = client.post("/api/files", headers=tenant.auth(),
-                        data={"project_id": tenant.project_id, "file": (io.BytesIO(distinct_jpeg(3)), "locked.jpg")})
+    again = client.post(
+        "/api/files",
+        headers=tenant.auth(),
+        data={"project_id": tenant.project_id, "file": (io.BytesIO(distinct_jpeg(3)), "locked.jpg")},
+    )
     assert again.status_code == 201 and file_count(app) == before + 1
 
 

@@ -22,8 +22,9 @@ def _doctor(application, fix: bool):
 def test_a_spool_left_by_a_killed_web_process_is_found_and_removed(make_app, base_settings, tenant, tmp_path):
     spool_dir = tmp_path / "uploads"
     port = free_port()
-    web = procfile_process("web", dict(base_settings, upload_tmp_dir=str(spool_dir)), tmp_path / "web.log",
-                           PORT=str(port)).start()
+    web = procfile_process(
+        "web", dict(base_settings, upload_tmp_dir=str(spool_dir)), tmp_path / "web.log", PORT=str(port)
+    ).start()
     upload = None
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", web, timeout=60)

@@ -7,9 +7,8 @@ import socket
 import threading
 import time
 
-from sqlalchemy import select
-
 from reliability_support import distinct_jpeg
+from sqlalchemy import select
 
 UPLOAD_BOUND = 3.0  # seconds: REDIS_TIMEOUT (1 s) for the enqueue plus the rate limiter's 0.5 s, with room for load
 
@@ -53,8 +52,11 @@ def test_uploads_carry_on_through_the_outbox_while_redis_hangs(make_app, tenant,
         took = []
         for n in range(3):
             started = time.monotonic()
-            answer = client.post("/api/files", headers=tenant.auth(), data={
-                "project_id": tenant.project_id, "file": (io.BytesIO(distinct_jpeg(n)), f"hung-{n}.jpg")})
+            answer = client.post(
+                "/api/files",
+                headers=tenant.auth(),
+                data={"project_id": tenant.project_id, "file": (io.BytesIO(distinct_jpeg(n)), f"hung-{n}.jpg")},
+            )
             took.append(time.monotonic() - started)
             assert answer.status_code == 201, answer.get_data(as_text=True)
         print(f"uploads with a hung Redis took {', '.join(f'{t:.2f}' for t in took)} s")
@@ -65,8 +67,9 @@ def test_uploads_carry_on_through_the_outbox_while_redis_hangs(make_app, tenant,
 
     # The real Redis (the session's) back in the picture: the relay enqueues the three file.ready events.
     with app.app_context():
-        pending = db.session.scalars(select(Event.id).where(Event.type == "file.ready",
-                                                            Event.dispatched_at.is_(None))).all()
+        pending = db.session.scalars(
+            select(Event.id).where(Event.type == "file.ready", Event.dispatched_at.is_(None))
+        ).all()
         assert len(pending) == 3
         from datetime import timedelta
 

@@ -10,19 +10,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import requests
+from reliability_support import distinct_jpeg, standin_listing, wait_until, worker_process
 from sqlalchemy import func, select
 
 from app.domain.events import Event
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
-from reliability_support import distinct_jpeg, standin_listing, wait_until, worker_process
 from tests.services import ThreadedServer
 
 
 def upload(url: str, tenant, data: bytes, name: str) -> requests.Response:
-    return requests.post(f"{url}/api/files", headers=tenant.auth(), timeout=30,
-                         data={"project_id": tenant.project_id}, files={"file": (name, data)})
+    return requests.post(
+        f"{url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": (name, data)},
+    )
 
 
 def scalar(app, query):
@@ -45,8 +50,9 @@ def image_count(app) -> int:
     return scalar(app, select(func.count()).select_from(Image))
 
 
-def test_redis_stopped_during_50_uploads_loses_nothing(app, base_settings, make_app, tenant, own_redis, live_server,
-                                                      images_service):
+def test_redis_stopped_during_50_uploads_loses_nothing(
+    app, base_settings, make_app, tenant, own_redis, live_server, images_service
+):
     """Redis goes away, 50 image uploads arrive (all answered 201), Redis comes back empty: 50 images."""
     settings = dict(base_settings, redis_url=own_redis.url)
     web = ThreadedServer(make_app(redis_url=own_redis.url)).start()
@@ -80,8 +86,9 @@ def test_redis_stopped_during_50_uploads_loses_nothing(app, base_settings, make_
     assert statuses == [("ready", 51)]
 
 
-def test_five_sigkills_during_100_jobs_leave_100_images_100_copies(app, base_settings, tenant, live_server,
-                                                                  fresh_standin):
+def test_five_sigkills_during_100_jobs_leave_100_images_100_copies(
+    app, base_settings, tenant, live_server, fresh_standin
+):
     """The worker (and its work horse) is SIGKILLed five times while 100 files provision: no loss, no duplicate,
     no orphan, judged against the stand-in's full listing."""
     standin = fresh_standin()
@@ -93,6 +100,7 @@ def test_five_sigkills_during_100_jobs_leave_100_images_100_copies(app, base_set
     worker = worker_process(settings, log).start()
     kills, kill_at = 0, [8, 24, 40, 56, 72]
     try:
+
         def a_hundred_images_between_kills() -> bool:
             nonlocal kills
             made = image_count(app)
@@ -102,8 +110,13 @@ def test_five_sigkills_during_100_jobs_leave_100_images_100_copies(app, base_set
                 worker.start()
             return made == 100
 
-        wait_until(a_hundred_images_between_kills, 150, "100 images while the worker is killed five times", (log,),
-                   interval=0.05)
+        wait_until(
+            a_hundred_images_between_kills,
+            150,
+            "100 images while the worker is killed five times",
+            (log,),
+            interval=0.05,
+        )
         assert kills == 5
     finally:
         worker.stop()
@@ -130,11 +143,16 @@ def rejected_bytes() -> bytes:
 
 
 def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_once(
-        app, base_settings, make_app, tenant, live_server, fresh_standin):
+    app, base_settings, make_app, tenant, live_server, fresh_standin
+):
     """The stand-in answers its first 10 API calls 503 (6) and 429 (4), each with Retry-After: 2."""
     standin = fresh_standin(IMAGESD_FAULTS="503:6,429:4", IMAGESD_FAULT_RETRY_AFTER="2")
-    settings = dict(base_settings, images_api_base=f"{standin.url}/client/v4", images_delivery_base=standin.url,
-                    images_max_attempts=8)
+    settings = dict(
+        base_settings,
+        images_api_base=f"{standin.url}/client/v4",
+        images_delivery_base=standin.url,
+        images_max_attempts=8,
+    )
     log = Path(base_settings["instance_dir"]) / "flaky-images-worker.log"
     log.unlink(missing_ok=True)
     answers = [upload(live_server.url, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(20)]
@@ -145,14 +163,19 @@ def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_
         tiff = upload(live_server.url, tenant, rejected_bytes(), "cut.png")
         assert tiff.status_code == 201
         tiff_id = tiff.json()["id"]
-        wait_until(lambda: scalar(app, select(File.status).where(File.id == tiff_id)) == "error", 30,
-                   "the damaged PNG to fail", (log,))
+        wait_until(
+            lambda: scalar(app, select(File.status).where(File.id == tiff_id)) == "error",
+            30,
+            "the damaged PNG to fail",
+            (log,),
+        )
     finally:
         worker.stop()
     # What the worker would do next, done here and now instead of waiting for it: a maintenance pass (relay and
     # reconcile) and every queue worked until empty. A wrong retry of the damaged PNG would happen in it.
-    flaky = make_app(images_api_base=settings["images_api_base"], images_delivery_base=standin.url,
-                     images_max_attempts=8)
+    flaky = make_app(
+        images_api_base=settings["images_api_base"], images_delivery_base=standin.url, images_max_attempts=8
+    )
     with flaky.app_context():
         from rq import SimpleWorker
 
@@ -181,8 +204,14 @@ def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_
         assert "PNG image is damaged" in failed.error_message and failed.error_message.count("\n") == 0
         row = db.session.get(Provisioning, tiff_id)
         assert (row.state, row.attempts) == ("failed", 1), "a permanent 4xx is not retried"
-        assert db.session.scalar(select(func.count()).select_from(Event).where(
-            Event.type == "image.provision_failed", Event.subject_id == tiff_id)) == 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.type == "image.provision_failed", Event.subject_id == tiff_id)
+            )
+            == 1
+        )
         db.session.remove()
 
 
@@ -223,8 +252,9 @@ def test_a_file_whose_job_dies_every_time_is_given_up_with_a_reason(app, base_se
     from app.domain.images import CRASH_ALLOWANCE
 
     tarpit = Tarpit()
-    settings = dict(base_settings, images_api_base=f"{tarpit.url}/client/v4", images_max_attempts=1,
-                    provision_lease_seconds=1)
+    settings = dict(
+        base_settings, images_api_base=f"{tarpit.url}/client/v4", images_max_attempts=1, provision_lease_seconds=1
+    )
     log = Path(base_settings["instance_dir"]) / "poison-worker.log"
     file_id = upload(live_server.url, tenant, distinct_jpeg(3), "poison.jpg").json()["id"]
     attempts = lambda: scalar(app, select(Provisioning.attempts).where(Provisioning.file_id == file_id)) or 0  # noqa: E731
@@ -232,12 +262,22 @@ def test_a_file_whose_job_dies_every_time_is_given_up_with_a_reason(app, base_se
     kills = 0
     try:
         while kills < 1 + CRASH_ALLOWANCE:
-            wait_until(lambda: attempts() > kills, 30, f"claim {kills + 1} of the poison file", (log,), interval=0.05)
+            wait_until(
+                lambda: attempts() > kills,  # noqa: B023 - waited on in this iteration
+                30,
+                f"claim {kills + 1} of the poison file",
+                (log,),
+                interval=0.05,
+            )
             worker.kill()
             kills += 1
             worker.start()
-        wait_until(lambda: scalar(app, select(File.status).where(File.id == file_id)) == "error", 30,
-                   "the poison file to be given up", (log,))
+        wait_until(
+            lambda: scalar(app, select(File.status).where(File.id == file_id)) == "error",
+            30,
+            "the poison file to be given up",
+            (log,),
+        )
     finally:
         worker.stop()
         tarpit.close()

@@ -7,14 +7,14 @@ import threading
 from pathlib import Path
 
 import requests
+from hostile_corpus import Case, build
+from imagesd_support import ACCOUNT_HASH
+from reliability_support import Process, distinct_jpeg, tail, wait_until, worker_process
 from sqlalchemy import select
 
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
-from hostile_corpus import Case, build
-from imagesd_support import ACCOUNT_HASH
-from reliability_support import Process, distinct_jpeg, tail, wait_until, worker_process
 
 MEMORY_LIMIT_MB = 500  # the worker process tree
 STANDIN_GROWTH_LIMIT_MB = 600  # growth of the stand-in's gunicorn master and two workers together (shared fixture)
@@ -26,7 +26,7 @@ class RssSampler(threading.Thread):
     def __init__(self, trees: dict):
         super().__init__(daemon=True)
         self.trees = trees
-        self.peaks = {name: 0.0 for name in trees}
+        self.peaks = dict.fromkeys(trees, 0.0)
         self.stop = threading.Event()
 
     def run(self):
@@ -53,12 +53,16 @@ def outcome(app, file_id: str):
 
 
 def shared_cases(corpus: Path) -> list[Case]:
-    return [Case(f"shared/{path.name}", path.read_bytes(), "either") for path in sorted(corpus.iterdir())
-            if path.suffix.lower() in {".jpg", ".jpeg", ".heic", ".heif", ".png"}]
+    return [
+        Case(f"shared/{path.name}", path.read_bytes(), "either")
+        for path in sorted(corpus.iterdir())
+        if path.suffix.lower() in {".jpg", ".jpeg", ".heic", ".heif", ".png"}
+    ]
 
 
-def test_hostile_corpus_ends_in_clear_errors_or_correct_images(app, base_settings, tenant, live_server,
-                                                              images_service, corpus):
+def test_hostile_corpus_ends_in_clear_errors_or_correct_images(
+    app, base_settings, tenant, live_server, images_service, corpus
+):
     cases = build()
     cases += shared_cases(corpus)
     assert len(cases) >= 25 + 13
@@ -74,9 +78,13 @@ def test_hostile_corpus_ends_in_clear_errors_or_correct_images(app, base_setting
     try:
         uploaded: dict[str, str] = {}
         for case in cases:
-            response = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=60,
-                                     data={"project_id": tenant.project_id},
-                                     files={"file": (Path(case.name).name, case.data, "image/png")})
+            response = requests.post(
+                f"{live_server.url}/api/files",
+                headers=tenant.auth(),
+                timeout=60,
+                data={"project_id": tenant.project_id},
+                files={"file": (Path(case.name).name, case.data, "image/png")},
+            )
             if response.status_code == 201:
                 uploaded[case.name] = response.json()["id"]
                 continue
@@ -92,12 +100,21 @@ def test_hostile_corpus_ends_in_clear_errors_or_correct_images(app, base_setting
                         results[name] = found
             return len(results) == len(cases)
 
-        wait_until(settled, 150, "every hostile file to settle: " +
-                   ", ".join(name for name in uploaded if name not in results), (log,))
+        wait_until(
+            settled,
+            150,
+            "every hostile file to settle: " + ", ".join(name for name in uploaded if name not in results),
+            (log,),
+        )
         assert worker.alive(), "the worker survived the corpus"
         # Still working: an ordinary photo after the hostile ones becomes an image.
-        normal = requests.post(f"{live_server.url}/api/files", headers=tenant.auth(), timeout=30,
-                               data={"project_id": tenant.project_id}, files={"file": ("ok.jpg", distinct_jpeg(7))})
+        normal = requests.post(
+            f"{live_server.url}/api/files",
+            headers=tenant.auth(),
+            timeout=30,
+            data={"project_id": tenant.project_id},
+            files={"file": ("ok.jpg", distinct_jpeg(7))},
+        )
         wait_until(lambda: (outcome(app, normal.json()["id"]) or ("",))[0] == "image", 60, "an ordinary photo", (log,))
         assert worker.alive()
     finally:
@@ -106,8 +123,10 @@ def test_hostile_corpus_ends_in_clear_errors_or_correct_images(app, base_setting
         worker.stop()
 
     width = max(len(name) for name in results)
-    print(f"\nhostile corpus: {len(cases)} files; peak RSS worker {sampler.peaks['worker']:.0f} MB, "
-          f"imagesd {sampler.peaks['imagesd']:.0f} MB ({standin_before:.0f} MB before)")
+    print(
+        f"\nhostile corpus: {len(cases)} files; peak RSS worker {sampler.peaks['worker']:.0f} MB, "
+        f"imagesd {sampler.peaks['imagesd']:.0f} MB ({standin_before:.0f} MB before)"
+    )
     for case in cases:
         print(f"  {case.name:<{width}}  {results[case.name]}")
 
@@ -137,10 +156,13 @@ def test_hostile_corpus_ends_in_clear_errors_or_correct_images(app, base_setting
         if case.expect == "error" and kind not in ("error", "refused"):
             problems.append(f"{case.name}: expected an error, got {result}")
     with app.app_context():
-        stuck = db.session.scalars(select(Provisioning.file_id).where(Provisioning.state.in_(("queued", "running", "waiting"))))
+        stuck = db.session.scalars(
+            select(Provisioning.file_id).where(Provisioning.state.in_(("queued", "running", "waiting")))
+        )
         assert list(stuck) == [], "no provisioning left half-way"
         db.session.remove()
     assert not problems, "\n".join(problems)
     assert sampler.peaks["worker"] < MEMORY_LIMIT_MB, f"worker peak RSS {sampler.peaks['worker']:.0f} MB\n{tail(log)}"
-    assert sampler.peaks["imagesd"] - standin_before < STANDIN_GROWTH_LIMIT_MB, \
+    assert sampler.peaks["imagesd"] - standin_before < STANDIN_GROWTH_LIMIT_MB, (
         f"stand-in peak RSS {sampler.peaks['imagesd']:.0f} MB, {standin_before:.0f} MB before the corpus"
+    )

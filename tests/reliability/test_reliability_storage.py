@@ -11,11 +11,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from reliability_support import free_port, gunicorn_web, tail, wait_http, wait_until, worker_process
 from sqlalchemy import func, select
 
 from app.domain.files import File
 from app.extensions import db
-from reliability_support import free_port, gunicorn_web, tail, wait_http, wait_until, worker_process
 
 
 def count_files(app) -> int:
@@ -52,11 +52,18 @@ def tmpfs(size: str, read_only: bool = False):
 def upload(client, tenant, data: bytes, name: str = "photo.jpg"):
     """A multipart body built here (werkzeug's test client would spool a large one to a file it never closes)."""
     boundary = "storage-fault-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"project_id\"\r\n\r\n{tenant.project_id}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return client.post("/api/files", headers=tenant.auth(), data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="project_id"\r\n\r\n{tenant.project_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return client.post(
+        "/api/files", headers=tenant.auth(), data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def assert_problem(response, status: int, code: str):
@@ -115,12 +122,19 @@ class SlowUpload(threading.Thread):
         self.response = None
         self.error = None
         boundary = "reliability-boundary"
-        self.head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"project_id\"\r\n\r\n{tenant.project_id}\r\n"
-                     f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.jpg\"\r\n"
-                     f"Content-Type: image/jpeg\r\n\r\n").encode()
+        self.head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="project_id"\r\n\r\n{tenant.project_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
         self.tail = f"\r\n--{boundary}--\r\n".encode()
-        self.headers = dict(tenant.auth(), **{"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                              "Content-Length": str(len(self.head) + BIG + len(self.tail))})
+        self.headers = dict(
+            tenant.auth(),
+            **{
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(len(self.head) + BIG + len(self.tail)),
+            },
+        )
 
     def run(self):
         import http.client
@@ -155,8 +169,13 @@ def test_web_killed_during_a_100mb_upload_leaves_nothing_pending(app, base_setti
     sweeper removes it once it is older than STALE_UPLOAD_SECONDS."""
     port = free_port()
     uploads_dir, storage_root = tmp_path / "uploads", tmp_path / "storage"
-    settings = dict(base_settings, max_upload_bytes=150 * 1024 * 1024, upload_tmp_dir=str(uploads_dir),
-                    storage_root=str(storage_root), public_url=f"http://127.0.0.1:{port}")
+    settings = dict(
+        base_settings,
+        max_upload_bytes=150 * 1024 * 1024,
+        upload_tmp_dir=str(uploads_dir),
+        storage_root=str(storage_root),
+        public_url=f"http://127.0.0.1:{port}",
+    )
     log = tmp_path / "web.log"
     web = gunicorn_web(settings, port, log, workers=2, threads=2).start()
     worker = None
@@ -177,8 +196,9 @@ def test_web_killed_during_a_100mb_upload_leaves_nothing_pending(app, base_setti
         # The worker's maintenance pass sweeps it once it is stale.
         worker_log = tmp_path / "worker.log"
         worker = worker_process(settings, worker_log, STALE_UPLOAD_SECONDS="2").start()
-        wait_until(lambda: not list(uploads_dir.glob("upload-*.part")), 30, "the sweeper to remove the spool",
-                   (worker_log,))
+        wait_until(
+            lambda: not list(uploads_dir.glob("upload-*.part")), 30, "the sweeper to remove the spool", (worker_log,)
+        )
         assert leftovers(storage_root) == []
         assert count_files(app) == 0
     finally:
@@ -203,8 +223,13 @@ def test_web_killed_while_a_100mb_upload_is_pending_is_swept(app, base_settings,
     port = free_port()
     uploads_dir = tmp_path / "uploads"
     with tmpfs("300m") as storage_root:
-        settings = dict(base_settings, max_upload_bytes=150 * 1024 * 1024, upload_tmp_dir=str(uploads_dir),
-                        storage_root=str(storage_root), public_url=f"http://127.0.0.1:{port}")
+        settings = dict(
+            base_settings,
+            max_upload_bytes=150 * 1024 * 1024,
+            upload_tmp_dir=str(uploads_dir),
+            storage_root=str(storage_root),
+            public_url=f"http://127.0.0.1:{port}",
+        )
         log = tmp_path / "web.log"
         web = gunicorn_web(settings, port, log, workers=1, threads=2).start()
         worker = None
@@ -212,16 +237,25 @@ def test_web_killed_while_a_100mb_upload_is_pending_is_swept(app, base_settings,
             wait_http(f"http://127.0.0.1:{port}/healthz", web)
             client = SlowUpload(port, tenant, pause_at=None)
             client.start()
-            caught = wait_until(lambda: pending_ids(app) or (not client.is_alive() and ["finished"]), 120,
-                                "the pending row", (log,), interval=0.002)
+            caught = wait_until(
+                lambda: pending_ids(app) or (not client.is_alive() and ["finished"]),
+                120,
+                "the pending row",
+                (log,),
+                interval=0.002,
+            )
             web.kill()
             client.join(60)
             outcome = "killed while pending" if client.response is None else f"answered {client.response[0]}"
             print(f"100 MB upload: {outcome}; pending seen: {caught}")
             worker_log = tmp_path / "worker.log"
             worker = worker_process(settings, worker_log, STALE_UPLOAD_SECONDS="2").start()
-            wait_until(lambda: not pending_ids(app) and not list(uploads_dir.glob("upload-*")), 30,
-                       "the sweeper to fail the pending upload and remove its spool", (worker_log,))
+            wait_until(
+                lambda: not pending_ids(app) and not list(uploads_dir.glob("upload-*")),
+                30,
+                "the sweeper to fail the pending upload and remove its spool",
+                (worker_log,),
+            )
             with app.app_context():
                 rows = list(db.session.scalars(select(File)))
                 db.session.remove()

@@ -16,7 +16,6 @@ import uuid
 
 import requests
 from flask.sessions import SecureCookieSessionInterface
-
 from procfile_support import procfile_process
 from reliability_support import distinct_jpeg, free_port, tail, wait_http, wait_until
 from slow_client_support import SlowUpload, spools
@@ -39,8 +38,10 @@ def make_editor(app, workspace_id: str) -> int:
     from app.extensions import db
 
     with app.app_context():
-        user = accounts.User(email=f"slow-{uuid.uuid4().hex[:8]}@example.com",
-                             password_hash=generate_password_hash("x" * 12, method="pbkdf2:sha256:1000"))
+        user = accounts.User(
+            email=f"slow-{uuid.uuid4().hex[:8]}@example.com",
+            password_hash=generate_password_hash("x" * 12, method="pbkdf2:sha256:1000"),
+        )
         db.session.add(user)
         db.session.flush()
         db.session.add(accounts.Membership(user_id=user.id, workspace_id=workspace_id, role="editor"))
@@ -53,8 +54,9 @@ def test_fifty_slow_uploads_do_not_take_the_site_down(app, base_settings, tenant
     spool_dir = tmp_path / "uploads"
     settings = dict(base_settings, upload_tmp_dir=str(spool_dir), public_url=f"http://127.0.0.1:{port}")
     log = tmp_path / "web.log"
-    web = procfile_process("web", settings, log, PORT=str(port), BODY_READ_TIMEOUT=str(BODY_READ_TIMEOUT),
-                           BODY_MIN_RATE=str(BODY_MIN_RATE)).start()
+    web = procfile_process(
+        "web", settings, log, PORT=str(port), BODY_READ_TIMEOUT=str(BODY_READ_TIMEOUT), BODY_MIN_RATE=str(BODY_MIN_RATE)
+    ).start()
     base = f"http://127.0.0.1:{port}"
     slow: list[SlowUpload] = []
     stop = threading.Event()
@@ -80,21 +82,30 @@ def test_fifty_slow_uploads_do_not_take_the_site_down(app, base_settings, tenant
             started = time.monotonic()
             assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
             latencies.append(time.monotonic() - started)
-        print(f"healthz under {SLOW_CONNECTIONS} slow uploads: max {max(latencies) * 1000:.0f} ms, "
-              f"median {sorted(latencies)[5] * 1000:.0f} ms")
+        print(
+            f"healthz under {SLOW_CONNECTIONS} slow uploads: max {max(latencies) * 1000:.0f} ms, "
+            f"median {sorted(latencies)[5] * 1000:.0f} ms"
+        )
         assert max(latencies) < HEALTH_PROMISE, latencies
 
-        answer = requests.post(f"{base}/api/files", headers=tenant.auth(), data={"project_id": tenant.project_id},
-                               files={"file": ("fast.jpg", distinct_jpeg(1), "image/jpeg")}, timeout=30)
+        answer = requests.post(
+            f"{base}/api/files",
+            headers=tenant.auth(),
+            data={"project_id": tenant.project_id},
+            files={"file": ("fast.jpg", distinct_jpeg(1), "image/jpeg")},
+            timeout=30,
+        )
         assert answer.status_code == 201, answer.text
         cookie = signed_in_cookie(app, make_editor(app, tenant.workspace_id))
-        page = requests.get(f"{base}/w/{tenant.workspace_id}/p/{tenant.project_id}/content",
-                            cookies={"session": cookie}, timeout=30)
+        page = requests.get(
+            f"{base}/w/{tenant.workspace_id}/p/{tenant.project_id}/content", cookies={"session": cookie}, timeout=30
+        )
         assert page.status_code == 200 and "<html" in page.text and "fast.jpg" in page.text
 
         # After the deadline every slow connection is answered 408, closed by the server, and its spool is gone.
-        wait_until(lambda: all(c.closed for c in slow), BODY_READ_TIMEOUT + 40, "the slow connections to close",
-                   logs=(log,))
+        wait_until(
+            lambda: all(c.closed for c in slow), BODY_READ_TIMEOUT + 40, "the slow connections to close", logs=(log,)
+        )
         assert all(c.answer.startswith(b"HTTP/1.1 408") for c in slow if c.answer), {c.answer[:40] for c in slow}
         assert sum(c.answer.startswith(b"HTTP/1.1 408") for c in slow) >= SLOW_CONNECTIONS // 2
         wait_until(lambda: not spools(spool_dir), 10, "the slow uploads' spools to go", logs=(log,))
@@ -113,8 +124,9 @@ def test_headers_trickling_in_are_cut_off_by_the_web_line(base_settings, tmp_pat
     """Slowloris on the headers: gunicorn's gevent worker gives a request's headers its keep-alive time (2 s)."""
     port = free_port()
     log = tmp_path / "web.log"
-    web = procfile_process("web", dict(base_settings, public_url=f"http://127.0.0.1:{port}"), log,
-                           PORT=str(port)).start()
+    web = procfile_process(
+        "web", dict(base_settings, public_url=f"http://127.0.0.1:{port}"), log, PORT=str(port)
+    ).start()
     trickling: list[socket.socket] = []
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", web, timeout=60)

@@ -75,13 +75,27 @@ def _side(app, name: str, roles: tuple[str, ...]) -> Side:
         users[role] = user.id
     db.session.commit()
     image = files.store_upload(ws.id, prj.id, _spool(app, png()), "photo.png")
-    db.session.add(Image(file_id=image.id, workspace_id=ws.id, cf_image_id=image.id, width=32, height=24,
-                         size=image.size, format="png", exif={}, require_signed_urls=False))
+    db.session.add(
+        Image(
+            file_id=image.id,
+            workspace_id=ws.id,
+            cf_image_id=image.id,
+            width=32,
+            height=24,
+            size=image.size,
+            format="png",
+            exif={},
+            require_signed_urls=False,
+        )
+    )
     db.session.add(Provisioning(file_id=image.id, workspace_id=ws.id, state="done", attempts=1, cf_image_id=image.id))
     failed = files.store_upload(ws.id, prj.id, _spool(app, png(color=(0, 90, 0))), "broken.png")
     failed.status, failed.error_code, failed.error_message = "error", "images_unavailable", "The service was away."
-    db.session.add(Provisioning(file_id=failed.id, workspace_id=ws.id, state="failed", attempts=3,
-                                last_error="The service was away."))
+    db.session.add(
+        Provisioning(
+            file_id=failed.id, workspace_id=ws.id, state="failed", attempts=3, last_error="The service was away."
+        )
+    )
     db.session.commit()
     webhook_id, delivery_id = _webhook(ws.id)
     return Side(ws.id, prj.id, write, read, image.id, failed.id, users, webhook_id, delivery_id)
@@ -95,10 +109,18 @@ def _webhook(workspace_id: str) -> tuple[str, str]:
 
     endpoint, _ = webhooks.create_endpoint(workspace_id, "https://1.1.1.1/hooks")
     now = utcnow()
-    delivery = webhooks.WebhookDelivery(id=new_id("msg"), endpoint_id=endpoint.id, event_id=new_id("evt"),
-                                        event_type="image.created", payload={"type": "image.created", "data": {}},
-                                        state="succeeded", attempts=1, next_attempt_at=now, pending_since=now,
-                                        created_at=now)
+    delivery = webhooks.WebhookDelivery(
+        id=new_id("msg"),
+        endpoint_id=endpoint.id,
+        event_id=new_id("evt"),
+        event_type="image.created",
+        payload={"type": "image.created", "data": {}},
+        state="succeeded",
+        attempts=1,
+        next_attempt_at=now,
+        pending_since=now,
+        created_at=now,
+    )
     db.session.add(delivery)
     db.session.commit()
     return endpoint.id, delivery.id
@@ -126,8 +148,11 @@ class Caller:
                 session["user_id"] = user_id
                 session["csrf_token"] = raw
             self.csrf = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
-        token = {"token_read": world.a.read_token, "token_write": world.a.write_token,
-                 "other_token": world.b.write_token}.get(role)
+        token = {
+            "token_read": world.a.read_token,
+            "token_write": world.a.write_token,
+            "other_token": world.b.write_token,
+        }.get(role)
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
@@ -158,20 +183,38 @@ def snapshot(app) -> tuple:
     with app.app_context():
         rows = (
             sorted(db.session.execute(select(File.id, File.status, File.error_code, File.name, File.deleted_at)).all()),
-            sorted(db.session.execute(select(Image.file_id, Image.alt_text, Image.decorative, Image.focal_x,
-                                             Image.focal_y)).all()),
+            sorted(
+                db.session.execute(
+                    select(Image.file_id, Image.alt_text, Image.decorative, Image.focal_x, Image.focal_y)
+                ).all()
+            ),
             sorted(db.session.execute(select(Provisioning.file_id, Provisioning.state, Provisioning.attempts)).all()),
             sorted(db.session.execute(select(User.id, User.password_hash)).all()),
             sorted(db.session.execute(select(Membership.user_id, Membership.workspace_id, Membership.role)).all()),
             sorted(db.session.execute(select(ApiToken.id, ApiToken.revoked_at)).all()),
-            sorted((ws_id, name, sorted((settings or {}).items()))
-                   for ws_id, name, settings in db.session.execute(select(Workspace.id, Workspace.name,
-                                                                          Workspace.settings))),
+            sorted(
+                (ws_id, name, sorted((settings or {}).items()))
+                for ws_id, name, settings in db.session.execute(
+                    select(Workspace.id, Workspace.name, Workspace.settings)
+                )
+            ),
             sorted(db.session.execute(select(UploadUrl.id, UploadUrl.state, UploadUrl.file_id)).all()),
-            sorted(db.session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.description,
-                                             WebhookEndpoint.enabled, WebhookEndpoint.secret_encrypted)).all()),
-            sorted(db.session.execute(select(WebhookDelivery.id, WebhookDelivery.state,
-                                             WebhookDelivery.pending_since)).all()),
+            sorted(
+                db.session.execute(
+                    select(
+                        WebhookEndpoint.id,
+                        WebhookEndpoint.url,
+                        WebhookEndpoint.description,
+                        WebhookEndpoint.enabled,
+                        WebhookEndpoint.secret_encrypted,
+                    )
+                ).all()
+            ),
+            sorted(
+                db.session.execute(
+                    select(WebhookDelivery.id, WebhookDelivery.state, WebhookDelivery.pending_since)
+                ).all()
+            ),
         )
         db.session.remove()
         return rows

@@ -8,9 +8,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from rq import SimpleWorker
-
 from imagesd_support import ACCOUNT_HASH, start_standin, stop_standin
+from rq import SimpleWorker
 from security_support import png
 
 
@@ -26,8 +25,11 @@ def fresh_standin():
 
 @pytest.fixture
 def stack(app, make_app, live_server, fresh_standin):
-    application = make_app(images_api_base=f"{fresh_standin.url}/client/v4", images_delivery_base=fresh_standin.url,
-                           images_account_hash=ACCOUNT_HASH)
+    application = make_app(
+        images_api_base=f"{fresh_standin.url}/client/v4",
+        images_delivery_base=fresh_standin.url,
+        images_account_hash=ACCOUNT_HASH,
+    )
     with application.app_context():
         from app.domain import accounts
         from app.extensions import db
@@ -44,8 +46,9 @@ def stack(app, make_app, live_server, fresh_standin):
 
 
 def _copies(standin) -> list[dict]:
-    return requests.get(f"{standin.api}/v2", headers=standin.auth, params={"per_page": 1000},
-                        timeout=10).json()["result"]["images"]
+    return requests.get(f"{standin.api}/v2", headers=standin.auth, params={"per_page": 1000}, timeout=10).json()[
+        "result"
+    ]["images"]
 
 
 def _work(application, queues=None) -> None:
@@ -53,14 +56,19 @@ def _work(application, queues=None) -> None:
 
     with application.app_context():
         for _ in range(10):
-            if not SimpleWorker(list(queues or QUEUE_NAMES), connection=application.extensions["queue"].connection).work(
-                    burst=True, with_scheduler=False):
+            if not SimpleWorker(
+                list(queues or QUEUE_NAMES), connection=application.extensions["queue"].connection
+            ).work(burst=True, with_scheduler=False):
                 return
 
 
 def _upload(application, prj, auth, data: bytes, name: str) -> str:
-    response = application.test_client().post("/api/files", headers=auth, content_type="multipart/form-data",
-                                              data={"project_id": prj, "file": (io.BytesIO(data), name)})
+    response = application.test_client().post(
+        "/api/files",
+        headers=auth,
+        content_type="multipart/form-data",
+        data={"project_id": prj, "file": (io.BytesIO(data), name)},
+    )
     assert response.status_code == 201, response.text
     return response.json["id"]
 
@@ -100,9 +108,12 @@ def test_doctor_finds_and_fixes_each_inconsistency(stack, fresh_standin):
     # 3. An image whose Images copy is gone.
     requests.delete(f"{fresh_standin.api}/v1/{lost_copy}", headers=fresh_standin.auth, timeout=10).raise_for_status()
     # 4. A copy made for a file that no longer has an image row (and none in flight).
-    ghost = fresh_standin.upload(png(), "ghost.png", metadata=json.dumps({"fileId": "fil_ghost000000000000000000000",
-                                                                         "workspaceId": ws}),
-                                 creator="fil_ghost000000000000000000000").json()["result"]["id"]
+    ghost = fresh_standin.upload(
+        png(),
+        "ghost.png",
+        metadata=json.dumps({"fileId": "fil_ghost000000000000000000000", "workspaceId": ws}),
+        creator="fil_ghost000000000000000000000",
+    ).json()["result"]["id"]
     # 5. Provisioning whose job was lost long ago, with a copy an earlier attempt made (in flight: not an orphan).
     stuck = _upload(application, prj, auth, png(color=(7, 8, 9)), "stuck.png")
     _work(application, queues=("events",))  # file.ready → a provisioning row and its job on the images queue
@@ -134,8 +145,12 @@ def test_doctor_finds_and_fixes_each_inconsistency(stack, fresh_standin):
     assert _kinds(_doctor(application)) == _kinds(dry)
 
     fixed = _doctor(application, fix=True)
-    assert {f.kind for f in fixed.findings if f.fixed} == {"missing_bytes", "orphan_object", "orphan_copy",
-                                                           "stuck_provisioning"}
+    assert {f.kind for f in fixed.findings if f.fixed} == {
+        "missing_bytes",
+        "orphan_object",
+        "orphan_copy",
+        "stuck_provisioning",
+    }
     assert [f.kind for f in fixed.unresolved] == ["missing_copy"]
     assert not (storage_root / ws / "fil_orphanobject0000000000000").exists()
     assert not (storage_root / ws / "fil_orphanpartial000000000000.partial").exists()
@@ -177,10 +192,16 @@ def test_doctor_reports_account_drift_and_fix_applies_the_setup(app, make_app, c
     """A new account (flexible variants off, only `public`) breaks every tile; doctor says so and --fix sets it up."""
     bare = start_standin(setup=False)
     try:
-        images = {"IMAGES_API_BASE": f"{bare.url}/client/v4", "IMAGES_DELIVERY_BASE": bare.url,
-                  "IMAGES_SIGNING_KEY": "not-a-key-of-this-account"}
-        application = make_app(images_api_base=images["IMAGES_API_BASE"], images_delivery_base=bare.url,
-                               images_signing_key=images["IMAGES_SIGNING_KEY"])
+        images = {
+            "IMAGES_API_BASE": f"{bare.url}/client/v4",
+            "IMAGES_DELIVERY_BASE": bare.url,
+            "IMAGES_SIGNING_KEY": "not-a-key-of-this-account",
+        }
+        application = make_app(
+            images_api_base=images["IMAGES_API_BASE"],
+            images_delivery_base=bare.url,
+            images_signing_key=images["IMAGES_SIGNING_KEY"],
+        )
         with application.app_context():
             from app.domain import accounts
             from app.extensions import db

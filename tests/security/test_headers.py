@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from security_support import Caller, build_world
 from test_authorization_matrix import CASES
 
@@ -41,7 +40,9 @@ def test_every_route_answers_with_the_security_headers(app, role):
         if case.writes:
             world = build_world(app)
         caller = Caller(app, world, role)
-        response = caller.open(case.method, case.url(world, app), htmx=case.htmx, **(case.body(world) if case.body else {}))
+        response = caller.open(
+            case.method, case.url(world, app), htmx=case.htmx, **(case.body(world) if case.body else {})
+        )
         assert_secure_headers(response, delivery if case.endpoint != "api.docs" else None)
         seen.add(response.status_code)
     # Errors of routes that do not exist, HTML and problem+json.
@@ -71,7 +72,9 @@ INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 
 
-@pytest.mark.parametrize("template", sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*.html")))
+@pytest.mark.parametrize(
+    "template", sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*.html"))
+)
 def test_templates_have_no_inline_script(template):
     text = (ROOT / template).read_text()
     assert not INLINE_SCRIPT.search(text), f"{template} has an inline <script>; move it into static JS"

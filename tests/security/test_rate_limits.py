@@ -6,7 +6,6 @@ import io
 import time
 
 import pytest
-
 from security_support import PASSWORD, Caller, build_world, png, snapshot
 
 
@@ -63,8 +62,12 @@ def test_the_window_passes(app, make_app):
 
 
 def _upload(caller, project_id: str):
-    return caller.open("POST", "/api/files", data={"project_id": project_id, "file": (io.BytesIO(png()), "a.png")},
-                       content_type="multipart/form-data")
+    return caller.open(
+        "POST",
+        "/api/files",
+        data={"project_id": project_id, "file": (io.BytesIO(png()), "a.png")},
+        content_type="multipart/form-data",
+    )
 
 
 def test_api_uploads_are_limited_per_token_with_a_problem(app, make_app):
@@ -91,8 +94,9 @@ def test_gallery_uploads_are_limited_per_user(app, make_app):
     url = f"/w/{world.a.workspace_id}/p/{world.a.project_id}/content/files"
 
     def upload():
-        return editor.open("POST", url, htmx=True, data={"file": (io.BytesIO(png()), "a.png")},
-                           content_type="multipart/form-data")
+        return editor.open(
+            "POST", url, htmx=True, data={"file": (io.BytesIO(png()), "a.png")}, content_type="multipart/form-data"
+        )
 
     assert upload().status_code == 201
     limited = upload()

@@ -9,9 +9,9 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from procfile_support import procfile_process
 
 from app.config import KNOWN_DEV_SECRET_KEYS, InsecureSettings, Settings, is_loopback_url
-from procfile_support import procfile_process
 from tests.reliability.reliability_support import free_port, tail, wait_http, wait_until
 
 GOOD_KEY = "k" * 8 + "-a-production-key-that-is-long-enough-0123456789"
@@ -22,10 +22,15 @@ def production(tmp_path: Path, **changes) -> Settings:
     return Settings(instance_dir=str(tmp_path), public_url="https://images.example.com", **changes)
 
 
-@pytest.mark.parametrize("key, problem", [
-    ("", "is not set"), ("short-key", "shorter than 32 bytes"), (OLD_CONSTANT, "known development key"),
-    ("change-me-to-a-long-random-string", "known development key"),
-])
+@pytest.mark.parametrize(
+    "key, problem",
+    [
+        ("", "is not set"),
+        ("short-key", "shorter than 32 bytes"),
+        (OLD_CONSTANT, "known development key"),
+        ("change-me-to-a-long-random-string", "known development key"),
+    ],
+)
 def test_a_production_setup_refuses_a_bad_key_and_says_how_to_make_one(tmp_path, key, problem):
     with pytest.raises(InsecureSettings) as refused:
         production(tmp_path, secret_key=key).ready()
@@ -63,8 +68,9 @@ def test_a_session_cookie_signed_with_the_old_constant_is_refused(make_app, worl
     gallery = f"/w/{world.a.workspace_id}/p/{world.a.project_id}/content"
 
     def cookie(key: str) -> str:
-        signer = SecureCookieSessionInterface().get_signing_serializer(type("A", (), {"secret_key": key,
-                                                                                       "config": app.config})())
+        signer = SecureCookieSessionInterface().get_signing_serializer(
+            type("A", (), {"secret_key": key, "config": app.config})()
+        )
         return signer.dumps({"user_id": editor})
 
     forged = app.test_client()
@@ -99,9 +105,16 @@ def test_the_web_process_starts_with_a_good_key(base_settings, tmp_path):
 
 
 @settings(max_examples=100, deadline=None)
-@given(host=st.one_of(st.ip_addresses(network="127.0.0.0/8").map(str), st.just("[::1]"), st.just("localhost"),
-                      st.just("app.localhost")),
-       port=st.integers(1, 65535), scheme=st.sampled_from(["http", "https"]))
+@given(
+    host=st.one_of(
+        st.ip_addresses(network="127.0.0.0/8").map(str),
+        st.just("[::1]"),
+        st.just("localhost"),
+        st.just("app.localhost"),
+    ),
+    port=st.integers(1, 65535),
+    scheme=st.sampled_from(["http", "https"]),
+)
 def test_loopback_urls_are_development(host, port, scheme):
     assert is_loopback_url(f"{scheme}://{host}:{port}/")
 

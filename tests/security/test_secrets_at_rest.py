@@ -7,7 +7,6 @@ import json
 from sqlalchemy import text
 
 
-
 def _all_cells(app) -> str:
     """Every value of every row of every table, as one text to search."""
     from app.extensions import db
@@ -32,11 +31,16 @@ def test_cli_and_domain_store_only_hashes(app, cli):
 
     ws = aeontel("workspace", "create", "Secrets", "--json")["workspaceId"]
     cli_password = "a very private passphrase 1"
-    aeontel("user", "create", "cli@example.com", "--workspace", ws, "--role", "owner", "--password", cli_password,
-            "--json")
-    generated = aeontel("user", "create", "gen@example.com", "--workspace", ws, "--role", "viewer", "--json")["password"]
-    cli_tokens = [aeontel("token", "create", "--workspace", ws, "--scope", scope, "--json")["token"]
-                  for scope in ("read", "write")]
+    aeontel(
+        "user", "create", "cli@example.com", "--workspace", ws, "--role", "owner", "--password", cli_password, "--json"
+    )
+    generated = aeontel("user", "create", "gen@example.com", "--workspace", ws, "--role", "viewer", "--json")[
+        "password"
+    ]
+    cli_tokens = [
+        aeontel("token", "create", "--workspace", ws, "--scope", scope, "--json")["token"]
+        for scope in ("read", "write")
+    ]
     with app.app_context():
         domain_password = "another private passphrase 2"
         accounts.create_user("domain@example.com", domain_password, ws, "editor")
@@ -51,8 +55,9 @@ def test_cli_and_domain_store_only_hashes(app, cli):
     with app.app_context():
         for user in db.session.query(accounts.User):
             assert user.password_hash.startswith(("scrypt:", "pbkdf2:")), user.password_hash[:12]
-        for token, secret in zip(db.session.query(accounts.ApiToken).order_by(accounts.ApiToken.created_at),
-                                 [*cli_tokens, domain_token]):
+        for token, secret in zip(
+            db.session.query(accounts.ApiToken).order_by(accounts.ApiToken.created_at), [*cli_tokens, domain_token]
+        ):
             assert len(token.token_hash) == 64 and token.token_hash == accounts.hash_token(secret)
         # And they still work: the hashes are what authentication compares.
         assert accounts.authenticate_user("cli@example.com", cli_password) is not None

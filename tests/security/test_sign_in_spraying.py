@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from itsdangerous import URLSafeTimedSerializer
-
 from security_support import PASSWORD, build_world
+
 from tests.services import free_port
 
 

@@ -6,7 +6,6 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-
 from security_support import Caller, build_world, png
 
 
@@ -38,8 +37,11 @@ def test_links_expire_for_real(app, make_app, images_service):
     storage_url = content.headers["Location"]
     body = reader.open("GET", f"/api/images/{world.a.image_id}").json
     delivery = [body["url"], *body["variants"].values()]
-    page = Caller(short, world, "viewer").open("GET", f"/w/{world.a.workspace_id}/p/{world.a.project_id}/content"
-                                                      f"/files/{world.a.image_id}/details").get_data(as_text=True)
+    page = (
+        Caller(short, world, "viewer")
+        .open("GET", f"/w/{world.a.workspace_id}/p/{world.a.project_id}/content/files/{world.a.image_id}/details")
+        .get_data(as_text=True)
+    )
     for url in [storage_url, *delivery]:
         assert "exp=" in url and "sig=" in url, url
         assert started <= _exp(url) <= time.time() + 3, "a signed URL lives longer than SIGNED_URL_TTL"

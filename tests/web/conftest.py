@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from gallery_web_support import Member, make_user
 
 

@@ -22,8 +22,9 @@ class Member:
         self.app, self.email, self.tenant = app, email, tenant
         self.client = app.test_client()
         page = self.client.get("/login")
-        response = self.client.post("/login", data={"email": email, "password": PASSWORD,
-                                                    "csrf_token": csrf_from(page.text)})
+        response = self.client.post(
+            "/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+        )
         assert response.status_code == 302, response.text
         self.csrf = csrf_from(self.client.get(self.gallery_url).text)
 
@@ -47,7 +48,12 @@ def make_user(app, tenant, email: str, role: str) -> str:
 
 def upload_over_http(server, tenant, data: bytes, name: str) -> str:
     """Through the JSON API over real HTTP, so files exist without going through the gallery."""
-    response = requests.post(f"{server.url}/api/files", headers=tenant.auth(), timeout=30,
-                             data={"project_id": tenant.project_id}, files={"file": (name, data)})
+    response = requests.post(
+        f"{server.url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": (name, data)},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]

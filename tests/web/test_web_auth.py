@@ -77,8 +77,10 @@ def test_next_takes_you_back_but_never_off_site(app, tenant):
     client = app.test_client()
     bounced = client.get(gallery + "?status=ready")
     assert bounced.status_code == 302 and bounced.headers["Location"].startswith("/login?next=")
-    assert login(client, "ed@example.com", PASSWORD, next=gallery + "?status=ready").headers["Location"] == \
-        gallery + "?status=ready"
+    assert (
+        login(client, "ed@example.com", PASSWORD, next=gallery + "?status=ready").headers["Location"]
+        == gallery + "?status=ready"
+    )
     for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         other = app.test_client()
         assert login(other, "ed@example.com", PASSWORD, next=evil).headers["Location"] == "/"

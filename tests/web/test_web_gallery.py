@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 import requests
+from gallery_web_support import PASSWORD, csrf_from, make_user, upload_over_http
+from imagesd_support import png_header_only
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
@@ -14,8 +16,6 @@ from app.domain.events import Event
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
-from gallery_web_support import PASSWORD, csrf_from, make_user, upload_over_http
-from imagesd_support import png_header_only
 
 
 def png(color=(200, 40, 40), size=(8, 8)) -> bytes:
@@ -30,8 +30,12 @@ def count(app, model) -> int:
 
 
 def upload(member, name, data, **headers):
-    return member.client.post(member.gallery_url + "/files", data={"file": (io.BytesIO(data), name)},
-                              headers=member.htmx(**headers), content_type="multipart/form-data")
+    return member.client.post(
+        member.gallery_url + "/files",
+        data={"file": (io.BytesIO(data), name)},
+        headers=member.htmx(**headers),
+        content_type="multipart/form-data",
+    )
 
 
 def tile_id(html: str) -> str:
@@ -74,9 +78,11 @@ def test_an_upload_becomes_a_processing_tile_then_an_image(editor, app, run_jobs
 
 
 def test_a_plain_form_upload_redirects_and_takes_several_files(editor, app):
-    response = editor.client.post(editor.gallery_url + "/files", content_type="multipart/form-data",
-                                  data={"csrf_token": editor.csrf,
-                                        "file": [(io.BytesIO(png()), "a.png"), (io.BytesIO(png()), "b.png")]})
+    response = editor.client.post(
+        editor.gallery_url + "/files",
+        content_type="multipart/form-data",
+        data={"csrf_token": editor.csrf, "file": [(io.BytesIO(png()), "a.png"), (io.BytesIO(png()), "b.png")]},
+    )
     assert response.status_code == 302 and response.headers["Location"] == editor.gallery_url
     assert "Uploaded 2 files." in editor.client.get(editor.gallery_url).text
     assert count(app, File) == 2
@@ -85,12 +91,16 @@ def test_a_plain_form_upload_redirects_and_takes_several_files(editor, app):
 def test_bad_uploads_are_refused_with_a_reason(editor, app):
     empty = upload(editor, "empty.jpg", b"")
     assert empty.status_code == 400 and "The file is empty." in empty.text and "<html" not in empty.text
-    nothing = editor.client.post(editor.gallery_url + "/files", headers=editor.htmx(), data={},
-                                 content_type="multipart/form-data")
+    nothing = editor.client.post(
+        editor.gallery_url + "/files", headers=editor.htmx(), data={}, content_type="multipart/form-data"
+    )
     assert nothing.status_code == 400 and "Choose at least one file" in nothing.text
-    whole_page = editor.client.post(editor.gallery_url + "/files", data={"csrf_token": editor.csrf},
-                                    content_type="multipart/form-data")
-    assert whole_page.status_code == 400 and "<html" in whole_page.text and "Choose at least one file" in whole_page.text
+    whole_page = editor.client.post(
+        editor.gallery_url + "/files", data={"csrf_token": editor.csrf}, content_type="multipart/form-data"
+    )
+    assert (
+        whole_page.status_code == 400 and "<html" in whole_page.text and "Choose at least one file" in whole_page.text
+    )
     assert count(app, File) == 0
     text = upload(editor, "notes.jpg", b"just words, not a picture\n")
     assert text.status_code == 201 and 'data-state="file"' in text.text and "Not an image (text/plain" in text.text
@@ -102,15 +112,25 @@ def test_bad_uploads_are_refused_with_a_reason(editor, app):
 def test_too_large_is_refused_by_the_server_too(app, live_server, tenant):
     make_user(app, tenant, "big@example.com", "editor")
     session = requests.Session()
-    session.post(f"{live_server.url}/login", timeout=10, data={
-        "email": "big@example.com", "password": PASSWORD,
-        "csrf_token": csrf_from(session.get(f"{live_server.url}/login", timeout=10).text)})
+    session.post(
+        f"{live_server.url}/login",
+        timeout=10,
+        data={
+            "email": "big@example.com",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(session.get(f"{live_server.url}/login", timeout=10).text),
+        },
+    )
     gallery = f"{live_server.url}/w/{tenant.workspace_id}/p/{tenant.project_id}/content"
     token = csrf_from(session.get(gallery, timeout=10).text)
     limit = app.config["MAX_UPLOAD_BYTES"]
     for size in (limit + 1, limit + 200 * 1024):
-        response = session.post(gallery + "/files", headers={"HX-Request": "true", "X-CSRFToken": token}, timeout=30,
-                                files={"file": ("huge.jpg", b"\xff" * size)})
+        response = session.post(
+            gallery + "/files",
+            headers={"HX-Request": "true", "X-CSRFToken": token},
+            timeout=30,
+            files={"file": ("huge.jpg", b"\xff" * size)},
+        )
         assert response.status_code == 413, response.text
         assert "larger than the limit" in response.text and "<html" not in response.text
     assert count(app, File) == 0
@@ -139,15 +159,25 @@ def test_viewers_see_no_controls_and_are_refused(viewer, editor, app, run_jobs):
 
 
 def test_csrf_is_required_on_every_change(editor, app):
-    plain = editor.client.post(editor.gallery_url + "/files", headers={"HX-Request": "true"},
-                               data={"file": (io.BytesIO(png()), "a.png")}, content_type="multipart/form-data")
+    plain = editor.client.post(
+        editor.gallery_url + "/files",
+        headers={"HX-Request": "true"},
+        data={"file": (io.BytesIO(png()), "a.png")},
+        content_type="multipart/form-data",
+    )
     assert plain.status_code == 400 and "security token" in plain.text
-    forged = editor.client.post(editor.gallery_url + "/files", headers={"HX-Request": "true", "X-CSRFToken": "x" * 40},
-                                data={"file": (io.BytesIO(png()), "a.png")}, content_type="multipart/form-data")
+    forged = editor.client.post(
+        editor.gallery_url + "/files",
+        headers={"HX-Request": "true", "X-CSRFToken": "x" * 40},
+        data={"file": (io.BytesIO(png()), "a.png")},
+        content_type="multipart/form-data",
+    )
     assert forged.status_code == 403
     assert count(app, File) == 0
     file_id = tile_id(upload(editor, "a.png", png()).text)
-    assert editor.client.delete(f"{editor.gallery_url}/files/{file_id}", headers={"HX-Request": "true"}).status_code == 400
+    assert (
+        editor.client.delete(f"{editor.gallery_url}/files/{file_id}", headers={"HX-Request": "true"}).status_code == 400
+    )
     assert editor.client.post("/logout").status_code == 400
     assert count(app, File) == 1
 
@@ -202,17 +232,30 @@ def test_details_page_fragment_and_alt_text_the_api_returns(editor, app, run_job
     assert page.status_code == 200 and "<html" in page.text and f'id="details-{file_id}"' in page.text
     fragment = editor.client.get(url, headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith(f'<article id="details-{file_id}"') and "<html" not in fragment.text
-    for fact in ("100 × 68 px", "image/jpeg", "7,958 bytes", "Canon EOS 40D", "/public", "/thumbnail",
-                 "w=400,h=300,fit=cover", "Copy URL", "UTC</time>"):
+    for fact in (
+        "100 × 68 px",
+        "image/jpeg",
+        "7,958 bytes",
+        "Canon EOS 40D",
+        "/public",
+        "/thumbnail",
+        "w=400,h=300,fit=cover",
+        "Copy URL",
+        "UTC</time>",
+    ):
         assert fact in fragment.text, fact
-    saved = editor.client.post(url.replace("/details", "/alt"), headers=editor.htmx(),
-                               data={"alt_text": "  A red   bird on a branch ", "in_dialog": "1"})
+    saved = editor.client.post(
+        url.replace("/details", "/alt"),
+        headers=editor.htmx(),
+        data={"alt_text": "  A red   bird on a branch ", "in_dialog": "1"},
+    )
     assert saved.status_code == 200 and f'id="alt-{file_id}"' in saved.text and "Saved." in saved.text
     assert 'hx-swap-oob="true"' in saved.text and 'alt="A red bird on a branch"' in saved.text
     api = editor.client.get(f"/api/images/{file_id}", headers=tenant.auth("read")).get_json()
     assert api["altText"] == "A red bird on a branch" and api["decorative"] is False
-    decorative = editor.client.post(url.replace("/details", "/alt"), data={"csrf_token": editor.csrf,
-                                                                             "alt_text": "ignored", "decorative": "on"})
+    decorative = editor.client.post(
+        url.replace("/details", "/alt"), data={"csrf_token": editor.csrf, "alt_text": "ignored", "decorative": "on"}
+    )
     assert decorative.status_code == 302 and decorative.headers["Location"] == url
     api = editor.client.get(f"/api/images/{file_id}", headers=tenant.auth("read")).get_json()
     assert api["altText"] is None and api["decorative"] is True
@@ -252,8 +295,9 @@ def test_filters_search_and_other_files(editor, app, run_jobs, live_server, tena
     assert "Nothing matches." in nothing.text
 
 
-def test_retry_is_offered_for_a_passing_failure_and_refused_for_a_permanent_one(editor, app, run_jobs, live_server,
-                                                                              tenant, make_app):
+def test_retry_is_offered_for_a_passing_failure_and_refused_for_a_permanent_one(
+    editor, app, run_jobs, live_server, tenant, make_app
+):
     from rq import SimpleWorker
 
     broken = upload_over_http(live_server, tenant, png_header_only(60000, 60000), "bomb.png")
@@ -287,8 +331,12 @@ def test_retry_is_offered_for_a_passing_failure_and_refused_for_a_permanent_one(
         file = db.session.get(File, photo)
         assert (row.state, row.attempts, row.last_error) == ("queued", 0, None)
         assert (file.status, file.error_code, file.error_message) == ("ready", None, None)
-        assert db.session.scalar(select(func.count()).where(
-            Event.type == "image.provision_requested", Event.subject_id == photo)) == 2
+        assert (
+            db.session.scalar(
+                select(func.count()).where(Event.type == "image.provision_requested", Event.subject_id == photo)
+            )
+            == 2
+        )
     again = editor.client.post(f"{editor.gallery_url}/files/{photo}/retry", headers=editor.htmx())
     assert again.status_code == 409 and "Only an image that is waiting" in again.text
     run_jobs()

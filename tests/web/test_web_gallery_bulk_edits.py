@@ -5,14 +5,14 @@ import json
 import re
 import zipfile
 
+from gallery_web_support import Member, make_user, upload_over_http
+from imagesd_support import png_header_only
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from app.domain.files import File
 from app.domain.images import Image
 from app.extensions import db
-from gallery_web_support import Member, make_user, upload_over_http
-from imagesd_support import png_header_only
 
 
 def png(size=(8, 8), color=(200, 40, 40)) -> bytes:
@@ -22,8 +22,12 @@ def png(size=(8, 8), color=(200, 40, 40)) -> bytes:
 
 
 def upload(member, name, data):
-    response = member.client.post(member.gallery_url + "/files", data={"file": (io.BytesIO(data), name)},
-                                  headers=member.htmx(), content_type="multipart/form-data")
+    response = member.client.post(
+        member.gallery_url + "/files",
+        data={"file": (io.BytesIO(data), name)},
+        headers=member.htmx(),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.text
     return re.search(r'<li id="tile-(fil_[0-9a-z]+)"', response.text).group(1)
 
@@ -44,8 +48,9 @@ def test_each_sort_orders_the_grid_and_pages_with_its_own_cursor(editor, app):
     assert oldest == list(reversed(newest))
     by_name = names_in(editor.client.get(editor.gallery_url + "?sort=name", headers=editor.htmx()).text)
     assert [n.lower() for n in by_name] == ["a.png", "a.png", "b.png", "c.png"]
-    assert names_in(editor.client.get(editor.gallery_url + "?sort=name_desc", headers=editor.htmx()).text) \
-        == list(reversed(by_name))
+    assert names_in(editor.client.get(editor.gallery_url + "?sort=name_desc", headers=editor.htmx()).text) == list(
+        reversed(by_name)
+    )
     for name in ("Émile.png", "ébène.png", "Zoë.png", "émile.png"):  # SQLite lowers ASCII only: keys from the db
         upload(editor, name, png())
     with app.app_context():
@@ -53,15 +58,18 @@ def test_each_sort_orders_the_grid_and_pages_with_its_own_cursor(editor, app):
         for sort in gallery.SORTS:
             seen, cursor = [], None
             while True:
-                page, cursor = gallery.list_entries(editor.tenant.workspace_id, editor.tenant.project_id, limit=1,
-                                                    cursor=cursor, sort=sort)
+                page, cursor = gallery.list_entries(
+                    editor.tenant.workspace_id, editor.tenant.project_id, limit=1, cursor=cursor, sort=sort
+                )
                 seen += [e.file.id for e in page]
                 if not cursor:
                     break
             whole, _ = gallery.list_entries(editor.tenant.workspace_id, editor.tenant.project_id, sort=sort)
             assert seen == [e.file.id for e in whole], sort  # keyset pages never skip or repeat, ties included
-        assert [e.file.name for e in gallery.list_entries(editor.tenant.workspace_id, editor.tenant.project_id,
-                                                          sort="size")[0]] == size_order
+        assert [
+            e.file.name
+            for e in gallery.list_entries(editor.tenant.workspace_id, editor.tenant.project_id, sort="size")[0]
+        ] == size_order
     bad = editor.client.get(editor.gallery_url + "?sort=name&cursor=bm9wZQ", headers=editor.htmx())
     assert bad.status_code == 400 and "out of date" in bad.text
     page = editor.client.get(editor.gallery_url + "?sort=size&q=png")
@@ -71,19 +79,26 @@ def test_each_sort_orders_the_grid_and_pages_with_its_own_cursor(editor, app):
 def test_bulk_delete_by_ids_by_matching_and_without_javascript(editor, app, outsider):
     ids = [upload(editor, f"{name}.png", png()) for name in ("cat", "dog", "cow", "catfish")]
     foreign = upload(outsider, "theirs.png", png())
-    deleted = editor.client.post(editor.gallery_url + "/bulk", headers=editor.htmx(),
-                                 data={"action": "delete", "ids": [ids[1], foreign]})
+    deleted = editor.client.post(
+        editor.gallery_url + "/bulk", headers=editor.htmx(), data={"action": "delete", "ids": [ids[1], foreign]}
+    )
     assert deleted.status_code == 200 and deleted.text.lstrip().startswith('<section id="grid"')
     assert json.loads(deleted.headers["HX-Trigger"])["bulk-done"]["count"] == 1  # another workspace's id is ignored
     assert "dog.png" not in deleted.text and "3 images" in deleted.text
     # "All that match": the server selects from the query, not from what the page showed.
-    matching = editor.client.post(editor.gallery_url + "/bulk", data={
-        "csrf_token": editor.csrf, "action": "delete", "scope": "matching", "q": "cat", "status": "all"})
+    matching = editor.client.post(
+        editor.gallery_url + "/bulk",
+        data={"csrf_token": editor.csrf, "action": "delete", "scope": "matching", "q": "cat", "status": "all"},
+    )
     assert matching.status_code == 302 and matching.headers["Location"].endswith("/content?q=cat")
     assert "Deleted 2 files." in editor.client.get(editor.gallery_url).text
     with app.app_context():
-        assert [f.name for f in db.session.scalars(select(File).where(File.workspace_id == editor.tenant.workspace_id,
-                                                                        File.live()))] == ["cow.png"]  # the rest: trash
+        assert [
+            f.name
+            for f in db.session.scalars(
+                select(File).where(File.workspace_id == editor.tenant.workspace_id, File.live())
+            )
+        ] == ["cow.png"]  # the rest: trash
         assert db.session.get(File, foreign) is not None
     nothing = editor.client.post(editor.gallery_url + "/bulk", headers=editor.htmx(), data={"action": "delete"})
     assert nothing.status_code == 400 and "Select at least one file" in nothing.text
@@ -93,11 +108,13 @@ def test_bulk_delete_by_ids_by_matching_and_without_javascript(editor, app, outs
 
 def test_viewers_cannot_bulk_delete_but_can_download(viewer, editor, app):
     kept = upload(editor, "kept.png", png())
-    refused = viewer.client.post(viewer.gallery_url + "/bulk", headers=viewer.htmx(),
-                                 data={"action": "delete", "ids": kept})
+    refused = viewer.client.post(
+        viewer.gallery_url + "/bulk", headers=viewer.htmx(), data={"action": "delete", "ids": kept}
+    )
     assert refused.status_code == 403
-    download = viewer.client.post(viewer.gallery_url + "/bulk", data={"csrf_token": viewer.csrf, "action": "download",
-                                                                      "ids": kept})
+    download = viewer.client.post(
+        viewer.gallery_url + "/bulk", data={"csrf_token": viewer.csrf, "action": "download", "ids": kept}
+    )
     assert download.status_code == 200 and download.mimetype == "application/zip"
 
 
@@ -109,8 +126,9 @@ def test_bulk_retry_requeues_only_the_failed(editor, app, run_jobs, live_server,
         file = db.session.get(File, broken)
         file.error_code, file.error_message = "images_unavailable", "The images service could not be reached."
         db.session.commit()
-    response = editor.client.post(editor.gallery_url + "/bulk", headers=editor.htmx(),
-                                  data={"action": "retry", "ids": [broken, fine]})
+    response = editor.client.post(
+        editor.gallery_url + "/bulk", headers=editor.htmx(), data={"action": "retry", "ids": [broken, fine]}
+    )
     message = json.loads(response.headers["HX-Trigger"])["bulk-done"]["message"]
     assert message == "Queued 1 failed image again. 1 had not failed and were left alone."
     with app.app_context():
@@ -121,8 +139,9 @@ def test_the_zip_of_originals_is_streamed_and_byte_identical(editor, app, corpus
     names = ["Canon_40D.jpg", "Nikon_D70.jpg"]
     ids = [upload(editor, name, (corpus / name).read_bytes()) for name in names]
     ids.append(upload(editor, "Canon_40D.jpg", b"same name, other bytes\n"))
-    response = editor.client.post(editor.gallery_url + "/bulk", data={
-        "csrf_token": editor.csrf, "action": "download", "ids": ids}, buffered=False)
+    response = editor.client.post(
+        editor.gallery_url + "/bulk", data={"csrf_token": editor.csrf, "action": "download", "ids": ids}, buffered=False
+    )
     assert response.status_code == 200 and response.is_streamed
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
     with app.app_context():
@@ -130,8 +149,9 @@ def test_the_zip_of_originals_is_streamed_and_byte_identical(editor, app, corpus
 
         get_project(editor.tenant.workspace_id, editor.tenant.project_id).name = 'Ünïcode "quoted"/name'
         db.session.commit()
-    odd = editor.client.post(editor.gallery_url + "/bulk", data={"csrf_token": editor.csrf, "action": "download",
-                                                                 "ids": ids[:1]})
+    odd = editor.client.post(
+        editor.gallery_url + "/bulk", data={"csrf_token": editor.csrf, "action": "download", "ids": ids[:1]}
+    )
     assert odd.status_code == 200 and "filename*=UTF-8''" in odd.headers["Content-Disposition"]
     odd.close()
     chunks = list(response.response)
@@ -139,9 +159,11 @@ def test_the_zip_of_originals_is_streamed_and_byte_identical(editor, app, corpus
     archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
     assert archive.testzip() is None
     contents = {info.filename: archive.read(info) for info in archive.infolist()}
-    assert contents == {"Canon_40D.jpg": b"same name, other bytes\n",
-                        "Nikon_D70.jpg": (corpus / "Nikon_D70.jpg").read_bytes(),
-                        "Canon_40D (2).jpg": (corpus / "Canon_40D.jpg").read_bytes()}
+    assert contents == {
+        "Canon_40D.jpg": b"same name, other bytes\n",
+        "Nikon_D70.jpg": (corpus / "Nikon_D70.jpg").read_bytes(),
+        "Canon_40D (2).jpg": (corpus / "Canon_40D.jpg").read_bytes(),
+    }
 
 
 def test_rename_cleans_like_uploads_and_updates_the_tile(editor, app, run_jobs):
@@ -184,9 +206,20 @@ def test_details_read_like_a_photo_library(editor, app, run_jobs, corpus):
     run_jobs()
     page = editor.client.get(f"{editor.gallery_url}/files/{file_id}/details").text
     assert '<h1 id="details-title"' in page
-    for text in ("Canon EOS 40D", "1/160 s, f/7.1, ISO 100", "135 mm", "100 × 68 px", "sRGB",
-                 "Not stored (removed on upload)", '<time datetime="2008-05-30T15:56:01"', "All EXIF tags",
-                 "Copy HTML", "Copy Markdown", 'width=&#34;100&#34; height=&#34;68&#34;', "srcset=&#34;"):
+    for text in (
+        "Canon EOS 40D",
+        "1/160 s, f/7.1, ISO 100",
+        "135 mm",
+        "100 × 68 px",
+        "sRGB",
+        "Not stored (removed on upload)",
+        '<time datetime="2008-05-30T15:56:01"',
+        "All EXIF tags",
+        "Copy HTML",
+        "Copy Markdown",
+        "width=&#34;100&#34; height=&#34;68&#34;",
+        "srcset=&#34;",
+    ):
         assert text in page, text
     dialog = editor.client.get(f"{editor.gallery_url}/files/{file_id}/details", headers=editor.htmx()).text
     assert '<h2 id="details-title"' in dialog and "<html" not in dialog
@@ -200,8 +233,10 @@ def test_new_files_from_elsewhere_come_through_the_poll(editor, app, live_server
     fresh = editor.client.get(url, headers=editor.htmx())
     assert fresh.status_code == 200 and f'id="tile-{theirs}"' in fresh.text and f"tile-{first}" not in fresh.text
     assert editor.client.get(f"{editor.gallery_url}/newer?after={theirs}", headers=editor.htmx()).status_code == 204
-    assert editor.client.get(f"{editor.gallery_url}/newer?after={first}&q=nomatch",
-                             headers=editor.htmx()).status_code == 204
+    assert (
+        editor.client.get(f"{editor.gallery_url}/newer?after={first}&q=nomatch", headers=editor.htmx()).status_code
+        == 204
+    )
 
 
 def test_owners_change_workspace_settings_and_each_change_is_recorded(app, tenant, editor):
@@ -222,8 +257,11 @@ def test_owners_change_workspace_settings_and_each_change_is_recorded(app, tenan
     from app.domain import workspace_settings
 
     with app.app_context():
-        assert workspace_settings.current(tenant.workspace_id) == {"private_images": True, "keep_gps": False,
-                                                                  "trash_days": 14}
+        assert workspace_settings.current(tenant.workspace_id) == {
+            "private_images": True,
+            "keep_gps": False,
+            "trash_days": 14,
+        }
         assert db.session.scalar(select(func.count()).select_from(workspace_settings.SettingChange)) == 2
 
 

@@ -18,8 +18,12 @@ def png(color=(40, 120, 200)) -> bytes:
 
 
 def uploaded(member, name: str, run_jobs) -> str:
-    response = member.client.post(f"{member.gallery_url}/files", headers=member.htmx(),
-                                  data={"file": (io.BytesIO(png()), name)}, content_type="multipart/form-data")
+    response = member.client.post(
+        f"{member.gallery_url}/files",
+        headers=member.htmx(),
+        data={"file": (io.BytesIO(png()), name)},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.text
     run_jobs()
     return response.text.split('id="tile-', 1)[1].split('"', 1)[0]
@@ -44,15 +48,17 @@ def test_undo_after_a_tile_delete_brings_the_tile_back(editor, app, run_jobs):
     assert 'role="status"' in gone.text and "Deleted 1 image" in gone.text and ">Undo</button>" in gone.text
     assert "Kept in the" in gone.text and not live(app, file_id)
     assert f'id="tile-{file_id}"' not in editor.client.get(editor.gallery_url).text
-    undone = editor.client.post(f"{trash_url(editor)}/undo", headers=editor.htmx(),
-                                data={"file_id": file_id, "status": "all", "q": ""})
+    undone = editor.client.post(
+        f"{trash_url(editor)}/undo", headers=editor.htmx(), data={"file_id": file_id, "status": "all", "q": ""}
+    )
     assert undone.status_code == 200 and "<html" not in undone.text
     assert "Restored 1 image." in undone.text and f'id="tile-{file_id}"' in undone.text
     assert 'id="grid"' in undone.text and 'hx-swap-oob="true"' in undone.text
     assert live(app, file_id)
     run_jobs()
-    assert 'data-state="ready"' in editor.client.get(f"{editor.gallery_url}/files/{file_id}",
-                                                     headers=editor.htmx()).text
+    assert (
+        'data-state="ready"' in editor.client.get(f"{editor.gallery_url}/files/{file_id}", headers=editor.htmx()).text
+    )
     again = editor.client.post(f"{trash_url(editor)}/undo", headers=editor.htmx(), data={"file_id": file_id})
     assert again.status_code == 404 and 'role="alert"' in again.text
     assert editor.client.post(f"{trash_url(editor)}/undo", headers=editor.htmx(), data={}).status_code == 400
@@ -103,8 +109,10 @@ def test_viewers_and_outsiders_see_no_trash(editor, viewer, outsider, app, run_j
     refused = viewer.client.post(f"{trash_url(viewer)}/files/{file_id}/restore", headers=viewer.htmx())
     assert refused.status_code == 403 and not live(app, file_id)
     assert outsider.client.get(trash_url(editor)).status_code == 404
-    assert editor.client.post(f"{trash_url(editor)}/files/{file_id}/restore", headers=editor.htmx(),
-                              data={}).status_code == 200
+    assert (
+        editor.client.post(f"{trash_url(editor)}/files/{file_id}/restore", headers=editor.htmx(), data={}).status_code
+        == 200
+    )
 
 
 def test_with_the_trash_off_a_delete_asks_first_and_offers_no_undo(editor, app, run_jobs):

@@ -19,12 +19,16 @@ def test_a_cancelled_upload_leaves_nothing_behind(editor, app, live_server):
     before = spools(app)
     cookie = editor.client.get_cookie("session").value
     boundary = "----aeontelcancel"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.jpg\"\r\n"
-            f"Content-Type: image/jpeg\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n'
+        f"Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
     body = head + b"\xff\xd8\xff" + b"x" * 200_000  # of a declared 2 MB
-    request = (f"POST {editor.gallery_url}/files HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: session={cookie}\r\n"
-               f"X-CSRFToken: {editor.csrf}\r\nHX-Request: true\r\n"
-               f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {2_000_000}\r\n\r\n").encode()
+    request = (
+        f"POST {editor.gallery_url}/files HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: session={cookie}\r\n"
+        f"X-CSRFToken: {editor.csrf}\r\nHX-Request: true\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {2_000_000}\r\n\r\n"
+    ).encode()
     port = int(live_server.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request + body)

@@ -16,15 +16,33 @@ def test_owners_see_endpoints_and_attempts_others_do_not(app, tenant, editor, ou
     empty = owner.client.get(url)
     assert empty.status_code == 200 and 'id="no-webhooks"' in empty.text
     with app.app_context():
-        endpoint, secret = webhooks.create_endpoint(tenant.workspace_id, "https://1.1.1.1/hooks",
-                                                    events=["image.created"], description="CMS")
-        delivery = webhooks.WebhookDelivery(id=new_id("msg"), endpoint_id=endpoint.id, event_id=new_id("evt"),
-                                            event_type="image.created", payload={}, state="pending", attempts=1,
-                                            next_attempt_at=utcnow(), pending_since=utcnow(), created_at=utcnow())
+        endpoint, secret = webhooks.create_endpoint(
+            tenant.workspace_id, "https://1.1.1.1/hooks", events=["image.created"], description="CMS"
+        )
+        delivery = webhooks.WebhookDelivery(
+            id=new_id("msg"),
+            endpoint_id=endpoint.id,
+            event_id=new_id("evt"),
+            event_type="image.created",
+            payload={},
+            state="pending",
+            attempts=1,
+            next_attempt_at=utcnow(),
+            pending_since=utcnow(),
+            created_at=utcnow(),
+        )
         db.session.add(delivery)
         db.session.flush()
-        db.session.add(webhooks.WebhookAttempt(id=new_id("att"), delivery_id=delivery.id, at=utcnow(),
-                                               status_code=500, duration_ms=12, response_excerpt="<b>down</b>"))
+        db.session.add(
+            webhooks.WebhookAttempt(
+                id=new_id("att"),
+                delivery_id=delivery.id,
+                at=utcnow(),
+                status_code=500,
+                duration_ms=12,
+                response_excerpt="<b>down</b>",
+            )
+        )
         endpoint.enabled, endpoint.disabled_reason = False, "Every delivery failed for 24 h (last: HTTP 500)."
         db.session.commit()
         endpoint_id, delivery_id = endpoint.id, delivery.id

@@ -47,15 +47,21 @@ def test_crud_shows_the_secret_only_when_asked(client, tenant, app, caplog, conf
     rotated = client.patch(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth(), json={"rotateSecret": True})
     assert rotated.status_code == 200 and rotated.json["secret"] != secret
     conforms(rotated, "/api/webhooks/{webhook_id}", "PATCH")
-    changed = client.patch(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth(),
-                           json={"events": [], "description": "all", "enabled": False})
+    changed = client.patch(
+        f"/api/webhooks/{endpoint['id']}",
+        headers=tenant.auth(),
+        json={"events": [], "description": "all", "enabled": False},
+    )
     assert changed.json["events"] == [] and changed.json["enabled"] is False
     assert changed.json["disabledReason"] == "Disabled by an owner." and "secret" not in changed.json
     ping = client.post(f"/api/webhooks/{endpoint['id']}/test", headers=tenant.auth())
     assert ping.status_code == 409  # disabled
     conforms(ping, "/api/webhooks/{webhook_id}/test", "POST")
-    conforms(client.get(f"/api/webhooks/{endpoint['id']}/deliveries", headers=tenant.auth()),
-             "/api/webhooks/{webhook_id}/deliveries", "GET")
+    conforms(
+        client.get(f"/api/webhooks/{endpoint['id']}/deliveries", headers=tenant.auth()),
+        "/api/webhooks/{webhook_id}/deliveries",
+        "GET",
+    )
     deleted = client.delete(f"/api/webhooks/{endpoint['id']}", headers=tenant.auth())
     conforms(deleted, "/api/webhooks/{webhook_id}", "DELETE")
     assert deleted.json == {"object": "webhook_endpoint", "id": endpoint["id"], "deleted": True}
@@ -63,18 +69,21 @@ def test_crud_shows_the_secret_only_when_asked(client, tenant, app, caplog, conf
     assert secret not in caplog.text and rotated.json["secret"] not in caplog.text
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"url": "ftp://1.1.1.1/x"}, "invalid_url"),
-    ({"url": ""}, "invalid_url"),
-    ({"url": 5}, "invalid_url"),
-    ({"url": "https://user:pw@1.1.1.1/x"}, "invalid_url"),
-    ({"url": "https://1.1.1.1:99999/x"}, "invalid_url"),
-    ({"url": PUBLIC, "events": ["image.exploded"]}, "invalid_events"),
-    ({"url": PUBLIC, "events": "image.created"}, None),
-    ({"url": PUBLIC, "events": [1]}, "invalid_events"),
-    ({"url": PUBLIC, "description": "x" * 501}, "invalid_description"),
-    ({"url": PUBLIC, "colour": "red"}, None),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"url": "ftp://1.1.1.1/x"}, "invalid_url"),
+        ({"url": ""}, "invalid_url"),
+        ({"url": 5}, "invalid_url"),
+        ({"url": "https://user:pw@1.1.1.1/x"}, "invalid_url"),
+        ({"url": "https://1.1.1.1:99999/x"}, "invalid_url"),
+        ({"url": PUBLIC, "events": ["image.exploded"]}, "invalid_events"),
+        ({"url": PUBLIC, "events": "image.created"}, None),
+        ({"url": PUBLIC, "events": [1]}, "invalid_events"),
+        ({"url": PUBLIC, "description": "x" * 501}, "invalid_description"),
+        ({"url": PUBLIC, "colour": "red"}, None),
+    ],
+)
 def test_bad_input_is_a_clear_400(client, tenant, body, code):
     response = client.post("/api/webhooks", headers=tenant.auth(), json=body)
     if code is None:
@@ -96,21 +105,46 @@ def test_non_json_bodies_and_unknown_fields(client, tenant):
     assert missing.status_code == 404 and missing.json["code"] == "webhook_delivery_not_found"
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:9/x", "http://localhost:9/x", "http://[::1]:9/x", "http://10.0.0.1/x",
-    "http://169.254.169.254/latest/meta-data/", "http://0.0.0.0:9/x", "http://[::ffff:127.0.0.1]:9/x",
-    "http://100.64.0.1/x", "https://192.168.0.1/x", "http://2130706433/x", "http://0x7f000001/x",
-    "http://[fe80::1]/x", "http://224.0.0.1/x", "http://no-such-host.invalid/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/x",
+        "http://localhost:9/x",
+        "http://[::1]:9/x",
+        "http://10.0.0.1/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0:9/x",
+        "http://[::ffff:127.0.0.1]:9/x",
+        "http://100.64.0.1/x",
+        "https://192.168.0.1/x",
+        "http://2130706433/x",
+        "http://0x7f000001/x",
+        "http://[fe80::1]/x",
+        "http://224.0.0.1/x",
+        "http://no-such-host.invalid/x",
+    ],
+)
 def test_private_and_loopback_targets_are_refused_without_the_allow_list(client, tenant, url):
     response = create(client, tenant, url=url)
     assert response.status_code == 400 and response.json["code"] == "url_not_public", response.json
     assert "public addresses" in response.json["detail"]
 
 
-PRIVATE_NETWORKS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
-                    "100.64.0.0/10", "0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "::1/128", "fc00::/7", "fe80::/10",
-                    "ff00::/8"]
+PRIVATE_NETWORKS = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "0.0.0.0/8",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+    "ff00::/8",
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -176,13 +210,21 @@ def test_fan_out_is_idempotent_and_follows_each_endpoints_event_types(ctx, tenan
         db.session.commit()
         assert dispatch(event) == "dispatched"  # dispatched twice (a relay after a lost job): no second delivery
     rows = db.session.execute(select(WebhookDelivery.endpoint_id, WebhookDelivery.event_type)).all()
-    assert sorted(rows) == sorted([(everything.id, "image.created"), (everything.id, "image.deleted"),
-                                   (created_only.id, "image.created")])
-    payload = db.session.scalars(select(WebhookDelivery.payload).where(WebhookDelivery.endpoint_id ==
-                                                                      created_only.id)).one()
+    assert sorted(rows) == sorted(
+        [(everything.id, "image.created"), (everything.id, "image.deleted"), (created_only.id, "image.created")]
+    )
+    payload = db.session.scalars(
+        select(WebhookDelivery.payload).where(WebhookDelivery.endpoint_id == created_only.id)
+    ).one()
     assert payload["type"] == "image.created" and payload["data"]["fileId"] == "fil_gone"
-    assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)
-                             .where(WebhookDelivery.endpoint_id.in_([paused.id, elsewhere.id]))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id.in_([paused.id, elsewhere.id]))
+        )
+        == 0
+    )
 
 
 def test_a_workspace_has_at_most_twenty_endpoints(ctx, tenant):
@@ -201,16 +243,39 @@ def test_finished_messages_older_than_thirty_days_are_purged_and_pending_ones_ke
     endpoint, _ = webhooks.create_endpoint(tenant.workspace_id, PUBLIC)
     old, recent = utcnow() - timedelta(days=31), utcnow() - timedelta(days=1)
     rows = {}
-    for name, state, created in (("old_done", "succeeded", old), ("old_failed", "failed", old),
-                                 ("old_pending", "pending", old), ("recent_done", "succeeded", recent)):
+    for name, state, created in (
+        ("old_done", "succeeded", old),
+        ("old_failed", "failed", old),
+        ("old_pending", "pending", old),
+        ("recent_done", "succeeded", recent),
+    ):
         rows[name] = new_id("msg")
-        db.session.add(WebhookDelivery(id=rows[name], endpoint_id=endpoint.id, event_id=new_id("evt"),
-                                       event_type="image.created", payload={}, state=state, attempts=1,
-                                       next_attempt_at=created, pending_since=created, created_at=created,
-                                       last_attempt_at=created))
+        db.session.add(
+            WebhookDelivery(
+                id=rows[name],
+                endpoint_id=endpoint.id,
+                event_id=new_id("evt"),
+                event_type="image.created",
+                payload={},
+                state=state,
+                attempts=1,
+                next_attempt_at=created,
+                pending_since=created,
+                created_at=created,
+                last_attempt_at=created,
+            )
+        )
         db.session.flush()
-        db.session.add(WebhookAttempt(id=new_id("att"), delivery_id=rows[name], at=created, status_code=200,
-                                      duration_ms=1, response_excerpt=""))
+        db.session.add(
+            WebhookAttempt(
+                id=new_id("att"),
+                delivery_id=rows[name],
+                at=created,
+                status_code=200,
+                duration_ms=1,
+                response_excerpt="",
+            )
+        )
     db.session.commit()
     assert webhooks.purge_old() == 2
     left = set(db.session.scalars(select(WebhookDelivery.id)))
