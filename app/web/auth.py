@@ -137,3 +137,27 @@ def switcher() -> list[tuple[accounts.Workspace, str, list[accounts.Project]]]:
     if g.get("user") is None:
         return []
     return [(ws, role, accounts.projects_of(ws.id)) for ws, role in accounts.workspaces_of(g.user.id)]
+
+
+def project_scoped(bp) -> None:
+    """A blueprint under `/w/<workspace_id>/p/<project_id>/…`: its URLs keep the current project, and every request
+    signs in, checks the role and loads `g.workspace`, `g.project`, `g.role` and `g.can_write` first."""
+
+    @bp.url_defaults
+    def keep_project(endpoint, values) -> None:
+        if "project" in g:
+            values.setdefault("workspace_id", g.project.workspace_id)
+            values.setdefault("project_id", g.project.id)
+
+    @bp.url_value_preprocessor
+    def pull_project(endpoint, values) -> None:
+        g.workspace_id = values.pop("workspace_id", None)
+        g.project_id = values.pop("project_id", None)
+
+    @bp.before_request
+    @login_required
+    def load_project():
+        g.role = require_role(g.workspace_id)
+        g.project = accounts.get_project(g.workspace_id, g.project_id)
+        g.workspace = accounts.get_workspace(g.workspace_id)
+        g.can_write = accounts.can_write(g.role)

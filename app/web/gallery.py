@@ -18,7 +18,7 @@ from app.domain.files import UploadSpool
 from app.domain.image_edits import with_focus
 from app.domain.images import Image, delivery_url
 from app.domain.shapes import image_json
-from app.web.auth import login_required, remember_project, require_role
+from app.web.auth import project_scoped, remember_project
 from app.web.render import render, render_fragment, wants_fragment
 
 bp = Blueprint("gallery", __name__, url_prefix="/w/<workspace_id>/p/<project_id>/content")
@@ -63,26 +63,7 @@ def tile_of(entry: gallery.Entry) -> Tile:
     return Tile(entry, image_json(entry.image, entry.file), one, f"{one} 1x, {two} 2x")
 
 
-@bp.url_defaults
-def keep_project(endpoint, values) -> None:
-    if "project" in g:
-        values.setdefault("workspace_id", g.project.workspace_id)
-        values.setdefault("project_id", g.project.id)
-
-
-@bp.url_value_preprocessor
-def pull_project(endpoint, values) -> None:
-    g.workspace_id = values.pop("workspace_id", None)
-    g.project_id = values.pop("project_id", None)
-
-
-@bp.before_request
-@login_required
-def load_project():
-    g.role = require_role(g.workspace_id)
-    g.project = accounts.get_project(g.workspace_id, g.project_id)
-    g.workspace = accounts.get_workspace(g.workspace_id)
-    g.can_write = accounts.can_write(g.role)
+project_scoped(bp)
 
 
 def require_write() -> None:

@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 from app.domain import accounts, trash
 from app.domain.accounts import DomainError
 from app.web import gallery as gallery_web
-from app.web.auth import login_required, require_role
+from app.web.auth import project_scoped
 from app.web.render import render, render_fragment, wants_fragment
 
 bp = Blueprint("trash", __name__, url_prefix="/w/<workspace_id>/p/<project_id>/trash")
@@ -18,26 +18,11 @@ UNDO_KEY = "trash_undo"
 MAX_UNDO = 100
 
 
-@bp.url_defaults
-def keep_project(endpoint, values) -> None:
-    if "project" in g:
-        values.setdefault("workspace_id", g.project.workspace_id)
-        values.setdefault("project_id", g.project.id)
-
-
-@bp.url_value_preprocessor
-def pull_project(endpoint, values) -> None:
-    g.workspace_id = values.pop("workspace_id", None)
-    g.project_id = values.pop("project_id", None)
+project_scoped(bp)
 
 
 @bp.before_request
-@login_required
-def load_project():
-    g.role = require_role(g.workspace_id)
-    g.project = accounts.get_project(g.workspace_id, g.project_id)
-    g.workspace = accounts.get_workspace(g.workspace_id)
-    g.can_write = accounts.can_write(g.role)
+def editors_only():
     if not g.can_write:
         # Viewers never saw the delete; the trash is for undoing one's own changes, so it stays out of their way.
         abort(403, "The trash is for editors and owners; ask an owner for the editor role.")
