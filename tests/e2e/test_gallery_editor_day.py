@@ -304,7 +304,7 @@ def test_delete_and_retry_work_without_javascript(browser, stack, tenant, corpus
         context.close()
 
 
-@pytest.mark.parametrize("where", ["content", "details", "settings", "login", "error"])
+@pytest.mark.parametrize("where", ["content", "details", "settings", "login", "error", "trash", "webhooks"])
 def test_axe_finds_no_serious_violations(browser, stack, tenant, corpus, base_url, where):
     make_user(stack.app, tenant.workspace_id, f"axe-{where}@example.com", "owner")
     # axe is injected as a script, which the gallery's Content-Security-Policy would refuse.
@@ -325,6 +325,14 @@ def test_axe_finds_no_serious_violations(browser, stack, tenant, corpus, base_ur
             page.goto(tile(page, "axe.jpg").locator("a.thumb").get_attribute("href"))
         elif where == "settings":
             page.goto(f"/w/{tenant.workspace_id}/settings")
+        elif where == "trash":  # with something in it: the Undo status first, then the Trash page itself
+            tile(page, "axe.jpg").locator("summary").click()
+            tile(page, "axe.jpg").get_by_role("button", name="Delete axe.jpg").click()
+            expect(page.locator("#undo")).to_contain_text("Deleted")
+            axe_check(page)
+            page.goto(f"/w/{tenant.workspace_id}/p/{tenant.project_id}/trash")
+        elif where == "webhooks":
+            page.goto(f"/w/{tenant.workspace_id}/webhooks")
         elif where == "error":
             page.goto(f"/w/{tenant.workspace_id}/p/prj_nope/content")
             expect(page.get_by_role("heading", name="Not found")).to_be_visible()
