@@ -98,7 +98,7 @@ def check(client: CloudflareImages, *, private_workspaces: int = 0) -> list[Drif
 
 
 def _check_signing(client: CloudflareImages, private_workspaces: int) -> list[Drift]:
-    keys = [key.get("value") for key in client]
+    keys = [key.get("value") for key in client.keys()]  # noqa: SIM118 - the Images API's signing keys, not a dict
     if not keys:
         return [
             Drift(

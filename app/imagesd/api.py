@@ -470,7 +470,7 @@ def delete_variant(name: str):
 
 
 def _keys_json() -> dict:
-    return {"keys": [{"name": name, "value": value} for name, value in imagesd().store]}
+    return {"keys": [{"name": name, "value": value} for name, value in imagesd().store.keys()]}  # noqa: SIM118
 
 
 @api.get("/v1/keys")

@@ -36,7 +36,7 @@ def _check_signature(image: StoredImage, exempt: bool) -> int | None:
     if not image.require_signed or exempt:
         return None
     path, query = _raw_target()
-    keys = [value for _name, value in imagesd().store]
+    keys = [value for _name, value in imagesd().store.keys()]  # noqa: SIM118 - the signing keys
     problem = verify_signed_path(path, query, keys)
     if problem:
         raise DeliveryError(403, 9425, problem)
