@@ -84,6 +84,7 @@ def test_an_editor_drops_photos_and_manages_the_images(page, stack, tenant, corp
     expect(tile(page, "bomb.png")).to_have_attribute("data-state", "failed", timeout=30_000)
     expect(tile(page, "bomb.png")).to_contain_text("Failed: ")
     # A pixel bomb is permanent: its reason and Remove, no Retry.
+    tile(page, "bomb.png").locator("summary").click()  # Remove lives in the tile's menu
     expect(tile(page, "bomb.png").get_by_role("button", name="Remove bomb.png")).to_be_visible()
     expect(tile(page, "bomb.png").get_by_role("button", name="Retry")).to_have_count(0)
     states = page.evaluate("window.__states")

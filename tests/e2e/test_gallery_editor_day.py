@@ -56,6 +56,19 @@ def states(app, names) -> list:
     return [found.get(name) for name in names]
 
 
+def as_passing_failure(app, name: str) -> None:
+    """A pixel bomb's own failure is permanent (Remove only); record it as the images service staying away past the
+    deadline instead, a failure that Retry may mend."""
+    from app.domain.files import File
+    from app.extensions import db
+
+    with app.app_context():
+        file = db.session.query(File).filter_by(name=name).one()
+        file.error_code, file.error_message = "images_unavailable", "The images service could not be reached."
+        db.session.commit()
+        db.session.remove()
+
+
 def wait_until(app, condition, seconds: float = 60) -> None:
     """A bounded poll of the database for a condition the worker brings about."""
     import time
@@ -120,7 +133,7 @@ def test_bulk_select_delete_download_and_focus(page, stack, tenant, corpus):
     page.on("dialog", lambda d: d.accept())
     page.locator("#bulk").get_by_role("button", name="Delete").click()
     expect(page.locator("#tiles li.tile")).to_have_count(2)
-    expect(page.locator("#counts")).to_have_text("2 images · 0 failed · 0 other files")
+    expect(page.locator("#counts")).to_have_text("2 images · 0 failed · 0 other files · 4 in trash")
     expect(tile(page, "p1.jpg").locator("a.thumb")).to_be_focused()
 
     # Per-tile Delete lives in the tile's menu; focus moves to the next tile, then to the empty state.
@@ -292,6 +305,7 @@ def test_delete_and_retry_work_without_javascript(browser, stack, tenant, corpus
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url("**/content")
         wait_until(stack.app, lambda: states(stack.app, ["plain.jpg", "bomb.png"]) == ["image", "error"])
+        as_passing_failure(stack.app, "bomb.png")
         page.reload()  # no JavaScript, so no self-refreshing tiles
         expect(tile(page, "plain.jpg")).to_have_attribute("data-state", "ready")
         tile(page, "bomb.png").get_by_role("button", name="Retry bomb.png").click()
@@ -352,5 +366,7 @@ def test_after_retry_focus_moves_to_the_next_tile(page, stack, tenant, corpus):
     sign_in(page, "retry@example.com")
     all_ready(page, ["older.jpg"])
     expect(tile(page, "bomb.png")).to_have_attribute("data-state", "failed", timeout=30_000)
+    as_passing_failure(stack.app, "bomb.png")
+    page.reload()
     tile(page, "bomb.png").get_by_role("button", name="Retry bomb.png").click()
     expect(tile(page, "older.jpg").locator("a.thumb")).to_be_focused()

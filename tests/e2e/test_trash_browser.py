@@ -68,6 +68,7 @@ def test_undo_and_restore_bring_an_image_back_at_the_same_url(page, stack, tenan
     # A mis-click on Delete: no question, the tile goes, and an Undo is offered in a status region.
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    tile(page, "Canon_40D.jpg").locator("summary").click()  # per-tile Delete lives in the tile's menu
     tile(page, "Canon_40D.jpg").get_by_role("button", name="Delete Canon_40D.jpg").click()
     expect(tile(page, "Canon_40D.jpg")).to_have_count(0)
     undo = page.get_by_role("status").filter(has_text="Deleted 1 image")
@@ -91,6 +92,7 @@ def test_undo_and_restore_bring_an_image_back_at_the_same_url(page, stack, tenan
     page.locator("#details-dialog").get_by_role("button", name="Delete image").click()
     expect(tile(page, "Canon_40D.jpg")).to_have_count(0)
     expect(page.get_by_role("status").filter(has_text="Deleted 1 image")).to_be_visible()
+    tile(page, "Nikon_D70.jpg").locator("summary").click()
     tile(page, "Nikon_D70.jpg").get_by_role("button", name="Delete Nikon_D70.jpg").click()
     expect(tile(page, "Nikon_D70.jpg")).to_have_count(0)
     wait_for_status(url, 404)
