@@ -544,18 +544,23 @@ def file_get(client: Client, settings, file_id: str, as_json: bool) -> None:
 @api_options
 def file_retry(client: Client, settings, file_ids: tuple[str, ...]) -> None:
     """Retry making the image of failed files (or try waiting ones now instead of after their backoff)."""
+    each_file(file_ids, client.retry_file, lambda file_id, found: f"queued {file_id} again ({file_state(found)})")
+
+
+def each_file(file_ids, act, said) -> None:
+    """`act` on every id; a refused one is reported on stderr and the others still go; exits with the worst code."""
     codes = set()
     for file_id in file_ids:
         try:
-            found = client.retry_file(file_id)
+            found = act(file_id)
         except ApiError as exc:
             if exc.status is None:
                 fail(str(exc))  # the API is unreachable: the other ids would fail the same way
             click.echo(f"error: {file_id}: {exc}", err=True)
             codes.add(exit_code_for(exc))
             continue
-        click.echo(f"queued {file_id} again ({file_state(found)})")
-    sys.exit(EXIT_FAILURE if EXIT_FAILURE in codes else max(codes, default=0))
+        click.echo(said(file_id, found))
+    sys.exit(worst_of(codes))
 
 
 @file_group.command("delete")
@@ -573,18 +578,7 @@ def file_delete(client: Client, settings, file_ids: tuple[str, ...], permanent: 
 @api_options
 def file_restore(client: Client, settings, file_ids: tuple[str, ...]) -> None:
     """Bring files back from the trash; an image is provisioned again under the same delivery URL."""
-    codes = set()
-    for file_id in file_ids:
-        try:
-            found = client.restore_file(file_id)
-        except ApiError as exc:
-            if exc.status is None:
-                fail(str(exc))
-            click.echo(f"error: {file_id}: {exc}", err=True)
-            codes.add(exit_code_for(exc))
-            continue
-        click.echo(f"restored {file_id} ({file_state(found)})")
-    sys.exit(EXIT_FAILURE if EXIT_FAILURE in codes else max(codes, default=0))
+    each_file(file_ids, client.restore_file, lambda file_id, found: f"restored {file_id} ({file_state(found)})")
 
 
 @click.group("trash")
