@@ -29,13 +29,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "load.json"))
     args = parser.parse_args()
     result = loadgen.run(
         args.duration,
         args.clients,
-        web_workers=args.web_workers,
         report=lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True),
     )
     summary = result.summary() | {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "cpus": os.cpu_count()}

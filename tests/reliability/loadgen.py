@@ -103,9 +103,9 @@ class Result:
 
 
 class Stack:
-    def __init__(self, web_workers: int = 4, web_threads: int = 4, workers: int = 2):
+    def __init__(self, workers: int = 2):
         self.dir = Path(tempfile.mkdtemp(prefix="aeontel-load-"))
-        self.web_workers, self.web_threads, self.worker_count = web_workers, web_threads, workers
+        self.worker_count = workers
         self.redis = self.standin = self.web = None
         self.workers: list[Process] = []
         self.port = free_port()
@@ -134,9 +134,7 @@ class Stack:
             "login_rate_limit": "1000000/60",
         }
         self._migrate_and_seed()
-        self.web = gunicorn_web(
-            self.settings, self.port, self.dir / "web.log", workers=self.web_workers, threads=self.web_threads
-        ).start()
+        self.web = gunicorn_web(self.settings, self.port, self.dir / "web.log").start()
         for n in range(self.worker_count):
             self.workers.append(worker_process(self.settings, self.dir / f"worker{n}.log", name=f"load-{n}").start())
         wait_http(f"{self.url}/healthz", self.web)
@@ -293,15 +291,13 @@ def settle(stack: Stack, uploaded: list[str]) -> tuple[int, int, list[str]]:
     return len(images & set(uploaded)), len(failed & set(uploaded)), open_ids
 
 
-def run(
-    duration: float = 60, clients: int = 50, web_workers: int = 4, drain_timeout: float = 300, report=print
-) -> Result:
+def run(duration: float = 60, clients: int = 50, drain_timeout: float = 300, report=print) -> Result:
     result = Result(duration=duration, clients=clients)
-    stack = Stack(web_workers=web_workers)
+    stack = Stack()
     try:
         stack.start()
         report(
-            f"stack up: web {stack.url} ({web_workers} gunicorn workers x 4 threads), 2 workers, "
+            f"stack up: web {stack.url} (the Procfile's web line), 2 workers, "
             f"imagesd {stack.standin.url}, redis {stack.redis.url}; load average {loadavg()}"
         )
         sampler = RssSampler(stack.processes())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+import requests
 from PIL import Image as PILImage
 
 from app import devstack
+from app.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -143,24 +146,45 @@ def worker_process(settings: dict, log: Path, name: str | None = None, **extra) 
     return Process(name or "worker", cmd, env, log)
 
 
-def gunicorn_web(settings: dict, port: int, log: Path, workers: int = 2, threads: int = 4, **extra) -> Process:
-    env = settings_env(settings, PORT=str(port), **extra)
-    cmd = [
-        GUNICORN,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--timeout",
-        "120",
-        "--graceful-timeout",
-        "5",
-        *devstack.gunicorn_control_args(Path(log).parent / f"web-{port}"),
-        "app:create_app()",
-    ]
-    return Process("web", cmd, env, log)
+def procfile_process(name: str, settings: dict, log: Path, **extra) -> Process:
+    """A line of the Procfile exactly as production is told to run it, under bash with the virtualenv first on PATH,
+    in its own process group."""
+    env = settings_env(settings, **extra)
+    env["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{env.get('PATH', '')}"
+    line = re.sub(r"^python ", f"{PYTHON} ", devstack.procfile_line(name))
+    return Process(name, ["bash", "-c", f"exec {line}"], env, log)
+
+
+def gunicorn_web(settings: dict, port: int, log: Path, **extra) -> Process:
+    """The web app as the Procfile runs it (gevent workers), on `port`: what production runs is what is tested."""
+    return procfile_process("web", settings, log, PORT=str(port), **extra)
+
+
+def upload(url: str, tenant, data: bytes, name: str) -> requests.Response:
+    """One upload through the API over real HTTP."""
+    return requests.post(
+        f"{url}/api/files",
+        headers=tenant.auth(),
+        timeout=30,
+        data={"project_id": tenant.project_id},
+        files={"file": (name, data)},
+    )
+
+
+def scalar(app, query):
+    with app.app_context():
+        try:
+            return db.session.scalar(query)
+        finally:
+            db.session.remove()
+
+
+def rows(app, query) -> list:
+    with app.app_context():
+        try:
+            return list(db.session.execute(query))
+        finally:
+            db.session.remove()
 
 
 def wait_http(url: str, process: Process, timeout: float = 30) -> None:

@@ -9,8 +9,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-import requests
-from reliability_support import distinct_jpeg, standin_listing, wait_until, worker_process
+from reliability_support import distinct_jpeg, rows, scalar, standin_listing, upload, wait_until, worker_process
 from sqlalchemy import func, select
 
 from app.domain.events import Event
@@ -18,32 +17,6 @@ from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
 from tests.services import ThreadedServer
-
-
-def upload(url: str, tenant, data: bytes, name: str) -> requests.Response:
-    return requests.post(
-        f"{url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": tenant.project_id},
-        files={"file": (name, data)},
-    )
-
-
-def scalar(app, query):
-    with app.app_context():
-        try:
-            return db.session.scalar(query)
-        finally:
-            db.session.remove()
-
-
-def rows(app, query) -> list:
-    with app.app_context():
-        try:
-            return list(db.session.execute(query))
-        finally:
-            db.session.remove()
 
 
 def image_count(app) -> int:

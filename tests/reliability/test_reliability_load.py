@@ -7,7 +7,7 @@ import loadgen
 
 
 def test_short_load_run_has_no_errors_and_loses_no_upload():
-    result = loadgen.run(duration=10, clients=20, web_workers=4, drain_timeout=90)
+    result = loadgen.run(duration=10, clients=20, drain_timeout=90)
     summary = result.summary()
     print(
         f"\nload: {summary['requests']} requests, {summary['requests_per_s']}/s, p50 {summary['p50_ms']} ms, "

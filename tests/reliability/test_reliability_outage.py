@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 import requests
 from outage_support import PausableStandin
-from reliability_support import distinct_jpeg, standin_listing, tail, tree, wait_until, worker_process
+from reliability_support import (
+    distinct_jpeg,
+    rows,
+    scalar,
+    standin_listing,
+    tail,
+    tree,
+    upload,
+    wait_until,
+    worker_process,
+)
 from sqlalchemy import func, select
 
 from app.domain.files import File
@@ -26,32 +36,6 @@ AEONTEL = Path(sys.executable).with_name("aeontel")
 FAST_RETRY = {"retry_base_seconds": 0.3, "retry_cap_seconds": 2.0}
 # The old budget: IMAGES_MAX_ATTEMPTS=5 attempts, after which the file was failed for good.
 OLD_BUDGET = 5
-
-
-def upload(url: str, tenant, data: bytes, name: str) -> requests.Response:
-    return requests.post(
-        f"{url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": tenant.project_id},
-        files={"file": (name, data)},
-    )
-
-
-def scalar(app, query):
-    with app.app_context():
-        try:
-            return db.session.scalar(query)
-        finally:
-            db.session.remove()
-
-
-def rows(app, query) -> list:
-    with app.app_context():
-        try:
-            return list(db.session.execute(query))
-        finally:
-            db.session.remove()
 
 
 def image_count(app, ids) -> int:

@@ -177,7 +177,7 @@ def test_web_killed_during_a_100mb_upload_leaves_nothing_pending(app, base_setti
         public_url=f"http://127.0.0.1:{port}",
     )
     log = tmp_path / "web.log"
-    web = gunicorn_web(settings, port, log, workers=2, threads=2).start()
+    web = gunicorn_web(settings, port, log).start()
     worker = None
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", web)
@@ -231,7 +231,7 @@ def test_web_killed_while_a_100mb_upload_is_pending_is_swept(app, base_settings,
             public_url=f"http://127.0.0.1:{port}",
         )
         log = tmp_path / "web.log"
-        web = gunicorn_web(settings, port, log, workers=1, threads=2).start()
+        web = gunicorn_web(settings, port, log).start()
         worker = None
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz", web)
