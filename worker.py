@@ -10,10 +10,10 @@ import threading
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
 
 from app import create_app
-from app.adapters.queue import QUEUE_NAMES
+from app.adapters.queue import QUEUE_NAMES, PromptForkWorker, PromptSimpleWorker
 from app.extensions import db
 
 log = logging.getLogger("aeontel.worker")
@@ -21,12 +21,15 @@ JOB_MODULES = ("app.jobs.events", "app.jobs.files", "app.jobs.images", "app.jobs
 
 
 def run_maintenance_once(app) -> None:
-    """Relays undispatched events, re-enqueues due provisioning and sweeps stale uploads; a Redis lock keeps many
+    """Relays undispatched events, re-enqueues due provisioning and sweeps stale and expired uploads; a Redis lock keeps many
     workers from doing it twice."""
+    from app.domain import idempotency
     from app.domain.events import relay
     from app.domain.files import sweep_stale_uploads
     from app.domain.images import reconcile
-    from app.domain.uploads import purge_expired
+    from app.domain.resumable import purge_expired as purge_expired_resumable
+    from app.domain.upload_urls import purge_expired
+    from app.domain.versions import reconcile as reconcile_versions
 
     queue = app.extensions["queue"]
     with app.app_context():
@@ -39,8 +42,11 @@ def run_maintenance_once(app) -> None:
         try:
             relay()
             reconcile()
+            reconcile_versions()
             sweep_stale_uploads()
             purge_expired()
+            purge_expired_resumable()
+            idempotency.purge_expired()
         except Exception:  # noqa: BLE001 - maintenance must never stop the worker
             log.exception("maintenance pass failed")
         finally:
@@ -120,19 +126,58 @@ def main(argv: list[str] | None = None) -> None:
             start_maintenance(flask_app, stop)
         # SimpleWorker by default: a job starts in about 5 ms instead of 40-120 ms for a fork of this process
         # (bench/RESULTS.md); jobs are short, time-limited by RQ and idempotent, and a dead worker's work is
-        # taken over by another after its lease. --fork isolates each job in a child process instead.
-        worker_class = Worker if args.fork else SimpleWorker
+        # taken over by another after its lease. --fork isolates each job in a child process instead. Both stop
+        # within a second of SIGTERM (RQ's own wait for its pub/sub thread could take a minute).
+        worker_class = PromptForkWorker if args.fork else PromptSimpleWorker
         # Blocking dequeues wait longer than the request-side socket timeout, so the worker gets its own connection.
         connection = Redis.from_url(flask_app.config["REDIS_URL"], socket_connect_timeout=5, health_check_interval=30)
         worker = worker_class(list(QUEUE_NAMES), connection=connection, name=args.name)
         # After a Redis outage, pick up again within seconds rather than after RQ's default backoff of up to a minute.
         worker.max_connection_wait_time = 4.0
         try:
-            # No RQ scheduler: retries are rows the maintenance thread picks up, so none waits on a scheduler child
-            # (which died with Redis and stayed defunct); nothing is enqueued with enqueue_in/at or rq.Retry.
-            worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
+            work_through_redis_outages(worker, burst=args.burst)
         finally:
             stop.set()
+
+
+def work_through_redis_outages(worker, burst: bool) -> None:
+    """RQ's loop quits when Redis goes away while it finishes a job (its bookkeeping raises a connection error), so
+    this process waits for Redis to answer and starts the loop again: a restart of any length loses no worker, and a
+    job whose bookkeeping was lost is provisioned again from its row (jobs are idempotent)."""
+    while True:
+        try:
+            # No RQ scheduler: retries are rows the maintenance thread picks up, so none waits on a scheduler child
+            # (which died with Redis and stayed defunct); nothing is enqueued with enqueue_in/at or rq.Retry.
+            worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+        except (RedisError, OSError) as exc:
+            log.warning("the work loop lost Redis (%s); waiting for it to come back", exc)
+        except StopRequested:
+            return
+        if burst or worker._shutdown_requested_date is not None:
+            return  # a clean end: the queues are empty (burst) or we were told to stop
+        try:
+            wait_for_redis(worker)
+        except StopRequested:
+            return
+        log.info("Redis answers again; worker %s starts its loop again", worker.name)
+
+
+def wait_for_redis(worker) -> None:
+    """Polls Redis at most max_connection_wait_time apart until it answers, then marks the lost loop's registration
+    dead (a worker key without a death date would refuse the new birth). Its pub/sub thread is left to end by itself:
+    redis-py joins it without a timeout, which can take its 60 s poll."""
+    delay = 0.1
+    while True:
+        try:
+            worker.connection.ping()
+            break
+        except (RedisError, OSError):
+            threading.Event().wait(delay)
+            delay = min(delay * 2, worker.max_connection_wait_time)
+    try:
+        worker.register_death()
+    except (RedisError, OSError):
+        pass
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import os
 
-from flask import Flask, g, request
+from flask import Flask, g, request, url_for
 
 from app.config import PROJECT_ROOT, Settings
 
@@ -48,10 +48,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     htmx.init_app(app)
     csrf.init_app(app)
     compress.init_app(app)
-    app.extensions["storage"] = build_storage(app.config)
-    app.extensions["queue"] = RQQueue(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"])
-    app.extensions["images"] = CloudflareImages.from_config(app.config)
-    app.extensions["rate_limiter"] = RedisRateLimiter.from_config(app.config)  # a malformed rule fails here
+    from app.domain import services
+
+    app.extensions[services.STORAGE] = build_storage(app.config)
+    app.extensions[services.QUEUE] = RQQueue(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT"])
+    app.extensions[services.IMAGES] = CloudflareImages.from_config(app.config)
+    app.extensions[services.RATE_LIMITER] = RedisRateLimiter.from_config(app.config)  # a malformed rule fails here
+    # The domain names the API's download URL without knowing the API's routes (no url_for below the faces).
+    app.extensions[services.CONTENT_URL] = lambda file_id: url_for("api.file_content", file_id=file_id, _external=True)
 
     from app import api, web
     from app.domain import register_models

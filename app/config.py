@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 import re
 import secrets
+import sqlite3
+import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,6 +37,9 @@ KNOWN_DEV_SECRET_KEYS = frozenset(
     }
 )
 MIN_SECRET_KEY_BYTES = 32
+# A key must also look random: its estimated entropy (secret_key_bits) at least this many bits. 32 random hex
+# digits score 90-120 by that estimate, a `secrets.token_urlsafe(48)` key about 340; 40 × "a" scores 0.
+MIN_SECRET_KEY_BITS = 80
 SECRET_KEY_FILE = "secret_key"
 MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
@@ -102,11 +109,19 @@ class Settings:
     s3_bucket: str = "aeontel"
     s3_bucket_per_workspace: bool = False
     signed_url_ttl: int = 900
+    # How long browsers and shared caches may keep the stable URL's redirect (so show the old version's pixels after a
+    # replace); versioned URLs never change their pixels and are cached for the images service's browser TTL.
+    stable_url_max_age: int = 60
 
     max_upload_bytes: int = 100 * 1024 * 1024
     upload_tmp_dir: str = str(INSTANCE_DIR / "uploads")
     stale_upload_seconds: int = 3600
-    # A request body gets BODY_READ_TIMEOUT seconds plus one per BODY_MIN_RATE bytes received, then 408 and closed.
+    # A resumable (tus) upload that receives no bytes for this long expires; its spool and row are removed.
+    resumable_upload_seconds: int = 24 * 3600
+    # The gallery sends files of at least this many bytes resumably (tus), one piece of this size per request.
+    resumable_chunk_bytes: int = 8 * 1024 * 1024
+    # A request body must average BODY_MIN_RATE bytes/s after BODY_READ_TIMEOUT s of grace and never stall for longer
+    # than BODY_READ_TIMEOUT, or it answers 408 and is closed (app/http.py DeadlineInput).
     body_read_timeout: float = 30.0
     body_min_rate: int = 500
     # How long a database statement waits for another writer's lock before the request answers 503.
@@ -149,6 +164,10 @@ class Settings:
     # before each retry in seconds; a message is given up this long after it was first tried, and an endpoint whose
     # deliveries have failed without a success for this long is disabled.
     webhook_allow: str = ""
+    # Import from a URL (POST /api/files with url=): non-public addresses it may still fetch (as WEBHOOK_ALLOW), and
+    # the seconds the whole download may take.
+    url_import_allow: str = ""
+    url_import_timeout: float = 60.0
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000"
     webhook_give_up_seconds: float = 86400.0
     webhook_disable_after_seconds: float = 86400.0
@@ -186,9 +205,12 @@ class Settings:
             s3_bucket=env_str("S3_BUCKET", defaults.s3_bucket),
             s3_bucket_per_workspace=env_bool("S3_BUCKET_PER_WORKSPACE", defaults.s3_bucket_per_workspace),
             signed_url_ttl=env_int("SIGNED_URL_TTL", defaults.signed_url_ttl),
+            stable_url_max_age=env_int("STABLE_URL_MAX_AGE", defaults.stable_url_max_age),
             max_upload_bytes=env_int("MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             upload_tmp_dir=env_str("UPLOAD_TMP_DIR", defaults.upload_tmp_dir),
             stale_upload_seconds=env_int("STALE_UPLOAD_SECONDS", defaults.stale_upload_seconds),
+            resumable_upload_seconds=env_int("RESUMABLE_UPLOAD_SECONDS", defaults.resumable_upload_seconds),
+            resumable_chunk_bytes=env_int("RESUMABLE_CHUNK_BYTES", defaults.resumable_chunk_bytes),
             body_read_timeout=env_float("BODY_READ_TIMEOUT", defaults.body_read_timeout),
             body_min_rate=env_int("BODY_MIN_RATE", defaults.body_min_rate),
             database_busy_timeout=env_float("DATABASE_BUSY_TIMEOUT", defaults.database_busy_timeout),
@@ -214,6 +236,8 @@ class Settings:
             upload_rate_limit=env_str("UPLOAD_RATE_LIMIT", defaults.upload_rate_limit),
             cors_origins=env_str("CORS_ORIGINS", defaults.cors_origins),
             webhook_allow=env_str("WEBHOOK_ALLOW", defaults.webhook_allow),
+            url_import_allow=env_str("URL_IMPORT_ALLOW", defaults.url_import_allow),
+            url_import_timeout=env_float("URL_IMPORT_TIMEOUT", defaults.url_import_timeout),
             webhook_retry_schedule=env_str("WEBHOOK_RETRY_SCHEDULE", defaults.webhook_retry_schedule),
             webhook_give_up_seconds=env_float("WEBHOOK_GIVE_UP_SECONDS", defaults.webhook_give_up_seconds),
             webhook_disable_after_seconds=env_float(
@@ -230,6 +254,8 @@ class Settings:
     def validate(self) -> "Settings":
         if self.max_upload_bytes <= 0:
             raise ValueError("MAX_UPLOAD_BYTES must be positive")
+        if self.resumable_chunk_bytes <= 0 or self.resumable_upload_seconds <= 0:
+            raise ValueError("RESUMABLE_CHUNK_BYTES and RESUMABLE_UPLOAD_SECONDS must be positive")
         cors_origin_list(self.cors_origins)
         if not 0 < self.retry_base_seconds <= self.retry_cap_seconds:
             raise ValueError("RETRY_BASE_SECONDS must be positive and at most RETRY_CAP_SECONDS")
@@ -239,16 +265,24 @@ class Settings:
         from app.netguard import AddressAllow
 
         AddressAllow.parse(self.webhook_allow, "WEBHOOK_ALLOW")
+        AddressAllow.parse(self.url_import_allow, "URL_IMPORT_ALLOW")
         if self.environment not in {"development", "production"}:
             raise ValueError(f"AEONTEL_ENV must be development or production, not {self.environment!r}")
         if self.is_production:
-            check_production_secret(self.secret_key, self.public_url, dev_secret_path(self.instance_dir))
+            check_production_secret(self.secret_key, self.production_reason, dev_secret_path(self.instance_dir))
         return self
 
     @property
     def is_production(self) -> bool:
         """Production is said (AEONTEL_ENV=production) or implied: others reach this site at a non-loopback URL."""
         return self.environment == "production" or not is_loopback_url(self.public_url)
+
+    @property
+    def production_reason(self) -> str:
+        """Why this is a production setup, in the words of the setting that made it one."""
+        if self.environment == "production":
+            return "AEONTEL_ENV=production"
+        return f"PUBLIC_URL {self.public_url} is not a loopback address"
 
     def with_secret(self) -> "Settings":
         """Development without SECRET_KEY uses the instance folder's own random key; production keeps what it got."""
@@ -312,10 +346,53 @@ def cors_origin_list(text: str) -> list[str]:
     return origins
 
 
+class _WaitingCursor(sqlite3.Cursor):
+    """Retries a statement refused with SQLITE_BUSY until the connection's busy timeout, sleeping between tries."""
+
+    def execute(self, *args):
+        return self.connection.waiting(super().execute, *args)
+
+    def executemany(self, *args):
+        return self.connection.waiting(super().executemany, *args)
+
+
+class CooperativeSQLiteConnection(sqlite3.Connection):
+    """SQLite's own busy wait sleeps inside C and so blocks a gevent worker's whole process (every request in it, and
+    /healthz, waited for one request's lock); this connection waits with time.sleep, which gevent makes cooperative,
+    and gives up with the same "database is locked" error (503) after the same DATABASE_BUSY_TIMEOUT."""
+
+    def __init__(self, *args, timeout: float = 5.0, **kwargs):
+        super().__init__(*args, timeout=0, **kwargs)
+        self.busy_timeout = timeout
+
+    def cursor(self, factory=_WaitingCursor):
+        return super().cursor(factory)
+
+    def commit(self) -> None:
+        self.waiting(super().commit)
+
+    def waiting(self, call, *args):
+        """`call(*args)`, tried again while another connection holds the lock, until the busy timeout has passed."""
+        deadline, tries = time.monotonic() + self.busy_timeout, 0
+        while True:
+            try:
+                return call(*args)
+            except sqlite3.OperationalError as exc:
+                # SQLITE_BUSY_SNAPSHOT cannot succeed by waiting (our read snapshot is stale); give up at once.
+                if getattr(exc, "sqlite_errorname", "SQLITE_BUSY") not in _WAITABLE or time.monotonic() >= deadline:
+                    raise
+            tries += 1
+            time.sleep(min(0.001 * 2**tries, 0.05, max(deadline - time.monotonic(), 0)))
+
+
+_WAITABLE = {"SQLITE_BUSY", "SQLITE_BUSY_RECOVERY", "SQLITE_BUSY_TIMEOUT"}
+
+
 def engine_options(database_url: str, busy_timeout: float = 10.0) -> dict:
     if database_url.startswith("sqlite"):
-        # Several processes share one file: wait for a writer a while instead of failing at once (then 503).
-        return {"connect_args": {"timeout": busy_timeout}}
+        # Several processes share one file: wait for a writer a while instead of failing at once (then 503), in a
+        # way that lets the other requests of a gevent worker go on meanwhile.
+        return {"connect_args": {"timeout": busy_timeout, "factory": CooperativeSQLiteConnection}}
     # A server that does not answer fails the request in seconds (503) instead of holding it.
     # A lock held past the busy timeout fails the statement (lock_timeout) like SQLite's busy timeout does.
     return {
@@ -372,8 +449,21 @@ def dev_secret_key(instance_dir: str) -> str:
     return key
 
 
-def check_production_secret(key: str, public_url: str, dev_path: Path) -> None:
-    """Refuses a missing, short or known key, with a message that says how to make a good one."""
+def secret_key_bits(key: str) -> float:
+    """An estimate of the key's entropy that a guessable key fails: the key's shortest repeating unit, counted at the
+    Shannon entropy of its own character frequencies (so 40 × "a" is 0 bits and "abcd" × 10 is 8)."""
+    unit = key
+    for period in range(1, len(key)):
+        if len(key) % period == 0 and key[:period] * (len(key) // period) == key:
+            unit = key[:period]
+            break
+    counts = Counter(unit)
+    per_char = -sum(n / len(unit) * math.log2(n / len(unit)) for n in counts.values()) if unit else 0.0
+    return per_char * len(unit)
+
+
+def check_production_secret(key: str, reason: str, dev_path: Path) -> None:
+    """Refuses a missing, short, known or guessable key, with a message that says how to make a good one."""
     problem = None
     if not key:
         problem = "SECRET_KEY is not set"
@@ -381,10 +471,15 @@ def check_production_secret(key: str, public_url: str, dev_path: Path) -> None:
         problem = "SECRET_KEY is a known development key"
     elif len(key.encode()) < MIN_SECRET_KEY_BYTES:
         problem = f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes"
+    elif secret_key_bits(key) < MIN_SECRET_KEY_BITS:
+        problem = (
+            f"SECRET_KEY is too easy to guess (about {secret_key_bits(key):.0f} bits of entropy, "
+            f"at least {MIN_SECRET_KEY_BITS} needed)"
+        )
     if problem:
         raise InsecureSettings(
-            f"{problem}, and this is a production setup (PUBLIC_URL {public_url} is not a loopback address, or "
-            "AEONTEL_ENV=production). Sessions, CSRF tokens and signed storage URLs are signed with this key, so "
-            f"anyone who knows or guesses it can forge them. Make one with `{MAKE_A_KEY}`, give the same value to "
-            "every process (web, worker, images) as SECRET_KEY, and keep it out of the repository."
+            f"{problem}, and this is a production setup ({reason}). Sessions, CSRF tokens and signed storage URLs "
+            f"are signed with this key, so anyone who knows or guesses it can forge them. Make one with "
+            f"`{MAKE_A_KEY}`, give the same value to every process (web, worker, images) as SECRET_KEY, and keep it "
+            "out of the repository."
         )

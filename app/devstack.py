@@ -32,7 +32,15 @@ from app.config import PROJECT_ROOT
 ROOT = PROJECT_ROOT
 # The stand-in fetches uploads from the web app's signed storage URLs on this machine.
 LOOPBACK_ALLOW = "127.0.0.0/8,::1"
+# How long a stopped process may take to end by itself after SIGTERM before it is killed.
+STOP_GRACE_SECONDS = 10.0
 T = TypeVar("T")
+
+
+def web_fetch_allow(env: dict[str, str], port: int) -> str:
+    """The one loopback address the stand-in may fetch from: the web app's (its signed storage URLs), as the Procfile
+    sets it; a redirect to Redis or any other local port stays refused."""
+    return env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}"
 
 
 def free_port() -> int:
@@ -86,6 +94,106 @@ def http_ok(url: str) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+class CuttingProxy:
+    """A TCP proxy on loopback that breaks every connection once `cut_every` more bytes went upstream: a link that
+    drops, for the resumable-upload tests and benchmark. `forwarded`, `cuts` and `connections` say what it did."""
+
+    def __init__(self, upstream_port: int, cut_every: int):
+        self.upstream_port, self.cut_every = upstream_port, cut_every
+        self.forwarded = self.cuts = self.connections = 0
+        self._next_cut = cut_every
+        self._hold_at: int | None = None
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def steady(self) -> None:
+        """The link stops dropping (bytes are still counted)."""
+        with self._lock:
+            self._next_cut = float("inf")
+
+    def hold_after(self, count: int) -> None:
+        """After `count` more bytes upstream the link stalls (nothing more passes) until release()."""
+        with self._lock:
+            self._hold_at = self.forwarded + count
+            self._released.clear()
+
+    def release(self) -> None:
+        with self._lock:
+            self._hold_at = None
+        self._released.set()
+
+    def drop_every(self, cut_every: int) -> None:
+        """From now on the link drops after every `cut_every` bytes upstream."""
+        with self._lock:
+            self.cut_every, self._next_cut = cut_every, self.forwarded + cut_every
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self._lock:
+                self.connections += 1
+            threading.Thread(target=self._pump_up, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump_down, args=(upstream, client), daemon=True).start()
+
+    def _allowance(self, wanted: int) -> tuple[int, bool]:
+        """How many of `wanted` bytes may pass before the next cut, and whether the link drops after them."""
+        with self._lock:
+            room = self._next_cut - self.forwarded
+            if wanted < room:
+                self.forwarded += wanted
+                return wanted, False
+            self.forwarded += room
+            self.cuts += 1
+            self._next_cut += self.cut_every
+            return room, True
+
+    def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
+        try:
+            while data := client.recv(65536):
+                allowed, cut = self._allowance(len(data))
+                upstream.sendall(data[:allowed])
+                if cut:
+                    break
+                held = self._hold_at
+                if held is not None and self.forwarded >= held:
+                    self._released.wait()
+        except OSError:
+            pass
+        _close_both(upstream, client)
+
+    def _pump_down(self, upstream: socket.socket, client: socket.socket) -> None:
+        try:
+            while data := upstream.recv(65536):
+                client.sendall(data)
+        except OSError:
+            pass
+        _close_both(client, upstream)
+
+
+def _close_both(first: socket.socket, second: socket.socket) -> None:
+    """The upstream side first, so the server sees the body end before the client hears of the drop."""
+    for sock in (first, second):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
 
 
 def redis_answers(url: str) -> bool:
@@ -198,7 +306,7 @@ class Process:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def stop(self, timeout: float = 10.0) -> int | None:
+    def stop(self, timeout: float = STOP_GRACE_SECONDS) -> int | None:
         """SIGTERM to the whole group, then SIGKILL after `timeout`; returns the exit code."""
         if self.popen.poll() is None:
             self.signal(signal.SIGTERM)
@@ -385,7 +493,7 @@ class DevStack:
         url, self.redis = ensure_redis(self.env.get("REDIS_URL") or "redis://127.0.0.1:6379/0", self.instance / "redis")
         self.env["REDIS_URL"] = url
         print(f"redis: {'started a private redis-server at' if self.redis else 'using'} {url}", flush=True)
-        self.env.setdefault("IMAGESD_FETCH_ALLOW", LOOPBACK_ALLOW)
+        self.env.setdefault("IMAGESD_FETCH_ALLOW", web_fetch_allow(self.env, port))
         self.env.setdefault("WEBHOOK_ALLOW", LOOPBACK_ALLOW)  # webhooks to a receiver on this machine, in development
         self.processes.append(
             start_standin(

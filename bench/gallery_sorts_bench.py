@@ -13,7 +13,7 @@ It
      (newest, oldest, name A-Z, name Z-A, largest), cases interleaved, --requests each after warm-ups;
   3. uploads a real copy to the stand-in for each of the --bulk newest images, then POSTs the gallery's bulk
      form (htmx, ids of --bulk selected tiles, action=delete) and times the answer;
-  4. drains the queues with an in-process RQ SimpleWorker (events -> image.deleted -> delete_image_copies) and
+  4. drains the queues with an in-process RQ BurstWorker (events -> image.deleted -> delete_image_copies) and
      times from the answer until the stand-in answers 404 for every one of the copies.
 
 Goals (issue 15): first page <= 50 ms p50 server time with any sort; bulk delete of 500 answers in < 2 s; their
@@ -95,10 +95,8 @@ def main() -> int:
     standin = start_standin()
     app = None
     try:
-        from rq import SimpleWorker
-
         from app import create_app
-        from app.adapters.queue import QUEUE_NAMES
+        from app.adapters.queue import QUEUE_NAMES, BurstWorker
         from app.domain import accounts
         from app.extensions import db
 
@@ -182,10 +180,11 @@ def main() -> int:
         profiled = profile(client, cases["name"]) if args.profile else ""
 
         # The bulk delete: real copies in the stand-in for the selection, then the gallery's bulk form.
-        from app.domain import gallery
+        from app.domain import queries
 
         with app.app_context():
-            ids = gallery.matching_ids(ws_id, prj_id, limit=args.bulk)
+            everything = queries.ListQuery(workspace_id=ws_id, project_id=prj_id, is_image=True)
+            ids = queries.ids(everything, limit=args.bulk)
         t0 = time.perf_counter()
         session = requests.Session()
         for i, file_id in enumerate(ids):
@@ -219,7 +218,7 @@ def main() -> int:
         connection = app.extensions["queue"].connection
         with app.app_context():
             for _ in range(20):
-                if not SimpleWorker(list(QUEUE_NAMES), connection=connection).work(burst=True, with_scheduler=False):
+                if not BurstWorker(list(QUEUE_NAMES), connection=connection).work(burst=True, with_scheduler=False):
                     break
         left = [i for i in ids if session.get(f"{standin.api}/v1/{i}", headers=standin.auth, timeout=30).ok]
         gone_s = time.perf_counter() - t0

@@ -52,7 +52,7 @@ DEFAULT_QUALITY = 85  # Cloudflare's documented default; only used if the stand-
 BEGIN, END = "<!-- bench:imagesd_vs_thumbor:begin -->", "<!-- bench:imagesd_vs_thumbor:end -->"
 
 sys.path.insert(0, str(REPO))
-
+from app import devstack  # noqa: E402  one launcher for the benchmark's processes
 
 # --------------------------------------------------------------------------------------------- helpers
 
@@ -160,41 +160,27 @@ def tree_rss_mb(root: int) -> float:
     return sum(proc_kb(p, "status", "VmRSS:") for p in process_tree(root)) / 1024
 
 
-class Server:
-    """A server process in its own session so that it and every child (forks, workers) can be stopped together."""
+class Server(devstack.Process):
+    """A server process started by app/devstack.py, in its own session so that it and every child (forks, workers)
+    stop together; `proc` (None once stopped), `stop()` and `tail(n)` in lines are the names used here."""
 
     def __init__(self, name: str, cmd: list[str], env: dict, cwd: Path, log_path: Path):
-        self.name, self.log_path = name, log_path
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(
-            cmd, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        super().__init__(name, cmd, env, log_path, cwd=cwd, die_with_parent=False)
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = self.popen
 
     def stop(self) -> None:
         if self.proc is None:
             return
-        pids = process_tree(self.proc.pid)
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            for pid in pids[1:]:  # descendants that left the process group, if any
-                if _alive(pid):
-                    try:
-                        os.kill(pid, sig)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None and not any(_alive(p) for p in pids[1:]):
-                    break
-                time.sleep(0.1)
-            else:
-                continue
-            break
+        strays = process_tree(self.proc.pid)[1:]
+        super().stop(timeout=10.0)
+        for pid in strays:  # descendants that left the process group, if any
+            if _alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         self.proc = None
-        self.log.close()
 
     def tail(self, n: int = 30) -> str:
         try:
@@ -770,7 +756,7 @@ def main() -> int:
         servers.append(srv)
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/client/v4/accounts/{account_id}/images/v1", srv.proc, 60, ok=lambda r: r.status_code < 500)
-        from app.domain.account_setup import apply_account_setup
+        from app.domain.images_account import apply_account_setup
 
         apply_account_setup(f"{base}/client/v4", account_id, token)  # a new account refuses flexible variants
         return srv, base

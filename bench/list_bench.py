@@ -16,7 +16,7 @@ server at --pg-url, created and dropped here as tests/services.py `throwaway_dat
   3. records the exact SQL the endpoint runs and prints its plan (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE);
   4. server time, in-process: Flask test client, `time.perf_counter()` around each request, --requests requests
      per case after a warm-up, p50/p95. Cases: keyset first page; keyset page after 90,000 rows (a signed cursor
-     made by `listing.sign_cursor` for the 90,000th newest id, checked against the API's own cursors for the first
+     made by `queries.sign_cursor` for the 90,000th newest id, checked against the API's own cursors for the first
      pages and against the offset page); OFFSET 0 and OFFSET 90000 through the same auth, query shape and
      serializer (a route this script adds to its own app, `/bench/offset-images`); `sort=name` and `sort=-size`,
      first page and after 90,000 rows (keyset on (sort key, id)); the first page with `count=true`;
@@ -321,7 +321,7 @@ def add_offset_route(app) -> None:
     from sqlalchemy import select
 
     from app.api.auth import require, workspace_param
-    from app.domain import files
+    from app.domain import queries
     from app.domain.files import File
     from app.domain.images import Image
     from app.domain.shapes import image_json, list_json
@@ -330,7 +330,7 @@ def add_offset_route(app) -> None:
     @require("read")
     def offset_images():
         workspace_id = workspace_param(request.args.get("workspace_id"))
-        limit = files.parse_limit(request.args.get("limit"))
+        limit = queries.parse({"limit": request.args.get("limit") or 50}, workspace_id=workspace_id).limit
         offset = max(0, int(request.args.get("offset", "0")))
         query = (
             select(Image, File)
@@ -376,32 +376,32 @@ def cases(cursors: dict[str, str]) -> list[tuple[str, str]]:
 
 def deep_cursors(workspace_id: str) -> dict[str, str]:
     """Signed cursors after the DEEP-th image of each order, made as the API makes them (inside an app context)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
-    from app.domain import listing
+    from app.domain import queries
     from app.domain.files import File
     from app.domain.images import Image
     from app.extensions import db
 
     cursors = {}
     for sort in ("-created", *SORTED):
-        spec = listing.ListQuery(kind="images", workspace_id=workspace_id, sort=sort)
-        column = {"-created": None, "name": File.name, "-size": File.size}[sort]
+        spec = queries.ListQuery(subject="images", workspace_id=workspace_id, sort=sort)
+        column = {"-created": None, "name": func.lower(File.name), "-size": File.size}[sort]
         order = (
             [Image.file_id.desc()]
             if column is None
             else ([column.desc(), File.id.desc()] if sort.startswith("-") else [column.asc(), File.id.asc()])
         )
         row = db.session.execute(
-            select(File.name, File.size, File.id)
+            select(func.lower(File.name).label("name"), File.size, File.id)
             .join(Image, Image.file_id == File.id)
             .where(Image.workspace_id == workspace_id)
             .order_by(*order)
             .offset(DEEP - 1)
             .limit(1)
         ).one()
-        key = None if column is None else row.name if column is File.name else row.size
-        cursors[sort] = listing.sign_cursor(spec, key, row.id)
+        key = None if column is None else row.size if column is File.size else row.name
+        cursors[sort] = queries.sign_cursor(spec, key, row.id)
     return cursors
 
 

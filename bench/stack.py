@@ -225,7 +225,7 @@ class Stack:
         ]
         self.standin = Server("standin", self.standin_cmd, self.base_env(), self.tmp / "standin.log")
         self._wait_http(self.standin, f"{self.standin_url}/healthz", "the stand-in")
-        from app.domain.account_setup import apply_account_setup
+        from app.domain.images_account import apply_account_setup
 
         apply_account_setup(f"{self.standin_url}/client/v4", self.account_id, self.images_token)  # as `make dev` does
         log(f"images stand-in on :{port} ({self.standin_workers} workers), data in {self.instance / 'imagesd'}")

@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,10 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 VENV_BIN = REPO / ".venv" / "bin"
+sys.path.insert(0, str(REPO))
+from app import devstack  # noqa: E402  one launcher for the benchmark's processes
+from app.devstack import free_port  # noqa: E402, F401  the benchmark's name
+
 OUT_DIR = BENCH / "out"
 OUT_MD = OUT_DIR / "upload_bench.md"
 MiB = 1024 * 1024
@@ -84,12 +87,6 @@ def sh(cmd: str) -> str:
         return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=20).stdout.strip()
     except Exception as exc:  # noqa: BLE001 - informational only
         return f"? ({exc})"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status_kb(pid: int) -> dict[str, int]:
@@ -135,36 +132,19 @@ def reset_peak_rss(pid: int) -> bool:
         return False
 
 
-class Server:
-    """A process in its own session so that it and every child (gunicorn's worker) are stopped together."""
+class Server(devstack.Process):
+    """A process in its own session, started by app/devstack.py, so it and every child (gunicorn's worker) stop
+    together; `proc`, `tail(n)` in lines and `stop()` are the names this benchmark uses."""
 
     def __init__(self, name: str, cmd: list[str], env: dict, log_path: Path):
-        self.name, self.log_path = name, log_path
-        self.log = open(log_path, "wb")
-        self.proc: subprocess.Popen | None = subprocess.Popen(
-            cmd, env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.pid = self.proc.pid
+        super().__init__(name, cmd, env, log_path, cwd=REPO, die_with_parent=False)
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = self.popen
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        pids = [self.proc.pid] + children_of(self.proc.pid)
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None and not any(alive(p) for p in pids[1:]):
-                    break
-                time.sleep(0.05)
-            else:
-                continue
-            break
-        self.proc = None
-        self.log.close()
+        if self.proc is not None:
+            super().stop(timeout=10.0)
+            self.proc = None
 
     def tail(self, n: int = 30) -> str:
         try:
@@ -285,47 +265,16 @@ class Stack:
         self.instance = tmp / "instance"
         self.instance.mkdir()
         self.max_upload = max_upload
-        self.redis: Server | None = None
+        self.redis: devstack.RedisServer | None = None
         self.web: Server | None = None
         self.env: dict = {}
         self.ids: dict = {}
         self.web_starts = 0
 
     def start_redis(self) -> None:
-        port = free_port()
-        self.redis = Server(
-            "redis",
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.tmp),
-            ],
-            dict(os.environ),
-            self.tmp / "redis.log",
-        )
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if client.ping():
-                    break
-            except Exception:  # noqa: BLE001
-                if self.redis.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start:\n{self.redis.tail()}")
-                time.sleep(0.05)
-        client.close()
-        self.redis_url = f"redis://127.0.0.1:{port}/0"
-        log(f"private redis-server on :{port}")
+        self.redis = devstack.RedisServer(directory=self.tmp, log=self.tmp / "redis.log").start()
+        self.redis_url = self.redis.url
+        log(f"private redis-server on :{self.redis.port}")
 
     def base_env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in SCRUB_ENV}
@@ -372,26 +321,20 @@ class Stack:
             "1",
             "--timeout",
             "300",
-            # Its own control socket, not Gunicorn 27's one path per machine.
-            "--control-socket",
-            str(self.tmp / f"web-{self.web_starts}.ctl"),
+            *devstack.gunicorn_control_args(self.tmp / f"web-{self.web_starts}"),
             "app:create_app()",
         ]
         self.web = Server("web", self.gunicorn_cmd, env, self.tmp / f"web-{self.web_starts}.log")
-        import requests
-
-        deadline = time.monotonic() + 60
-        while True:
-            if self.web.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.web.proc.returncode}:\n{self.web.tail()}")
-            try:
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer /healthz:\n{self.web.tail()}")
-            time.sleep(0.1)
+        try:
+            devstack.wait_until(
+                lambda: devstack.http_ok(base + "/healthz"),
+                60,
+                "gunicorn answering",
+                interval=0.1,
+                check=self.web.check,
+            )
+        except TimeoutError:
+            raise RuntimeError(f"gunicorn did not answer /healthz:\n{self.web.tail()}") from None
         workers = children_of(self.web.pid)
         if len(workers) != 1:
             raise RuntimeError(f"expected 1 gunicorn worker under master {self.web.pid}, found {workers}")

@@ -14,8 +14,9 @@ export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
 # The product talks to the stand-in where it listens.
 export IMAGES_API_BASE=${IMAGES_API_BASE:-http://127.0.0.1:$IMAGESD_PORT/client/v4}
 export IMAGES_DELIVERY_BASE=${IMAGES_DELIVERY_BASE:-http://127.0.0.1:$IMAGESD_PORT}
-# The stand-in fetches uploads from this machine's signed storage URLs; upload-by-URL refuses loopback otherwise.
-export IMAGESD_FETCH_ALLOW=${IMAGESD_FETCH_ALLOW:-127.0.0.0/8,::1}
+# The stand-in fetches uploads from the web app's signed storage URLs; upload-by-URL refuses loopback otherwise, and
+# only the web app's own address is let through (not Redis or any other port on this machine).
+export IMAGESD_FETCH_ALLOW=${IMAGESD_FETCH_ALLOW:-$PUBLIC_URL}
 # Webhooks to a receiver on this machine (development only; production leaves WEBHOOK_ALLOW empty).
 export WEBHOOK_ALLOW=${WEBHOOK_ALLOW:-127.0.0.0/8,::1}
 

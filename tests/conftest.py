@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
-from rq import SimpleWorker
 from sqlalchemy import delete
 
+from app.adapters.queue import BurstWorker
 from tests.factories import Factory
 from tests.services import RedisProcess, ThreadedServer, free_port, throwaway_database
 
@@ -66,6 +66,10 @@ def base_settings(database_url, redis_url, workdir, web_port, images_service):
         "images_delivery_base": images_service.url,
         "images_max_attempts": 3,
         "provision_lease_seconds": 3,
+        # A short retry backoff (the defaults wait up to 30 s): a test waits on retries with deadline_for(), and
+        # tests about the backoff itself set their own.
+        "retry_base_seconds": 0.1,
+        "retry_cap_seconds": 0.5,
         "instance_dir": str(workdir / "instance"),
         "database_url": database_url,
         "redis_url": redis_url,
@@ -178,6 +182,9 @@ def clean_state(request):
         application.extensions["queue"].connection.flushdb()
     shutil.rmtree(application.config["STORAGE_ROOT"], ignore_errors=True)
     os.makedirs(application.config["STORAGE_ROOT"], exist_ok=True)
+    # Resumable uploads' spools go with their rows (a test may leave an upload unfinished).
+    for leftover in Path(application.config["UPLOAD_TMP_DIR"]).glob("tus-*.part"):
+        leftover.unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -216,7 +223,7 @@ def run_jobs(app):
         connection = app.extensions["queue"].connection
         with app.app_context():
             for _ in range(max_rounds):
-                worker = SimpleWorker(list(QUEUE_NAMES), connection=connection)
+                worker = BurstWorker(list(QUEUE_NAMES), connection=connection)
                 if not worker.work(burst=True, with_scheduler=False):
                     return
 

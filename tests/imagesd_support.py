@@ -95,7 +95,7 @@ def start_standin(setup: bool = True, **env: str) -> StandIn:
         raise
     standin = StandIn(port, data_dir / "data", launched.popen, log, launched)
     if setup:
-        from app.domain.account_setup import apply_account_setup
+        from app.domain.images_account import apply_account_setup
 
         apply_account_setup(f"{standin.url}/client/v4", ACCOUNT_ID, TOKEN)
     return standin
@@ -203,6 +203,15 @@ def png_header_only(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 4096)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def damaged_jpeg(width: int = 4000, height: int = 3000) -> bytes:
+    """A JPEG whose header says width × height (within every limit) but which ends after one 8×8 block: stored, then
+    failed by the worker for good (`image_damaged`), where a pixel bomb is now refused as its header arrives."""
+    data = bytearray(jpeg_bytes((8, 8)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
 
 
 def decode(content: bytes) -> Image.Image:

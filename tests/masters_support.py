@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 
 from PIL import Image
 
@@ -154,3 +155,50 @@ def cmyk_profile(grid: int = 5) -> bytes:
     )
     assert len(header) == 128
     return header + table + data
+
+
+# Three flat regions: the first covers 60 % of the picture, so it is the dominant colour in any format.
+DOMINANT, SECOND, THIRD = (153, 149, 169), (30, 110, 60), (220, 180, 40)
+GREY_DOMINANT, GREY_SECOND = 150, 40
+
+
+def picture(mode: str = "RGB", size: tuple[int, int] = (80, 60)) -> Image.Image:
+    width, height = size
+    colours = (DOMINANT, SECOND, THIRD) if mode == "RGB" else (GREY_DOMINANT, GREY_SECOND, GREY_SECOND)
+    image = Image.new(mode, size, colours[0])
+    image.paste(colours[1], (0, 0, width, height * 25 // 100))
+    image.paste(colours[2], (0, height * 85 // 100, width, height))
+    return image
+
+
+def psd(image: Image.Image, channels: int = 3) -> bytes:
+    """A Photoshop file with the merged picture stored raw, as Photoshop writes it with 'maximise compatibility'."""
+    mode = {1: 1, 3: 3, 4: 3}[channels]  # greyscale or RGB (four channels: RGB with alpha)
+    header = b"8BPS" + struct.pack(">H6xHIIHH", 1, channels, image.height, image.width, 8, mode)
+    bands = image.convert("RGBA" if channels == 4 else "RGB" if channels == 3 else "L").split()
+    return header + struct.pack(">III", 0, 0, 0) + struct.pack(">H", 0) + b"".join(band.tobytes() for band in bands)
+
+
+def sixteen_bit(mode: str) -> Image.Image:
+    """The grey picture with 16-bit samples (value × 257, so 0-65535), in the given 16-bit mode."""
+    return picture("L").convert("I").point(lambda value: value * 257).convert(mode)
+
+
+# Formats `filetype` does not know (or knows by another name) that Pillow decodes: images, not plain files.
+def bigtiff() -> bytes:
+    return encode(picture(), "TIFF", big_tiff=True)
+
+
+def j2k_codestream() -> bytes:
+    return encode(picture(), "JPEG2000", no_jp2=True)
+
+
+def jpx() -> bytes:
+    """A JP2 file whose file-type box names the JPX brand, as .jpf files do."""
+    data = encode(picture(), "JPEG2000")
+    at = data.index(b"ftyp") + 4
+    return data[:at] + b"jpx " + data[at + 4 :]
+
+
+def animated_avif() -> bytes:
+    return encode(picture(), "AVIF", save_all=True, append_images=[picture().rotate(180)])

@@ -14,6 +14,20 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from app.devstack import RedisServer, free_port, wait_for_port, wait_until  # noqa: F401 - the tests' names
+from app.domain.durable import delay
+
+# What the work of a test's few attempts (HTTP to the stand-in, database writes, RQ's bookkeeping) may take on a
+# loaded two-core machine: the one margin a deadline adds to the waits its settings prescribe.
+WORK_SECONDS = 30.0
+
+
+def deadline_for(config, failures: int, retry_after: float = 0.0) -> float:
+    """Seconds to wait for work that fails `failures` times before it succeeds: the longest backoff the app's
+    RETRY_BASE_SECONDS / RETRY_CAP_SECONDS allow after each failure, any Retry-After a service asks for, and
+    WORK_SECONDS."""
+    base, cap = config["RETRY_BASE_SECONDS"], config["RETRY_CAP_SECONDS"]
+    waits = sum(delay(n, base, cap, rand=1.0) for n in range(1, failures + 1))
+    return waits + retry_after + WORK_SECONDS
 
 
 class RedisProcess(RedisServer):

@@ -88,3 +88,19 @@ def test_seed_demo_banner_points_at_the_real_public_url(aeontel):
         },
     )
     assert "-F file=@photo.jpg https://images.example.test/api/files" in elsewhere.output
+
+
+def test_workspace_crop_presets_shows_and_replaces(aeontel, tenant):
+    """`aeontel workspace crop-presets` lists the defaults and replaces the list, refusing a bad one whole."""
+    listed = aeontel("workspace", "crop-presets", tenant.workspace_id)
+    assert listed.exit_code == 0 and listed.output.split("\n")[:3] == ["hero\t16:9", "card\t1:1", "social\t1.91:1"]
+    replaced = aeontel(
+        "workspace", "crop-presets", tenant.workspace_id, "--preset", "hero=21:9@1200", "--preset", "card=1:1", "--json"
+    )
+    assert json.loads(replaced.output)["cropPresets"] == [
+        {"name": "hero", "ratio": "21:9", "minWidth": 1200},
+        {"name": "card", "ratio": "1:1", "minWidth": None},
+    ]
+    refused = aeontel("workspace", "crop-presets", tenant.workspace_id, "--preset", "Bad Name=1:1")
+    assert refused.exit_code == 1 and "lowercase" in refused.output
+    assert aeontel("workspace", "crop-presets", tenant.workspace_id).output.startswith("hero\t21:9\tmin 1200px\n")

@@ -11,6 +11,7 @@ from app.domain.files import File
 from app.domain.images import Image
 from app.extensions import db
 from tests import masters_support as make
+from tests.factories import upload_over_http as upload
 
 LIMIT_BYTES, LIMIT_SIDE, LIMIT_PIXELS = 10 * 1024 * 1024, 12_000, 100_000_000
 
@@ -23,6 +24,14 @@ INPUTS = {
     "print.jpg": lambda: make.cmyk_jpeg(make.cmyk_profile()),
     "cutout.png": make.alpha_png,
     "photo.jxl": lambda: make.encode(PILImage.new("RGB", (320, 200), (20, 90, 200)), "JXL"),
+    # Issue 20: formats and modes that failed or stayed plain files; AVIF is never sent as it is.
+    "layers.psd": lambda: make.psd(make.picture()),
+    "scan16.tif": lambda: make.encode(make.sixteen_bit("I;16B"), "TIFF"),
+    "tiny.jpg": lambda: make.encode(PILImage.new("CMYK", (3, 5), (0, 200, 0, 0)), "JPEG"),
+    "photo.avif": lambda: make.encode(make.picture(), "AVIF"),
+    "moving.avif": make.animated_avif,
+    "big.tif": make.bigtiff,
+    "photo.j2k": make.j2k_codestream,
 }
 
 
@@ -33,18 +42,6 @@ def big_uploads(app, monkeypatch):
     # Building a master of 11 MB of noise takes seconds on a busy machine; the tests' 3-second lease would time the
     # job out (its RQ timeout is twice the lease). Production's lease is 45 s.
     monkeypatch.setitem(app.config, "PROVISION_LEASE_SECONDS", 60)
-
-
-def upload(server, tenant, data: bytes, name: str) -> str:
-    response = requests.post(
-        f"{server.url}/api/files",
-        headers=tenant.auth(),
-        timeout=60,
-        data={"project_id": tenant.project_id},
-        files={"file": (name, data)},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
 
 
 def stored_copy(images_service, cf_image_id: str) -> bytes:

@@ -7,10 +7,10 @@ import time
 
 import pytest
 from imagesd_support import ACCOUNT_HASH, start_standin, stop_standin
-from rq import SimpleWorker
 from sqlalchemy import func, select
 from test_provisioning_e2e import distinct_jpeg, upload
 
+from app.adapters.queue import BurstWorker
 from app.domain.images import Image, Provisioning
 from app.extensions import db
 
@@ -38,7 +38,7 @@ def test_a_burst_three_times_the_limit_provisions_without_a_block(make_app, tena
         connection = limited.extensions["queue"].connection
         done = 0
         while time.monotonic() < deadline and done < BURST:
-            SimpleWorker(["events", "images", "default"], connection=connection).work(burst=True)
+            BurstWorker(["events", "images", "default"], connection=connection).work(burst=True)
             db.session.expire_all()
             done = db.session.scalar(select(func.count()).select_from(Image).where(Image.file_id.in_(ids)))
         attempts = db.session.scalar(select(func.sum(Provisioning.attempts)).where(Provisioning.file_id.in_(ids)))
@@ -58,7 +58,7 @@ def test_without_batch_tokens_the_limit_blocks_the_account(make_app, tenant, liv
     )
     ids = [upload(live_server, tenant, distinct_jpeg(n), f"{n}.jpg") for n in range(LIMIT + 5)]
     with unbatched.app_context():
-        SimpleWorker(["events", "images", "default"], connection=unbatched.extensions["queue"].connection).work(
+        BurstWorker(["events", "images", "default"], connection=unbatched.extensions["queue"].connection).work(
             burst=True
         )
         db.session.expire_all()

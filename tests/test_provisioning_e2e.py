@@ -6,18 +6,19 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, start_standin, stop_standin
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from app import devstack
-from app.domain import images
+from app.adapters.queue import BurstWorker
+from app.domain import images, services
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
+from tests.factories import upload_over_http as upload
 from tests.masters_support import lying_jpeg
-from tests.services import child_env, wait_until
+from tests.services import child_env, deadline_for, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,18 +27,6 @@ def distinct_jpeg(n: int) -> bytes:
     out = io.BytesIO()
     PILImage.new("RGB", (320 + n, 240), ((n * 37) % 255, (n * 91) % 255, 120)).save(out, "JPEG", quality=80)
     return out.getvalue()
-
-
-def upload(server, tenant, data: bytes, name: str) -> str:
-    response = requests.post(
-        f"{server.url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": tenant.project_id},
-        files={"file": (name, data)},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
 
 
 def count_images(app) -> int:
@@ -97,26 +86,31 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(app, base_settings
         worker.stop()
     with app.app_context():
         for file_id in ids:
-            copies = images.images_client().list(creator=file_id)["images"]
+            copies = services.images().list(creator=file_id)["images"]
             assert [c["id"] for c in copies] == [file_id], f"{file_id} has {len(copies)} copies"
             assert db.session.get(Provisioning, file_id).state == "done"
             assert db.session.get(File, file_id).status == "ready"
 
 
+FLAKY_RETRY_AFTER = 1  # seconds the flaky stand-in's 429 asks for
+
+
 @pytest.fixture
 def flaky_images():
     """A second stand-in whose first calls answer 503, 503, then 429 with Retry-After: 1."""
-    server = start_standin(IMAGESD_FAULTS="503:2,429:1", IMAGESD_FAULT_RETRY_AFTER="1")
+    server = start_standin(IMAGESD_FAULTS="503:2,429:1", IMAGESD_FAULT_RETRY_AFTER=str(FLAKY_RETRY_AFTER))
     yield server
     stop_standin(server)
 
 
 def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant, live_server, flaky_images, run_jobs):
-    from rq import SimpleWorker
-
     flaky = make_app(
-        images_api_base=f"{flaky_images.url}/client/v4", images_max_attempts=5, images_delivery_base=flaky_images.url
+        images_api_base=f"{flaky_images.url}/client/v4",
+        images_max_attempts=5,
+        images_delivery_base=flaky_images.url,
     )
+    # Two backoffs (after the 503s) and one Retry-After of the flaky stand-in (the 429), plus the work.
+    deadline = deadline_for(flaky.config, failures=2, retry_after=FLAKY_RETRY_AFTER)
     assert (
         flaky.config["IMAGES_ACCOUNT_ID"],
         flaky.config["IMAGES_ACCOUNT_HASH"],
@@ -129,7 +123,7 @@ def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant,
         connection = flaky.extensions["queue"].connection
 
         def done() -> bool:
-            SimpleWorker(["events", "images", "default"], connection=connection).work(burst=True)
+            BurstWorker(["events", "images", "default"], connection=connection).work(burst=True)
             db.session.expire_all()
             row = db.session.get(Provisioning, photo)
             seen_states.append((row.state, row.attempts) if row else None)
@@ -138,16 +132,19 @@ def test_transient_failures_retry_and_permanent_ones_fail_once(make_app, tenant,
             images.reconcile()  # re-enqueues the retry once its Retry-After or backoff is due
             return False
 
-        wait_until(done, 30, "the photo to be provisioned after the injected failures", interval=0.2)
+        try:
+            wait_until(done, deadline, "the photo to be provisioned after the injected failures", interval=0.2)
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}: {seen_states[-5:]}") from None
         row = db.session.get(Provisioning, photo)
         assert row.state == "done" and db.session.get(Image, photo) is not None
         # Three calls failed (two 503s, then a 429 with Retry-After) before the fourth succeeded.
         assert row.attempts == 4, seen_states
         assert ("waiting", 1) in seen_states and ("waiting", 3) in seen_states
-        assert images.images_client().list(creator=photo)["images"][0]["id"] == photo
+        assert services.images().list(creator=photo)["images"][0]["id"] == photo
 
         damaged_id = upload(live_server, tenant, lying_jpeg(), "damaged.jpg")
-        SimpleWorker(["events", "images", "default"], connection=connection).work(burst=True)
+        BurstWorker(["events", "images", "default"], connection=connection).work(burst=True)
         db.session.expire_all()
         failed = db.session.get(File, damaged_id)
         assert failed.status == "error" and "damaged" in failed.error_message

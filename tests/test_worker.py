@@ -1,5 +1,6 @@
 """The worker as it runs in production: its own process, a real Redis, HTTP uploads from another server."""
 
+import sys
 import uuid
 from pathlib import Path
 
@@ -82,3 +83,20 @@ def test_worker_process_dispatches_and_survives_a_redis_outage(app, base_setting
     finally:
         worker.stop()
         web.stop()
+
+
+def test_a_burst_worker_ends_by_itself_within_the_launchers_grace(app, base_settings):
+    """`worker.py --burst` on empty queues: RQ's pub/sub thread polled every 60 s and RQ's teardown waited for that
+    poll, so the burst's end (as a stop) took a minute, past the time the launcher gives a process to end."""
+    log = Path(base_settings["instance_dir"]) / "burst-worker.log"
+    env = child_env(
+        **{key.upper(): value for key, value in base_settings.items() if key.islower() and key != "instance_dir"},
+        AEONTEL_INSTANCE_DIR=base_settings["instance_dir"],
+    )
+    worker = devstack.Process("worker --burst", [sys.executable, "worker.py", "--burst"], env, log)
+    try:
+        wait_until(lambda: "unsubscribing" in log.read_text(), 60, "the burst to find the queues empty", worker)
+        wait_until(lambda: worker.poll() is not None, devstack.STOP_GRACE_SECONDS, "the worker to end", worker)
+        assert worker.poll() == 0, worker.tail(3000)
+    finally:
+        worker.stop()

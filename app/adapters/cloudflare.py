@@ -272,6 +272,15 @@ class CloudflareImages:
             self._signing_key = keys[0]["value"]
         return self._signing_key
 
+    def is_delivered(self, image_id: str) -> bool:
+        """Whether the public delivery URL of an image still answers 200 (doctor's check after a delete)."""
+        import requests
+
+        try:
+            return requests.get(self.delivery_url(image_id, "public"), timeout=10).status_code == 200
+        except (requests.RequestException, ImagesError):
+            return False
+
     def delivery_url(self, image_id: str, variant: str = "public", *, signed: bool = False, ttl: int = 3600) -> str:
         url = f"{self.delivery_base}/{self.account_hash}/{image_id}/{variant}"
         return sign_delivery_url(url, self.signing_key(), ttl=ttl) if signed else url

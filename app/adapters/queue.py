@@ -7,7 +7,7 @@ import time
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry
+from rq import Queue, Retry, SimpleWorker, Worker
 from rq.job import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -15,6 +15,40 @@ log = logging.getLogger(__name__)
 QUEUE_NAMES = ("events", "images", "default")
 # After an enqueue fails, requests stop trying for this long: a hung Redis costs one wait, not one per upload.
 SKIP_AFTER_FAILURE = 5.0
+# How often a worker's pub/sub thread wakes: RQ polls every 60 s, and redis-py joins that thread without a timeout
+# when the worker stops, so a SIGTERM or the end of a burst waited up to a minute for it.
+COMMAND_POLL_SECONDS = 1.0
+
+
+class PromptCommands:
+    """RQ's pub/sub command thread with a short poll, so that a worker told to stop ends within a second of its
+    job instead of a minute later; commands still arrive at once."""
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=COMMAND_POLL_SECONDS, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
+
+
+class PromptSimpleWorker(PromptCommands, SimpleWorker):
+    """Runs jobs in this process (the worker's default) and stops promptly."""
+
+
+class PromptForkWorker(PromptCommands, Worker):
+    """Runs each job in a forked work horse (`worker.py --fork`) and stops promptly."""
+
+
+class BurstWorker(SimpleWorker):
+    """Works the queues in this process until they are empty, taking no pub/sub commands: a burst in a test,
+    benchmark or maintenance command has no one to send them, and ends without waiting on the command thread."""
+
+    def subscribe(self) -> None:
+        self.pubsub_thread = None
+
+    def unsubscribe(self) -> None:
+        return None
 
 
 class RQQueue:
@@ -41,7 +75,7 @@ class RQQueue:
         description: str | None = None,
     ) -> Job:
         return self.queue(queue_name).enqueue(
-            func,
+            str(func),  # a plain dotted path in Redis, whatever kind of str named it
             *args,
             job_id=job_id,
             job_timeout=timeout,
@@ -67,7 +101,9 @@ class RQQueue:
         trip); False, logged, when Redis cannot be reached."""
         queue = self.queue(queue_name)
         datas = [
-            Queue.prepare_data(func, args, job_id=job_id, timeout=timeout, result_ttl=600, failure_ttl=7 * 24 * 3600)
+            Queue.prepare_data(
+                str(func), args, job_id=job_id, timeout=timeout, result_ttl=600, failure_ttl=7 * 24 * 3600
+            )
             for args, job_id in calls
         ]
         try:

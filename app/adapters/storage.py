@@ -100,6 +100,28 @@ class Storage(ABC):
         """
         return None
 
+    # A resumable upload's bytes as numbered parts of one object, sent as they arrive (S3 multipart upload). A store
+    # whose `part_size()` is None takes a whole file at once instead (a rename on a local disk costs nothing).
+    def part_size(self) -> int | None:
+        """The size of each part but the last; None when the store takes no parts."""
+        return None
+
+    def start_parts(self, key: str) -> str:
+        """Opens a multipart object at `key`; answers its upload id."""
+        raise NotImplementedError
+
+    def put_part(self, key: str, upload_id: str, number: int, path: str, size: int) -> str:
+        """Sends the first `size` bytes of the file at `path` as part `number` (from 1), streamed; answers its ETag."""
+        raise NotImplementedError
+
+    def finish_parts(self, key: str, upload_id: str, etags: list[str]) -> None:
+        """Joins the parts, in order, into the object at `key`."""
+        raise NotImplementedError
+
+    def abort_parts(self, key: str, upload_id: str) -> None:
+        """Gives up the multipart object: the store drops its parts."""
+        raise NotImplementedError
+
 
 class LocalStorage(Storage):
     def __init__(self, root: str, secret_key: str, public_url: str):
@@ -268,6 +290,50 @@ class S3Storage(Storage):
         bucket, key = self.locate(key)
         return self.client.get_object(Bucket=bucket, Key=key)["Body"]
 
+    def part_size(self) -> int:
+        return self.transfer.multipart_chunksize  # 8 MiB: over S3's 5 MiB least part
+
+    def start_parts(self, key: str) -> str:
+        bucket, key = self.locate(key)
+        try:
+            return self.client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not start {key}: {exc}") from exc
+
+    def put_part(self, key: str, upload_id: str, number: int, path: str, size: int) -> str:
+        bucket, key = self.locate(key)
+        try:
+            with open(path, "rb") as part:
+                answer = self.client.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=_Limited(part, size),
+                    ContentLength=size,
+                )
+        except (BotoCoreError, ClientError, OSError) as exc:
+            raise StorageError(f"could not write part {number} of {key}: {exc}") from exc
+        return answer["ETag"]
+
+    def finish_parts(self, key: str, upload_id: str, etags: list[str]) -> None:
+        bucket, key = self.locate(key)
+        parts = [{"PartNumber": number, "ETag": etag} for number, etag in enumerate(etags, start=1)]
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not finish {key}: {exc}") from exc
+
+    def abort_parts(self, key: str, upload_id: str) -> None:
+        bucket, key = self.locate(key)
+        try:
+            self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchUpload"}:
+                raise
+
     def open_seekable(self, key: str) -> IO[bytes]:
         # S3 bodies cannot seek; an original can be as large as an upload, so past 16 MB it is spooled to disk.
         spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
@@ -317,6 +383,25 @@ class S3Storage(Storage):
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
         )
+
+
+class _Limited:
+    """The first `size` bytes of an open file, read in pieces by botocore (never the whole part in memory)."""
+
+    def __init__(self, handle, size: int):
+        self.handle, self.size = handle, size
+
+    def read(self, n: int = -1) -> bytes:
+        left = self.size - self.handle.tell()
+        return self.handle.read(left if n is None or n < 0 else min(n, left))
+
+    def seek(self, offset: int, whence: int = 0) -> int:  # botocore rewinds a body to sign it or to retry
+        if whence == 2:
+            return self.handle.seek(self.size + offset)
+        return self.handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.handle.tell()
 
 
 BACKENDS: dict[str, type[Storage]] = {"local": LocalStorage, "s3": S3Storage}

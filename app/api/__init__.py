@@ -7,7 +7,22 @@ from app.api.problems import register_error_handlers
 bp = Blueprint("api", __name__, url_prefix="/api")
 register_error_handlers(bp)
 
-from app.api import files, images, methods, openapi, trash, uploads, webhooks  # noqa: E402,F401  (routes register themselves on bp)
+# The routes register themselves on bp.
+from app.api import (  # noqa: E402,F401
+    crop_presets,
+    duplicates,
+    files,
+    images,
+    methods,
+    openapi,
+    organise,
+    trash,
+    tus,
+    uploads,
+    versions,
+    views,
+    webhooks,
+)
 
 
 def init_app(app) -> None:

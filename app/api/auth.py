@@ -15,7 +15,7 @@ from flask import current_app, g, request, session
 from flask_wtf.csrf import CSRFError
 
 from app.api.problems import ApiProblem
-from app.domain.accounts import User, authenticate_token, can_write, role_in
+from app.domain.accounts import DomainError, User, authenticate_token, can_write, role_in
 from app.domain.common import utcnow
 from app.extensions import csrf, db
 
@@ -126,12 +126,8 @@ def _authorize_session(user: User, scope: str, view_args: dict) -> None:
         if role_in(user.id, explicit) is None:
             raise ApiProblem(404, "workspace_not_found", f"No workspace {explicit!r}.")
         workspace_id = explicit
-    elif "file_id" in view_args or "webhook_id" in view_args:
-        workspace_id = (
-            _file_workspace(view_args["file_id"])
-            if "file_id" in view_args
-            else _webhook_workspace(view_args["webhook_id"])
-        )
+    elif view_args.keys() & NAMED:
+        workspace_id = _named_workspace(view_args)
         if workspace_id is None or role_in(user.id, workspace_id) is None:
             g.workspace_id = NOWHERE  # the view's lookup answers its usual 404
             return
@@ -139,7 +135,7 @@ def _authorize_session(user: User, scope: str, view_args: dict) -> None:
         workspace_id = None
         if request.method not in SAFE_METHODS:
             form_project = request.form.get("project_id") if _has_form() else None
-            workspace_id = _project_workspace(form_project or request.args.get("project_id"))
+            workspace_id = _project_workspace(form_project or request.args.get("project_id") or _tus_project())
         if workspace_id is None or role_in(user.id, workspace_id) is None:
             raise ApiProblem(
                 400, "workspace_id_missing", "Say which workspace with 'workspace_id'.", parameter="workspace_id"
@@ -161,32 +157,50 @@ def _has_form() -> bool:
     )
 
 
-def _file_workspace(file_id) -> str | None:
+# The path parameters that name one workspace's object: the session acts in that object's workspace.
+NAMED = {"file_id", "webhook_id", "collection_id", "view_id", "upload_id"}
+
+
+def _named_workspace(view_args: dict) -> str | None:
+    """The workspace of the file, webhook endpoint, collection, saved view or resumable upload the URL names (None:
+    no such thing)."""
     from app.domain.files import File
-
-    if not isinstance(file_id, str) or not 0 < len(file_id) <= 32 or "\x00" in file_id:
-        return None
-    file = db.session.get(File, file_id)
-    return file.workspace_id if file else None
-
-
-def _webhook_workspace(webhook_id) -> str | None:
+    from app.domain.grouping import Collection
+    from app.domain.resumable import workspace_of
+    from app.domain.saved_views import SavedView
     from app.domain.webhooks import WebhookEndpoint
 
-    if not isinstance(webhook_id, str) or not 0 < len(webhook_id) <= 32 or "\x00" in webhook_id:
+    models = {"file_id": File, "webhook_id": WebhookEndpoint, "collection_id": Collection, "view_id": SavedView}
+    for name, model in models.items():
+        if name in view_args:
+            return _workspace_of(model, view_args[name])
+    return workspace_of(view_args["upload_id"])
+
+
+def _workspace_of(model, object_id) -> str | None:
+    if not isinstance(object_id, str) or not 0 < len(object_id) <= 32 or "\x00" in object_id:
         return None
-    endpoint = db.session.get(WebhookEndpoint, webhook_id)
-    return endpoint.workspace_id if endpoint else None
+    found = db.session.get(model, object_id)
+    return found.workspace_id if found else None
+
+
+def _tus_project() -> str | None:
+    """A resumable upload names its project in Upload-Metadata (tus clients send no form)."""
+    from app.domain.resumable import parse_metadata
+
+    if "Upload-Metadata" not in request.headers:
+        return None
+    try:
+        return parse_metadata(request.headers["Upload-Metadata"]).get("project_id")
+    except DomainError:
+        return None
 
 
 def _project_workspace(project_id) -> str | None:
     """An upload that names only its project acts in that project's workspace."""
     from app.domain.accounts import Project
 
-    if not isinstance(project_id, str) or not 0 < len(project_id) <= 32 or "\x00" in project_id:
-        return None
-    project = db.session.get(Project, project_id)
-    return project.workspace_id if project else None
+    return _workspace_of(Project, project_id)
 
 
 def workspace_param(value: str | None) -> str:

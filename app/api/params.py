@@ -1,102 +1,116 @@
-"""The one parser of list parameters: every name is checked, so a misspelt filter answers 400 instead of wrong rows."""
+"""What every /api endpoint accepts besides its path, checked by one hook before authentication: an unknown, repeated
+or empty query parameter, an unknown JSON field or a repeated form field answers 400 naming it, never a silently
+ignored typo (`?permanant=true`) or a first-value-wins (`?permanent=true&permanent=false`). The names come from each
+route's models (`operation(query=…, body=…, form=…)`, app/api/spec.py), the same ones the document lists."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
+from flask import request
+
+from app.api import bp
 from app.api.problems import ApiProblem
-from app.domain import files
-from app.domain.accounts import NotFound
-from app.domain.listing import FILE_STATUSES, MAX_Q, SORTS, ListQuery
-
-COMMON = ("workspace_id", "project_id", "q", "sort", "created_after", "created_before", "limit", "cursor", "count")
-ALLOWED = {
-    "images": COMMON + ("format", "has_alt_text"),
-    "files": COMMON + ("status",),
-}
-# Parameters newer than the first API: these must have a value when given (the older ones treat empty as absent).
-STRICT = {"sort", "created_after", "created_before", "count", "format", "has_alt_text", "status"}
-_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_FORMAT = re.compile(r"[a-z0-9+.-]{1,16}")
-_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+from app.api.spec import DECLARED
+from app.domain import inputs, queries
+from app.domain.queries import ListQuery
 
 
-def _bad(name: str, detail: str) -> ApiProblem:
-    return ApiProblem(400, "invalid_parameter", detail, parameter=name)
+@dataclass(frozen=True)
+class Accepts:
+    """One endpoint's query parameters, JSON object fields (None: no JSON body) and multipart fields."""
+
+    query: tuple[str, ...] = ()
+    repeatable: tuple[str, ...] = ()  # list-valued query parameters (`tag=a&tag=b`)
+    json: tuple[str, ...] | None = None
+    form: tuple[str, ...] = ()
+    changes: bool = False  # a PATCH: the JSON object must name at least one field
 
 
-def check_names(args, allowed: tuple[str, ...], what: str) -> None:
-    """An unknown or repeated query parameter (or an empty one of the newer ones) answers 400 naming it."""
+NOTHING = Accepts()
+
+
+def accepts(endpoint: str | None) -> Accepts:
+    """The endpoint's declaration as names: its query model's fields, its body's (by JSON name) and its form's."""
+    declared = DECLARED.get(endpoint or "")
+    if declared is None:
+        return NOTHING
+    return Accepts(
+        query=declared.names("query"),
+        repeatable=declared.lists("query"),
+        json=declared.names("body") if declared.body is not None else None,
+        form=declared.names("form"),
+        changes=declared.body is not None and declared.body.CHANGES,
+    )
+
+
+def _bad(name: str, detail: str, **extra) -> ApiProblem:
+    return ApiProblem(400, "invalid_parameter", detail, parameter=name, **extra)
+
+
+@bp.before_request
+def check_declared() -> None:
+    """Applies the endpoint's declaration to every request before authentication or any work (not to OPTIONS,
+    which acts on nothing, nor to a path that matched no route)."""
+    if request.method == "OPTIONS" or request.endpoint is None:
+        return
+    declared = accepts(request.endpoint)
+    check_names(request.args, declared.query, declared.repeatable)
+    if declared.json is not None and request.is_json:
+        check_fields(request.get_json(silent=True), declared)
+
+
+def check_names(args, allowed: tuple[str, ...], repeatable: tuple[str, ...] = ()) -> None:
+    """An unknown, repeated (unless a list) or empty query parameter answers 400 naming it (and, if unknown, what is
+    allowed)."""
     for name in args:
         if name not in allowed:
-            raise _bad(name, f"Unknown parameter {name!r}; {what} take {', '.join(allowed)}.")
-        if len(args.getlist(name)) > 1:
+            taken = f"this call takes {', '.join(allowed)}" if allowed else "this call takes no query parameters"
+            raise _bad(name, f"Unknown parameter {name!r}; {taken}.", allowed=list(allowed))
+        if len(args.getlist(name)) > 1 and name not in repeatable:
             raise _bad(name, f"{name} is given more than once.")
-        if name in STRICT and not args.get(name):
+        if not all(args.getlist(name)):
             raise _bad(name, f"{name} is empty; leave it out or give it a value.")
 
 
-def parse_list_query(kind: str, args, workspace_id: str) -> ListQuery:
-    """A ListQuery from query-string `args`; an unknown, repeated or malformed parameter answers 400 naming it."""
-    allowed = ALLOWED[kind]
-    check_names(args, allowed, f"{kind} lists")
-    value = {name: args.get(name) for name in allowed if args.get(name) not in (None, "")}
-    project_id = value.get("project_id")
-    if project_id is not None and not _ID.fullmatch(project_id):
-        raise NotFound("project_not_found", f"No project {project_id!r} in this workspace.")
-    q = value.get("q")
-    if q is not None and len(q) > MAX_Q:
-        raise ApiProblem(400, "invalid_q", f"q must be at most {MAX_Q} characters of text.", parameter="q")
-    sort = value.get("sort", "-created")
-    if sort not in SORTS:
-        raise _bad("sort", f"sort must be one of {', '.join(SORTS)} (a leading '-' means descending).")
-    spec = dict(
-        kind=kind,
-        workspace_id=workspace_id,
-        project_id=project_id,
-        q=q,
-        sort=sort,
-        created_after=_time(value, "created_after"),
-        created_before=_time(value, "created_before"),
-        limit=files.parse_limit(value.get("limit")),
-        cursor=value.get("cursor"),
-        count=_boolean(value, "count") or False,
-    )
-    if kind == "images":
-        image_format = value.get("format")
-        if image_format is not None and not _FORMAT.fullmatch(image_format.lower()):
-            raise _bad("format", "format is an image format such as jpeg, png, webp, gif or svg.")
-        spec.update(format=image_format and image_format.lower(), has_alt_text=_boolean(value, "has_alt_text"))
-    else:
-        status = value.get("status")
-        if status is not None and status not in FILE_STATUSES:
-            raise _bad("status", f"status must be one of {', '.join(FILE_STATUSES)}.")
-        spec.update(status=status)
-    return ListQuery(**spec)
+def check_fields(body, declared: Accepts) -> None:
+    """A JSON object may hold only the declared fields; a PATCH must change at least one."""
+    if not isinstance(body, dict):
+        return  # the view answers invalid_body / invalid_json with its own wording
+    unknown = sorted(set(body) - set(declared.json or ()))
+    if unknown:
+        raise ApiProblem(
+            400,
+            "unknown_field",
+            f"Unknown field {unknown[0]!r}; this call takes {', '.join(declared.json or ())}.",
+            parameter=unknown[0],
+            allowed=list(declared.json or ()),
+        )
+    if declared.changes and not body:
+        raise ApiProblem(400, "invalid_body", f"Name at least one of {', '.join(declared.json or ())} to change.")
 
 
-def _boolean(value: dict, name: str) -> bool | None:
-    raw = value.get(name)
-    if raw is None:
-        return None
-    if raw.lower() not in _BOOLEANS:
-        raise _bad(name, f"{name} must be true or false.")
-    return _BOOLEANS[raw.lower()]
+def form_file(name: str = "file"):
+    """The one multipart file part `name` after checking the form against the declaration: a repeated or unknown
+    field answers 400 (call it only after the request's upload limit is set, as it reads the body)."""
+    allowed = accepts(request.endpoint).form
+    for field in (*request.form, *request.files):
+        if field not in allowed:
+            raise ApiProblem(
+                400,
+                "unknown_field",
+                f"Unknown form field {field!r}; this call takes {', '.join(allowed)}.",
+                parameter=field,
+                allowed=list(allowed),
+            )
+        if len(request.form.getlist(field)) + len(request.files.getlist(field)) > 1:
+            raise _bad(field, f"The form field {field!r} is given more than once.")
+    return request.files.get(name)
 
 
-def _time(value: dict, name: str) -> datetime | None:
-    raw = value.get(name)
-    if raw is None:
-        return None
-    try:
-        if len(raw) > 40:
-            raise ValueError
-        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad(name, f"{name} must be an ISO 8601 date or time, e.g. 2026-11-30 or 2026-11-30T12:00:00Z.") from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    if not 1970 <= stamp.year <= 9998:
-        raise _bad(name, f"{name} must be a date between 1970 and 9998.")
-    return stamp.astimezone(UTC)
+def list_query(kind: str, query: inputs.Query, workspace_id: str) -> ListQuery:
+    """The validated parameters of the list `kind` (images, files, trash) as the query engine's ListQuery."""
+    values = query.model_dump(exclude_none=True, exclude={"workspace_id"})
+    subject = "images" if kind == "images" else "files"
+    scope = "trash" if kind == "trash" else "live"
+    return queries.parse(values, workspace_id=workspace_id, subject=subject, scope=scope)

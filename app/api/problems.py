@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, json
 from werkzeug.exceptions import HTTPException
 
-from app.domain.accounts import DomainError
+from app.domain.errors import DomainError
 
 PROBLEM_TYPE = "https://aeontel.dev/problems/"
 

@@ -4,52 +4,58 @@ from flask import g, request
 
 from app.api import bp
 from app.api.auth import require, workspace_param
-from app.api.params import check_names
-from app.api.problems import ApiProblem
-from app.domain import files, trash
-from app.domain.common import isoformat
+from app.api.params import list_query
+from app.api.spec import operation, validated
+from app.domain import inputs, queries, shapes, trash
 from app.domain.shapes import file_json, list_json, trashed_file_json
-
-
-def permanent_param() -> bool:
-    """`?permanent=true` removes for good (also from the trash); anything but a clear yes or no is a 400."""
-    raw = (request.args.get("permanent") or "").strip().lower()
-    if raw in ("", "false", "0", "no"):
-        return False
-    if raw in ("true", "1", "yes"):
-        return True
-    raise ApiProblem(400, "invalid_permanent", "permanent must be true or false.", parameter="permanent")
-
-
-def restorable_until(until) -> dict:
-    """The delete answer's `restorableUntil`: when the trash purges it, or null when it is gone for good now."""
-    return {"restorableUntil": isoformat(until)}
 
 
 @bp.post("/files/<file_id>/restore")
 @require("write")
+@operation("restoreFile", "trash", {200: (shapes.File, "The file, back.")}, (400, 401, 403, 404))
 def restore_file(file_id):
-    """Brings a file back from the trash; its image is provisioned again under the same id (and delivery URL)."""
+    """Restore a file from the trash
+
+    The file comes back under the same id; an image is provisioned again under the same Images id, so a public image
+    answers at the same delivery URL once it is ready again (`image.status` is `processing` until then). A private
+    image may get a new Images id; its URLs are signed and short-lived anyway. 404 when the file is not in the
+    trash. Session callers must send the `X-CSRFToken` header.
+    """
     restored = trash.restore_files(g.workspace_id, [file_id])
     return file_json(restored[0])
 
 
 @bp.get("/trash")
 @require("read")
+@operation(
+    "listTrash",
+    "trash",
+    {200: (shapes.TrashList, "A page of trashed files, newest upload first.")},
+    (400, 401, 404),
+    query=inputs.TrashListQuery,
+)
 def list_trash():
-    check_names(request.args, ("workspace_id", "project_id", "limit", "cursor"), "the trash's list")
-    workspace_id = workspace_param(request.args.get("workspace_id"))
-    limit = files.parse_limit(request.args.get("limit"))
-    rows, next_cursor = trash.list_trash(
-        workspace_id, project_id=request.args.get("project_id") or None, limit=limit, cursor=request.args.get("cursor")
-    )
-    return list_json([trashed_file_json(row) for row in rows], next_cursor)
+    """List the files in the trash"""
+    spec = list_query("trash", validated("query"), workspace_param(request.args.get("workspace_id")))
+    page = queries.run(spec)
+    return list_json([trashed_file_json(entry.file) for entry in page.entries], page.next_cursor, page.total)
 
 
 @bp.delete("/trash")
 @require("write")
+@operation(
+    "emptyTrash",
+    "trash",
+    {200: (shapes.TrashEmptied, "How many files were purged.")},
+    (400, 401, 403, 404),
+    query=inputs.TrashEmptyQuery,
+)
 def empty_trash():
-    check_names(request.args, ("workspace_id", "project_id"), "emptying the trash")
+    """Empty the trash
+
+    Every file in the workspace's (or the project's) trash is removed for good now: rows at once, bytes by background
+    jobs that retry until done.
+    """
     workspace_id = workspace_param(request.args.get("workspace_id"))
-    purged = trash.empty(workspace_id, project_id=request.args.get("project_id") or None)
-    return {"object": "trash", "purged": purged}
+    purged = trash.empty(workspace_id, project_id=validated("query").project_id)
+    return shapes.TrashEmptied(purged=purged).dump()

@@ -8,34 +8,17 @@ import hmac
 import secrets
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.domain import services
 from app.domain.common import UTCDateTime, new_id, utcnow
+from app.domain.errors import DomainError, NotFound
 from app.domain.permissions import ROLES, SCOPES
 from app.extensions import db
 
 TOKEN_PREFIX = "aet_"
-
-
-class DomainError(Exception):
-    """A request the domain refuses; `code` is stable for machines, the message is for people."""
-
-    status = 400
-
-    def __init__(self, code: str, message: str, status: int | None = None, **extra):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        if status is not None:
-            self.status = status
-        self.extra = extra
-
-
-class NotFound(DomainError):
-    status = 404
 
 
 class Workspace(db.Model):
@@ -112,7 +95,7 @@ def create_workspace(name: str) -> Workspace:
     workspace = Workspace(name=_require_name(name, "workspace"), settings={})
     db.session.add(workspace)
     db.session.flush()
-    current_app.extensions["storage"].add_workspace(workspace.id)
+    services.storage().add_workspace(workspace.id)
     return workspace
 
 

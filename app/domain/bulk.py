@@ -7,12 +7,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import select
 
-from app.domain import gallery, image_status, trash
-from app.domain.accounts import DomainError, get_project
+from app.domain import image_status, queries, services, trash
+from app.domain.accounts import get_project
 from app.domain.common import utcnow
+from app.domain.errors import DomainError
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
@@ -24,8 +24,28 @@ CHUNK = 256 * 1024
 @dataclass(frozen=True)
 class Outcome:
     done: list[str]
-    skipped: list[str]
+    skipped: list[str]  # not failed (retry)
     trashed: list[File] = field(default_factory=list)  # deleted into the trash: the gallery offers Undo
+    permanent: list[str] = field(default_factory=list)  # failed for good (retry): remove, fix and upload again
+
+
+def confirm_count(ids: list[str], expected) -> list[str]:
+    """The selection of "all that match" as the editor confirmed it: when files arrived or went since the page
+    counted them, nothing is done and the editor is told, so the number confirmed is the number acted on."""
+    if expected in (None, ""):
+        return ids
+    try:
+        confirmed = int(str(expected))
+    except ValueError:
+        raise DomainError("invalid_expected", "The confirmed number of files must be a whole number.") from None
+    if confirmed != len(ids):
+        raise DomainError(
+            "selection_changed",
+            f"The view now holds {len(ids):,} file{'s' if len(ids) != 1 else ''}, not the {confirmed:,} you "
+            "confirmed (files arrived or went meanwhile); nothing was changed. Check the selection and try again.",
+            status=409,
+        )
+    return ids
 
 
 def _files(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> list[File]:
@@ -76,28 +96,48 @@ def delete(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> Outco
 
 
 def retry(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> Outcome:
-    """Queues every failed image of the selection again; others are left alone and reported as skipped."""
+    """Queues every image of the selection that failed for a passing reason again; the others are left alone and
+    reported as not failed, or as failed for good."""
     selected = _files(workspace_id, project_id, file_ids)
     loaded = _load_rows(selected)
-    done, skipped = [], []
+    done, skipped, permanent = [], [], []
     for file in selected:
-        entry = gallery.Entry(file, db.session.get(Image, file.id), db.session.get(Provisioning, file.id))
+        entry = queries.Entry(file, db.session.get(Image, file.id), db.session.get(Provisioning, file.id))
         if not entry.can_retry:
-            skipped.append(file.id)
+            (permanent if entry.state == "failed" else skipped).append(file.id)
             continue
         image_status.retry(file)
         done.append(file.id)
     db.session.commit()
     del loaded
-    return Outcome(done=done, skipped=skipped)
+    return Outcome(done=done, skipped=skipped, permanent=permanent)
+
+
+def retry_message(outcome: Outcome) -> str:
+    """What a bulk retry did, in words the gallery shows: queued, failed for good, not failed."""
+    parts = [f"Queued {_files_text(outcome.done, 'failed image')} again."] if outcome.done else []
+    if outcome.permanent:
+        parts.append(
+            f"{_files_text(outcome.permanent, 'image')} failed for good and cannot be retried: remove, fix and "
+            "upload again."
+        )
+    if outcome.skipped:
+        were = "were" if len(outcome.skipped) != 1 else "was"
+        parts.append(f"{_files_text(outcome.skipped, 'file')} had not failed and {were} left alone.")
+    return " ".join(parts) or "Nothing to retry."
+
+
+def _files_text(ids: list[str], noun: str) -> str:
+    return f"{len(ids):,} {noun}{'s' if len(ids) != 1 else ''}"
 
 
 def originals(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> list[tuple[str, str]]:
-    """(name in the ZIP, storage key) of each selected file; repeated names get " (2)", " (3)" before the extension."""
+    """(name in the ZIP, storage key) of each selected file: slashes become look-alikes that are no path, repeated
+    names get " (2)", " (3)" before the extension."""
     seen: dict[str, int] = {}
     result = []
     for file in _files(workspace_id, project_id, file_ids):
-        name = file.name
+        name = file.name.replace("/", "∕").replace("\\", "∖")  # a "/" typed into a name makes no folder (or "..")
         count = seen.get(name.lower(), 0) + 1
         seen[name.lower()] = count
         if count > 1:
@@ -132,7 +172,7 @@ class _Pipe:
 
 def stream_zip(entries: list[tuple[str, str]], storage=None) -> Iterator[bytes]:
     """The ZIP of these stored files, produced while it is sent: one chunk of one file in memory at a time."""
-    storage = storage or current_app.extensions["storage"]
+    storage = storage or services.storage()
     pipe = _Pipe()
     # Photos do not shrink under deflate, so they are stored; ZIP64 is allowed for big selections.
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:

@@ -8,7 +8,8 @@ Finds, for every workspace at once:
   no provisioning in flight;
 - `stuck_provisioning`: provisioning that is due (or whose lease ran out) but has not been enqueued for a while;
 - `account_drift`: the Images account differs from what the product needs (flexible variants off, a named variant
-  missing or different, no usable signing key while a workspace keeps images private); see account_setup.
+  missing or any option it relies on different, `public`'s included, no usable signing key while a workspace keeps
+  images private); see images_account.
 - `overdue_removal`: an Images copy or stored bytes of a deleted file still pending removal long after the delete;
 - `deleted_copy_delivered`: a deleted file whose Images copy the service still lists or delivers.
 - `stale_spool`: an upload spool (`upload-*.part` in UPLOAD_TMP_DIR) that no process has open and nothing has written
@@ -30,13 +31,12 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-import requests
 from flask import current_app
 from sqlalchemy import select
 
 from app.adapters.cloudflare import ImageNotFound, ImagesError
 from app.adapters.storage import MASTER_SUFFIX
-from app.domain import account_setup, removals
+from app.domain import images_account, removals, services
 from app.domain.accounts import Workspace
 from app.domain.common import utcnow
 from app.domain.files import File
@@ -103,7 +103,7 @@ class Report:
 
 def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER, spool_idle: timedelta = SPOOL_IDLE) -> Report:
     report = Report(fix=fix)
-    storage = current_app.extensions["storage"]
+    storage = services.storage()
     files = list(db.session.scalars(select(File)))
     _check_bytes(report, storage, files)
     _check_objects(report, storage, {f.storage_key for f in files})
@@ -112,6 +112,7 @@ def run(fix: bool = False, stuck_after: timedelta = STUCK_AFTER, spool_idle: tim
     _check_provisioning(report, stuck_after)
     _check_removals(report, copies)
     _check_spools(report, spool_idle)
+    _check_resumable(report)
     db.session.commit()
     return report
 
@@ -169,6 +170,25 @@ def _check_spools(report: Report, idle: timedelta) -> None:
             finding.fixed, finding.action = True, "removed it"
 
 
+def _check_resumable(report: Report) -> None:
+    """Resumable uploads left unfinished past their expiry: their spools hold disk until removed."""
+    from app.domain import resumable
+
+    stale = resumable.expired(limit=10_000)
+    report.checked["resumable_uploads"] = resumable.count()
+    for row in stale:
+        finding = report.add(
+            "expired_resumable_upload",
+            row.id,
+            f"resumable upload {row.id} ({row.offset:,} of {row.length:,} bytes) expired at {row.expires_at:%Y-%m-%d %H:%M}",
+            row.workspace_id,
+            "remove its spool and row",
+        )
+        if report.fix:
+            resumable.discard(row)
+            finding.fixed, finding.action = True, "removed its spool and row"
+
+
 def _check_bytes(report: Report, storage, files: list[File]) -> None:
     """Rows that promise stored bytes: ready files, and failed ones whose upload had finished."""
     checked = 0
@@ -218,8 +238,8 @@ def _check_objects(report: Report, storage, known: set[str]) -> None:
 
 
 def _check_account(report: Report) -> None:
-    drift = account_setup.run(fix=report.fix)
-    report.checked["account_settings"] = len(account_setup.ACCOUNT_CONFIG) + len(account_setup.NAMED_VARIANTS)
+    drift = images_account.run(fix=report.fix)
+    report.checked["account_settings"] = len(images_account.ACCOUNT_CONFIG) + len(images_account.NAMED_VARIANTS)
     for item in drift:
         finding = report.add("account_drift", f"{item.kind}:{item.subject}", item.detail, None, item.action)
         finding.fixed = item.fixed
@@ -245,7 +265,7 @@ def _file_id_of(copy: dict) -> str | None:
 
 
 def _check_copies(report: Report) -> list[dict]:
-    client = current_app.extensions["images"]
+    client = services.images()
     copies = list_copies(client)
     report.checked["copies"] = len(copies)
     listed = {copy["id"] for copy in copies}
@@ -323,22 +343,19 @@ def _check_provisioning(report: Report, stuck_after: timedelta) -> None:
         )
         if report.fix:
             timeout = int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2
-            current_app.extensions["queue"].enqueue("images", PROVISION_JOB, row.file_id, timeout=timeout)
+            services.queue().enqueue("images", PROVISION_JOB, row.file_id, timeout=timeout)
             row.enqueued_at = utcnow()
             db.session.commit()
             finding.fixed, finding.action = True, "enqueued the provisioning job again"
 
 
 def _still_delivered(client, cf_image_id: str) -> bool:
-    try:
-        return requests.get(client.delivery_url(cf_image_id, "public"), timeout=10).status_code == 200
-    except (requests.RequestException, ImagesError):
-        return False
+    return client.is_delivered(cf_image_id)
 
 
 def _check_removals(report: Report, copies: list[dict]) -> None:
     """Deleted files whose copy is still listed or delivered, and removals pending for too long."""
-    client = current_app.extensions["images"]
+    client = services.images()
     listed = {copy["id"] for copy in copies} | {file_id for copy in copies if (file_id := _file_id_of(copy))}
     pending = list(db.session.scalars(select(removals.PendingRemoval).order_by(removals.PendingRemoval.created_at)))
     report.checked["pending_removals"] = len(pending)

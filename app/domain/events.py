@@ -7,16 +7,19 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import JSON, Index, Integer, String, select, update
+from sqlalchemy import JSON, Index, Integer, String, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from app.domain import durable, services
 from app.domain.common import UTCDateTime, new_id, utcnow
+from app.domain.job_names import Job
+from app.event_types import EventType, event_type
 from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-DISPATCH_JOB = "app.jobs.events.dispatch_event"
+DISPATCH_JOB = Job.DISPATCH_EVENT
 Handler = Callable[["Event"], None]
 _handlers: dict[str, list[Handler]] = {}
 
@@ -35,11 +38,28 @@ class Event(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-def handles(event_type: str) -> Callable[[Handler], Handler]:
-    """Registers a handler; handlers run inside the dispatch transaction and must be idempotent."""
+# The outbox is retried by the relay rather than by a lease: an undispatched row is due once it is old enough.
+OUTBOX = durable.Retried(key=Event.id)
+
+
+def handles(type_: EventType | str) -> Callable[[Handler], Handler]:
+    """Registers a handler; handlers run inside the dispatch transaction and must be idempotent. An unknown event
+    type fails here, when the module is imported, rather than leaving a handler that never runs."""
+    known = event_type(type_)
 
     def register(func: Handler) -> Handler:
-        _handlers.setdefault(event_type, []).append(func)
+        _handlers.setdefault(known, []).append(func)
+        return func
+
+    return register
+
+
+def handles_each(types) -> Callable[[Handler], Handler]:
+    """Registers one handler for several event types."""
+
+    def register(func: Handler) -> Handler:
+        for type_ in types:
+            handles(type_)(func)
         return func
 
     return register
@@ -49,11 +69,11 @@ def handlers_for(event_type: str) -> list[Handler]:
     return list(_handlers.get(event_type, ()))
 
 
-def emit(event_type: str, *, workspace_id: str, subject_id: str, payload: dict | None = None) -> Event:
+def emit(type_: EventType, *, workspace_id: str, subject_id: str, payload: dict | None = None) -> Event:
     """Adds the event to the current transaction; it is enqueued only if that transaction commits."""
     event = Event(
         id=new_id("evt"),
-        type=event_type,
+        type=event_type(type_).value,
         workspace_id=workspace_id,
         subject_id=subject_id,
         payload=payload or {},
@@ -70,7 +90,7 @@ def dispatch_job_id(event_id: str) -> str:
 
 
 def enqueue_dispatch(event_id: str) -> bool:
-    queue = current_app.extensions["queue"]
+    queue = services.queue()
     return (
         queue.try_enqueue("events", DISPATCH_JOB, event_id, job_id=dispatch_job_id(event_id), timeout=120) is not None
     )
@@ -87,7 +107,7 @@ def _enqueue_committed(session: Session) -> None:
         return
     if len(event_ids) > 1:  # a bulk action: one pipeline instead of a round trip per event
         calls = [((event_id,), dispatch_job_id(event_id)) for event_id in event_ids]
-        current_app.extensions["queue"].try_enqueue_many("events", DISPATCH_JOB, calls, timeout=120)
+        services.queue().try_enqueue_many("events", DISPATCH_JOB, calls, timeout=120)
         return
     for event_id in event_ids:
         enqueue_dispatch(event_id)
@@ -115,9 +135,8 @@ def _forget_rolled_back(session: Session, previous_transaction) -> None:
 
 def dispatch(event_id: str) -> str:
     """Runs the handlers of one event exactly once; returns what happened, for logs and tests."""
-    claimed = db.session.execute(
-        update(Event).where(Event.id == event_id, Event.dispatched_at.is_(None)).values(dispatched_at=utcnow())
-    ).rowcount
+    # The claim is the dispatch itself: dispatched_at is set in the transaction the handlers' effects commit in.
+    claimed = OUTBOX.claim(event_id, Event.dispatched_at.is_(None), values={"dispatched_at": utcnow()}, commit=False)
     if not claimed:
         db.session.rollback()
         return "already-dispatched" if db.session.get(Event, event_id) else "missing"
@@ -139,15 +158,15 @@ def relay(older_than: timedelta | None = None, max_attempts: int | None = None, 
     config = current_app.config
     older_than = older_than if older_than is not None else timedelta(seconds=config["RELAY_AFTER_SECONDS"])
     max_attempts = max_attempts if max_attempts is not None else config["EVENT_MAX_ATTEMPTS"]
-    queue = current_app.extensions["queue"]
+    queue = services.queue()
     cutoff = utcnow() - older_than
-    ids = db.session.scalars(
-        select(Event.id)
-        .where(Event.dispatched_at.is_(None), Event.created_at <= cutoff, Event.attempts < max_attempts)
-        .order_by(Event.created_at)
-        .limit(limit)
-    ).all()
-    db.session.rollback()
+    ids = OUTBOX.due_keys(
+        Event.dispatched_at.is_(None),
+        Event.created_at <= cutoff,
+        Event.attempts < max_attempts,
+        order_by=Event.created_at,
+        limit=limit,
+    )
     if not ids:
         return 0
     live = queue.live_job_ids([dispatch_job_id(event_id) for event_id in ids])

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
-from app.domain.accounts import DomainError, NotFound
+from app.domain import crops, organise
+from app.domain.accounts import Workspace
+from app.domain.errors import DomainError, NotFound
 from app.domain.events import emit
-from app.domain.files import MAX_NAME_LENGTH, File, safe_display_name
+from app.domain.files import MAX_NAME_LENGTH, File, clean_name
 from app.domain.gallery import clean_alt_text
 from app.domain.image_status import not_ready
 from app.domain.images import Image, get_image
+from app.event_types import EventType
 from app.extensions import db
 
-EDITABLE = ("altText", "decorative", "focalPoint", "name")
+EDITABLE = ("altText", "decorative", "focalPoint", "name", "crops", "tags")
 _CROPPING = re.compile(r"(^|,)fit=(cover|crop)(,|$)")
 
 
@@ -42,14 +46,14 @@ def parse_focal_point(value) -> tuple[float, float] | None:
 
 
 def parse_name(value) -> str:
-    """1 to 255 characters, cleaned as uploaded names are (no path, no control characters)."""
+    """1 to 255 characters, cleaned as the gallery's rename cleans (a "/" is kept: a typed name is not a path)."""
     if not isinstance(value, str) or not value.strip():
         raise _invalid("name", "name must be a non-empty string.")
     if len(value) > MAX_NAME_LENGTH:
         raise _invalid("name", f"name can be at most {MAX_NAME_LENGTH} characters.")
-    cleaned = safe_display_name(value)
+    cleaned = clean_name(value)
     if cleaned == "untitled" and value.strip() != "untitled":
-        raise _invalid("name", "name must contain something besides path separators, dots and control characters.")
+        raise _invalid("name", "name must contain something besides spaces, dots and control characters.")
     return cleaned
 
 
@@ -76,7 +80,32 @@ def _parse(changes) -> dict:
         parsed["focalPoint"] = parse_focal_point(changes["focalPoint"])
     if "name" in changes:
         parsed["name"] = parse_name(changes["name"])
+    if "crops" in changes:
+        if not isinstance(changes["crops"], dict) or not changes["crops"]:
+            raise _invalid("crops", 'crops is {"<preset>": {"x", "y", "width", "height"} or null, …}.')
+        parsed["crops"] = changes["crops"]
+    if "tags" in changes:
+        parsed["tags"] = changes["tags"]
     return parsed
+
+
+def apply_crops(image: Image, raw: dict) -> None:
+    """Stores or clears (null) the rectangle of each named preset, checked against the preset and the image."""
+    workspace = db.session.get(Workspace, image.workspace_id)
+    presets = {preset.name: preset for preset in crops.workspace_presets(workspace)}
+    stored = dict(image.crops or {})
+    for name, value in raw.items():
+        if name not in presets:
+            raise DomainError(
+                "unknown_crop_preset",
+                f"There is no crop preset {name!r}; this workspace has {', '.join(presets) or 'none'}.",
+                parameter=f"crops.{name}",
+            )
+        if value is None:
+            stored.pop(name, None)
+        else:
+            stored[name] = crops.check_rect(presets[name], image.width, image.height, value).as_json()
+    image.crops = stored or None
 
 
 def update_image(workspace_id: str, file_id: str, changes) -> tuple[Image, File]:
@@ -101,21 +130,32 @@ def update_image(workspace_id: str, file_id: str, changes) -> tuple[Image, File]
         image.focal_x, image.focal_y = parsed["focalPoint"] or (None, None)
     if "name" in parsed:
         file.name = parsed["name"]
+    if "crops" in parsed:
+        apply_crops(image, parsed["crops"])
     after = snapshot(image, file)
     changed = {key: value for key, value in after.items() if before[key] != value}
+    if "tags" in parsed and (tagged := organise.set_tags(workspace_id, file_id, parsed["tags"])):
+        changed["tags"] = tagged
     if changed:
-        emit("image.updated", workspace_id=workspace_id, subject_id=file_id, payload={"changed": changed})
+        emit(EventType.IMAGE_UPDATED, workspace_id=workspace_id, subject_id=file_id, payload={"changed": changed})
     db.session.commit()
     return image, file
 
 
 def snapshot(image: Image, file: File) -> dict:
+    """The editable fields; each stored crop is its own key (`crops.hero`), so image.updated names the one changed."""
     return {
         "altText": image.alt_text,
         "decorative": image.decorative,
         "focalPoint": focal_point(image),
         "name": file.name,
+        **{f"crops.{name}": (image.crops or {}).get(name) for name in _crop_names(image)},
     }
+
+
+def _crop_names(image: Image) -> list[str]:
+    workspace = db.session.get(Workspace, image.workspace_id)
+    return sorted({preset.name for preset in crops.workspace_presets(workspace)} | set(image.crops or {}))
 
 
 def focal_point(image: Image) -> dict | None:
@@ -161,3 +201,60 @@ def delete_image(workspace_id: str, file_id: str, permanent: bool = False):
     from app.domain import trash
 
     return trash.delete_image(workspace_id, file_id, permanent)
+
+
+def _edit(image: Image | None, file: File | None, change: Callable[[], None]) -> None:
+    """Applies `change` and, for an image, emits `image.updated` with what changed (as the API does); commits."""
+    announce = image is not None and file is not None
+    before = snapshot(image, file) if announce else None
+    change()
+    if announce:
+        after = snapshot(image, file)
+        changed = {key: value for key, value in after.items() if before[key] != value}
+        if changed:
+            emit(
+                EventType.IMAGE_UPDATED,
+                workspace_id=file.workspace_id,
+                subject_id=file.id,
+                payload={"changed": changed},
+            )
+    db.session.commit()
+
+
+def set_focal_point(image: Image, x: float | None, y: float | None) -> Image:
+    """Stores where crops keep their subject (0-1 across and down); None for both returns to the centre."""
+    if x is None and y is None:
+        point = (None, None)
+    else:
+        if x is None or y is None:
+            raise DomainError("invalid_focal_point", "A focal point needs both x and y, or neither to reset it.")
+        try:
+            x, y = float(x), float(y)
+        except (TypeError, ValueError):
+            raise DomainError("invalid_focal_point", "The focal point's x and y must be numbers from 0 to 1.") from None
+        if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= 1 and 0 <= y <= 1):
+            raise DomainError("invalid_focal_point", "The focal point's x and y must be numbers from 0 to 1.")
+        point = (round(x, 4), round(y, 4))
+
+    def change() -> None:
+        image.focal_x, image.focal_y = point
+
+    _edit(image, db.session.get(File, image.file_id) if image.file_id else None, change)
+    return image
+
+
+def crop_options(image: Image, options: str) -> str:
+    """Adds the focal point to flexible-variant options that crop (`fit=cover` or `fit=crop`)."""
+    return with_focus(image, options)
+
+
+def rename_file(file: File, name: str | None) -> File:
+    """Renames to the name as typed (a "/" is part of it, not a path), cleaned and bounded; blank is refused."""
+    if not (name or "").strip():
+        raise DomainError("invalid_name", "A name cannot be empty.")
+
+    def change() -> None:
+        file.name = clean_name(name)
+
+    _edit(db.session.get(Image, file.id), file, change)
+    return file

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app.domain import failures, removals
-from app.domain.accounts import DomainError
 from app.domain.common import isoformat, utcnow
+from app.domain.errors import DomainError
 from app.domain.events import emit
 from app.domain.files import File, get_file
 from app.domain.images import Image, Provisioning
+from app.event_types import EventType
 from app.extensions import db
 
 WAITING_CODE = "images_unavailable"
@@ -36,13 +37,13 @@ def image_state(
     if not file.is_image:
         return None
     if not loaded:
-        row, image = db.session.get(Provisioning, file.id), db.session.get(Image, file.id)
+        row, image = _read_together(file)
     state = status(file, row, image)
     if state is None:
         return None
     error = None
     if state == "failed":
-        error = {"code": file.error_code or WAITING_CODE, "detail": file.error_message or (row and row.last_error)}
+        error = {"code": file.error_code, "detail": file.error_message or (row and row.last_error)}
     elif state == "waiting":
         error = {"code": WAITING_CODE, "detail": f"{WAITING_MESSAGE} Last answer: {row.last_error}"}
     return {
@@ -53,11 +54,33 @@ def image_state(
     }
 
 
+_SNAPSHOT = "image_status.snapshot"
+
+
 def preload(file_ids: list[str]) -> None:
-    """Loads the provisioning and image rows of a page of files in two queries, so `image_state` needs none each."""
+    """Reads a page of files with their provisioning and image rows in one query, so `image_state` needs none each."""
     if file_ids:
-        list(db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(file_ids))))
-        list(db.session.scalars(select(Image).where(Image.file_id.in_(file_ids))))
+        db.session.info.setdefault(_SNAPSHOT, {}).update(_select_together(file_ids))
+
+
+def _read_together(file: File) -> tuple[Provisioning | None, Image | None]:
+    """The file's provisioning and image rows as of one moment with the file row itself (refreshed by the same
+    statement): read apart, a worker's commit in between could show an image failed while its file is ready."""
+    found = db.session.info.get(_SNAPSHOT, {}).pop(file.id, None)
+    if found is None:
+        found = _select_together([file.id]).get(file.id, (None, None))
+    return found
+
+
+def _select_together(file_ids: list[str]) -> dict[str, tuple[Provisioning | None, Image | None]]:
+    rows = db.session.execute(
+        select(File, Provisioning, Image)
+        .outerjoin(Provisioning, Provisioning.file_id == File.id)
+        .outerjoin(Image, Image.file_id == File.id)
+        .where(File.id.in_(file_ids))
+        .execution_options(populate_existing=True)
+    ).all()
+    return {file.id: (row, image) for file, row, image in rows}
 
 
 def can_retry(file: File, row: Provisioning | None, image: Image | None) -> bool:
@@ -90,7 +113,7 @@ def retry(file: File) -> Provisioning:
             removals.PendingRemoval.subject_id == file.id, removals.PendingRemoval.kind == removals.IMAGES_COPY
         )
     )
-    emit("image.provision_requested", workspace_id=file.workspace_id, subject_id=file.id)
+    emit(EventType.IMAGE_PROVISION_REQUESTED, workspace_id=file.workspace_id, subject_id=file.id)
     return row
 
 
@@ -102,9 +125,9 @@ def retry_file(workspace_id: str, file_id: str) -> File:
     return file
 
 
-def retry_failed(workspace_id: str, project_id: str) -> int:
-    """The gallery's bulk action: every image of a project that failed for a passing reason is retried; returns how many."""
-    rows = db.session.execute(
+def _retryable_failed(workspace_id: str, project_id: str):
+    """The live images of a project that failed for a passing reason: what "Retry all failed" counts and retries."""
+    return (
         select(File, Provisioning)
         .join(Provisioning, Provisioning.file_id == File.id)
         .outerjoin(Image, Image.file_id == File.id)
@@ -116,7 +139,18 @@ def retry_failed(workspace_id: str, project_id: str) -> int:
             File.error_code.in_(failures.TRANSIENT_CODES),
             Image.file_id.is_(None),
         )
-    ).all()
+    )
+
+
+def retryable_failed_count(workspace_id: str, project_id: str) -> int:
+    """How many images "Retry all failed (N)" would queue again (a permanent failure is not one of them)."""
+    query = _retryable_failed(workspace_id, project_id).with_only_columns(func.count(File.id))
+    return db.session.scalar(query) or 0
+
+
+def retry_failed(workspace_id: str, project_id: str) -> int:
+    """The gallery's bulk action: every image of a project that failed for a passing reason is retried; returns how many."""
+    rows = db.session.execute(_retryable_failed(workspace_id, project_id)).all()
     for file, _row in rows:
         retry(file)
     db.session.commit()

@@ -22,52 +22,68 @@ from sqlalchemy import (
     delete,
     or_,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from app.adapters.cloudflare import (
-    CloudflareImages,
     ImageIdTaken,
     ImageNotFound,
     ImagesError,
     PermanentImagesError,
     TransientImagesError,
 )
-from app.domain import backoff, files, masters, removals
-from app.domain.account_setup import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
-from app.domain.accounts import NotFound, Workspace
+from app.domain import durable, files, masters, photo_facts, removals, services
+from app.domain.accounts import Workspace
 from app.domain.common import UTCDateTime, utcnow
+from app.domain.errors import NotFound
 from app.domain.events import emit, handles
 from app.domain.files import File
+from app.domain.images_account import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
+from app.domain.job_names import Job
 from app.domain.pictures import (
+    BAND_COUNT,
     Header,
+    Looks,
     PictureError,
     PlaceholderTooCostly,
+    bands,
     check_jpeg_length,
     check_limits,
     placeholder,
     read_header,
+    to_signed,
 )
+from app.event_types import EventType
 from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-PROVISION_JOB = "app.jobs.images.provision_image"
-DELETE_COPIES_JOB = "app.jobs.images.delete_image_copies"
+PROVISION_JOB = Job.PROVISION_IMAGE
 MAX_IMAGE_BYTES = masters.MAX_BYTES
 # A queued job still not started after this long is taken as lost and enqueued again (running it twice is harmless).
 REQUEUE_AFTER = timedelta(seconds=60)
 # Claims beyond IMAGES_MAX_ATTEMPTS allowed for jobs that died without a result (a deploy, an OOM kill) before a
 # file is taken to be what kills them.
 CRASH_ALLOWANCE = 5
+NO_LOOKS = Looks(None, None, None)  # no placeholder, colour or hash: an SVG, or a decode that did not go
+FACT_INDEXES = ("camera_make", "camera_model", "lens", "taken_at", "orientation", "colour", "format", "source")
 
 
 class Image(db.Model):
     __tablename__ = "image"
-    __table_args__ = (Index("ix_image_workspace_id_file_id", "workspace_id", "file_id"),)
+    __table_args__ = (
+        Index("ix_image_workspace_id_file_id", "workspace_id", "file_id"),
+        # Near duplicates (app.domain.duplicates): one index per band of the perceptual hash, covering the hash and
+        # the id, so a lookup reads four index ranges (index-only) and never the table.
+        *(
+            Index(f"ix_image_workspace_id_phash_band{i}", "workspace_id", f"phash_band{i}", "phash", "file_id")
+            for i in range(BAND_COUNT)
+        ),
+        # The library's filters (app.domain.queries): a filtered page walks one of these in the id's order.
+        *(Index(f"ix_image_workspace_id_{name}_file_id", "workspace_id", name, "file_id") for name in FACT_INDEXES),
+    )
 
     file_id: Mapped[str] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
@@ -85,6 +101,10 @@ class Image(db.Model):
     # Where crops keep their subject (0-1 from the top left); null is the centre.
     focal_x: Mapped[float | None] = mapped_column(Float, nullable=True)
     focal_y: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Per crop preset name, the stored rectangle {x, y, width, height} in displayed pixels (app/domain/crops.py).
+    crops: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # The number of the version it shows (app.domain.versions): 1 until its bytes are first replaced.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # What Images was sent: the original as uploaded, or a master derived from it (app.domain.masters).
     # width/height above are the image as Images has it; the original's own are kept beside them.
@@ -95,6 +115,54 @@ class Image(db.Model):
     master_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     master_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     master_format: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The perceptual hash (pictures.perceptual_hash, signed 64-bit) and its four 16-bit bands; null for an SVG, a
+    # picture too costly to decode small, or one provisioned before hashes (the backfill fills those).
+    phash: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    phash_band0: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    phash_band1: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    phash_band2: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    phash_band3: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    def set_phash(self, value: int | None) -> None:
+        """Stores a perceptual hash (unsigned, as computed) with its bands; None clears them."""
+        self.phash = None if value is None else to_signed(value)
+        for i, band in enumerate(bands(value) if value is not None else (None,) * BAND_COUNT):
+            setattr(self, f"phash_band{i}", band)
+
+    # Facts the library filters on, extracted once at provisioning (photo_facts.facts) or by the backfill.
+    camera_make: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    camera_model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lens: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    orientation: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    colour: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    alt_folded: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @validates("alt_text")
+    def _fold_alt_text(self, _key, alt_text):
+        self.alt_folded = photo_facts.fold(alt_text)
+        return alt_text
+
+    def extract_facts(self, file: File) -> None:
+        """Sets the fact columns from the EXIF, the displayed size and the dominant colour, and the file's copy of
+        the date taken (the sort `taken` walks the file's own index)."""
+        found = photo_facts.facts(self.exif, self.width, self.height, self.dominant_color, file.created_at)
+        for name, value in found.items():
+            setattr(self, name, value)
+        file.taken_at = self.taken_at
+
+
+class FactsBackfill(db.Model):
+    """The progress of the backfill of image facts (one row per run name): the last file id done, so a killed run
+    continues where it stopped."""
+
+    __tablename__ = "facts_backfill"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_file_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Provisioning(db.Model):
@@ -122,17 +190,15 @@ class Provisioning(db.Model):
 
 # Rows in these states still have work ahead of them.
 IN_FLIGHT = ("queued", "running", "waiting")
+RETRIED = durable.Retried(
+    key=Provisioning.file_id,
+    next_attempt_at=Provisioning.next_attempt_at,
+    lease_until=Provisioning.lease_until,
+    attempts=Provisioning.attempts,
+)
 
 
-def images_client() -> CloudflareImages:
-    return current_app.extensions["images"]
-
-
-def queue():
-    return current_app.extensions["queue"]
-
-
-@handles("file.ready")
+@handles(EventType.FILE_READY)
 def _request_provisioning(event) -> None:
     if not str(event.payload.get("mimeType", "")).startswith("image/"):
         return
@@ -151,10 +217,10 @@ def _request_provisioning(event) -> None:
             enqueued_at=now,
         )
     )
-    emit("image.provision_requested", workspace_id=event.workspace_id, subject_id=event.subject_id)
+    emit(EventType.IMAGE_PROVISION_REQUESTED, workspace_id=event.workspace_id, subject_id=event.subject_id)
 
 
-@handles("image.provision_requested")
+@handles(EventType.IMAGE_PROVISION_REQUESTED)
 def _enqueue_provisioning(event) -> None:
     row = db.session.get(Provisioning, event.subject_id)
     if row is not None and row.state in IN_FLIGHT:
@@ -162,7 +228,7 @@ def _enqueue_provisioning(event) -> None:
 
 
 def _enqueue(row: Provisioning) -> None:
-    queue().enqueue(
+    services.queue().enqueue(
         "images", PROVISION_JOB, row.file_id, timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2
     )
     row.enqueued_at = utcnow()
@@ -174,7 +240,7 @@ def provision_now(file_id: str) -> None:
     if row is None or row.state != "queued" or row.next_attempt_at <= utcnow():
         return
     row.next_attempt_at = utcnow()
-    queue().try_enqueue(
+    services.queue().try_enqueue(
         "images", PROVISION_JOB, row.file_id, timeout=int(current_app.config["PROVISION_LEASE_SECONDS"]) * 2
     )
     row.enqueued_at = utcnow()
@@ -211,23 +277,12 @@ def provision(file_id: str) -> str:
     """Makes the Images copy and the image row for one file, at most once whatever runs twice or dies."""
     config = current_app.config
     now = utcnow()
-    claimed = db.session.execute(
-        update(Provisioning)
-        .where(
-            Provisioning.file_id == file_id,
-            or_(
-                and_(Provisioning.state.in_(("queued", "waiting")), Provisioning.next_attempt_at <= now),
-                and_(Provisioning.state == "running", Provisioning.lease_until < now),
-            ),
-        )
-        .values(
-            state="running",
-            attempts=Provisioning.attempts + 1,
-            lease_until=now + timedelta(seconds=config["PROVISION_LEASE_SECONDS"]),
-        )
-    ).rowcount
-    db.session.commit()
-    if not claimed:
+    claimable = or_(
+        and_(Provisioning.state.in_(("queued", "waiting")), Provisioning.next_attempt_at <= now),
+        and_(Provisioning.state == "running", Provisioning.lease_until < now),
+    )
+    lease = timedelta(seconds=config["PROVISION_LEASE_SECONDS"])
+    if not RETRIED.claim(file_id, claimable, lease=lease, values={"state": "running"}, when_due=False):
         return "not-due"
     row = db.session.get(Provisioning, file_id)
     file = db.session.get(File, file_id)
@@ -253,27 +308,43 @@ def provision(file_id: str) -> str:
             "finishing; it was given up. "
             "Export the image again (as JPEG or PNG) and re-upload it.",
         )
+    owner = (file.id, file.workspace_id)
     try:
         header = _inspect(file)
         master = _master(file, header)
         sent_key = master.key if master else file.storage_key
         # The placeholder decode runs while the images service fetches and checks its copy: two cores, one wait.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending_placeholder = pool.submit(
-                _placeholder, current_app.extensions["storage"], sent_key, file.id, header.format
-            )
+            pending_placeholder = pool.submit(_placeholder, services.storage(), sent_key, file.id, header.format)
             try:
                 copy = _ensure_copy(row, file, sent_key)
             except PermanentImagesError:
                 pending_placeholder.result()  # a damaged file is named as damaged, not by what the service said
                 raise
-            return _finish(row, file, header, copy, pending_placeholder.result(), master)
+            return _finish(row, file, header, copy, pending_placeholder.result(), master, owner)
     except TransientImagesError as exc:
         return _retry_later(row, file, exc)
     except PictureError as exc:
         return _fail(row, file, exc.code, exc.message)
     except ImagesError as exc:
         return _fail(row, file, "image_rejected", exc.message)
+
+
+def examine(source) -> tuple[Header, masters.Master | None]:
+    """Reads the header of the bytes under `source.storage_key` (a file, or a new version of one) and makes the master
+    they need, as provisioning does; raises PictureError for bytes the product cannot take."""
+    header = _inspect(source)
+    return header, _master(source, header)
+
+
+def placeholder_of(storage, storage_key: str, file_id: str, image_format: str) -> Looks:
+    """The blurhash, dominant colour and perceptual hash of the bytes sent (thread-safe: it takes what it needs as arguments)."""
+    return _placeholder(storage, storage_key, file_id, image_format)
+
+
+def delete_copy_quietly(cf_image_id: str, file_id: str, workspace_id: str | None) -> None:
+    """Takes back a copy the file does not keep; if the service is away, a removal row retries it."""
+    _delete_copy_quietly(cf_image_id, file_id, workspace_id)
 
 
 def _workspace_flag(workspace_id: str, name: str) -> bool:
@@ -306,13 +377,11 @@ def _master(file: File, header: Header) -> masters.Master | None:
         if why is None:
             return None
         log.info("making a master of %s: %s", file.id, why)
-        return masters.build(
-            current_app.extensions["storage"], file.storage_key, stream, current_app.config.get("UPLOAD_TMP_DIR")
-        )
+        return masters.build(services.storage(), file.storage_key, stream, current_app.config.get("UPLOAD_TMP_DIR"))
 
 
 def _open(file: File):
-    return _open_from(current_app.extensions["storage"], file.storage_key)
+    return _open_from(services.storage(), file.storage_key)
 
 
 def _open_from(storage, storage_key: str):
@@ -345,14 +414,14 @@ def _svg_header(file: File) -> Header:
 
 def _ensure_copy(row: Provisioning, file: File, sent_key: str) -> dict:
     """The Images copy of this file: the one already made, or a new one; never a second."""
-    client = images_client()
+    client = services.images()
     if row.cf_image_id:
         try:
             return client.get(row.cf_image_id)
         except ImageNotFound:
             row.cf_image_id = None
     private = _workspace_flag(file.workspace_id, "private_images")
-    storage = current_app.extensions["storage"]
+    storage = services.storage()
     url = storage.signed_url(sent_key, current_app.config["SIGNED_URL_TTL"])
     metadata = {"fileId": file.id, "workspaceId": file.workspace_id}
     if private:
@@ -380,10 +449,27 @@ def _finish(
     file: File,
     header: Header,
     copy: dict,
-    placeholder_: tuple[str | None, str | None] = (None, None),
+    placeholder_: Looks = NO_LOOKS,
     master: masters.Master | None = None,
+    owner: tuple[str, str] | None = None,
 ) -> str:
-    blur, colour = placeholder_
+    """Inserts the image row and `image.created`; `owner` (file id, workspace id) is read before the copy's commit,
+    since a delete landing after it leaves `file` unreadable."""
+    owner = owner or (file.id, file.workspace_id)
+    try:
+        return _record_image(row, file, header, copy, placeholder_, master)
+    except (IntegrityError, StaleDataError, ObjectDeletedError):
+        # The file was deleted (or put in the trash, which drops this row) while the copy was being made: take the
+        # copy back so nothing is orphaned or delivered.
+        db.session.rollback()
+        if db.session.get(Image, owner[0]) is not None:
+            return "exists"
+        _delete_copy_quietly(copy["id"], *owner)
+        return "deleted-meanwhile"
+
+
+def _record_image(row, file, header, copy, placeholder_, master) -> str:
+    blur, colour, phash = placeholder_
     width, height = (master.width, master.height) if master else (header.width, header.height)
     image = Image(
         file_id=file.id,
@@ -406,42 +492,33 @@ def _finish(
         master_height=master and master.height,
         master_format=master and master.format,
     )
+    image.set_phash(phash)
+    image.extract_facts(file)
     db.session.add(image)
     row.state, row.lease_until, row.last_error = "done", None, None
     emit(
-        "image.created",
+        EventType.IMAGE_CREATED,
         workspace_id=file.workspace_id,
         subject_id=file.id,
         payload={"cfImageId": copy["id"], "width": header.width, "height": header.height},
     )
-    try:
-        db.session.commit()
-    except (IntegrityError, StaleDataError):
-        # The file was deleted (or put in the trash, which drops this row) while the copy was being made: take the
-        # copy back so nothing is orphaned or delivered.
-        db.session.rollback()
-        if db.session.get(Image, file.id) is not None:
-            return "exists"
-        _delete_copy_quietly(copy["id"], file)
-        return "deleted-meanwhile"
+    db.session.commit()
     _hurry_waiting()
     return "created"
 
 
 def _hurry_waiting() -> None:
     """The service took an image: files waiting out an outage need not wait for their own backoff to end."""
-    waiting = and_(Provisioning.state == "waiting", Provisioning.next_attempt_at > utcnow())
-    if db.session.scalar(select(Provisioning.file_id).where(waiting).limit(1)) is None:
+    if RETRIED.pull_forward(Provisioning.state == "waiting"):
+        db.session.commit()
+    else:
         db.session.rollback()
-        return
-    db.session.execute(update(Provisioning).where(waiting).values(next_attempt_at=utcnow()))
-    db.session.commit()
 
 
-def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> tuple[str | None, str | None]:
+def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> Looks:
     """Runs in a helper thread, so it takes what it needs as arguments instead of reading the app context."""
     if image_format == "SVG":
-        return None, None
+        return NO_LOOKS
     try:
         with _open_from(storage, storage_key) as stream:
             return placeholder(stream)
@@ -451,27 +528,27 @@ def _placeholder(storage, storage_key: str, file_id: str, image_format: str) -> 
                 "image_damaged", f"The image is damaged: its data ends early ({exc}). Export it again and re-upload it."
             ) from exc
         log.warning("no placeholder for %s", file_id, exc_info=True)
-        return None, None
+        return NO_LOOKS
     except PlaceholderTooCostly as exc:
         log.info("no placeholder for %s: %s", file_id, exc)
-        return None, None
+        return NO_LOOKS
     except Exception:  # noqa: BLE001 - a placeholder is a nicety; the image stands without it
         log.warning("no placeholder for %s", file_id, exc_info=True)
-        return None, None
+        return NO_LOOKS
 
 
-def _delete_copy_quietly(cf_image_id: str, file: File) -> None:
+def _delete_copy_quietly(cf_image_id: str, file_id: str, workspace_id: str | None) -> None:
     try:
-        images_client().delete(cf_image_id)
+        services.images().delete(cf_image_id)
     except ImageNotFound:
         pass
     except ImagesError:
         # Recorded as a row, so it is retried from the database until done (Redis may forget a job).
         removals.record(
             removals.IMAGES_COPY,
-            subject_id=file.id,
-            target=file.id,
-            workspace_id=file.workspace_id,
+            subject_id=file_id,
+            target=file_id,
+            workspace_id=workspace_id,
             payload={"cfImageIds": [cf_image_id], "only": True},
         )
         db.session.commit()
@@ -480,7 +557,7 @@ def _delete_copy_quietly(cf_image_id: str, file: File) -> None:
 def _retry_later(row: Provisioning, file: File, exc: TransientImagesError) -> str:
     """Waits for the images service: retried from this row with backoff until the deadline, never failed before."""
     now = utcnow()
-    row.deadline = row.deadline or now + timedelta(seconds=current_app.config["PROVISION_DEADLINE_SECONDS"])
+    row.deadline = row.deadline or durable.deadline(now, current_app.config["PROVISION_DEADLINE_SECONDS"])
     if now >= row.deadline:
         hours = current_app.config["PROVISION_DEADLINE_SECONDS"] / 3600
         return _fail(
@@ -491,8 +568,10 @@ def _retry_later(row: Provisioning, file: File, exc: TransientImagesError) -> st
             f"the last answer was: {exc.message} Retry it when the service is back.",
         )
     row.transient_failures = (row.transient_failures or 0) + 1
-    row.state, row.lease_until, row.last_error = "waiting", None, exc.message
-    row.next_attempt_at = backoff.next_attempt(row.transient_failures, exc.retry_after)
+    row.state = "waiting"
+    RETRIED.release(
+        row, next_attempt_at=durable.next_attempt(row.transient_failures, exc.retry_after), error=exc.message
+    )
     db.session.commit()
     delay = (row.next_attempt_at - now).total_seconds()
     log.info("provisioning %s failed for now (%s); retry %d in %.1fs", file.id, exc.message, row.attempts + 1, delay)
@@ -503,14 +582,14 @@ def _fail(row: Provisioning, file: File, code: str, message: str) -> str:
     row.state, row.lease_until, row.last_error = "failed", None, message
     file.status, file.error_code, file.error_message = "error", code, message
     emit(
-        "image.provision_failed",
+        EventType.IMAGE_PROVISION_FAILED,
         workspace_id=file.workspace_id,
         subject_id=file.id,
         payload={"code": code, "message": message},
     )
     db.session.commit()
     if row.cf_image_id:
-        _delete_copy_quietly(row.cf_image_id, file)
+        _delete_copy_quietly(row.cf_image_id, file.id, file.workspace_id)
     return "failed"
 
 
@@ -528,7 +607,12 @@ def take_down(file: File, trashed: bool = False) -> None:
         return
     copies = sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
     extra = {"trashed": True} if trashed else {}
-    emit("image.deleted", workspace_id=file.workspace_id, subject_id=file.id, payload={"cfImageIds": copies, **extra})
+    emit(
+        EventType.IMAGE_DELETED,
+        workspace_id=file.workspace_id,
+        subject_id=file.id,
+        payload={"cfImageIds": copies, **extra},
+    )
     # The copy's removal is a row of this same transaction: it is retried from the database until done.
     removals.record(
         removals.IMAGES_COPY,
@@ -548,7 +632,17 @@ def take_down(file: File, trashed: bool = False) -> None:
             db.session.expunge(doomed)
 
 
-@handles("image.deleted")
+@removals.performs(removals.IMAGES_COPY)
+def _remove_copies(row: removals.PendingRemoval) -> None:
+    delete_copies(row.target, list(row.payload.get("cfImageIds") or []), only=bool(row.payload.get("only")))
+
+
+@removals.after_attempt(removals.IMAGES_COPY)
+def _go_on_after_removal(file_id: str) -> None:
+    provision_now(file_id)  # restored while its old copy's removal ran: its provisioning waited for that attempt
+
+
+@handles(EventType.IMAGE_DELETED)
 def _delete_copies(event) -> None:
     removals.enqueue_for(event.subject_id, removals.IMAGES_COPY)
 
@@ -556,7 +650,7 @@ def _delete_copies(event) -> None:
 def delete_copies(file_id: str, cf_image_ids: list[str], only: bool = False) -> int:
     """Removes every Images copy of a deleted file: the known ids, the custom id, and any found by `creator`
     (`only`: just the known ids, for a copy taken back from a file that stays)."""
-    client = images_client()
+    client = services.images()
     doomed = set(cf_image_ids)
     if not only:
         doomed |= {file_id}
@@ -581,6 +675,66 @@ def get_image(workspace_id: str, file_id: str) -> Image:
 
 def delivery_url(image: Image, variant: str = "public") -> str:
     """The URL browsers load: signed (and expiring) when the image is private."""
-    return images_client().delivery_url(
-        image.cf_image_id, variant, signed=image.require_signed_urls, ttl=current_app.config["SIGNED_URL_TTL"]
-    )
+    return delivery_url_of(image.cf_image_id, variant, signed=image.require_signed_urls)
+
+
+def delivery_url_of(cf_image_id: str, variant: str, *, signed: bool) -> str:
+    """The images-service URL of one copy (one version): its pixels never change."""
+    return services.images().delivery_url(cf_image_id, variant, signed=signed, ttl=current_app.config["SIGNED_URL_TTL"])
+
+
+def stable_url(image: Image, variant: str = "public") -> str:
+    """The URL that always shows the current version: the product's redirect (signed when the image is private)."""
+    return services.stable_url(image.file_id, variant, signed=image.require_signed_urls)
+
+
+def serving(file_id: str) -> Image | None:
+    """The image a stable URL delivers now; None before its first copy is ready, and once deleted or in the trash."""
+    image = db.session.get(Image, file_id) if len(file_id) <= 32 else None
+    file = db.session.get(File, file_id) if image is not None else None
+    return image if file is not None and file.deleted_at is None else None
+
+
+BACKFILL = "facts"
+BACKFILL_JOB = Job.BACKFILL_IMAGE_FACTS
+
+
+def backfill_facts(batch_size: int = 500, max_batches: int | None = None) -> FactsBackfill:
+    """Folds every file's name and extracts every image's facts, in file id order, a batch per transaction; the
+    batch and the progress row commit together, so a killed run continues after the last id it recorded."""
+    progress = db.session.get(FactsBackfill, BACKFILL) or FactsBackfill(name=BACKFILL, done=0)
+    db.session.add(progress)
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        after = progress.last_file_id or ""
+        found = db.session.execute(
+            select(File, Image)
+            .outerjoin(Image, Image.file_id == File.id)
+            .where(File.id > after)
+            .order_by(File.id)
+            .limit(batch_size)
+        ).all()
+        if not found:
+            progress.finished_at = utcnow()
+            db.session.commit()
+            return progress
+        for file, image in found:
+            file.name_folded = photo_facts.fold(file.name)
+            if image is not None:
+                image.alt_folded = photo_facts.fold(image.alt_text)
+                image.extract_facts(file)
+        progress.last_file_id, progress.done, progress.finished_at = found[-1][0].id, progress.done + len(found), None
+        db.session.commit()
+        batches += 1
+    return progress
+
+
+def restart_backfill() -> None:
+    """Forgets the backfill's progress, so the next run starts from the first file again."""
+    db.session.execute(delete(FactsBackfill).where(FactsBackfill.name == BACKFILL))
+    db.session.commit()
+
+
+def enqueue_backfill() -> None:
+    """Has the worker run the backfill (it continues from the recorded progress)."""
+    services.queue().enqueue("images", BACKFILL_JOB, timeout=6 * 3600, description="backfill image facts")

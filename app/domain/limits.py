@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from app.adapters.ratelimit import RateLimited
+from app.domain import services
 
 __all__ = ["RateLimited", "check_login", "check_upload"]
 
@@ -12,7 +11,7 @@ __all__ = ["RateLimited", "check_login", "check_upload"]
 def check_login(address: str | None, email: str) -> None:
     """Sign-in attempts per client address and email (lower-cased), so one account is not guessed at speed, and per
     address across all emails, so one address cannot spray a common password over many accounts."""
-    limiter = current_app.extensions["rate_limiter"]
+    limiter = services.rate_limiter()
     limiter.hit("login_address", address or "")
     limiter.hit("login", f"{address}|{(email or '').strip().lower()}")
 
@@ -20,4 +19,4 @@ def check_login(address: str | None, email: str) -> None:
 def check_upload(*, token_id: str | None = None, user_id: str | None = None, address: str | None = None) -> None:
     """Upload requests per API token, else per signed-in user, else per client address."""
     who = f"token:{token_id}" if token_id else f"user:{user_id}" if user_id else f"ip:{address}"
-    current_app.extensions["rate_limiter"].hit("upload", who)
+    services.rate_limiter().hit("upload", who)

@@ -13,20 +13,39 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms
+from PIL import Image
 
 from app.adapters.storage import master_key  # noqa: F401 - also where the jobs find it
-from app.domain.pictures import MAX_PIXELS, MAX_SIDE, PictureError, check_decodable
+from app.domain import png_bands
+from app.domain.pictures import (
+    MAX_PIXELS,
+    MAX_SIDE,
+    PictureError,
+    check_decodable,
+    eight_bit,
+    is_wide,
+    sample_scale,
+    srgb,
+)
 
 MAX_BYTES = 10 * 1024 * 1024
-# What Images takes as it is (Pillow's format names; MPO is a camera JPEG with a second picture appended).
-SENT_AS_IS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "HEIF", "AVIF", "SVG"}
+# What Images takes as it is: Cloudflare's upload formats (Pillow's names; MPO is a camera JPEG with a second picture
+# appended). AVIF is not among them and a hosted AVIF is capped at 1,200 px, so every AVIF is sent as a master.
+SENT_AS_IS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "HEIF", "SVG"}
 JPEG_QUALITIES = (92, 88, 84, 80, 75, 70, 60, 50)
 WEBP_QUALITIES = (90, 80, 70, 60, 50)
 # When the lowest quality still does not fit, the picture is scaled by this much and encoded again, a few times.
 SHRINK_STEP = 0.8
 SHRINK_TRIES = 6
-_SRGB = ImageCms.createProfile("sRGB")
+# The worker's memory promise (RELIABILITY.md) for a master, its interpreter included. Decoders that can only
+# decode a picture whole, with buffers of their own, cost this many bytes per pixel at their peak (measured with
+# bench/format_memory_bench.py); a master of a larger picture of theirs is refused with a reason, not attempted.
+MEMORY_BUDGET = 512_000_000 - 72_000_000  # less the interpreter, its libraries and a margin
+DECODE_BYTES_PER_PIXEL = {"WEBP": 17, "AVIF": 10, "HEIF": 9}
+# Bytes a pixel while decoded and made 8-bit RGB(A)/L: the decoded mode plus the converted copy where there is one.
+_PIXEL_BYTES = {"1": 5, "L": 1, "P": 5, "LA": 6, "PA": 6, "I;16": 3, "I;16B": 3, "I;16L": 3, "I;16N": 3, "CMYK": 8}
+_PIXEL_BYTES |= {"I": 5, "F": 5}
+_FORMAT_NAMES = {"WEBP": "WebP", "HEIF": "HEIC/HEIF"}
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -71,6 +90,8 @@ def fit(width: int, height: int, frames: int = 1) -> tuple[int, int]:
 
 def reason(format_: str, size: int, width: int, height: int, frames: int = 1, mode: str = "RGB") -> str | None:
     """Why this original cannot go to Images as it is, or None when it can."""
+    if format_ == "AVIF":
+        return "AVIF is not among the images service's upload formats (and it caps a hosted AVIF at 1,200 px)"
     if format_ not in SENT_AS_IS:
         return f"{format_} is not a format Images accepts"
     if mode == "CMYK":
@@ -122,9 +143,11 @@ def _decode(stream) -> Image.Image:
         try:
             image = Image.open(stream)
             check_decodable(*image.size)
+            _check_memory(image, stream)
             if image.format in ("JPEG", "MPO"):
-                image.draft(image.mode if image.mode in ("RGB", "L") else None, fit(*image.size))
-            image.seek(0)
+                image.draft(image.mode if image.mode in ("RGB", "L") else None, _draft_size(*image.size))
+            # No seek(0): the file opens at its first picture (a PSD at the merged one, numbered 1, not 0).
+            image = _png_in_bands(image, stream)
             image.load()
             # Read after loading: Pillow's TIFF decoder applies the orientation itself and drops the tag.
             orientation = image.getexif().get(0x0112, 1)
@@ -136,8 +159,12 @@ def _decode(stream) -> Image.Image:
             raise PictureError("image_damaged", f"The image is damaged and cannot be read ({exc}).") from exc
     mode = image.mode
     try:
-        image = _normalize_mode(image)
         target = fit(*image.size)
+        if image.size != target and is_wide(image):
+            # 16- and 32-bit samples made 8-bit a band at a time as they are scaled: no full-size 8-bit copy.
+            scale = sample_scale(image)
+            image = _replace(image, _resize_in_bands(image, target, lambda band: eight_bit(band, scale), "L"))
+        image = _normalize_mode(image)
         if image.size != target:
             image = _replace(image, _resize_in_bands(image, target))
         image = _to_srgb(image)
@@ -152,15 +179,70 @@ def _decode(stream) -> Image.Image:
         raise PictureError(
             "image_unsupported",
             f"The image's colour mode ({mode}) cannot be converted for the "
-            "images service; export it as an RGB JPEG, PNG or TIFF.",
+            "images service; export it as an 8-bit RGB JPEG or PNG and upload it again.",
         ) from exc
     return image
 
 
-def _resize_in_bands(image: Image.Image, size: tuple[int, int], band_rows: int = 256) -> Image.Image:
+def _check_memory(image: Image.Image, stream) -> None:
+    """A picture whose decode would take the worker past its memory promise is refused before it is decoded: what
+    Pillow holds decoded (its RGB takes 4 bytes a pixel) and converted plus the scaled copy, or what the decoder is
+    measured to take (a TIFF's file too). A JPEG decodes at a reduced scale and a large 8-bit PNG a band at a time:
+    neither is held whole."""
+    width, height = image.size
+    target = fit(width, height)
+    banded = image.format == "PNG" and target != image.size and png_bands.eligible(stream)
+    if image.format in ("JPEG", "MPO") or banded:
+        return
+    cost = DECODE_BYTES_PER_PIXEL.get(image.format, _PIXEL_BYTES.get(image.mode, 4))
+    scaled_bytes = 1 if image.mode == "L" or is_wide(image) else 4
+    needed = width * height * cost + (target[0] * target[1] * scaled_bytes if target != image.size else 0)
+    if image.format == "TIFF":
+        needed += stream.seek(0, 2)  # libtiff maps the file: its pages count against the worker while it decodes
+        stream.seek(0)
+    if needed <= MEMORY_BUDGET:
+        return
+    name = _FORMAT_NAMES.get(image.format, image.format)
+    raise PictureError(
+        "image_too_large",
+        f"The {name} image has {width * height / 1_000_000:,.0f} megapixels ({image.mode}); converting it for the "
+        f"images service would take about {needed / 1_000_000:,.0f} MB, over the worker's "
+        f"{MEMORY_BUDGET / 1_000_000:,.0f} MB for a picture. Export it smaller, or as JPEG, and upload it again.",
+    )
+
+
+def _png_in_bands(image: Image.Image, stream) -> Image.Image:
+    """A PNG over the limits, scaled to them as it is decoded (app.domain.png_bands), never whole in memory."""
+    target = fit(*image.size)
+    if image.format != "PNG" or target == image.size or not png_bands.eligible(stream):
+        return image
+    alpha = image.mode in ("RGBA", "LA") or "transparency" in image.info
+    mode = "RGBA" if alpha else ("L" if image.mode == "L" else "RGB")
+    scaled = png_bands.resized(stream, image.size, target, mode)
+    scaled.info = {key: image.info[key] for key in ("icc_profile", "exif") if image.info.get(key)}
+    image.close()
+    return scaled
+
+
+def _draft_size(width: int, height: int) -> tuple[int, int]:
+    """What to ask of a JPEG's reduced-scale decode: the limits' size, or, for a picture over the area limit, the
+    largest of the 1/2, 1/4, 1/8 scales within it, so a 179-megapixel JPEG is never decoded whole (537 MB)."""
+    if width * height <= MAX_PIXELS:
+        return fit(width, height)
+    for denominator in (2, 4, 8):
+        scaled = (max(1, width // denominator), max(1, height // denominator))
+        if scaled[0] * scaled[1] <= MAX_PIXELS:
+            break
+    return scaled
+
+
+def _resize_in_bands(
+    image: Image.Image, size: tuple[int, int], convert=None, mode: str | None = None, band_rows: int = 256
+) -> Image.Image:
     """LANCZOS, a band of rows at a time: the same pixels as one resize, without its full-height intermediate and
-    (for RGBA) its premultiplied copy of the whole picture, which would double the worker's peak memory."""
-    out = Image.new(image.mode, size)
+    (for RGBA) its premultiplied copy of the whole picture, which would double the worker's peak memory; `convert`
+    turns each band into `mode` first."""
+    out = Image.new(mode or image.mode, size)
     scale_y = image.height / size[1]
     margin = math.ceil(3 * max(scale_y, 1.0)) + 2  # LANCZOS reaches 3 source pixels per output pixel each side
     for top in range(0, size[1], band_rows):
@@ -169,6 +251,8 @@ def _resize_in_bands(image: Image.Image, size: tuple[int, int], band_rows: int =
         crop_top = max(0, math.floor(source_top) - margin)
         crop_bottom = min(image.height, math.ceil(source_bottom) + margin)
         band = image.crop((0, crop_top, image.width, crop_bottom))
+        if convert is not None:
+            band = _replace(band, convert(band))
         piece = band.resize(
             (size[0], bottom - top),
             Image.Resampling.LANCZOS,
@@ -190,45 +274,19 @@ def _replace(old: Image.Image, new: Image.Image) -> Image.Image:
     return new
 
 
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-
-
 def _normalize_mode(image: Image.Image) -> Image.Image:
-    """8-bit L, RGB or RGBA: 16- and 32-bit samples scaled down, palettes expanded, CMYK kept for the ICC step."""
-    if image.mode in ("RGB", "RGBA", "L", "CMYK"):
-        return image
-    if image.mode.startswith("I;16"):
-        return _replace(image, image.point(lambda value: value * (1 / 256)).convert("L"))
-    if image.mode == "I":
-        scale = 1 / 256 if image.getextrema()[1] > 255 else 1
-        return _replace(image, image.point(lambda value: value * scale).convert("L"))
-    if image.mode == "F":
-        return _replace(image, image.convert("L"))
-    return _replace(image, image.convert("RGBA" if _has_alpha(image) else "RGB"))
+    """8-bit L, RGB or RGBA (CMYK kept for the ICC step), a strip at a time for 16- and 32-bit samples."""
+    return _replace(image, eight_bit(image))
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:
-    """Colour converted to sRGB through the embedded ICC profile (CMYK print files included), then the profile dropped."""
-    icc = image.info.get("icc_profile")
-    out_mode = "RGBA" if image.mode == "RGBA" else ("L" if image.mode == "L" else "RGB")
-    if icc and image.mode in ("RGB", "RGBA", "CMYK"):
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=out_mode)
-            if converted is not None:
-                image = _replace(image, converted)
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass  # a broken profile: the numbers are taken as sRGB
-    if image.mode not in ("RGB", "RGBA", "L"):
-        image = _replace(image, image.convert("RGB"))
-    image.info.pop("icc_profile", None)
-    return image
+    """Colour converted to sRGB through the embedded ICC profile, then the profile dropped."""
+    return _replace(image, srgb(image))
 
 
 def _encode_to_fit(image: Image.Image) -> tuple[bytes, str, int, int]:
     """High quality first; lower quality step by step, and only then fewer pixels, until the bytes fit."""
-    alpha = image.mode == "RGBA" and image.getextrema()[3][0] < 255
+    alpha = image.mode == "RGBA" and _transparent(image)
     if image.mode == "RGBA" and not alpha:
         image = _replace(image, image.convert("RGB"))
     for attempt in range(SHRINK_TRIES + 1):
@@ -245,6 +303,15 @@ def _encode_to_fit(image: Image.Image) -> tuple[bytes, str, int, int]:
     )
 
 
+def _transparent(image: Image.Image, rows: int = 256) -> bool:
+    """Whether any pixel is less than opaque, a strip at a time: getextrema() on the whole picture copies each band."""
+    for top in range(0, image.height, rows):
+        strip = image.crop((0, top, image.width, min(image.height, top + rows)))
+        if strip.getextrema()[3][0] < 255:
+            return True
+    return False
+
+
 def _candidates(image: Image.Image, alpha: bool):
     if alpha:
         yield _save(image, "PNG", compress_level=6), "png"
@@ -259,10 +326,10 @@ def _candidates(image: Image.Image, alpha: bool):
 def _first_quality(image: Image.Image) -> int:
     """Index of the highest quality whose bytes, predicted from strips of the picture, fit with a margin.
 
-    Encoding a large picture costs as much as decoding it; predicting from 1/8 of its rows saves the full encodes
-    that would not fit."""
+    Encoding a large picture costs as much as decoding it; predicting from 1/16 of its rows saves the full encodes
+    that would not fit (the sample is held beside the picture: 25 MB for 100 megapixels)."""
     strips = 8
-    rows = max(1, image.height // (strips * 8))
+    rows = max(1, image.height // (strips * 16))
     if image.width * image.height < 4_000_000 or rows * strips >= image.height:
         return 0
     sample = Image.new(image.mode, (image.width, rows * strips))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import colorsys
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 COLOUR_SPACES = {1: "sRGB", 2: "Adobe RGB", 65535: "Uncalibrated (see the embedded profile)"}
 _EXIF_TIME = re.compile(r"(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
@@ -122,3 +125,95 @@ def summary(exif: dict, width: int, height: int) -> list[tuple[str, str]]:
         ("Location", "Stored in the EXIF (GPS kept)" if exif.get("GPSInfo") else "Not stored (removed on upload)"),
     ]
     return [(label, value) for label, value in rows if value]
+
+
+# --- the facts the library filters on, extracted once at provisioning (app.domain.images) ----------------------
+
+ORIENTATIONS = ("landscape", "portrait", "square")
+# The colour families a dominant colour falls in, by hue and lightness: small and fixed, so a facet stays short.
+COLOUR_FAMILIES = (
+    "black",
+    "white",
+    "grey",
+    "red",
+    "orange",
+    "brown",
+    "yellow",
+    "green",
+    "teal",
+    "blue",
+    "purple",
+    "pink",
+)
+_HUES = ((15, "red"), (45, "orange"), (70, "yellow"), (160, "green"), (200, "teal"), (260, "blue"), (300, "purple"))
+_COLOUR = re.compile(r"#([0-9a-fA-F]{6})")
+MAX_FACT = 128
+# Letters NFKD does not take apart, spelled as people type them without the accent.
+_LETTERS = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d"})
+
+
+def fold(text: str | None) -> str | None:
+    """Text for a search in any case and any accents: NFKD without combining marks, case-folded ("Élodie" → "elodie")."""
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def orientation(width: int, height: int) -> str:
+    """landscape, portrait or square from the displayed size (within 2 % counts as square)."""
+    if abs(width - height) <= max(width, height) * 0.02:
+        return "square"
+    return "landscape" if width > height else "portrait"
+
+
+def colour_family(hex_colour: str | None) -> str | None:
+    """The family of a `#rrggbb` colour: black, white or grey when dark, light or unsaturated; else by hue."""
+    match = _COLOUR.fullmatch(hex_colour or "")
+    if not match:
+        return None
+    red, green, blue = (int(match.group(1)[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    hue, lightness, saturation = colorsys.rgb_to_hls(red, green, blue)
+    if lightness < 0.12:
+        return "black"
+    if lightness > 0.92:
+        return "white"
+    if saturation < 0.15:
+        return "grey"
+    degrees = hue * 360
+    family = next((name for limit, name in _HUES if degrees < limit), "pink" if degrees < 345 else "red")
+    if family in ("orange", "red") and lightness < 0.35 and degrees >= 10:
+        return "brown"
+    return family
+
+
+def taken_at(exif: dict) -> datetime | None:
+    """When the photo was taken as an instant in UTC (a time without an offset is read as UTC), or None."""
+    when = taken(exif or {})
+    if when is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(when.iso)
+    except ValueError:
+        return None
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return stamp.astimezone(UTC) if 1970 <= stamp.year <= 9998 else None
+
+
+def _short(value: str | None) -> str | None:
+    value = " ".join((value or "").split())[:MAX_FACT]
+    return value or None
+
+
+def facts(exif: dict, width: int, height: int, dominant_color: str | None, uploaded: datetime) -> dict:
+    """The indexed columns of an image: camera make and model, lens, date taken (upload time when the EXIF has
+    none), orientation and colour family."""
+    exif = exif or {}
+    return {
+        "camera_make": _short(str(exif.get("Make") or "")),
+        "camera_model": _short(camera(exif)),
+        "lens": _short(lens(exif)),
+        "taken_at": taken_at(exif) or uploaded,
+        "orientation": orientation(width, height),
+        "colour": colour_family(dominant_color),
+    }

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import io
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NamedTuple
 
 import blurhash
+import imagehash
 import pillow_jxl  # noqa: F401 - registers the JPEG XL decoder with Pillow
-from PIL import ExifTags, Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageOps, TiffImagePlugin, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 register_heif_opener()
+Image.init()
+
+# The formats that become images: those the product decodes (Pillow and its HEIF and JPEG XL plugins) whose files
+# begin with a signature. A file is one when a decoder recognises its first bytes; it then becomes an image or fails
+# with a reason (damaged, too large). Anything else stays a plain file. README.md and docs/api.md list them.
+DECODED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "HEIF", "JXL", "TIFF", "JPEG2000", "BMP", "PSD", "ICO", "QOI")
+# Every `format` an image can have (lower case, as stored and as `GET /api/images?format=` takes it): the decoded
+# formats, MPO (a camera's multi-picture JPEG, as Pillow names it) and SVG.
+FORMATS = frozenset({name.lower() for name in (*DECODED_FORMATS, "MPO")} | {"svg"})
+_MEDIA_TYPES = {"JPEG2000": "image/jp2", "QOI": "image/qoi", "HEIF": "image/heif"}
+_SIGNATURE_BYTES = 16  # what Pillow's own Image.open shows each decoder to decide
+_SRGB = ImageCms.createProfile("sRGB")
 
 # Images' input limits: an original beyond them is sent as a master that fits (app.domain.masters).
 MAX_SIDE = 12_000
@@ -60,6 +76,20 @@ class Header:
     exif: dict = field(default_factory=dict)
 
 
+def decoded_format(head: bytes) -> str | None:
+    """The format whose decoder recognises these first bytes (its own signature test; nothing is decoded)."""
+    prefix = head[:_SIGNATURE_BYTES]
+    for format_ in DECODED_FORMATS:
+        accept = Image.OPEN.get(format_, (None, None))[1]
+        if accept is not None and prefix and accept(prefix):
+            return format_
+    return None
+
+
+def media_type(format_: str) -> str:
+    return _MEDIA_TYPES.get(format_) or Image.MIME.get(format_) or f"image/{format_.lower()}"
+
+
 def read_header(stream, *, keep_gps: bool = False) -> Header:
     """Dimensions as displayed (EXIF orientation applied) and EXIF as JSON-safe named tags."""
     if getattr(stream, "read", None) and not _probably_svg(stream):
@@ -69,10 +99,8 @@ def read_header(stream, *, keep_gps: bool = False) -> Header:
                 image = Image.open(stream)
         except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             if isinstance(exc, UnidentifiedImageError):
-                raise PictureError("not_an_image", "The file is not an image we can read.") from exc
-            size = _bomb_size(stream)
-            check_decodable(*size)
-            raise _too_big_error(*size) from exc
+                raise _unreadable(stream) from exc
+            raise _bomb_error(stream, exc) from exc
         except Exception as exc:  # noqa: BLE001 - decoders raise many types (struct.error, RuntimeError, ...) on bad bytes
             raise PictureError("image_damaged", f"The image is damaged and cannot be read ({exc}).") from exc
     else:
@@ -97,22 +125,66 @@ def read_header(stream, *, keep_gps: bool = False) -> Header:
     )
 
 
+# Enough of a file's start for the header of every format taken (JPEG, PNG, GIF, WebP, TIFF, HEIC, AVIF).
+HEADER_BYTES = 64 * 1024
+
+
+def refuse_early(head: bytes) -> None:
+    """Raises read_header's own `image_too_large` for a header whose pixels the product refuses, while the rest of
+    the upload has not arrived; anything else (not an image, a header cut short, damage) is left to the worker."""
+    try:
+        read_header(io.BytesIO(head))
+    except PictureError as exc:
+        if exc.code == "image_too_large":
+            raise
+
+
 def _probably_svg(stream) -> bool:
     head = stream.read(512)
     stream.seek(0)
     return b"<svg" in head.lower() or (head.lstrip().startswith(b"<") and b"svg" in head.lower())
 
 
-def _bomb_size(stream) -> tuple[int, int]:
+def _unreadable(stream) -> PictureError:
+    """A file a decoder recognises by its signature but cannot open is damaged; anything else is not an image."""
+    stream.seek(0)
+    format_ = decoded_format(stream.read(_SIGNATURE_BYTES))
+    stream.seek(0)
+    if format_ is None:
+        return PictureError("not_an_image", "The file is not an image we can read.")
+    name = {"JPEG2000": "JPEG 2000", "WEBP": "WebP", "HEIF": "HEIC/HEIF", "JXL": "JPEG XL"}.get(format_, format_)
+    return PictureError(
+        "image_damaged",
+        f"The {name} image is damaged: its header cannot be read. Export it again and re-upload it.",
+    )
+
+
+def _bomb_error(stream, exc: Exception) -> PictureError:
+    """The decompression limit's refusal, sized from the header when it can be read again, else from Pillow's count."""
+    size = _bomb_size(stream)
+    if size is not None:
+        check_decodable(*size)
+        return _too_big_error(*size)
+    pixels = re.search(r"\((\d+) pixels\)", str(exc))
+    told = f"{int(pixels.group(1)) / 1_000_000:,.0f} megapixels" if pixels else "more pixels than can be decoded"
+    return PictureError(
+        "image_too_large",
+        f"The image's header asks for {told}; the limit for processing is {DECODE_MAX_PIXELS // 1_000_000} "
+        "megapixels, and its size could not be read again (the file may also be damaged).",
+    )
+
+
+def _bomb_size(stream) -> tuple[int, int] | None:
     stream.seek(0)
     try:
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
-            return Image.open(stream).size
+            size = Image.open(stream).size
         finally:
             Image.MAX_IMAGE_PIXELS = saved
-    except Exception:  # noqa: BLE001
-        return (0, 0)
+    except Exception:  # noqa: BLE001 - a header that is a bomb and damaged too
+        return None
+    return size if size[0] > 0 and size[1] > 0 else None
 
 
 def check_decodable(width: int, height: int) -> None:
@@ -239,14 +311,25 @@ class PlaceholderTooCostly(Exception):
 PLACEHOLDER_MAX_PIXELS = 24_000_000
 
 
-def placeholder(stream, size: int = 32) -> tuple[str, str]:
-    """A BlurHash and the dominant colour (`#rrggbb`) from a decode at about 1/8 scale where the format allows."""
+class Looks(NamedTuple):
+    """What one small decode of a picture gives: its placeholder, dominant colour and perceptual hash."""
+
+    blurhash: str | None
+    dominant_color: str | None
+    phash: int | None
+
+
+def placeholder(stream, size: int = 32) -> Looks:
+    """A BlurHash, the dominant colour (`#rrggbb`) and the perceptual hash from one decode at about 1/8 scale where
+    the format allows, measured in 8-bit sRGB whatever the file's mode (16-bit, palette, CMYK, with alpha) or
+    profile."""
     image = Image.open(stream)
-    image.draft("RGB", (size * 2, size * 2))  # JPEG decodes straight to a small scale
+    image.draft("RGB", (size * 2, size * 2))  # JPEG decodes straight to a small scale, never below 1 px
     if image.width * image.height > PLACEHOLDER_MAX_PIXELS:
         raise PlaceholderTooCostly(f"{image.format} {image.width}x{image.height} has no reduced-scale decode")
-    image = ImageOps.exif_transpose(image.convert("RGB") if image.mode not in ("RGB", "L") else image)
-    image = image.convert("RGB")
+    image = ImageOps.exif_transpose(image)
+    image = srgb(eight_bit(image)).convert("RGB")
+    phash = perceptual_hash(image)
     image.thumbnail((size, size), Image.Resampling.BILINEAR)
     components_x, components_y = (4, 3) if image.width >= image.height else (3, 4)
     raw = image.tobytes()
@@ -259,4 +342,116 @@ def placeholder(stream, size: int = 32) -> tuple[str, str]:
     palette = quantized.getpalette() or [0, 0, 0]
     count, index = max(quantized.getcolors() or [(1, 0)])
     red, green, blue = palette[index * 3 : index * 3 + 3]
-    return hash_, f"#{red:02x}{green:02x}{blue:02x}"
+    return Looks(hash_, f"#{red:02x}{green:02x}{blue:02x}", phash)
+
+
+# The perceptual hash (imagehash's pHash: 64 bits from the DCT of a 32x32 grey image) is stored as a signed 64-bit
+# integer and, for lookup without a scan, as four 16-bit bands: two hashes within BAND_COUNT - 1 bits of each other
+# agree on at least one band (pigeonhole), and within 2 * BAND_COUNT - 1 bits on one band up to one bit.
+HASH_BITS = 64
+BAND_COUNT = 4
+BAND_BITS = HASH_BITS // BAND_COUNT
+BAND_MASK = (1 << BAND_BITS) - 1
+
+
+def perceptual_hash(image: Image.Image) -> int:
+    """The 64-bit pHash of a decoded picture, as an unsigned integer (bit 63 first, as imagehash orders them)."""
+    bits = imagehash.phash(image).hash.flatten()
+    value = 0
+    for bit in bits:
+        value = (value << 1) | int(bit)
+    return value
+
+
+def to_signed(value: int) -> int:
+    """An unsigned 64-bit hash as the signed BIGINT both databases store."""
+    return value - (1 << HASH_BITS) if value >= 1 << (HASH_BITS - 1) else value
+
+
+def to_unsigned(value: int) -> int:
+    return value & ((1 << HASH_BITS) - 1)
+
+
+def bands(value: int) -> tuple[int, ...]:
+    """The hash's four 16-bit bands, most significant first (each 0 to 65535)."""
+    value = to_unsigned(value)
+    return tuple((value >> (BAND_BITS * (BAND_COUNT - 1 - i))) & BAND_MASK for i in range(BAND_COUNT))
+
+
+def hamming(a: int, b: int) -> int:
+    """How many of the 64 bits differ."""
+    return (to_unsigned(a) ^ to_unsigned(b)).bit_count()
+
+
+def band_neighbours(band: int, radius: int) -> list[int]:
+    """Every 16-bit value within `radius` bits of `band` (the band itself first): 1, 17 or 137 values."""
+    found = [band]
+    frontier = [band]
+    for _ in range(radius):
+        frontier = sorted({value ^ (1 << bit) for value in frontier for bit in range(BAND_BITS)} - set(found))
+        found += frontier
+    return found
+
+
+# Rows converted at a time from 16- and 32-bit samples: the 32-bit intermediate stays a strip, never the picture.
+STRIP_ROWS = 256
+
+
+def eight_bit(image: Image.Image, scale: float | None = None) -> Image.Image:
+    """8-bit L, RGB, RGBA or CMYK (kept for its profile): 16- and 32-bit samples scaled to their range rather than
+    clipped, palettes, 1-bit and grey-with-alpha expanded (`scale`: the whole picture's, for a piece of it). The
+    caller's image is left open."""
+    mode = image.mode
+    if mode in ("RGB", "RGBA", "L", "CMYK"):
+        return image
+    if is_wide(image):
+        scale = sample_scale(image) if scale is None else scale
+        out = Image.new("L", image.size)
+        for top in range(0, image.height, STRIP_ROWS):
+            strip = image.crop((0, top, image.width, min(image.height, top + STRIP_ROWS)))
+            wide = strip.convert("F" if mode == "F" else "I")
+            out.paste(wide.point(lambda value: value * scale).convert("L"), (0, top))
+            strip.close()
+            wide.close()
+        out.info = dict(image.info)
+        return out
+    alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    return image.convert("RGBA" if alpha else "RGB")
+
+
+def is_wide(image: Image.Image) -> bool:
+    """Samples of 16 or 32 bits (one channel): Pillow's modes I;16, I;16B, I;16L, I;16N, I and F."""
+    return image.mode.startswith("I;16") or image.mode in ("I", "F")
+
+
+def sample_scale(image: Image.Image) -> float:
+    """What maps this grey image's samples onto 0-255: 16-bit files use 0-65535, float ones usually 0-1."""
+    if image.mode.startswith("I;16"):
+        return 255 / 65535
+    low, high = image.getextrema()
+    if image.mode == "F" and high <= 1.0:
+        return 255.0
+    if high <= 255:
+        return 1.0
+    return 255 / 65535 if high <= 65535 else 255 / high
+
+
+def srgb(image: Image.Image) -> Image.Image:
+    """8-bit colour converted to sRGB through its embedded ICC profile (CMYK print files included), without the
+    profile; a broken profile leaves the numbers as they are, taken as sRGB. RGB and RGBA are converted in place
+    (no second full-size copy); the caller's image is left open."""
+    icc = image.info.get("icc_profile")
+    out_mode = "RGBA" if image.mode == "RGBA" else ("L" if image.mode == "L" else "RGB")
+    if icc and image.mode in ("RGB", "RGBA", "CMYK"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            in_place = image.mode == out_mode
+            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=out_mode, inPlace=in_place)
+            if converted is not None:
+                image = converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+    if image.mode not in ("RGB", "RGBA", "L"):
+        image = image.convert("RGB")
+    image.info.pop("icc_profile", None)
+    return image

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from flask import current_app
-from sqlalchemy import JSON, Index, Integer, String, Text, delete, or_, select, update
+from sqlalchemy import JSON, Index, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.adapters.storage import master_key
-from app.domain import backoff
+from app.domain import durable, services
 from app.domain.common import UTCDateTime, new_id, utcnow
+from app.domain.job_names import Job
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -21,11 +22,19 @@ log = logging.getLogger(__name__)
 IMAGES_COPY = "images_copy"
 STORED_OBJECT = "stored_object"
 KINDS = (IMAGES_COPY, STORED_OBJECT)
-REMOVAL_JOB = "app.jobs.removals.perform_removal"
+REMOVAL_JOB = Job.PERFORM_REMOVAL
 # One attempt holds its row this long; a worker that dies mid-way leaves it to the next pass after that.
 LEASE = timedelta(seconds=120)
 # A maintenance pass stops starting removals after this long, so a hanging service cannot starve the relay.
 PASS_SECONDS = 10.0
+# Set in the payload of a removal under way that its owner called off (app.domain.trash.restore).
+CALLED_OFF = "calledOff"
+
+
+Performer = Callable[["PendingRemoval"], None]
+Settled = Callable[[str], None]
+_performers: dict[str, Performer] = {}
+_after: dict[str, list[Settled]] = {kind: [] for kind in KINDS}
 
 
 class PendingRemoval(db.Model):
@@ -71,7 +80,7 @@ def record(
 
 def enqueue_for(subject_id: str, kind: str) -> None:
     """The fast path: a job per removal right after the delete; the maintenance pass backs it whatever happens."""
-    queue = current_app.extensions["queue"]
+    queue = services.queue()
     ids = db.session.scalars(
         select(PendingRemoval.id).where(PendingRemoval.subject_id == subject_id, PendingRemoval.kind == kind)
     ).all()
@@ -79,28 +88,69 @@ def enqueue_for(subject_id: str, kind: str) -> None:
         queue.try_enqueue("default", REMOVAL_JOB, removal_id, job_id=f"removal-{removal_id}", timeout=300)
 
 
-def _claim(removal_id: str) -> bool:
-    now = utcnow()
-    claimed = db.session.execute(
-        update(PendingRemoval)
-        .where(
-            PendingRemoval.id == removal_id,
-            PendingRemoval.next_attempt_at <= now,
-            or_(PendingRemoval.lease_until.is_(None), PendingRemoval.lease_until < now),
+RETRIED = durable.Retried(
+    key=PendingRemoval.id,
+    next_attempt_at=PendingRemoval.next_attempt_at,
+    lease_until=PendingRemoval.lease_until,
+    attempts=PendingRemoval.attempts,
+)
+
+
+def performs(kind: str) -> Callable[[Performer], Performer]:
+    """Registers how a kind of removal is carried out (the module that owns the thing registers it, so this table
+    imports none of them); it raises to be tried again later."""
+
+    def register(func: Performer) -> Performer:
+        _performers[kind] = func
+        return func
+
+    return register
+
+
+def after_attempt(kind: str) -> Callable[[Settled], Settled]:
+    """Registers what to do, by subject id, once an attempt at a removal of this kind ended, whichever way."""
+
+    def register(func: Settled) -> Settled:
+        _after[kind].append(func)
+        return func
+
+    return register
+
+
+def call_off(subject_id: str, kind: str) -> list[PendingRemoval]:
+    """The owner decided the thing stays (a file restored from the trash), in the caller's transaction: removals not
+    under way go; one under way (leased) is marked, so its attempt, or the next, ends it without removing anything.
+    Returns them all, so the owner can see which were under way."""
+    rows = list(
+        db.session.scalars(
+            select(PendingRemoval).where(PendingRemoval.subject_id == subject_id, PendingRemoval.kind == kind)
         )
-        .values(lease_until=now + LEASE, attempts=PendingRemoval.attempts + 1)
-    ).rowcount
-    db.session.commit()
-    return bool(claimed)
+    )
+    now = utcnow()
+    for row in rows:
+        if row.lease_until is not None and row.lease_until > now:
+            row.payload = {**(row.payload or {}), CALLED_OFF: True}
+        else:
+            db.session.execute(delete(PendingRemoval).where(PendingRemoval.id == row.id))
+    return rows
 
 
 def perform(removal_id: str) -> str:
     """Claims one due removal (only one claimer wins) and carries it out; a failure waits with backoff, for ever."""
-    if not _claim(removal_id):
+    if not RETRIED.claim(removal_id, lease=LEASE):
         return "not-due" if db.session.get(PendingRemoval, removal_id) else "gone"
     row = db.session.get(PendingRemoval, removal_id)
     if row is None:
-        return "gone"  # cancelled between the claim and now (a retry of the file takes its copy's removal back)
+        return "gone"  # called off between the claim and now (a retry or a restore takes the removal back)
+    kind, subject_id = row.kind, row.subject_id
+    outcome = _attempt(row) if not (row.payload or {}).get(CALLED_OFF) else _end_called_off(row)
+    for settled in _after[kind]:
+        settled(subject_id)  # e.g. a restore whose provisioning waited for this attempt need not wait any longer
+    return outcome
+
+
+def _attempt(row: PendingRemoval) -> str:
+    removal_id = row.id
     try:
         _carry_out(row)
     except Exception as exc:  # noqa: BLE001 - whatever failed, the row stays and is tried again later
@@ -108,9 +158,8 @@ def perform(removal_id: str) -> str:
         row = db.session.get(PendingRemoval, removal_id)
         if row is None:
             return "gone"
-        retry_after = getattr(exc, "retry_after", None)
-        row.next_attempt_at = backoff.next_attempt(row.attempts, retry_after)
-        row.lease_until, row.last_error = None, (getattr(exc, "message", None) or str(exc) or type(exc).__name__)[:2000]
+        next_at = durable.next_attempt(row.attempts, getattr(exc, "retry_after", None))
+        RETRIED.release(row, next_attempt_at=next_at, error=durable.reason(exc))
         db.session.commit()
         log.info(
             "removal %s (%s %s) failed for now: %s; next attempt at %s",
@@ -120,67 +169,40 @@ def perform(removal_id: str) -> str:
             row.last_error,
             row.next_attempt_at.isoformat(),
         )
-        if row.kind == IMAGES_COPY and row.payload.get("trashed"):
-            from app.domain.images import provision_now
-
-            provision_now(row.subject_id)  # a restore waiting for this attempt need not wait for its lease
         return "retry"
-    restored_meanwhile = row.subject_id if row.kind == IMAGES_COPY and row.payload.get("trashed") else None
     db.session.execute(delete(PendingRemoval).where(PendingRemoval.id == removal_id))
     # The service answered: removals of the same kind that were waiting out an outage need not wait any longer.
-    db.session.execute(
-        update(PendingRemoval)
-        .where(
-            PendingRemoval.kind == row.kind,
-            PendingRemoval.next_attempt_at > utcnow(),
-            PendingRemoval.lease_until.is_(None),
-            PendingRemoval.attempts > 0,
-        )
-        .values(next_attempt_at=utcnow())
-    )
+    RETRIED.pull_forward(PendingRemoval.kind == row.kind, PendingRemoval.attempts > 0)
     db.session.commit()
-    if restored_meanwhile:
-        from app.domain.images import provision_now
-
-        provision_now(restored_meanwhile)  # restored while this ran: its provisioning waited for this removal
     return "done"
 
 
+def _end_called_off(row: PendingRemoval) -> str:
+    db.session.execute(delete(PendingRemoval).where(PendingRemoval.id == row.id))
+    db.session.commit()
+    return "called-off"
+
+
 def _carry_out(row: PendingRemoval) -> None:
-    if row.kind == STORED_OBJECT:
-        storage = current_app.extensions["storage"]
-        storage.delete(master_key(row.target))  # the master, if one was made, goes with its original
-        storage.delete(row.target)
-    else:
-        from app.domain.files import File
-        from app.domain.images import delete_copies
+    _performers[row.kind](row)
 
-        if row.payload.get("trashed"):
-            file = db.session.get(File, row.subject_id)
-            if file is not None and file.deleted_at is None:
-                return  # restored from the trash since: its copy is its own again (app.domain.trash.restore)
 
-        delete_copies(row.target, list(row.payload.get("cfImageIds") or []), only=bool(row.payload.get("only")))
+@performs(STORED_OBJECT)
+def _delete_stored(row: PendingRemoval) -> None:
+    storage = services.storage()
+    storage.delete(master_key(row.target))  # the master, if one was made, goes with its original
+    storage.delete(row.target)
 
 
 def work_due(limit: int = 200, budget: float = PASS_SECONDS) -> int:
     """Performs due removals, oldest first, until none is due or the time budget is spent; returns how many went."""
     started = time.monotonic()
-    ids = db.session.scalars(
-        select(PendingRemoval.id)
-        .where(
-            PendingRemoval.next_attempt_at <= utcnow(),
-            or_(PendingRemoval.lease_until.is_(None), PendingRemoval.lease_until < utcnow()),
-        )
-        .order_by(PendingRemoval.next_attempt_at)
-        .limit(limit)
-    ).all()
-    db.session.rollback()
+    ids = RETRIED.due_keys(limit=limit)
     done = 0
     for removal_id in ids:
         if time.monotonic() - started > budget:
             break
-        done += perform(removal_id) == "done"
+        done += perform(removal_id) in ("done", "called-off")
     return done
 
 

@@ -8,14 +8,16 @@ import logging
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
-from app.domain import files, images, removals
-from app.domain.accounts import NotFound, Workspace, get_project
+from app.domain import files, grouping, images, removals
+from app.domain.accounts import Workspace, get_project
 from app.domain.common import isoformat, utcnow
+from app.domain.errors import NotFound
 from app.domain.events import emit, handles
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
+from app.event_types import EventType
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -72,10 +74,12 @@ def discard(file: File, permanent: bool = False) -> datetime | None:
             "decorative": image.decorative,
             "focalX": image.focal_x,
             "focalY": image.focal_y,
+            "crops": image.crops,
         }
+    grouping.left(file)  # it keeps its collections and tags; they stop counting it
     images.take_down(file, trashed=True)  # nothing is delivered from now on
     emit(
-        "file.deleted",
+        EventType.FILE_DELETED,
         workspace_id=file.workspace_id,
         subject_id=file.id,
         payload={"storageKey": file.storage_key, "trashed": True, "purgeAfter": isoformat(purge_after)},
@@ -145,8 +149,9 @@ def restore(workspace_id: str, file_id: str) -> File:
     ).rowcount
     if not claimed:
         raise NotFound("not_in_trash", f"No file {file_id!r} in this workspace's trash.")
+    grouping.came_back(file)  # its collections and tags, kept in the trash, count it again
     emit(
-        "file.restored",
+        EventType.FILE_RESTORED,
         workspace_id=file.workspace_id,
         subject_id=file.id,
         payload={"projectId": file.project_id, "name": file.name},
@@ -158,22 +163,15 @@ def restore(workspace_id: str, file_id: str) -> File:
 
 def _provision_again(file: File) -> None:
     now = utcnow()
-    # The copy's removal is called off where it has not started; one under way is waited for (its lease), and a
-    # removal that runs later sees the file live again and leaves the copy alone (removals._carry_out).
-    pending = list(
-        db.session.scalars(
-            select(removals.PendingRemoval).where(
-                removals.PendingRemoval.subject_id == file.id, removals.PendingRemoval.kind == removals.IMAGES_COPY
-            )
-        )
-    )
+    # The trash decides the copy stays: its removal is called off. One under way (leased) is waited for, since it
+    # may be deleting the copy right now; its end pulls the provisioning forward (images._go_on_after_removal), and
+    # an attempt that starts later finds it called off and leaves the copy alone.
     known, not_before = [], now
-    for row in pending:
+    for row in removals.call_off(file.id, removals.IMAGES_COPY):
         if row.lease_until is not None and row.lease_until > now:
             not_before = max(not_before, row.lease_until)
-            continue
-        known.extend(row.payload.get("cfImageIds") or [])
-        db.session.execute(delete(removals.PendingRemoval).where(removals.PendingRemoval.id == row.id))
+        else:
+            known.extend(row.payload.get("cfImageIds") or [])
     file.status, file.error_code, file.error_message = "ready", None, None
     # A copy still there is adopted (the custom id is the file id; a private copy is looked up by its id).
     db.session.add(
@@ -188,8 +186,9 @@ def _provision_again(file: File) -> None:
             created_at=now,
         )
     )
-    emit("image.restored", workspace_id=file.workspace_id, subject_id=file.id, payload={"projectId": file.project_id})
-    emit("image.provision_requested", workspace_id=file.workspace_id, subject_id=file.id)
+    if file.kept_image is None:
+        file.kept_image = {}  # marks the image as coming back: image.restored follows once it exists again
+    emit(EventType.IMAGE_PROVISION_REQUESTED, workspace_id=file.workspace_id, subject_id=file.id)
 
 
 def restore_files(workspace_id: str, file_ids: list[str]) -> list[File]:
@@ -199,17 +198,28 @@ def restore_files(workspace_id: str, file_ids: list[str]) -> list[File]:
     return restored
 
 
-@handles("image.created")
+@handles(EventType.IMAGE_CREATED)
 def _give_back_kept(event) -> None:
-    """What people gave the image before it went to the trash (alt text, decorative, focal point) comes back with it."""
+    """What people gave the image before it went to the trash (alt text, decorative, focal point, crops) comes back
+    with it, and `image.restored` is emitted now that there is an Image to carry (webhooks send it); a stored crop
+    that no longer fits its preset is listed as automatic (crops.still_fits)."""
     file = db.session.get(File, event.subject_id)
     image = db.session.get(Image, event.subject_id)
-    if file is None or image is None or not file.kept_image:
+    if file is None or image is None or file.kept_image is None:
         return
-    image.alt_text = file.kept_image.get("altText")
-    image.decorative = bool(file.kept_image.get("decorative"))
-    image.focal_x, image.focal_y = file.kept_image.get("focalX"), file.kept_image.get("focalY")
+    kept = file.kept_image
+    if kept:
+        image.alt_text = kept.get("altText")
+        image.decorative = bool(kept.get("decorative"))
+        image.focal_x, image.focal_y = kept.get("focalX"), kept.get("focalY")
+        image.crops = kept.get("crops")
     file.kept_image = None
+    emit(
+        EventType.IMAGE_RESTORED,
+        workspace_id=file.workspace_id,
+        subject_id=file.id,
+        payload={"projectId": file.project_id},
+    )
 
 
 def _purge(file: File, due_only: bool) -> bool:
@@ -220,7 +230,7 @@ def _purge(file: File, due_only: bool) -> bool:
         condition.append(File.purge_after <= utcnow())
     if not db.session.execute(update(File).where(*condition).values(purge_after=None)).rowcount:
         return False
-    files.remove(file, event="file.purged")
+    files.remove(file, event=EventType.FILE_PURGED)
     return True
 
 
@@ -237,19 +247,6 @@ def _trashed_query(workspace_id: str | None, project_id: str | None):
         get_project(workspace_id, project_id)
         query = query.where(File.project_id == project_id)
     return query
-
-
-def list_trash(
-    workspace_id: str, *, project_id: str | None = None, limit: int = 50, cursor: str | None = None
-) -> tuple[list[File], str | None]:
-    """The trash of a workspace (or one project), newest upload first, keyset-paginated like every list."""
-    query = _trashed_query(workspace_id, project_id)
-    after = files.decode_cursor(cursor)
-    if after:
-        query = query.where(File.id < after)
-    rows = list(db.session.scalars(query.order_by(File.id.desc()).limit(limit + 1)))
-    next_cursor = files.encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
 
 
 def empty(workspace_id: str, project_id: str | None = None, batch: int = 200) -> int:

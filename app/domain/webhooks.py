@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import json
 import logging
 import secrets
-import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -34,20 +32,24 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from standardwebhooks import Webhook
 
+from app.adapters import webhook_sender
 from app.config import webhook_schedule
-from app.domain.accounts import DomainError, NotFound
+from app.domain import durable
 from app.domain.common import UTCDateTime, isoformat, new_id, utcnow
-from app.domain.events import Event, handles
+from app.domain.errors import DomainError, NotFound
+from app.domain.events import Event, handles_each
+from app.domain.shapes import MAX_DESCRIPTION
+from app.event_types import WEBHOOK_EVENTS, WEBHOOK_TEST_EVENT, EventType
 from app.extensions import db
-from app.netguard import AddressAllow, AddressRefused, PinnedHTTPConnection, PinnedHTTPSConnection, resolve_checked
+from app.netguard import AddressAllow, AddressRefused, resolve_checked
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("image.created", "image.provision_failed", "image.deleted", "image.restored", "image.updated")
-TEST_EVENT = "webhook.test"
+EVENT_TYPES = WEBHOOK_EVENTS
+TEST_EVENT = WEBHOOK_TEST_EVENT
 MAX_ENDPOINTS = 20
 MAX_URL = 2048
-EXCERPT = 1024
+EXCERPT = webhook_sender.EXCERPT
 USER_AGENT = "aeontel-webhooks/1 (+https://www.standardwebhooks.com/)"
 # One attempt holds its row this long; a worker that dies mid-send leaves it to the next pass after that.
 LEASE = timedelta(seconds=120)
@@ -65,7 +67,7 @@ class WebhookEndpoint(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("whk"))
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(MAX_URL))
-    description: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(String(MAX_DESCRIPTION), default="")
     event_types: Mapped[list] = mapped_column(JSON, default=list)
     secret_encrypted: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -192,8 +194,10 @@ def _event_types(value) -> list[str]:
 def _description(value) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > 500 or "\x00" in value:
-        raise DomainError("invalid_description", "description must be text of at most 500 characters.", status=400)
+    if not isinstance(value, str) or len(value) > MAX_DESCRIPTION or "\x00" in value:
+        raise DomainError(
+            "invalid_description", f"description must be text of at most {MAX_DESCRIPTION} characters.", status=400
+        )
     return value
 
 
@@ -244,13 +248,17 @@ def list_endpoints(workspace_id: str) -> list[WebhookEndpoint]:
     )
 
 
+# What PATCH /api/webhooks/{id} may change.
+CHANGEABLE = ("url", "events", "description", "enabled", "rotateSecret")
+
+
 def update_endpoint(workspace_id: str, endpoint_id: str, changes: dict) -> tuple[WebhookEndpoint, str | None]:
     """Changes url, events, description or enabled; re-enabling resumes its pending messages now. rotateSecret: true
     gives a new secret (returned, shown once)."""
     endpoint = get_endpoint(workspace_id, endpoint_id)
-    unknown = sorted(set(changes) - {"url", "events", "description", "enabled", "rotateSecret"})
+    unknown = sorted(set(changes) - set(CHANGEABLE))
     if unknown:
-        raise DomainError("invalid_field", f"Unknown fields {', '.join(unknown)}.", status=400)
+        raise DomainError("unknown_field", f"Unknown fields {', '.join(unknown)}.", status=400, parameter=unknown[0])
     if "url" in changes:
         endpoint.url = check_url(changes["url"])
     if "events" in changes:
@@ -356,22 +364,44 @@ def send_test(workspace_id: str, endpoint_id: str) -> WebhookDelivery:
     return delivery
 
 
+def _collection_data(event: Event) -> dict:
+    """The Collection as it is now (plus `changed`), or, once it is gone, its id, name and project."""
+    from app.domain.grouping import Collection
+    from app.domain.shapes import collection_json
+
+    payload = event.payload or {}
+    extra = {"changed": payload["changed"]} if "changed" in payload else {}
+    collection = db.session.get(Collection, event.subject_id)
+    if collection is None or event.type == EventType.COLLECTION_DELETED:
+        gone = {"object": "collection", "id": event.subject_id, "workspaceId": event.workspace_id}
+        return {**gone, "name": payload.get("name"), "projectId": payload.get("projectId"), **extra}
+    return {**collection_json(collection), **extra}
+
+
 def _event_data(event: Event) -> dict:
     from app.domain.files import File
     from app.domain.images import Image
     from app.domain.shapes import image_json
 
+    if event.type.startswith("collection."):
+        return _collection_data(event)
     base = {"object": "image", "fileId": event.subject_id, "workspaceId": event.workspace_id}
-    if event.type == "image.deleted":
-        return base
-    if event.type == "image.provision_failed":
-        payload = event.payload or {}
+    payload = event.payload or {}
+    if event.type == EventType.IMAGE_DELETED:
+        return {**base, "trashed": bool(payload.get("trashed"))}
+    if event.type == EventType.IMAGE_PROVISION_FAILED:
         return {**base, "error": {"code": payload.get("code"), "message": payload.get("message")}}
+    if event.type == EventType.IMAGE_REPLACE_FAILED:
+        error = {"code": payload.get("code"), "message": payload.get("message")}
+        return {**base, "version": payload.get("version"), "error": error}
+    extra = {"changed": payload.get("changed", {})} if event.type == EventType.IMAGE_UPDATED else {}
+    if event.type == EventType.IMAGE_REPLACED:
+        extra = {"previousVersion": payload.get("previousVersion"), "newVersion": payload.get("version")}
     image, file = db.session.get(Image, event.subject_id), db.session.get(File, event.subject_id)
     if image is None or file is None:
-        return base  # gone since: the event still says what happened to which file
+        return {**base, **extra}  # gone since: the event still says what happened to which file
     try:
-        return image_json(image, file)
+        return {**image_json(image, file), **extra}
     except Exception:  # noqa: BLE001 - a delivery URL that cannot be built (signing key unreachable) must not block
         log.warning("webhook payload of %s without delivery URLs", event.id, exc_info=True)
         return {
@@ -381,14 +411,11 @@ def _event_data(event: Event) -> dict:
             "height": image.height,
             "name": file.name,
             "mimeType": file.mime_type,
+            **extra,
         }
 
 
-@handles("image.created")
-@handles("image.provision_failed")
-@handles("image.deleted")
-@handles("image.restored")
-@handles("image.updated")
+@handles_each(WEBHOOK_EVENTS)
 def _fan_out(event: Event) -> None:
     """One delivery per enabled endpoint of the workspace that wants this type; a re-dispatch adds none."""
     endpoints = [
@@ -423,57 +450,26 @@ def _fan_out(event: Event) -> None:
             )
 
 
-def _claim(delivery_id: str) -> bool:
-    now = utcnow()
-    claimed = db.session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.state == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-        )
-        .values(lease_until=now + LEASE, attempts=WebhookDelivery.attempts + 1)
-    ).rowcount
-    db.session.commit()
-    return bool(claimed)
+RETRIED = durable.Retried(
+    key=WebhookDelivery.id,
+    next_attempt_at=WebhookDelivery.next_attempt_at,
+    lease_until=WebhookDelivery.lease_until,
+    attempts=WebhookDelivery.attempts,
+)
 
 
 def body_of(delivery: WebhookDelivery) -> str:
     return json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def _post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int, str]:
-    """One POST to the checked address of url, no redirects followed; returns (status, the first KB of the answer)."""
-    parts = urlsplit(url)
-    https = parts.scheme.lower() == "https"
-    port = parts.port or (443 if https else 80)
-    addresses = resolve_checked(parts.hostname, port, allow_rules())
-    if https:
-        conn: http.client.HTTPConnection = PinnedHTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        conn = PinnedHTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    conn.addresses = addresses
-    try:
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn.request("POST", target, body=body, headers=headers)
-        response = conn.getresponse()
-        excerpt = response.read(EXCERPT).decode("utf-8", "replace")
-        return response.status, excerpt
-    finally:
-        conn.close()
-
-
 def _next_attempt(attempts: int) -> datetime:
     schedule = webhook_schedule(current_app.config["WEBHOOK_RETRY_SCHEDULE"])
-    return utcnow() + timedelta(seconds=schedule[min(max(attempts, 1), len(schedule)) - 1])
+    return utcnow() + timedelta(seconds=durable.scheduled(attempts, schedule))
 
 
 def deliver(delivery_id: str) -> str:
     """Claims one due delivery (only one claimer wins), sends it signed and logs the attempt."""
-    if not _claim(delivery_id):
+    if not RETRIED.claim(delivery_id, WebhookDelivery.state == "pending", lease=LEASE):
         return "not-due"
     delivery = db.session.get(WebhookDelivery, delivery_id)
     endpoint = delivery and db.session.get(WebhookEndpoint, delivery.endpoint_id)
@@ -496,19 +492,12 @@ def deliver(delivery_id: str) -> str:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": signature,
         }
-        status, excerpt = _post(endpoint.url, body.encode(), headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
-    except AddressRefused as refused:
-        error = f"address_refused: {refused.reason}"
+        timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
+        status, excerpt = webhook_sender.post(endpoint.url, body.encode(), headers, timeout, allow_rules())
+    except webhook_sender.SendFailed as failed:
+        error = failed.reason
     except DomainError as exc:
         error = f"{exc.code}: {exc.message}"
-    except TimeoutError:
-        error = "timeout: the endpoint did not answer in time"
-    except ConnectionRefusedError:
-        error = "connection_refused: the connection was refused"
-    except ssl.SSLError as exc:
-        error = f"tls_failed: {exc.reason or exc}"
-    except (OSError, http.client.HTTPException) as exc:
-        error = f"connection_failed: {type(exc).__name__}"
     return _record(delivery, endpoint, status, error, excerpt, int((time.monotonic() - started) * 1000))
 
 
@@ -540,7 +529,7 @@ def _record(
         db.session.commit()
         return "succeeded"
     config = current_app.config
-    if (now - delivery.pending_since).total_seconds() >= config["WEBHOOK_GIVE_UP_SECONDS"]:
+    if durable.expired(delivery.pending_since, config["WEBHOOK_GIVE_UP_SECONDS"], now):
         delivery.state = "failed"
     else:
         delivery.next_attempt_at = _next_attempt(delivery.attempts)
@@ -565,21 +554,12 @@ def _duration(seconds: float) -> str:
 
 
 def due_ids(limit: int = 200) -> list[str]:
-    now = utcnow()
-    ids = db.session.scalars(
-        select(WebhookDelivery.id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(
-            WebhookDelivery.state == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            WebhookEndpoint.enabled.is_(True),
-            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-        )
-        .order_by(WebhookDelivery.next_attempt_at)
-        .limit(limit)
-    ).all()
-    db.session.rollback()
-    return list(ids)
+    return RETRIED.due_keys(
+        WebhookDelivery.state == "pending",
+        WebhookEndpoint.enabled.is_(True),
+        join=(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id),
+        limit=limit,
+    )
 
 
 def purge_old(keep: timedelta = KEEP) -> int:

@@ -8,11 +8,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.domain.accounts import DomainError, get_workspace
+from app.domain.accounts import get_workspace
 from app.domain.common import UTCDateTime, new_id, utcnow
+from app.domain.errors import DomainError
+from app.domain.trash import DEFAULT_DAYS, MAX_DAYS
+from app.domain.versions import DEFAULT_COPY_DAYS, MAX_COPY_DAYS
 from app.extensions import db
 
-TRASH_DAYS_RANGE = (1, 365)
+TRASH_DAYS_RANGE = (0, MAX_DAYS)  # 0 turns the trash off: deleting removes for good at once
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,8 @@ class Setting:
     kind: type
     default: object
     meaning: str
+    low: int | None = None  # the range of a whole-number setting, which every face (page, CLI, API) checks here
+    high: int | None = None
 
 
 SETTINGS = (
@@ -45,9 +50,22 @@ SETTINGS = (
         "trash_days",
         "Days deleted files stay in the trash",
         int,
-        30,
-        "How long deleted files can be restored before they are removed for good. A change applies to "
+        DEFAULT_DAYS,
+        f"How long deleted files can be restored before they are removed for good ({TRASH_DAYS_RANGE[0]} to "
+        f"{TRASH_DAYS_RANGE[1]:,}; 0 turns the trash off, so deleting removes for good). A change applies to "
         "files deleted from now on.",
+        *TRASH_DAYS_RANGE,
+    ),
+    Setting(
+        "version_copy_days",
+        "Days a replaced image's old version stays delivered",
+        int,
+        DEFAULT_COPY_DAYS,
+        f"After an image's bytes are replaced, its old version's own (versioned) URLs keep working this long, then its "
+        f"copy in the images service is removed (0 to {MAX_COPY_DAYS}; 0 removes it at once). Its original stays in "
+        "storage with the file either way. A change applies to versions replaced from now on.",
+        0,
+        MAX_COPY_DAYS,
     ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -87,13 +105,13 @@ def parse(name: str, raw) -> bool | int:
         if str(raw).lower() in ("0", "false", "off", "no", ""):
             return False
         raise DomainError("invalid_setting", f"{setting.label} is on or off.")
-    low, high = TRASH_DAYS_RANGE
+    low, high = setting.low, setting.high
     try:
         value = int(str(raw).strip())
     except (TypeError, ValueError):
         value = None
     if value is None or not low <= value <= high or isinstance(raw, bool):
-        raise DomainError("invalid_setting", f"{setting.label} must be a whole number from {low} to {high}.")
+        raise DomainError("invalid_setting", f"{setting.label} must be a whole number from {low} to {high:,}.")
     return value
 
 

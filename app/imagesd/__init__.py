@@ -31,6 +31,8 @@ def parse_faults(text: str) -> list[tuple[int, int]]:
 
 
 API_PREFIXES = ("/client/v4/", "/batch/")
+# Paths whose errors are answered in the API envelope: the API, the batch host and direct-upload URLs.
+ENVELOPE_PREFIXES = (*API_PREFIXES, "/upload/")
 ENCODED_SLASH = re.compile(r"%2F", re.IGNORECASE)
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -61,8 +63,9 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
 
     from .api import api, batch
     from .delivery import delivery
+    from .direct_upload import upload_host
     from .store import Store
-    from .views import Imagesd, error_envelope
+    from .views import Imagesd
 
     config = settings if isinstance(settings, ImagesdSettings) else ImagesdSettings.from_settings(settings)
     config = config.with_overrides(**overrides) if overrides else config
@@ -83,8 +86,16 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
     app.extensions["imagesd"] = Imagesd(settings=config, store=store, has_faults=bool(faults))
     app.register_blueprint(api)
     app.register_blueprint(batch)
+    app.register_blueprint(upload_host)
     app.register_blueprint(delivery)
     app.wsgi_app = RawApiPaths(app.wsgi_app)
+    _routes_and_errors(app, config)
+    return app
+
+
+def _routes_and_errors(app: Flask, config: ImagesdSettings) -> None:
+    """The health check, the catch-all for routes Cloudflare does not have, and errors answered as Cloudflare does."""
+    from .views import error_envelope
 
     @app.route("/client/v4/<path:_rest>", methods=ALL_METHODS)
     @app.route("/batch/<path:_rest>", methods=ALL_METHODS)
@@ -114,7 +125,7 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if request.path.startswith(API_PREFIXES):
+        if request.path.startswith(ENVELOPE_PREFIXES):
             code = {404: 5404, 405: 5405, 413: 5413}.get(exc.code or 400, 5400)
             message = "The request is larger than 10 MB." if exc.code == 413 else exc.description or exc.name
             return error_envelope(exc.code or 500, code, message)
@@ -123,8 +134,6 @@ def create_imagesd_app(settings: Settings | ImagesdSettings | None = None, **ove
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("imagesd failed on %s %s", request.method, request.path)
-        if request.path.startswith(API_PREFIXES):
+        if request.path.startswith(ENVELOPE_PREFIXES):
             return error_envelope(500, 5500, f"The stand-in failed unexpectedly ({exc.__class__.__name__}).")
         return f"ERROR 9500: the stand-in failed unexpectedly ({exc.__class__.__name__})\n", 500
-
-    return app

@@ -11,6 +11,7 @@ import math
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import unquote
 
 from flask import Blueprint, Response, g, request
@@ -19,8 +20,9 @@ from . import fetch as fetcher
 from .errors import ApiError, bad_request, not_found
 from .options import validate_variant_options
 from .probe import MIME_TYPES, probe
+from .settings import AVIF_MAX_SIDE
 from .store import IdTaken, StoredImage, StoredVariant, atomic_write, utc_now_iso
-from .views import envelope, image_json, imagesd
+from .views import draft_json, envelope, image_json, imagesd
 
 api = Blueprint("images_api", __name__, url_prefix="/client/v4/accounts/<account_id>/images")
 
@@ -167,7 +169,7 @@ def batch_token():
     return envelope({"token": f"{expires}.{_batch_signature(expires)}", "expiresAt": expires_at})
 
 
-def _bool_field(name: str, raw: str | None) -> bool:
+def bool_field(name: str, raw: str | None) -> bool:
     if raw is None or raw == "":
         return False
     value = raw.strip().lower()
@@ -176,7 +178,7 @@ def _bool_field(name: str, raw: str | None) -> bool:
     return value == "true"
 
 
-def _metadata(value: object) -> dict:
+def metadata_field(value: object) -> dict:
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -190,7 +192,7 @@ def _metadata(value: object) -> dict:
     return value
 
 
-def _custom_id(value: str) -> str:
+def check_custom_id(value: str) -> str:
     if len(value) > 1024:
         raise bad_request(f"The custom id is {len(value)} characters long; the limit is 1024.")
     if value.startswith("/") or value.endswith("/"):
@@ -202,7 +204,7 @@ def _custom_id(value: str) -> str:
     return value
 
 
-def _read_file(storage, max_bytes: int) -> bytes:
+def read_file(storage, max_bytes: int) -> bytes:
     data = storage.stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise fetcher.too_large(len(data), max_bytes, at_least=True)
@@ -226,15 +228,15 @@ def create_image():
         raise bad_request("Send the image as a multipart file part named file, or a url field.")
     custom_id = form.get("id") or None
     if custom_id is not None:
-        _custom_id(custom_id)
-    metadata = _metadata(form["metadata"]) if form.get("metadata") else {}
-    require_signed = _bool_field("requireSignedURLs", form.get("requireSignedURLs"))
+        check_custom_id(custom_id)
+    metadata = metadata_field(form["metadata"]) if form.get("metadata") else {}
+    require_signed = bool_field("requireSignedURLs", form.get("requireSignedURLs"))
     if custom_id and require_signed:
         raise bad_request("Images with a custom id cannot require signed URLs.")
-    if custom_id and ctx.store.get_image(custom_id):
+    if custom_id and (ctx.store.get_image(custom_id) or ctx.store.get_draft(custom_id, time.time())):
         raise ApiError(409, 5409, f"An image with the id {custom_id!r} already exists.")
     if upload is not None:
-        data, filename = _read_file(upload, settings.max_upload_bytes), upload.filename or None
+        data, filename = read_file(upload, settings.max_upload_bytes), upload.filename or None
     else:
         fetched = fetcher.fetch(
             url,
@@ -244,17 +246,57 @@ def create_image():
             total_timeout=settings.fetch_total_timeout,
         )
         data, filename = fetched.data, fetched.filename
+    record, path = original_record(
+        data,
+        filename,
+        image_id=custom_id or ctx.new_id(),
+        custom_id=bool(custom_id),
+        meta=metadata,
+        creator=form.get("creator") or None,
+        require_signed=require_signed,
+    )
+    try:
+        stored = ctx.store.insert_image(record)
+    except IdTaken:
+        path.unlink(missing_ok=True)
+        raise ApiError(409, 5409, f"An image with the id {record.id!r} already exists.") from None
+    return envelope(image_json(stored))
+
+
+def _check_avif(width: int, height: int, avif_uploads: str) -> None:
+    """No kinder than the documentation: AVIF is an upload format on Enterprise only, capped at 1,200 px there."""
+    if avif_uploads != "enterprise":
+        raise ApiError(
+            415,
+            5415,
+            "AVIF uploads need a Cloudflare Enterprise plan (IMAGESD_AVIF_UPLOADS=enterprise on the stand-in); "
+            "upload PNG, GIF, JPEG, WebP, SVG or HEIC.",
+        )
+    if max(width, height) > AVIF_MAX_SIDE:
+        raise ApiError(
+            422,
+            5422,
+            f"The AVIF image is {max(width, height)} px on its longest side; a hosted AVIF is limited to "
+            f"{AVIF_MAX_SIDE} px.",
+        )
+
+
+def original_record(data: bytes, filename: str | None, **fields) -> tuple[StoredImage, Path]:
+    """Check the bytes (probe raises the documented refusals), write them as an original, and describe the image."""
+    ctx = imagesd()
     found = probe(data)
+    if found.kind == "avif":
+        _check_avif(found.width, found.height, ctx.settings.avif_uploads)
     blob, path = ctx.store.new_blob_path(found.kind)
     atomic_write(path, data)
     record = StoredImage(
         seq=0,
-        id=custom_id or ctx.new_id(),
+        id=fields["image_id"],
         filename=filename,
-        meta=metadata,
-        creator=form.get("creator") or None,
-        require_signed=require_signed,
-        custom_id=bool(custom_id),
+        meta=fields["meta"],
+        creator=fields["creator"],
+        require_signed=fields["require_signed"],
+        custom_id=fields["custom_id"],
         uploaded=utc_now_iso(),
         kind=found.kind,
         size=len(data),
@@ -265,12 +307,7 @@ def create_image():
         sha256=hashlib.sha256(data).hexdigest(),
         blob=blob,
     )
-    try:
-        stored = ctx.store.insert_image(record)
-    except IdTaken:
-        path.unlink(missing_ok=True)
-        raise ApiError(409, 5409, f"An image with the id {record.id!r} already exists.") from None
-    return envelope(image_json(stored))
+    return record, path
 
 
 def _image_or_404(image_id: str) -> StoredImage:
@@ -355,6 +392,9 @@ def list_images_v2():
 
 @api.get("/v1/<path:image_id>")
 def get_image(image_id: str):
+    draft = imagesd().store.get_draft(image_id, time.time())
+    if draft is not None:
+        return envelope(draft_json(draft))
     return envelope(image_json(_image_or_404(image_id)))
 
 
@@ -364,7 +404,7 @@ def edit_image(image_id: str):
     body = _json_body()
     changes: dict = {}
     if "metadata" in body:
-        changes["meta"] = _metadata(body["metadata"])
+        changes["meta"] = metadata_field(body["metadata"])
     if "requireSignedURLs" in body:
         if not isinstance(body["requireSignedURLs"], bool):
             raise bad_request("requireSignedURLs must be true or false.")
@@ -383,7 +423,7 @@ def edit_image(image_id: str):
 
 @api.delete("/v1/<path:image_id>")
 def delete_image(image_id: str):
-    if not imagesd().store.delete_image(image_id):
+    if not imagesd().store.delete_image(image_id) and not imagesd().store.delete_draft(image_id):
         raise not_found(f"Image {image_id} not found.")
     return envelope({})
 

@@ -78,7 +78,7 @@ def deliver(account_hash: str, image_id: str, variant: str):
     transform, exempt, variant_ttl = _resolve(image, variant, config)
     signed_for = _check_signature(image, exempt)
 
-    size = render.output_size(image.width, image.height, transform)
+    size = render.output_size(image.width, image.height, transform, image.frames)
     accept = request.headers.get("Accept", "")
     fmt = render.choose_format(image.kind, image.alpha, image.frames > 1, transform, accept, size)
     if fmt == "json":

@@ -15,8 +15,10 @@ FITS = ("scale-down", "contain", "cover", "crop", "pad", "squeeze")
 VARIANT_FITS = ("scale-down", "contain", "cover", "crop", "pad")
 FORMATS = ("auto", "avif", "webp", "jpeg", "baseline-jpeg", "png", "json")
 METADATA = ("keep", "copyright", "none")
+# gravity=auto is saliency (app/imagesd/attention.py); AUTO marks it until the pixels are known.
+AUTO = (-1.0, -1.0)
 GRAVITY_SIDES = {
-    "auto": (0.5, 0.5),
+    "auto": AUTO,
     "center": (0.5, 0.5),
     "face": (0.5, 0.5),
     "left": (0.0, 0.5),
@@ -28,7 +30,8 @@ GRAVITY_SIDES = {
 QUALITY_NAMES = {"high": 90, "medium-high": 80, "medium-low": 65, "low": 50}
 FLIPS = ("h", "v", "hv")
 ALIASES = {"w": "width", "h": "height", "q": "quality", "f": "format", "g": "gravity"}
-UNSUPPORTED = {"trim", "trim.width", "trim.height", "trim.left", "trim.top", "zoom", "segment", "border", "onerror"}
+UNSUPPORTED = {"zoom", "segment", "border", "onerror"}
+TRIM_SIDES = ("trim.left", "trim.top", "trim.width", "trim.height")
 SPLIT_OPTIONS = re.compile(r",(?![^()]*\))")
 
 
@@ -52,6 +55,27 @@ class Transform:
     gamma: float = 1.0
     metadata: str = "copyright"
     anim: bool = True
+    # Pixels cut from the displayed original's top, right, bottom and left before anything else.
+    trim: tuple[int, int, int, int] = (0, 0, 0, 0)
+    # trim.width/trim.height with trim.left/trim.top: a region instead of sides (resolved against the size).
+    trim_region: tuple[int | None, int | None] = (None, None)
+
+    @property
+    def auto_gravity(self) -> bool:
+        return self.gravity == AUTO
+
+    def trimmed(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The (left, top, right, bottom) box a width × height original keeps after trim, at least 1 px a side."""
+        top, right, bottom, left = self.trim
+        region_w, region_h = self.trim_region
+        if region_w is not None:
+            right = width - left - region_w
+        if region_h is not None:
+            bottom = height - top - region_h
+        left, top = min(max(0, left), width - 1), min(max(0, top), height - 1)
+        right_edge = max(left + 1, min(width, width - max(0, right)))
+        bottom_edge = max(top + 1, min(height, height - max(0, bottom)))
+        return left, top, right_edge, bottom_edge
 
     def cache_text(self) -> str:
         return repr(self)
@@ -110,6 +134,28 @@ def _gravity(raw: str) -> tuple[float, float]:
     )
 
 
+def _trim(raw: str) -> tuple[int, int, int, int]:
+    parts = raw.split(";")
+    if len(parts) != 4 or not all(re.fullmatch(r"\d+", part) for part in parts):
+        raise invalid(f"trim={raw} is not valid: write top;right;bottom;left in whole pixels, such as trim=20;0;20;0.")
+    return tuple(int(part) for part in parts)  # type: ignore[return-value]
+
+
+def _trim_side(transform: Transform, key: str, value: int) -> Transform:
+    """trim.left/trim.top move the region's corner; trim.width/trim.height give its size."""
+    top, right, bottom, left = transform.trim
+    region_w, region_h = transform.trim_region
+    if key == "trim.width":
+        region_w = value
+    elif key == "trim.height":
+        region_h = value
+    elif key == "trim.left":
+        left = value
+    else:
+        top = value
+    return replace(transform, trim=(top, right, bottom, left), trim_region=(region_w, region_h))
+
+
 def _background(raw: str) -> tuple[int, int, int, int]:
     try:
         color = ImageColor.getcolor(raw, "RGBA")
@@ -152,6 +198,10 @@ def _apply(transform: Transform, key: str, raw: str) -> Transform:
         return replace(transform, metadata=_choice("metadata", raw, METADATA))
     if key == "anim":
         return replace(transform, anim=_choice("anim", raw, ("true", "false")) == "true")
+    if key == "trim":
+        return replace(transform, trim=_trim(raw))
+    if key in TRIM_SIDES:
+        return _trim_side(transform, key, _whole(key, raw, 1 if key in {"trim.width", "trim.height"} else 0, 10**6))
     if key == "compression":
         _choice("compression", raw, ("fast",))
         return transform

@@ -198,7 +198,9 @@ def verify_pixels(data: bytes, kind: str, image: Image.Image) -> None:
     """Decode once (JPEG at 1/8 scale, which still reads every byte) so damaged files fail at upload, not delivery."""
     if kind == "jpeg":
         check_jpeg_length(data, image.width, image.height)
-        image.draft(image.mode if image.mode in {"RGB", "L"} else None, (image.width // 8, image.height // 8))
+        # Never a 0-px request: a JPEG under 8 px on a side is valid (Cloudflare takes it) and decodes at full size.
+        smallest = (max(1, image.width // 8), max(1, image.height // 8))
+        image.draft(image.mode if image.mode in {"RGB", "L"} else None, smallest)
         image.load()
         return
     if kind == "png":

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image, ImageEnhance, ImageFilter, ImageSequence
 
+from . import attention
 from .options import Transform
+from .settings import AVIF_MAX_SIDE, MAX_PIXELS, MAX_SIDE
 
-AVIF_MAX_SIDE = 1200
 ORIENTATION = 0x0112
 COPYRIGHT = 0x8298
 TRANSPOSE = {
@@ -56,7 +57,37 @@ def displayed_size(width: int, height: int, orientation: int, rotate: int = 0) -
     return (height, width) if swap else (width, height)
 
 
-def geometry(width: int, height: int, transform: Transform) -> Geometry:
+def trimmed_size(width: int, height: int, transform: Transform) -> tuple[int, int]:
+    """The displayed width × height after trim and then rotate (trim applies to the image as it is displayed)."""
+    if width > 0 and height > 0:
+        left, top, right, bottom = transform.trimmed(width, height)
+        width, height = right - left, bottom - top
+    return (height, width) if transform.rotate in {90, 270} else (width, height)
+
+
+def geometry(width: int, height: int, transform: Transform, frames: int = 1) -> Geometry:
+    """Plan the output for a width × height source, clamped to what Images will produce (see within_limits)."""
+    return within_limits(_planned(width, height, transform), frames)
+
+
+def within_limits(shape: Geometry, frames: int = 1) -> Geometry:
+    """Shrink a planned output, keeping its aspect, to at most 12,000 px a side and 100 MP over all its frames.
+
+    Only the requested side is range-checked, so `w=12000,fit=contain` on a 3 × 1000 source would plan
+    12000 × 4,000,000; Cloudflare clamps to its limits, and so must the plan, before anything is decoded."""
+    out_w, out_h = shape.canvas or shape.size
+    factor = min(1.0, MAX_SIDE / max(out_w, out_h), math.sqrt(MAX_PIXELS / (out_w * out_h * max(1, frames))))
+    if factor >= 1.0:
+        return shape
+
+    def shrink(size: tuple[int, int]) -> tuple[int, int]:
+        return max(1, math.floor(size[0] * factor)), max(1, math.floor(size[1] * factor))
+
+    canvas = shrink(shape.canvas) if shape.canvas else None
+    return Geometry(shrink(shape.size), shape.box, canvas, shape.scale * factor)
+
+
+def _planned(width: int, height: int, transform: Transform) -> Geometry:
     tw, th = transform.target_size()
     full = (0.0, 0.0, float(width), float(height))
     if width <= 0 or height <= 0:
@@ -82,9 +113,9 @@ def geometry(width: int, height: int, transform: Transform) -> Geometry:
     if fit == "crop":
         scale = min(scale, 1.0)
     out_w, out_h = min(tw, max(1, round(width * scale))), min(th, max(1, round(height * scale)))
-    return Geometry(
-        (out_w, out_h), crop_box(width, height, out_w / scale, out_h / scale, transform.gravity), scale=scale
-    )
+    # gravity=auto is resolved from the pixels before rendering (resolve_gravity); sizes alone plan from the centre.
+    point = (0.5, 0.5) if transform.auto_gravity else transform.gravity
+    return Geometry((out_w, out_h), crop_box(width, height, out_w / scale, out_h / scale, point), scale=scale)
 
 
 def crop_box(
@@ -109,11 +140,10 @@ def _scaled(width: int, height: int, scale: float) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def output_size(width: int, height: int, transform: Transform) -> tuple[int, int]:
+def output_size(width: int, height: int, transform: Transform, frames: int = 1) -> tuple[int, int]:
     """Final dimensions for an image whose displayed size is width × height (used to pick a format before rendering)."""
-    if transform.rotate in {90, 270}:
-        width, height = height, width
-    shape = geometry(width, height, transform)
+    width, height = trimmed_size(width, height, transform)
+    shape = geometry(width, height, transform, frames_out(frames, transform))
     return shape.canvas or shape.size
 
 
@@ -143,6 +173,11 @@ def choose_format(
     return "png" if alpha else "jpeg"
 
 
+def frames_out(frames: int, transform: Transform) -> int:
+    """How many frames the output may carry: all of an animation's unless anim=false (the limits count them all)."""
+    return max(1, frames) if transform.anim else 1
+
+
 def _normalise(image: Image.Image) -> Image.Image:
     if image.mode in {"RGB", "RGBA", "L"}:
         return image
@@ -157,6 +192,7 @@ def _prepare(
     orientation = image.getexif().get(ORIENTATION, 1) if image.format in {"JPEG", "WEBP", "PNG"} else 1
     if orientation in TRANSPOSE:
         image = image.transpose(TRANSPOSE[orientation])
+    image = _trim(image, transform, displayed_size(*full_size, orientation))
     if transform.rotate:
         image = image.transpose(ROTATE[transform.rotate])
     if transform.flip:
@@ -164,7 +200,29 @@ def _prepare(
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         if "v" in transform.flip:
             image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    return _normalise(image), displayed_size(*full_size, orientation, transform.rotate)
+    return _normalise(image), trimmed_size(*displayed_size(*full_size, orientation), transform)
+
+
+def _trim(image: Image.Image, transform: Transform, full: tuple[int, int]) -> Image.Image:
+    """Cut trim's box, given in full-size displayed pixels, out of a frame that may be decoded smaller."""
+    box = transform.trimmed(*full)
+    if box == (0, 0, *full):
+        return image
+    fx, fy = image.width / full[0], image.height / full[1]
+    left, top = min(image.width - 1, math.floor(box[0] * fx)), min(image.height - 1, math.floor(box[1] * fy))
+    right = max(left + 1, min(image.width, math.ceil(box[2] * fx)))
+    bottom = max(top + 1, min(image.height, math.ceil(box[3] * fy)))
+    return image.crop((left, top, right, bottom))
+
+
+def resolve_gravity(image: Image.Image, transform: Transform, full: tuple[int, int], frames: int = 1) -> Transform:
+    """Turn gravity=auto into the point that keeps the most salient region of this (prepared) image in the crop."""
+    if not transform.auto_gravity:
+        return transform
+    shape = geometry(*full, transform, frames)
+    crop_w, crop_h = shape.box[2] - shape.box[0], shape.box[3] - shape.box[1]
+    point = attention.gravity(image, crop_w * image.width / full[0], crop_h * image.height / full[1])
+    return replace(transform, gravity=point)
 
 
 def _resize(image: Image.Image, shape: Geometry, full_size: tuple[int, int], transform: Transform) -> Image.Image:
@@ -238,6 +296,11 @@ def _save_options(fmt: str, source: Image.Image, transform: Transform) -> dict:
         options["quality"] = transform.quality
     if fmt == "webp":
         options["method"] = WEBP_METHOD
+        # As Cloudflare documents: quality=100 WebP is lossless.
+        options["lossless"] = transform.quality == 100
+    if fmt == "jpeg":
+        # format=jpeg (and any JPEG output) is progressive; baseline-jpeg is the one way to ask for baseline.
+        options["progressive"] = transform.format != "baseline-jpeg"
     if fmt == "avif":
         options["speed"] = AVIF_SPEED
     if fmt == "jpeg":
@@ -253,11 +316,13 @@ def render(data: bytes, transform: Transform, fmt: str) -> bytes:
     if getattr(source, "n_frames", 1) > 1 and transform.anim and fmt in {"webp", "gif"}:
         return _render_animation(source, transform, fmt)
     full_size = source.size
+    frames = frames_out(getattr(source, "n_frames", 1), transform)
     if source.format == "JPEG":
-        _shrink_on_load(source, transform)
+        _shrink_on_load(source, transform, frames)
     source.load()
     image, oriented = _prepare(source, transform, full_size)
-    image = _resize(image, geometry(*oriented, transform), oriented, transform)
+    transform = resolve_gravity(image, transform, oriented, frames)
+    image = _resize(image, geometry(*oriented, transform, frames), oriented, transform)
     if fmt == "jpeg":
         image = _flatten(image, transform)
     out = io.BytesIO()
@@ -265,11 +330,11 @@ def render(data: bytes, transform: Transform, fmt: str) -> bytes:
     return out.getvalue()
 
 
-def _shrink_on_load(source: Image.Image, transform: Transform) -> None:
+def _shrink_on_load(source: Image.Image, transform: Transform, frames: int) -> None:
     """Ask libjpeg to decode at 1/2, 1/4 or 1/8 scale when the output is that much smaller."""
     orientation = source.getexif().get(ORIENTATION, 1)
-    width, height = displayed_size(*source.size, orientation, transform.rotate)
-    scale = geometry(width, height, transform).scale
+    width, height = trimmed_size(*displayed_size(*source.size, orientation), transform)
+    scale = geometry(width, height, transform, frames).scale
     if scale >= 0.5:
         return
     mode = source.mode if source.mode in {"RGB", "L"} else None
@@ -277,15 +342,18 @@ def _shrink_on_load(source: Image.Image, transform: Transform) -> None:
 
 
 def _render_animation(source: Image.Image, transform: Transform, fmt: str) -> bytes:
-    frames, durations = [], []
+    frames, durations, count = [], [], source.n_frames
     for frame in ImageSequence.Iterator(source):
         durations.append(frame.info.get("duration", 100))
         image, oriented = _prepare(frame.convert("RGBA"), transform, frame.size)
-        frames.append(_resize(image, geometry(*oriented, transform), oriented, transform))
+        # The first frame places an automatic crop for the whole animation, so it does not jump between frames.
+        transform = resolve_gravity(image, transform, oriented, count)
+        frames.append(_resize(image, geometry(*oriented, transform, count), oriented, transform))
     out = io.BytesIO()
     options = {"save_all": True, "append_images": frames[1:], "duration": durations, "loop": source.info.get("loop", 0)}
     if fmt == "webp":
         options["quality"] = transform.quality
+        options["lossless"] = transform.quality == 100
     else:
         options["disposal"] = 2
     frames[0].save(out, PIL_SAVE[fmt], **options)

@@ -14,6 +14,7 @@ DEV_IMAGES_API_KEY = "dev-images-global-key"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 12_000
 MAX_PIXELS = 100_000_000
+AVIF_MAX_SIDE = 1_200
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class ImagesdSettings:
     browser_ttl: int = 2 * 24 * 3600
     derivative_cache: bool = True
     max_upload_bytes: int = MAX_UPLOAD_BYTES
-    # Upload-by-URL fetches public addresses only; these CIDRs/hosts are let through too (the embedded stack
-    # sets `127.0.0.0/8,::1` so the stand-in can fetch the web app's signed storage URLs on loopback).
+    # Upload-by-URL fetches public addresses only; these CIDRs/hosts/host:port entries are let through too (the
+    # Procfile and `make dev` set the web app's own address so the stand-in can fetch its signed storage URLs).
     fetch_allow: str = ""
     # Legacy auth (X-Auth-Email + X-Auth-Key), accepted beside the bearer token as Cloudflare still does.
     api_email: str = DEV_IMAGES_API_EMAIL
@@ -42,6 +43,9 @@ class ImagesdSettings:
     rate_limit: str = ""
     rate_limit_block: int = 0
     batch_token_ttl: int = 3600
+    # Cloudflare takes AVIF uploads on Enterprise plans only, and caps a hosted AVIF at 1,200 px: `off` refuses every
+    # AVIF upload (the documented default), `enterprise` accepts those up to 1,200 px on the longest side.
+    avif_uploads: str = "off"
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "ImagesdSettings":
@@ -67,6 +71,7 @@ class ImagesdSettings:
             rate_limit=env_str("IMAGESD_RATE_LIMIT", ""),
             rate_limit_block=env_int("IMAGESD_RATE_LIMIT_BLOCK", 0),
             batch_token_ttl=env_int("IMAGESD_BATCH_TOKEN_TTL", 3600),
+            avif_uploads=env_str("IMAGESD_AVIF_UPLOADS", "off"),
         )
 
     @cached_property
@@ -90,6 +95,8 @@ class ImagesdSettings:
     def __post_init__(self) -> None:
         self.fetch_allow_rules  # noqa: B018 - a malformed IMAGESD_FETCH_ALLOW fails at start, not on the first fetch
         self.rate_limit_rule  # noqa: B018 - the same for IMAGESD_RATE_LIMIT
+        if self.avif_uploads not in {"off", "enterprise"}:
+            raise ValueError(f"IMAGESD_AVIF_UPLOADS must be off or enterprise, not {self.avif_uploads!r}")
 
     def with_overrides(self, **overrides) -> "ImagesdSettings":
         known = {f.name for f in fields(self)}

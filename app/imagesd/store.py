@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +43,15 @@ CREATE TABLE IF NOT EXISTS variants (
 CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS config (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (seq INTEGER PRIMARY KEY, status INTEGER NOT NULL, remaining INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS drafts (
+    id TEXT PRIMARY KEY,
+    meta TEXT NOT NULL DEFAULT '{}',
+    creator TEXT,
+    require_signed INTEGER NOT NULL DEFAULT 0,
+    custom_id INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    expires REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rate_limit (
     credential TEXT PRIMARY KEY, window_start REAL NOT NULL, used INTEGER NOT NULL, blocked_until REAL NOT NULL
 );
@@ -90,6 +100,19 @@ class StoredVariant:
     id: str
     options: dict
     never_require_signed: bool
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A direct creator upload that was asked for and not yet made: its id is reserved until `expires` (epoch s)."""
+
+    id: str
+    meta: dict
+    creator: str | None
+    require_signed: bool
+    custom_id: bool
+    created: str
+    expires: float
 
 
 class IdTaken(Exception):
@@ -186,30 +209,80 @@ class Store:
     def insert_image(self, image: StoredImage) -> StoredImage:
         try:
             with self.transaction() as tx:
-                tx.execute(
-                    "INSERT INTO images (id, filename, meta, creator, require_signed, custom_id, uploaded, kind, size,"
-                    " width, height, frames, alpha, sha256, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        image.id,
-                        image.filename,
-                        json.dumps(image.meta),
-                        image.creator,
-                        int(image.require_signed),
-                        int(image.custom_id),
-                        image.uploaded,
-                        image.kind,
-                        image.size,
-                        image.width,
-                        image.height,
-                        image.frames,
-                        int(image.alpha),
-                        image.sha256,
-                        image.blob,
-                    ),
-                )
+                if tx.execute("SELECT 1 FROM drafts WHERE id = ? AND expires > ?", (image.id, time.time())).fetchone():
+                    raise IdTaken(image.id)
+                self._insert_image(tx, image)
         except sqlite3.IntegrityError:
             raise IdTaken(image.id) from None
         return self.get_image(image.id)
+
+    @staticmethod
+    def _insert_image(tx: sqlite3.Connection, image: StoredImage) -> None:
+        tx.execute(
+            "INSERT INTO images (id, filename, meta, creator, require_signed, custom_id, uploaded, kind, size,"
+            " width, height, frames, alpha, sha256, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                image.id,
+                image.filename,
+                json.dumps(image.meta),
+                image.creator,
+                int(image.require_signed),
+                int(image.custom_id),
+                image.uploaded,
+                image.kind,
+                image.size,
+                image.width,
+                image.height,
+                image.frames,
+                int(image.alpha),
+                image.sha256,
+                image.blob,
+            ),
+        )
+
+    def insert_draft(self, draft: Draft, now: float) -> None:
+        """Reserve a draft's id (expired drafts are dropped first); IdTaken when an image or a live draft has it."""
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM drafts WHERE expires <= ?", (now,))
+            if tx.execute("SELECT 1 FROM images WHERE id = ?", (draft.id,)).fetchone():
+                raise IdTaken(draft.id)
+            try:
+                tx.execute(
+                    "INSERT INTO drafts (id, meta, creator, require_signed, custom_id, created, expires)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        draft.id,
+                        json.dumps(draft.meta),
+                        draft.creator,
+                        int(draft.require_signed),
+                        int(draft.custom_id),
+                        draft.created,
+                        draft.expires,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise IdTaken(draft.id) from None
+
+    def get_draft(self, image_id: str, now: float) -> Draft | None:
+        row = self.connect().execute("SELECT * FROM drafts WHERE id = ? AND expires > ?", (image_id, now)).fetchone()
+        if row is None:
+            return None
+        values = dict(row)
+        values.update(meta=json.loads(values["meta"]), require_signed=bool(values["require_signed"]))
+        return Draft(**{**values, "custom_id": bool(values["custom_id"])})
+
+    def complete_draft(self, image: StoredImage, now: float) -> StoredImage | None:
+        """Turn a live draft into the uploaded image in one transaction; None when no live draft has its id (expired,
+        already used, deleted), so one upload URL makes one image however many clients race for it."""
+        with self.transaction() as tx:
+            if tx.execute("DELETE FROM drafts WHERE id = ? AND expires > ?", (image.id, now)).rowcount == 0:
+                return None
+            self._insert_image(tx, image)
+        return self.get_image(image.id)
+
+    def delete_draft(self, image_id: str) -> bool:
+        with self.transaction() as tx:
+            return tx.execute("DELETE FROM drafts WHERE id = ?", (image_id,)).rowcount > 0
 
     def get_image(self, image_id: str) -> StoredImage | None:
         row = self.connect().execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
@@ -349,7 +422,8 @@ class Store:
     def spend(self, credential: str, limit: int, window: float, block: float, now: float) -> tuple[bool, int, float]:
         """Count one request against a credential's window: (allowed, remaining, seconds until the window or block ends).
 
-        Over the limit, the credential is blocked for `block` seconds, as Cloudflare blocks a token for 5 minutes."""
+        Over the limit, the credential is blocked for `block` seconds, as Cloudflare blocks a token for 5 minutes; when
+        the block ends, so does the window it ended."""
         with self.transaction() as tx:
             row = tx.execute("SELECT * FROM rate_limit WHERE credential = ?", (credential,)).fetchone()
             start, used, blocked_until = (
@@ -357,7 +431,9 @@ class Store:
             )
             if blocked_until > now:
                 return False, 0, blocked_until - now
-            if now - start >= window:
+            # A block that has ended starts a fresh window: the Retry-After sent with the block must be the truth,
+            # even when the block is shorter than the window (the old count would refuse the first retry again).
+            if blocked_until or now - start >= window:
                 start, used = now, 0
             used += 1
             allowed = used <= limit

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from flask import current_app, jsonify
 
 from .settings import ImagesdSettings
-from .store import Store, StoredImage
+from .store import Draft, Store, StoredImage
 
 
 @dataclass
@@ -59,4 +59,20 @@ def image_json(image: StoredImage, variant_names: list[str] | None = None) -> di
         "requireSignedURLs": image.require_signed,
         "variants": [f"{base}/{name}" for name in variant_names],
         "draft": False,
+    }
+
+
+def draft_json(draft: Draft) -> dict:
+    """A direct upload not yet made, as `GET v1/<id>` shows it on Cloudflare: the image object with `draft: true`."""
+    base = imagesd().delivery_base(draft.id)
+    return {
+        "id": draft.id,
+        "filename": None,
+        "meta": draft.meta,
+        "metadata": draft.meta,
+        "creator": draft.creator,
+        "uploaded": draft.created,
+        "requireSignedURLs": draft.require_signed,
+        "variants": [f"{base}/{variant.id}" for variant in imagesd().store.variants()],
+        "draft": True,
     }

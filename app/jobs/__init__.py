@@ -3,12 +3,24 @@
 import functools
 
 from app.domain.events import dispatch_inline, enqueue_dispatch
+from app.domain.job_names import Job
 from app.extensions import db
 
 
-def job(func):
-    """Gives every job a fresh session, dispatches the events it committed, and hands the connection back."""
+def job(name: Job):
+    """Names a job function after its member of `Job` (a function moved without its name fails at import), and
+    gives every run a fresh session, dispatches the events it committed, and hands the connection back."""
 
+    def wrap(func):
+        path = f"{func.__module__}.{func.__qualname__}"
+        if path != name.value:
+            raise ValueError(f"job {name.name} is named {name.value!r} but defined as {path!r}")
+        return _run_in_session(func)
+
+    return wrap
+
+
+def _run_in_session(func):
     @functools.wraps(func)
     def run(*args, **kwargs):
         emitted: list[str] = []

@@ -5,8 +5,23 @@ def init_app(app) -> None:
     from flask import redirect, url_for
     from flask_wtf.csrf import CSRFError
 
-    from app.web import assets, auth, blobs, gallery, home, trash, webhooks, workspace_settings
-    from app.web.render import render
+    from app.domain import services
+    from app.web import (
+        assets,
+        auth,
+        blobs,
+        delivery,
+        duplicates,
+        gallery,
+        gallery_versions,  # noqa: F401 - the Versions routes join the gallery blueprint
+        home,
+        organise,
+        saved_views,
+        trash,
+        webhooks,
+        workspace_settings,
+    )
+    from app.web.render import binary_size, render
 
     # Session cookies: never readable by scripts, not sent on cross-site posts, Secure whenever the site is https.
     app.config["SESSION_COOKIE_HTTPONLY"] = True
@@ -20,12 +35,18 @@ def init_app(app) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(gallery.bp)
+    app.register_blueprint(organise.bp)
     app.register_blueprint(trash.bp)
+    app.register_blueprint(saved_views.bp)
+    app.register_blueprint(duplicates.bp)
     app.register_blueprint(workspace_settings.bp)
     app.register_blueprint(blobs.bp)
+    app.register_blueprint(delivery.bp)
+    app.extensions[services.STABLE_URL] = delivery.stable_url
     app.register_blueprint(webhooks.bp)
     app.extensions["csrf"].exempt(blobs.bp)
     app.jinja_env.globals["switcher"] = auth.switcher
+    app.jinja_env.filters["size"] = binary_size  # sizes in binary units everywhere the pages show one
     assets.init_app(app)
     app.add_url_rule("/favicon.ico", "favicon", lambda: redirect(url_for("static", filename="favicon.svg"), 302))
 

@@ -1,12 +1,18 @@
-"""Static files under fingerprinted URLs (`?v=<content hash>`), cached for a year and sent compressed."""
+"""Static files under fingerprinted URLs (`?v=<content hash>`), cached for a year and sent compressed; the gallery's
+ES modules reach each other's fingerprinted URLs through an import map the page carries."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, g, request, url_for
+from markupsafe import Markup
 from werkzeug.security import safe_join
+
+MODULES = "js"  # the folder under static/ whose *.js files are ES modules importing each other as "./name.js"
 
 YEAR = 31_536_000
 
@@ -35,8 +41,30 @@ class Fingerprints:
         return digest
 
 
+def import_map(folder: str) -> str:
+    """The import map (JSON) that sends every module's plain URL, which relative imports resolve to, to its
+    fingerprinted one: a changed module gets a new URL in every page, while unchanged ones stay cached."""
+    names = sorted(path.name for path in (Path(folder) / MODULES).glob("*.js"))
+    imports = {}
+    for name in names:
+        url = url_for("static", filename=f"{MODULES}/{name}")
+        imports[url.split("?")[0]] = url
+    return json.dumps({"imports": imports}, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def script_hash(text: str) -> str:
+    """The CSP source that allows exactly this inline script (the import map) and no other."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
 def init_app(app: Flask) -> None:
     fingerprint = Fingerprints(app.static_folder)
+
+    @app.template_global()
+    def import_map_tag() -> Markup:
+        text = import_map(app.static_folder)
+        g.script_hashes = [script_hash(text)]  # app.web.security adds it to this page's CSP
+        return Markup(f'<script type="importmap">{text}</script>')
 
     @app.url_defaults
     def add_fingerprint(endpoint, values) -> None:

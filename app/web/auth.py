@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from app.domain import accounts, limits
+from app.domain.errors import NotFound
 from app.extensions import db, htmx
 from app.web.render import render
 
@@ -123,7 +124,7 @@ def landing_project() -> tuple[str, str] | None:
         try:
             accounts.get_project(last[0], last[1])
             return last[0], last[1]
-        except accounts.NotFound:
+        except NotFound:
             pass
     for workspace, _ in memberships:
         projects = accounts.projects_of(workspace.id)

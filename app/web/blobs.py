@@ -1,13 +1,15 @@
 """Serves the signed URLs of a store that has no server of its own (the local folder), standing in for presigned R2."""
 
-from flask import Blueprint, abort, current_app, request, send_file
+from flask import Blueprint, abort, request, send_file
+
+from app.domain import services
 
 bp = Blueprint("blobs", __name__)
 
 
 @bp.get("/storage/<workspace_id>/<file_key>")
 def signed_blob(workspace_id: str, file_key: str):
-    storage = current_app.extensions["storage"]
+    storage = services.storage()
     try:
         path = storage.signed_file(
             f"{workspace_id}/{file_key}", request.args.get("exp", ""), request.args.get("sig", "")

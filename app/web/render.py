@@ -25,3 +25,14 @@ def render(page: str, fragment: str | None = None, status: int = 200, headers: d
 def render_fragment(fragment: str, status: int = 200, headers: dict | None = None, **context):
     """For endpoints that only htmx (or the gallery's upload script) calls; still keyed on HX-Request."""
     return render(fragment, fragment, status, headers, **context)
+
+
+def binary_size(size: int) -> str:
+    """A size in binary units, one decimal at most ("100 MiB", "1.5 KiB"), as static/js/units.js says it too."""
+    value, units = float(size), ["bytes", "KiB", "MiB", "GiB", "TiB"]
+    unit = 0
+    while value >= 1024 and unit < len(units) - 1:
+        value, unit = value / 1024, unit + 1
+    if unit == 0:
+        return f"{size:,} bytes"
+    return f"{value:.1f}".removesuffix(".0") + f" {units[unit]}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, g
 
 
 def _origin(url: str) -> str:
@@ -13,7 +13,7 @@ def _origin(url: str) -> str:
 
 
 def content_security_policy(config) -> str:
-    """No inline or foreign script; images also from the Images delivery origin (a different origin)."""
+    """No foreign script, no inline script but the hashed import map; images also from the Images delivery origin."""
     delivery = _origin(config.get("IMAGES_DELIVERY_BASE", ""))
     img = " ".join(filter(None, ["'self'", "data:", "blob:", delivery]))
     return "; ".join(
@@ -34,6 +34,11 @@ def content_security_policy(config) -> str:
     )
 
 
+def with_script_hashes(csp: str, hashes: list[str] | None) -> str:
+    """The policy plus the hashes of the page's own inline scripts (only the generated import map has one)."""
+    return csp.replace("script-src 'self'", " ".join(["script-src 'self'", *hashes]), 1) if hashes else csp
+
+
 def install_headers(app: Flask) -> None:
     csp = content_security_policy(app.config)
 
@@ -41,7 +46,7 @@ def install_headers(app: Flask) -> None:
     def security_headers(response):
         headers = response.headers
         # A view with stricter or different needs (the API docs page) sets its own policy.
-        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("Content-Security-Policy", with_script_hashes(csp, g.get("script_hashes")))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from app.domain import accounts, trash
-from app.domain.accounts import DomainError
+from app.domain import queries, trash
+from app.domain.errors import DomainError, NotFound
 from app.web import gallery as gallery_web
 from app.web.auth import project_scoped
 from app.web.render import render, render_fragment, wants_fragment
@@ -14,8 +16,7 @@ from app.web.render import render, render_fragment, wants_fragment
 bp = Blueprint("trash", __name__, url_prefix="/w/<workspace_id>/p/<project_id>/trash")
 
 PAGE_SIZE = 100
-UNDO_KEY = "trash_undo"
-MAX_UNDO = 100
+UNDO_KEY, MAX_UNDO = gallery_web.UNDO_KEY, gallery_web.MAX_UNDO
 
 
 project_scoped(bp)
@@ -69,16 +70,20 @@ def pending_undo() -> list:
     return found
 
 
-def remember_undo(file_ids: list[str]) -> None:
-    """Called by the gallery's form delete (no JavaScript): the next page offers Undo."""
-    session[UNDO_KEY] = list(file_ids)[:MAX_UNDO]
-
-
 def listing():
-    rows, next_cursor = trash.list_trash(
-        g.workspace.id, project_id=g.project.id, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None
+    """The project's trash, newest upload first, through the one query engine."""
+    query = queries.parse(
+        {"cursor": request.args.get("cursor") or None, "limit": PAGE_SIZE},
+        workspace_id=g.workspace.id,
+        project_id=g.project.id,
+        scope="trash",
     )
-    return dict(trashed=rows, next_cursor=next_cursor, days=trash.trash_days(g.workspace.id))
+    page = queries.run(query)
+    return dict(
+        trashed=[entry.file for entry in page.entries],
+        next_cursor=page.next_cursor,
+        days=trash.trash_days(g.workspace.id),
+    )
 
 
 @bp.get("")
@@ -93,7 +98,10 @@ def restore(file_id: str):
     if not wants_fragment():
         flash(f"Restored {restored.name}.", "info")
         return redirect(url_for(".index"))
-    return render_fragment("trash/_done.html", file=restored, restored=True)
+    trigger = {"trash-row-done": {"id": file_id}}  # static/js/dialog.js: focus moves to the next row
+    return render_fragment(
+        "trash/_done.html", headers={"HX-Trigger": json.dumps(trigger)}, file=restored, restored=True
+    )
 
 
 @bp.post("/files/<file_id>/purge")
@@ -104,7 +112,14 @@ def purge(file_id: str):
     if not wants_fragment():
         flash(f"Deleted {name} for good.", "info")
         return redirect(url_for(".index"))
-    return render_fragment("trash/_done.html", file_id=file_id, name=name, restored=False)
+    trigger = {"trash-row-done": {"id": file_id}}
+    return render_fragment(
+        "trash/_done.html",
+        headers={"HX-Trigger": json.dumps(trigger)},
+        file_id=file_id,
+        name=name,
+        restored=False,
+    )
 
 
 @bp.post("/empty")
@@ -131,15 +146,21 @@ def undo():
         flash(message, "info")
         return redirect(url_for("gallery.index"))
     args = gallery_web.query_args(request.form)
+    trigger = {"files-restored": {"ids": [file.id for file in restored]}}  # focus: the first restored tile
     return render_fragment(
-        "trash/_undo.html", undone=message, oob_grid=True, undo_files=[], **gallery_web.grid_context(args)
+        "trash/_undo.html",
+        headers={"HX-Trigger": json.dumps(trigger)},
+        undone=message,
+        oob_grid=True,
+        undo_files=[],
+        **gallery_web.grid_context(args),
     )
 
 
 def _in_project(file_id: str):
     file = trash.get_trashed(g.workspace.id, file_id)
     if file.project_id != g.project.id:
-        raise accounts.NotFound("not_in_trash", f"No file {file_id!r} in this project's trash.")
+        raise NotFound("not_in_trash", f"No file {file_id!r} in this project's trash.")
     return file
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check of @aeontel/react, for `make test` / CI: install the locked dependencies when needed (npm ci),
-# typecheck, build, check the generated API types against the server's OpenAPI document, then run the tests
+# typecheck, build, type-check the package under React 18 and 19, check the generated API types against the server's OpenAPI document, then run the tests
 # against the real stack (test/server.py starts Redis, the images stand-in, the web app and the worker).
 # Exits non-zero on any failure; the last line is "react: N passed, M failed".
 #
@@ -35,7 +35,10 @@ node scripts/build.mjs
 step "pack: npm pack (prepack builds), install the tarball outside the repository, import it"
 node scripts/check-pack.mjs
 
-step "API types against app/api/openapi.py (npm run check:types)"
+step "type-check the built package as a dependency under React 18 and React 19"
+node scripts/check-react-versions.mjs
+
+step "API types against the generated OpenAPI document (npm run check:types)"
 node scripts/generate-types.mjs --check
 
 step "tests against the real stack (vitest)"

@@ -3,7 +3,14 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   // The README's example imports the package by name; the tests run it against the sources.
-  resolve: { alias: { "@aeontel/react": fileURLToPath(new URL("./src/index.ts", import.meta.url)) } },
+  // tus-js-client as a browser bundler resolves it (its package.json "browser" field): jsdom stands in for the browser
+  // (XMLHttpRequest, Blob, localStorage), where Node's resolution would pick its Node build (Buffers and streams).
+  resolve: {
+    alias: {
+      "@aeontel/react": fileURLToPath(new URL("./src/index.ts", import.meta.url)),
+      "tus-js-client": fileURLToPath(new URL("./node_modules/tus-js-client/lib.esm/browser/index.js", import.meta.url)),
+    },
+  },
   test: {
     environment: "jsdom",
     globalSetup: ["./test/global-setup.ts"],

@@ -1,3 +1,5 @@
+import base64
+import hashlib
 import io
 import os
 import time
@@ -5,6 +7,7 @@ import time
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
+from PIL import Image
 
 from app.adapters.storage import LocalStorage, S3Storage, StorageError, bucket_name
 from tests.services import free_port
@@ -115,7 +118,10 @@ def test_uploads_through_the_api_land_in_s3(make_app, s3_endpoint, tenant, app):
     storage = s3_app.extensions["storage"]
     storage.ensure_bucket()
     client = s3_app.test_client()
-    data = b"GIF89a" + os.urandom(3000)
+    noise = Image.frombytes("L", (40, 30), os.urandom(40 * 30))  # a real GIF: random bytes can declare giant frames
+    out = io.BytesIO()
+    noise.save(out, "GIF")
+    data = out.getvalue()
     form = {"file": (io.BytesIO(data), "anim.gif"), "project_id": tenant.project_id}
     body = client.post("/api/files", data=form, headers=tenant.auth(), content_type="multipart/form-data").json
     assert body["mimeType"] == "image/gif" and body["status"] == "ready"
@@ -182,3 +188,102 @@ def test_s3_storage_keeps_the_interface(s3_endpoint, tmp_path, per_workspace):
     assert ({f"{prefix}-ws-a", f"{prefix}-ws-b"} if per_workspace else {prefix}) <= buckets
     assert storage.keys(["ws_never_made"]) == ([] if per_workspace else ["ws_b/fil_2"])
     assert storage.signed_file("ws_b/fil_2", "9999999999", "0" * 64) is None  # presigned URLs are served by S3
+
+
+MiB = 1024 * 1024
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _s3_app(make_app, s3_endpoint, bucket: str):
+    s3_app = make_app(
+        storage_backend="s3",
+        s3_endpoint_url=s3_endpoint,
+        s3_bucket=bucket,
+        s3_access_key_id=CREDENTIALS["access_key_id"],
+        s3_secret_access_key=CREDENTIALS["secret_access_key"],
+        max_upload_bytes=64 * MiB,
+    )
+    s3_app.extensions["storage"].ensure_bucket()
+    return s3_app
+
+
+def _tus_create(client, tenant, length: int, name: str) -> str:
+    meta = f"project_id {base64.b64encode(tenant.project_id.encode()).decode()},filename {base64.b64encode(name.encode()).decode()}"
+    made = client.post(
+        "/api/tus", headers={**tenant.auth(), **TUS, "Upload-Length": str(length), "Upload-Metadata": meta}
+    )
+    assert made.status_code == 201, made.get_data(as_text=True)
+    return made.headers["Location"].split("/api/tus/")[1]
+
+
+def _tus_patch(client, tenant, upload_id: str, offset: int, piece: bytes):
+    return client.patch(
+        f"/api/tus/{upload_id}",
+        data=piece,
+        headers={
+            **tenant.auth(),
+            **TUS,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+
+
+def _multipart_uploads(storage) -> list[dict]:
+    return storage.client.list_multipart_uploads(Bucket=storage.bucket_prefix).get("Uploads", [])
+
+
+def test_resumable_uploads_go_to_s3_as_multipart_parts_as_they_arrive(make_app, s3_endpoint, tenant, app):
+    """Each time a part's worth (8 MiB) has arrived it goes to S3 as the next part: the local spool never holds more
+    than a part and a piece, and the last piece joins the parts into the file's object, with the same sha256."""
+    from app.domain.resumable import ResumableUpload
+    from app.extensions import db
+
+    s3_app = _s3_app(make_app, s3_endpoint, "aeontel-tus")
+    storage, client = s3_app.extensions["storage"], s3_app.test_client()
+    part = storage.part_size()
+    data = os.urandom(2 * part + 3 * MiB + 4321)  # three parts: two full, a short last one
+    upload_id = _tus_create(client, tenant, len(data), "big.bin")
+    spool = os.path.join(s3_app.config["UPLOAD_TMP_DIR"], f"tus-{upload_id.lower()}.part")
+    piece, offset, parts_seen = 3 * MiB, 0, []
+    while offset < len(data):
+        answer = _tus_patch(client, tenant, upload_id, offset, data[offset : offset + piece])
+        assert answer.status_code == 204, answer.get_data(as_text=True)
+        offset = int(answer.headers["Upload-Offset"])
+        if offset < len(data):
+            assert os.path.getsize(spool) == offset % part < part  # only the bytes after the last part wait here
+            (pending,) = _multipart_uploads(storage)
+            bucket, key = storage.bucket_prefix, pending["Key"]
+            listed = storage.client.list_parts(Bucket=bucket, Key=key, UploadId=pending["UploadId"])
+            parts_seen.append(len(listed.get("Parts", [])))
+    assert parts_seen == [0, 0, 1, 1, 1, 2]  # a part goes as soon as 8 MiB are in, not at the end
+    file_url = answer.headers["Content-Location"]
+    body = client.get(file_url.split("localhost", 1)[-1], headers=tenant.auth("read")).json
+    assert body["size"] == len(data) and body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert storage.open(f"{tenant.workspace_id}/{body['id']}").read() == data
+    assert _multipart_uploads(storage) == [] and not os.path.exists(spool)
+    with s3_app.app_context():
+        row = db.session.get(ResumableUpload, upload_id)
+        assert (row.storage, len(row.part_etags), row.parts_bytes, row.file_id) == ("parts", 3, len(data), body["id"])
+
+
+def test_a_terminated_or_refused_resumable_upload_leaves_no_parts_in_s3(make_app, s3_endpoint, tenant, app):
+    from tests.imagesd_support import png_header_only
+
+    s3_app = _s3_app(make_app, s3_endpoint, "aeontel-tus-gone")
+    storage, client = s3_app.extensions["storage"], s3_app.test_client()
+    part = storage.part_size()
+    data = os.urandom(part + MiB)
+    upload_id = _tus_create(client, tenant, len(data), "dropped.bin")
+    assert _tus_patch(client, tenant, upload_id, 0, data[: part + 10]).status_code == 204
+    assert len(_multipart_uploads(storage)) == 1
+    assert client.delete(f"/api/tus/{upload_id}", headers={**tenant.auth(), **TUS}).status_code == 204
+    assert _multipart_uploads(storage) == []
+
+    bomb = png_header_only(60000, 60000) + bytes(64 * 1024)  # the header check waits for the first 64 KB
+    upload_id = _tus_create(client, tenant, len(bomb) + part, "bomb.png")
+    assert len(_multipart_uploads(storage)) == 1
+    refused = _tus_patch(client, tenant, upload_id, 0, bomb)
+    assert refused.status_code == 422 and refused.json["code"] == "image_too_large"
+    assert _multipart_uploads(storage) == [] and storage.keys() == []
+    assert [name for name in os.listdir(s3_app.config["UPLOAD_TMP_DIR"]) if name.startswith("tus-")] == []

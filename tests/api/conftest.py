@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import pytest
-import requests
 from itsdangerous import URLSafeTimedSerializer
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests.factories import upload_over_http
+
 DOC_URI = "urn:aeontel:openapi"
 
 
 def upload_image(server, tenant, corpus, source: str, name: str | None = None, project_id: str | None = None) -> str:
-    """Uploads over real HTTP, as clients do; returns the file id."""
-    response = requests.post(
-        f"{server.url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": project_id or tenant.project_id},
-        files={"file": (name or source, (corpus / source).read_bytes(), "image/jpeg")},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    """Uploads a corpus photo over real HTTP, as clients do; returns the file id."""
+    data = (corpus / source).read_bytes()
+    return upload_over_http(server, tenant, data, name or source, content_type="image/jpeg", project_id=project_id)
 
 
 class Gallery:

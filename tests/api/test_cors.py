@@ -159,3 +159,29 @@ def test_any_text_is_one_origin_or_a_clear_refusal(junk):
     else:
         assert parsed == [junk.strip().rstrip("/")] and parsed[0].startswith(("http://", "https://"))
         assert not any(char in parsed[0].split("://", 1)[1] for char in "/?#@ ")
+
+
+@pytest.mark.parametrize("setting", [ALLOWED, f"{ALLOWED}, https://second.example.test", "*"])
+def test_no_origin_no_cors_headers_and_every_answer_varies_on_origin(make_app, tenant, setting):
+    """A request without `Origin` came from no page: it gets no CORS header. Every /api answer says `Vary: Origin`
+    (with one allowed origin too), so a shared cache never hands one origin's answer to another."""
+    client = make_app(cors_origins=setting).test_client()
+    plain = client.get("/api/images", headers=tenant.auth("read"))
+    assert plain.status_code == 200
+    assert not [name for name in plain.headers.keys() if name.lower().startswith("access-control-")]  # noqa: SIM118
+    assert "Origin" in plain.vary
+    for origin in (ALLOWED, OTHER):
+        answer = client.get("/api/images", headers={**tenant.auth("read"), "Origin": origin})
+        assert "Origin" in answer.vary, (origin, answer.headers)
+    allowed = client.get("/api/images", headers={**tenant.auth("read"), "Origin": ALLOWED})
+    assert allowed.headers["Access-Control-Allow-Origin"] in (ALLOWED, "*")
+    assert list(allowed.vary).count("Origin") == 1
+
+
+def test_upload_urls_send_no_cors_header_without_an_origin(client, tenant):
+    made = client.post("/api/uploads", headers=tenant.auth(), json={"projectId": tenant.project_id}).json
+    path = "/api/" + made["uploadUrl"].split("/api/", 1)[1]
+    answer = client.get(path)
+    assert answer.status_code == 200 and "Access-Control-Allow-Origin" not in answer.headers
+    assert "Origin" in answer.vary
+    assert client.get(path, headers={"Origin": OTHER}).headers["Access-Control-Allow-Origin"] == "*"

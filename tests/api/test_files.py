@@ -13,8 +13,11 @@ from app.extensions import db
 
 
 def upload(client, tenant, data: bytes, name="photo.jpg", content_type="image/jpeg", project_id=None, scope="write"):
+    """A new file each time, also for bytes already uploaded (tests/api/test_exact_duplicates.py has the default)."""
     form = {"file": (io.BytesIO(data), name, content_type), "project_id": project_id or tenant.project_id}
-    return client.post("/api/files", data=form, headers=tenant.auth(scope), content_type="multipart/form-data")
+    return client.post(
+        "/api/files?duplicates=allow", data=form, headers=tenant.auth(scope), content_type="multipart/form-data"
+    )
 
 
 def count(model, app):

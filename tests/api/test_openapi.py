@@ -31,7 +31,12 @@ def _routes(app) -> dict[str, set[str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api."):
             path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
-            routes.setdefault(path, set()).update(set(rule.methods) - IGNORED_METHODS)
+            methods = set(rule.methods) - IGNORED_METHODS
+            if "HEAD" in rule.methods and "GET" not in rule.methods:
+                methods.add("HEAD")  # a HEAD of its own (tus), not the one Flask adds to every GET
+            if rule.methods == {"OPTIONS"}:
+                methods.add("OPTIONS")  # an OPTIONS of its own (tus), not the one Flask adds to every route
+            routes.setdefault(path, set()).update(methods)
     return routes
 
 
@@ -96,6 +101,94 @@ def test_real_file_answers_match_the_document(client, tenant, conforms):
     conforms(client.get("/api/openapi.json"), "/api/openapi.json", "GET")
 
 
+# A valid value of every query parameter the document lists (a new parameter needs one here).
+EXAMPLES = {
+    "q": "seed",
+    "sort": "name",
+    "created_after": "2020-01-01",
+    "created_before": "2999-01-01T00:00:00Z",
+    "limit": "5",
+    "count": "true",
+    "format": "jpeg",
+    "has_alt_text": "false",
+    "status": "ready",
+    "is_image": "true",
+    "image_state": "ready",
+    "sha256": "0" * 64,
+    "permanent": "false",
+    "camera": "Canon EOS R5",
+    "camera_make": "Canon",
+    "lens": "RF24-105mm F4 L IS USM",
+    "taken_after": "2020-01-01",
+    "taken_before": "2999-01-01",
+    "orientation": "portrait",
+    "min_width": "10",
+    "max_width": "10000",
+    "min_height": "10",
+    "max_height": "10000",
+    "min_size": "1",
+    "max_size": "1000000",
+    "source": "master",
+    "colour": "blue",
+    "tag": "Beach",
+    "prefix": "be",
+}
+
+
+def test_every_documented_query_parameter_is_accepted_by_the_server(client, tenant, api_document):
+    """The parameters are generated from the models the server validates with: none is documented but refused."""
+    made = client.post(
+        "/api/collections", json={"projectId": tenant.project_id, "name": "Picks"}, headers=tenant.auth()
+    )
+    values = EXAMPLES | {
+        "workspace_id": tenant.workspace_id,
+        "project_id": tenant.project_id,
+        "collection": made.json["id"],
+    }
+    checked = 0
+    for path, item in api_document["paths"].items():
+        if "{" in path:
+            continue
+        for method, operation in item.items():
+            if method not in ("get", "delete"):  # bodies are the other tests' business
+                continue
+            for parameter in [p for p in operation.get("parameters", []) if p["in"] == "query"]:
+                name = parameter["name"]
+                if name == "cursor":  # a made-up cursor is refused as a cursor, never as an unknown name
+                    answer = client.open(path, method=method, query_string={name: "abc"}, headers=tenant.auth())
+                    assert answer.status_code == 400 and answer.json["code"] == "invalid_cursor", (path, answer.json)
+                    continue
+                answer = client.open(path, method=method, query_string={name: values[name]}, headers=tenant.auth())
+                assert answer.status_code == 200, (method, path, name, answer.json)
+                checked += 1
+    assert checked >= 25
+
+
+def test_the_documents_schemas_are_the_domains_models(api_document):
+    """No schema is written by hand: each component is a model of app.domain.shapes or app.domain.inputs."""
+    from pydantic import BaseModel
+
+    from app.domain import inputs, shapes
+
+    models = {
+        name: model
+        for module in (shapes, inputs)
+        for name, model in vars(module).items()
+        if isinstance(model, type) and issubclass(model, BaseModel)
+    }
+    schemas = api_document["components"]["schemas"]
+    assert set(schemas) <= set(models)
+    generated = shapes.File.model_json_schema(mode="serialization", ref_template="#/components/schemas/{model}")
+    generated.pop("$defs")
+    assert schemas["File"] == generated
+
+
+@schemathesis.serializer("application/offset+octet-stream")
+def _tus_bytes(ctx, value):
+    """tus pieces are raw bytes, as application/octet-stream (which schemathesis knows) is."""
+    return {"data": value if isinstance(value, bytes) else str(value).encode()}
+
+
 FUZZ_CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -118,9 +211,12 @@ def seeded(live_server, tenant, other_tenant, corpus, run_jobs):
     return ids, foreign
 
 
-def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(live_server, tenant, seeded, app):
+def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(
+    live_server, tenant, seeded, app, api_document
+):
     ids, foreign = seeded
-    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/openapi.json")
+    # Loaded from the served document as data: loaded by URL, Schemathesis leaves out the operation serving it.
+    schema = schemathesis.openapi.from_dict(requests.get(f"{live_server.url}/api/openapi.json", timeout=10).json())
     session = requests.Session()
     session.headers.update(tenant.auth("write"))
     cases, failures, started = 0, {}, time.monotonic()
@@ -138,7 +234,8 @@ def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(
                 failures.setdefault(f"{case.method} {case.path}: {kind}", str(exc)[:1500])
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 27
+    documented = [(m.upper(), p) for p, item in api_document["paths"].items() for m in item if m != "parameters"]
+    assert sorted((op.method.upper(), op.path) for op in operations) == sorted(documented)  # every operation
     for operation in operations:
         for mode, examples in (
             (schemathesis.GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
@@ -190,6 +287,6 @@ def test_schemathesis_finds_no_server_errors_and_no_answer_outside_the_document(
     elapsed = time.monotonic() - started
     print(f"schemathesis: {cases} cases over {len(operations)} operations in {elapsed:.1f}s, {len(failures)} failures")
     assert not failures, "\n".join(failures) + "\n\n" + "\n\n".join(list(failures.values())[:3])
-    assert cases > 300 and elapsed < 90
+    assert cases > 300  # the time it took is printed, not asserted (timings belong in bench/)
     listed = session.get(f"{live_server.url}/api/images", timeout=10).json()["data"]
     assert {item["fileId"] for item in listed} == set(ids[1:])

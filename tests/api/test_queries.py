@@ -30,12 +30,12 @@ def walk(client, auth, url, path, conforms, **query):
         cursor = page["next_cursor"]
 
 
-@pytest.mark.parametrize("sort", ["-created", "created", "name", "-name", "size", "-size"])
+@pytest.mark.parametrize("sort", ["-created", "created", "name", "-name", "size", "-size", "taken", "-taken"])
 def test_every_sort_walks_every_image_once_in_its_order(client, gallery, conforms, sort):
     auth = gallery.a.auth("read")
     everything = client.get(f"{LIST}?limit=100", headers=auth).json["data"]
     key, descending = sort.lstrip("-"), sort.startswith("-")
-    field = {"created": None, "name": "name", "size": "size"}[key]
+    field = {"created": None, "name": "name", "size": "size", "taken": "takenAt"}[key]
     expected = sorted(
         everything, key=lambda item: (item[field], item["fileId"]) if field else item["fileId"], reverse=descending
     )
@@ -144,10 +144,14 @@ def test_file_lists_sort_filter_by_status_and_count(client, tenant, conforms):
     assert [item["name"] for item in items] == ["a.txt", "b.txt", "c.txt"] and pages == 2
     items, _ = walk(client, auth, FILES, FILES, conforms, sort="-size")
     assert [item["size"] for item in items] == [3, 2, 1]
+    # A file that is no image was taken when it was uploaded: by date taken, the upload order.
+    items, _ = walk(client, auth, FILES, FILES, conforms, sort="-taken")
+    assert [item["name"] for item in items] == ["c.txt", "a.txt", "b.txt"]
+    assert all(item["takenAt"] == item["createdAt"] for item in items)
     page = conforms(client.get(f"{FILES}?status=ready&count=true&limit=1&q=.txt", headers=auth), FILES, "GET")
     assert page["total"] == 3 and page["data"][0]["image"] is None
     assert client.get(f"{FILES}?status=error", headers=auth).json["data"] == []
-    for bad in ("status=done", "format=png", "has_alt_text=true"):
+    for bad in ("status=done", "format=png2", "has_alt_text=maybe", "orientation=round"):  # files take the facts too
         response = client.get(f"{FILES}?{bad}", headers=auth)
         assert response.status_code == 400 and conforms(response, FILES, "GET")["parameter"] == bad.split("=")[0]
 
@@ -174,26 +178,42 @@ NAMES = st.sampled_from(
 )
 
 
+def _parse(app, kind: str, pairs):
+    """The list parameters as the API reads them: the names checked (the hook), the route's model, then ListQuery."""
+    from flask import request
+    from pydantic import ValidationError
+    from spectree.utils import get_multidict_items
+
+    from app.api.params import accepts, check_names, list_query
+    from app.api.spec import problem_of
+    from app.domain import inputs
+
+    model = {"images": inputs.ImageListQuery, "files": inputs.FileListQuery}[kind]
+    with app.test_request_context("/api/" + kind, query_string=pairs):
+        check_names(request.args, accepts(f"api.list_{kind}").query)
+        try:
+            query = model.model_validate(get_multidict_items(request.args, model))
+        except ValidationError as refused:
+            raise problem_of(refused) from None
+        return list_query(kind, query, "ws_x"), set(model.model_fields)
+
+
 @settings(max_examples=150, deadline=None)
 @given(pairs=st.lists(st.tuples(NAMES, st.text(max_size=30)), max_size=5), kind=st.sampled_from(["images", "files"]))
 def test_any_query_string_is_parsed_or_refused_with_a_named_4xx(app, pairs, kind):
-    from app.api.params import ALLOWED, parse_list_query
     from app.api.problems import ApiProblem
-    from app.domain.accounts import DomainError
+    from app.domain.errors import DomainError
 
-    with app.test_request_context("/api/" + kind, query_string=pairs):
-        from flask import request
-
-        try:
-            spec = parse_list_query(kind, request.args, "ws_x")
-        except ApiProblem as refused:
-            assert refused.status == 400 and refused.extra["parameter"] in {name for name, _ in pairs}
-            return
-        except DomainError as refused:
-            assert refused.status in (400, 404)
-            return
+    try:
+        spec, allowed = _parse(app, kind, pairs)
+    except ApiProblem as refused:
+        assert refused.status == 400 and refused.extra["parameter"] in {name for name, _ in pairs}
+        return
+    except DomainError as refused:
+        assert refused.status in (400, 404)
+        return
     names = [name for name, _ in pairs]
-    assert set(names) <= set(ALLOWED[kind]) and len(names) == len(set(names))
+    assert set(names) <= allowed and len(names) == len(set(names))
     assert 1 <= spec.limit <= 100 and spec.sort in ("-created", "created", "-name", "name", "-size", "size")
 
 
@@ -208,10 +228,5 @@ def test_any_query_string_is_parsed_or_refused_with_a_named_4xx(app, pairs, kind
     )
 )
 def test_created_bounds_read_any_iso_time_as_the_same_instant(app, moment):
-    from app.api.params import parse_list_query
-
-    with app.test_request_context("/api/images", query_string={"created_after": moment.isoformat()}):
-        from flask import request
-
-        parsed = parse_list_query("images", request.args, "ws_x").created_after
+    parsed = _parse(app, "images", {"created_after": moment.isoformat()})[0].created_after
     assert parsed == (moment if moment.tzinfo else moment.replace(tzinfo=UTC))

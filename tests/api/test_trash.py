@@ -17,7 +17,7 @@ from app.domain.images import Image, Provisioning
 from app.domain.removals import IMAGES_COPY, STORED_OBJECT, PendingRemoval, work_due
 from app.extensions import db
 from tests.api.conftest import upload_image
-from tests.services import wait_until
+from tests.services import deadline_for, wait_until
 
 ONE_IMAGE, ONE_FILE = "/api/images/{file_id}", "/api/files/{file_id}"
 RESTORE, TRASH = "/api/files/{file_id}/restore", "/api/trash"
@@ -63,7 +63,8 @@ def test_delete_hides_everywhere_stops_delivery_and_restore_brings_back_the_same
     assert client.delete(f"/api/images/{file_id}", headers=auth).status_code == 404
     assert client.delete(f"/api/files/{file_id}", headers=auth).status_code == 404
     # Nothing delivered once the copy's removal ran; the bytes stay for the restore.
-    wait_until(lambda: (run_jobs(), not _delivered(url))[1], 15, "the Images copy to be removed", interval=0.2)
+    removal = deadline_for(app.config, failures=0)
+    wait_until(lambda: (run_jobs(), not _delivered(url))[1], removal, "the Images copy to be removed", interval=0.2)
     with app.app_context():
         assert app.extensions["storage"].exists(key)
         assert not db.session.scalars(select(PendingRemoval).where(PendingRemoval.subject_id == file_id)).all()
@@ -81,7 +82,8 @@ def test_delete_hides_everywhere_stops_delivery_and_restore_brings_back_the_same
     assert client.post(f"/api/files/{file_id}/restore", headers=auth).status_code == 404  # not in the trash any more
     with app.app_context():
         types = db.session.scalars(select(Event.type).where(Event.subject_id == file_id).order_by(Event.id)).all()
-    assert types[-4:] == ["file.restored", "image.restored", "image.provision_requested", "image.created"]
+    # image.restored once the image exists again, so its webhook carries the Image
+    assert types[-4:] == ["file.restored", "image.provision_requested", "image.created", "image.restored"]
     assert "image.deleted" in types and "file.deleted" in types
 
 
@@ -271,3 +273,42 @@ def test_a_private_image_comes_back_signed(client, live_server, tenant, corpus, 
     with app.app_context():
         copies = app.extensions["images"].list(creator=file_id)["images"]
     assert [copy["id"] for copy in copies] == [again["cfImageId"]]  # exactly one copy, the new one
+
+
+def test_the_trash_cursor_is_signed_and_bound_to_its_query(
+    client, live_server, tenant, other_tenant, corpus, run_jobs, app, conforms
+):
+    """The trash's cursor was unsigned base64 of the last id: a made-up one listed from anywhere (issue 21)."""
+    import base64
+    import json
+
+    ids = [upload_image(live_server, tenant, corpus, "Canon_40D.jpg", f"{n}.jpg") for n in "abc"]
+    run_jobs()
+    for file_id in ids:
+        client.delete(f"/api/files/{file_id}", headers=tenant.auth())
+    read = tenant.auth("read")
+    first = conforms(client.get(f"{TRASH}?limit=2&count=true", headers=read), TRASH, "GET")
+    assert [row["id"] for row in first["data"]] == ids[::-1][:2] and first["total"] == 3
+    rest = client.get(f"{TRASH}?limit=2&cursor={first['next_cursor']}", headers=read).json
+    assert [row["id"] for row in rest["data"]] == [ids[0]] and rest["has_more"] is False
+    made_up = base64.urlsafe_b64encode(json.dumps({"after": ids[2]}).encode()).decode().rstrip("=")
+    for query, auth in (
+        (f"cursor={made_up}", read),  # the old unsigned shape
+        (f"cursor={first['next_cursor']}&sort=name", read),  # another query
+        (f"cursor={first['next_cursor']}&project_id={tenant.project_id}", read),
+        (f"cursor={first['next_cursor']}", other_tenant.auth("read")),  # another workspace
+    ):
+        refused = client.get(f"{TRASH}?{query}", headers=auth)
+        assert refused.status_code == 400 and conforms(refused, TRASH, "GET")["code"] == "invalid_cursor", query
+
+
+def test_stored_crops_survive_the_trash_and_restore(client, live_server, tenant, corpus, run_jobs, app):
+    file_id, _ = _provisioned(live_server, tenant, corpus, run_jobs, app)
+    rect = {"x": 4, "y": 0, "width": 68, "height": 68}
+    patched = client.patch(f"/api/images/{file_id}", json={"crops": {"card": rect}}, headers=tenant.auth())
+    assert patched.status_code == 200 and patched.json["crops"]["card"]["rect"] == rect
+    assert client.delete(f"/api/files/{file_id}", headers=tenant.auth()).status_code == 200
+    assert client.post(f"/api/files/{file_id}/restore", headers=tenant.auth()).status_code == 200
+    run_jobs()
+    card = client.get(f"/api/images/{file_id}", headers=tenant.auth("read")).json["crops"]["card"]
+    assert card["rect"] == rect and card["auto"] is False and "trim=0;28;0;4" in card["url"]

@@ -12,9 +12,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.domain.accounts import DomainError
+from app.domain.errors import DomainError
 from app.domain.files import File
-from app.domain.uploads import MAX_EXPIRES_IN, MIN_EXPIRES_IN, UploadUrl, parse_limits
+from app.domain.upload_urls import MAX_EXPIRES_IN, MIN_EXPIRES_IN, UploadUrl, parse_limits
 
 
 def png_bytes(colour=(200, 30, 30), size=(24, 16)) -> bytes:
@@ -95,7 +95,9 @@ def test_wrong_secret_unknown_id_expired_and_no_file_are_refused_clearly(client,
     assert unknown.status_code == 404 and unknown.json == wrong.json
     assert client.get(f"/api/uploads/{upload_id}/not-the-secret").status_code == 404
 
-    missing = client.post(path_of(made["uploadUrl"]), data={"other": "x"}, content_type="multipart/form-data")
+    other = client.post(path_of(made["uploadUrl"]), data={"other": "x"}, content_type="multipart/form-data")
+    assert other.status_code == 400 and other.json["code"] == "unknown_field" and other.json["parameter"] == "other"
+    missing = client.post(path_of(made["uploadUrl"]), data={}, content_type="multipart/form-data")
     assert missing.status_code == 400 and missing.json["code"] == "file_missing"
     not_multipart = client.post(path_of(made["uploadUrl"]), data=b"raw", content_type="application/octet-stream")
     assert not_multipart.status_code == 415
@@ -198,7 +200,7 @@ def test_limits_are_accepted_exactly_inside_their_ranges(max_bytes, expires_in):
 
 
 def test_expired_urls_are_forgotten_an_hour_later_and_their_files_stay(client, tenant, app):
-    from app.domain.uploads import STATUS_READABLE_FOR, purge_expired
+    from app.domain.upload_urls import STATUS_READABLE_FOR, purge_expired
     from app.extensions import db
 
     used, fresh = make_url(client, tenant), make_url(client, tenant)

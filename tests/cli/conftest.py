@@ -8,22 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 from click.testing import CliRunner
+
+from tests.factories import upload_over_http
 
 AEONTEL = Path(sys.executable).with_name("aeontel")
 
 
 def upload(server, tenant, corpus, source: str, name: str | None = None) -> str:
-    response = requests.post(
-        f"{server.url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": tenant.project_id},
-        files={"file": (name or source, (corpus / source).read_bytes(), "image/jpeg")},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return upload_over_http(server, tenant, (corpus / source).read_bytes(), name or source, content_type="image/jpeg")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import requests
-from imagesd_support import png_header_only
+from imagesd_support import damaged_jpeg
 
 from app.domain.files import File
 from app.domain.images import Provisioning
@@ -19,7 +19,7 @@ def bomb(live_server, tenant) -> str:
         headers=tenant.auth(),
         timeout=30,
         data={"project_id": tenant.project_id},
-        files={"file": ("bomb.png", png_header_only(60000, 60000), "image/png")},
+        files={"file": ("bomb.png", damaged_jpeg(), "image/png")},
     )
     assert response.status_code == 201, response.text
     return response.json()["id"]
@@ -30,14 +30,12 @@ def test_file_get_shows_waiting_and_failed_and_retry_requeues(aeontel, live_serv
     run_jobs()
     shown = aeontel("file", "get", failed)
     assert shown.exit_code == 0 and failed in shown.output and "bomb.png" in shown.output, shown.output
-    assert (
-        "failed: The image has 3,600 megapixels (60,000×60,000); the limit for processing is 178 megapixels. "
-        "(image_too_large)"
-    ) in shown.output
+    assert ("failed: The image is damaged: its header says 4,000×3,000 px but the file ends after ") in shown.output
+    assert "(image_damaged)" in shown.output
     as_json = json.loads(aeontel("file", "get", failed, "--json").output)
     assert as_json["image"]["status"] == "failed" and as_json["error"]["retryable"] is False
 
-    permanent = aeontel("file", "retry", failed)  # a bomb stays a bomb: nothing to retry
+    permanent = aeontel("file", "retry", failed)  # a damaged file stays damaged: nothing to retry
     assert permanent.exit_code == 1 and "(not_retryable)" in permanent.output, permanent.output
     with app.app_context():  # as if it had failed because the images service stayed away past the deadline
         file = db.session.get(File, failed)

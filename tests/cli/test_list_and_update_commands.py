@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from app.cli_text import display_width, table, truncate
+from app.cli.remote.text import display_width, table, truncate
 from app.client import Client
 from tests.cli.conftest import AEONTEL
 from tests.services import ThreadedServer
@@ -53,6 +53,13 @@ def test_lists_sort_filter_count_and_a_bad_cursor_is_a_usage_error(aeontel, imag
     by_size = json.loads(aeontel("image", "list", "--sort=-size", "--json").stdout)
     sizes = [item["size"] for item in by_size["data"]]
     assert sizes == sorted(sizes, reverse=True)
+    # By date taken: EXIF DateTimeOriginal (Nikon 2008-03, Canon 2008-05), else the upload time (the portrait).
+    by_taken = json.loads(aeontel("image", "list", "--sort", "taken", "--limit", "1", "--all", "--json").stdout)
+    assert [item["name"] for item in by_taken["data"]] == ["team.jpg", "Beach-Sunset.jpg", "portrait.jpg"]
+    files_by_taken = json.loads(aeontel("file", "list", "--sort=-taken", "--json").stdout)
+    assert [item["name"] for item in files_by_taken["data"]] == ["portrait.jpg", "Beach-Sunset.jpg", "team.jpg"]
+    assert files_by_taken["data"][1]["takenAt"].startswith("2008-05-30T15:56:01")
+    assert aeontel("image", "list", "--sort", "taken_at").exit_code == 2
     counted = aeontel("image", "list", "--limit", "1", "--count", "--sort", "name")
     assert counted.exit_code == 0 and "3 images in all" in counted.stderr
     cursor = counted.stderr.split("--cursor ")[1].split()[0]
@@ -62,6 +69,10 @@ def test_lists_sort_filter_count_and_a_bad_cursor_is_a_usage_error(aeontel, imag
     assert wrong_query.exit_code == 2 and "invalid_cursor" in wrong_query.stderr
     assert aeontel("image", "list", "--cursor", "zzzz").exit_code == 2
     assert aeontel("image", "list", "--created-after", "yesterday").exit_code == 2
+    bogus = aeontel("image", "list", "--format", "bogus")
+    assert bogus.exit_code == 2 and "invalid_parameter" in bogus.stderr
+    unfiltered = aeontel("image", "list", "--query", "", "--json")  # an empty filter is no filter, not a 400
+    assert unfiltered.exit_code == 0 and len(json.loads(unfiltered.stdout)["data"]) == 3, unfiltered.stderr
     assert json.loads(aeontel("image", "list", "--no-alt-text", "--format", "jpeg", "--json").stdout)["data"]
     assert json.loads(aeontel("image", "list", "--has-alt-text", "--json").stdout)["data"] == []
     everything = json.loads(aeontel("image", "list", "--all", "--limit", "1", "--count", "--json").stdout)

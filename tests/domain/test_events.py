@@ -6,7 +6,23 @@ from sqlalchemy import select
 
 from app.domain import events
 from app.domain.events import Event, dispatch, emit, handles, relay
+from app.event_types import EventType
 from app.extensions import db
+
+# A real type that no handler of the product listens to, so a test's own handler is the only one that runs.
+QUIET = EventType.FILE_RESTORED
+
+
+def test_a_handler_or_an_event_of_an_unknown_type_fails_where_it_is_written(ctx):
+    with pytest.raises(ValueError, match="unknown event type 'image.craeted'"):
+
+        @handles("image.craeted")
+        def misspelt(event):
+            raise AssertionError("never registered")
+
+    with pytest.raises(ValueError, match="unknown event type"):
+        emit("image.craeted", workspace_id="ws_x", subject_id="sub_1")
+    assert all(events.handlers_for(member) == events.handlers_for(member.value) for member in EventType)
 
 
 @pytest.fixture
@@ -14,17 +30,17 @@ def recorded():
     """A handler that records what it saw, registered for a test-only event type."""
     seen = []
 
-    @handles("test.happened")
+    @handles(QUIET)
     def record(event):
         seen.append(event.id)
 
     yield seen
-    events._handlers["test.happened"].remove(record)
+    events._handlers[QUIET].remove(record)
 
 
 def test_emit_commits_with_the_change_and_enqueues_after_commit(ctx, recorded, run_jobs):
     queue = ctx.extensions["queue"].queue("events")
-    event = emit("test.happened", workspace_id="ws_x", subject_id="sub_1", payload={"n": 1})
+    event = emit(QUIET, workspace_id="ws_x", subject_id="sub_1", payload={"n": 1})
     assert queue.count == 0  # nothing leaves before the transaction commits
     db.session.commit()
     assert queue.job_ids == [f"event-{event.id}"]
@@ -35,7 +51,7 @@ def test_emit_commits_with_the_change_and_enqueues_after_commit(ctx, recorded, r
 
 
 def test_rolled_back_events_are_never_enqueued(ctx, recorded):
-    emit("test.happened", workspace_id="ws_x", subject_id="sub_1")
+    emit(QUIET, workspace_id="ws_x", subject_id="sub_1")
     db.session.rollback()
     db.session.commit()
     assert ctx.extensions["queue"].queue("events").count == 0
@@ -43,7 +59,7 @@ def test_rolled_back_events_are_never_enqueued(ctx, recorded):
 
 
 def test_dispatch_runs_handlers_once_however_often_it_is_called(ctx, recorded):
-    event = emit("test.happened", workspace_id="ws_x", subject_id="sub_1")
+    event = emit(QUIET, workspace_id="ws_x", subject_id="sub_1")
     db.session.commit()
     assert dispatch(event.id) == "dispatched"
     assert dispatch(event.id) == "already-dispatched"
@@ -52,12 +68,12 @@ def test_dispatch_runs_handlers_once_however_often_it_is_called(ctx, recorded):
 
 
 def test_a_failing_handler_leaves_the_event_undispatched_and_counts_the_attempt(ctx):
-    @handles("test.broken")
+    @handles(QUIET)
     def broken(event):
         raise RuntimeError("boom")
 
     try:
-        event = emit("test.broken", workspace_id="ws_x", subject_id="sub_1")
+        event = emit(QUIET, workspace_id="ws_x", subject_id="sub_1")
         db.session.commit()
         with pytest.raises(RuntimeError):
             dispatch(event.id)
@@ -65,7 +81,7 @@ def test_a_failing_handler_leaves_the_event_undispatched_and_counts_the_attempt(
         db.session.refresh(stored)
         assert stored.dispatched_at is None and stored.attempts == 1
     finally:
-        events._handlers["test.broken"].remove(broken)
+        events._handlers[QUIET].remove(broken)
 
 
 def test_upload_while_redis_is_down_is_relayed_when_it_returns(app, make_app, tenant, recorded, run_jobs):
@@ -79,7 +95,7 @@ def test_upload_while_redis_is_down_is_relayed_when_it_returns(app, make_app, te
     assert response.status_code == 201
     with app.app_context():
         pending = db.session.scalars(select(Event).where(Event.dispatched_at.is_(None))).all()
-        assert [e.type for e in pending] == ["file.ready"]
+        assert [e.type for e in pending] == [EventType.FILE_READY]
         assert app.extensions["queue"].queue("events").count == 0
         assert relay(older_than=timedelta(hours=1)) == 0  # too fresh: the normal path may still deliver it
         assert relay(older_than=timedelta(0)) == 1
@@ -91,9 +107,9 @@ def test_upload_while_redis_is_down_is_relayed_when_it_returns(app, make_app, te
 
 def test_relay_gives_up_after_max_attempts_and_relays_what_is_under_it(ctx):
     """Both jobs are lost from Redis (flushed), so what the queue holds afterwards is the relay's own decision."""
-    given_up = emit("test.never", workspace_id="ws_x", subject_id="sub_1")
+    given_up = emit(QUIET, workspace_id="ws_x", subject_id="sub_1")
     given_up.attempts = 10
-    still_trying = emit("test.never", workspace_id="ws_x", subject_id="sub_2")
+    still_trying = emit(QUIET, workspace_id="ws_x", subject_id="sub_2")
     still_trying.attempts = 9
     db.session.commit()
     queue = ctx.extensions["queue"]

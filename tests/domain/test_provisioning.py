@@ -1,20 +1,23 @@
 """Uploads become images: the job against the stand-in over HTTP, a real Redis queue, the real corpus."""
 
 import io
+import struct
 import time
 
 import pytest
 import requests
-from imagesd_support import png_header_only
+from imagesd_support import jpeg_bytes
 from PIL import Image as PILImage
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from app.domain import image_edits, images
+from app.domain import image_edits, images, services
 from app.domain.events import Event
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.extensions import db
-from tests.services import wait_until
+from tests.factories import upload_over_http
+from tests.services import deadline_for, wait_until
 
 
 @pytest.fixture
@@ -24,15 +27,7 @@ def client(live_server):
 
 
 def upload(server, tenant, data: bytes, name: str):
-    response = requests.post(
-        f"{server.url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": tenant.project_id},
-        files={"file": (name, data, "image/jpeg")},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return upload_over_http(server, tenant, data, name, content_type="image/jpeg")
 
 
 @pytest.fixture
@@ -59,7 +54,7 @@ def dispatch_file_ready(file_id: str) -> None:
 
 def standin_images(app, creator: str) -> list[dict]:
     with app.app_context():
-        return images.images_client().list(creator=creator)["images"]
+        return services.images().list(creator=creator)["images"]
 
 
 def event_types(app, subject_id: str) -> list[str]:
@@ -119,16 +114,16 @@ def test_gps_is_kept_only_when_the_workspace_asks(client, tenant, run_jobs, app,
     assert gps["GPSLatitudeRef"] == "N" and len(gps["GPSLatitude"]) == 3
 
 
-def test_heic_and_damaged_files_end_as_images_or_clear_failures(provisioned):
+def test_heic_and_damaged_but_decodable_files_become_images(provisioned):
     results = provisioned("heic_IMG_5195.HEIC", "heic_samplefilehub.heif", "corrupted.jpg", "invalid_image01137.jpg")
     heic, heic_file = results["heic_IMG_5195.HEIC"]
     assert heic_file.mime_type == "image/heic" and (heic.width, heic.height) == (2566, 3313) and heic.format == "heif"
     assert results["heic_samplefilehub.heif"][0].width == 640
-    for name in ("corrupted.jpg", "invalid_image01137.jpg"):
+    # Both still decode (their damage is in data or EXIF blocks readers survive), so the product takes them whole.
+    for name, size in (("corrupted.jpg", (3648, 2736)), ("invalid_image01137.jpg", (88, 64))):
         image, file = results[name]
-        # Both still decode, so the product takes them; what it must never do is hang or leave them pending.
-        assert (image is not None and file.status == "ready") or (file.status == "error" and file.error_message)
-    assert results["corrupted.jpg"][0].width == 3648
+        assert (file.status, file.error_code) == ("ready", None), (name, file.error_message)
+        assert (image.width, image.height, image.format) == (*size, "jpeg"), name
 
 
 def test_a_text_file_named_like_a_photo_is_never_provisioned(client, tenant, run_jobs, app):
@@ -140,10 +135,20 @@ def test_a_text_file_named_like_a_photo_is_never_provisioned(client, tenant, run
     assert event_types(app, file_id) == ["file.ready"]
 
 
+def jpeg_bomb_with_a_late_header(width: int, height: int) -> bytes:
+    """A JPEG whose frame header (claiming width × height) comes after 80 KB of application segments: beyond the
+    first 64 KB the upload reads, so it is stored, and the worker is the one to refuse it."""
+    data = bytearray(jpeg_bytes((8, 8)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    padding = b"".join(b"\xff\xe2" + struct.pack(">H", 40_002) + b"\0" * 40_000 for _ in range(2))
+    return bytes(data[:2]) + padding + bytes(data[2:])
+
+
 def test_a_pixel_bomb_fails_fast_with_a_reason(client, tenant, run_jobs, app, live_server):
-    bomb = png_header_only(50_000, 50_000)
-    assert len(bomb) < 4096
-    file_id = upload(client, tenant, bomb, "bomb.png")
+    # A bomb whose header is in its first 64 KB never gets here: tests/api/test_upload_refusal.py.
+    bomb = jpeg_bomb_with_a_late_header(50_000, 50_000)
+    file_id = upload(client, tenant, bomb, "bomb.jpg")
     started = time.monotonic()
     run_jobs()
     assert time.monotonic() - started < 10
@@ -168,7 +173,7 @@ def test_running_the_job_again_or_after_a_lost_answer_makes_one_copy(
     with app.app_context():
         # The images service stored a copy but its answer never came back: the copy exists, the row does not.
         url = app.extensions["storage"].signed_url(f"{tenant.workspace_id}/{file_id}", 300)
-        images.images_client().upload_url(url, image_id=file_id, creator=file_id)
+        services.images().upload_url(url, image_id=file_id, creator=file_id)
     run_jobs()
     with app.app_context():
         assert images.provision(file_id) == "not-due"
@@ -189,7 +194,7 @@ def test_private_images_stay_exactly_once_through_creator(client, tenant, run_jo
     with app.app_context():
         dispatch_file_ready(file_id)
         url = app.extensions["storage"].signed_url(f"{tenant.workspace_id}/{file_id}", 300)
-        lost = images.images_client().upload_url(url, require_signed_urls=True, creator=file_id)
+        lost = services.images().upload_url(url, require_signed_urls=True, creator=file_id)
         row = db.session.get(Provisioning, file_id)
         row.attempts = 1  # as if the first attempt died after the upload
         db.session.commit()
@@ -197,7 +202,7 @@ def test_private_images_stay_exactly_once_through_creator(client, tenant, run_jo
     with app.app_context():
         image = db.session.get(Image, file_id)
         assert image.cf_image_id == lost["id"] and image.require_signed_urls
-        public = images.images_client().delivery_url(image.cf_image_id)
+        public = services.images().delivery_url(image.cf_image_id)
         signed = images.delivery_url(image)
     assert [c["id"] for c in standin_images(app, file_id)] == [lost["id"]]
     assert requests.get(public, timeout=10).status_code == 403
@@ -214,11 +219,11 @@ def test_a_service_outage_retries_then_succeeds(client, tenant, run_jobs, app, m
         assert images.provision(file_id) == "not-due"  # the normal job already ran it on the working service
     # Run a second file's job against the unreachable service, then bring the service back.
     second = upload(client, tenant, (corpus / "Canon_40D.jpg").read_bytes(), "canon.jpg")
-    from rq import SimpleWorker
+    from app.adapters.queue import BurstWorker
 
     with down.app_context():
         connection = down.extensions["queue"].connection
-        SimpleWorker(["events", "images"], connection=connection).work(burst=True)
+        BurstWorker(["events", "images"], connection=connection).work(burst=True)
         row = db.session.get(Provisioning, second)
         assert row.state == "waiting" and row.attempts == 1 and "could not be reached" in row.last_error
         assert db.session.get(Image, second) is None
@@ -230,7 +235,8 @@ def test_a_service_outage_retries_then_succeeds(client, tenant, run_jobs, app, m
             db.session.expire_all()
             return db.session.get(Image, second) is not None
 
-        wait_until(provisioned, 10, "the second file to be provisioned once the service is back", interval=0.3)
+        deadline = deadline_for(down.config, failures=1)
+        wait_until(provisioned, deadline, "the second file to be provisioned once the service is back", interval=0.3)
         assert db.session.get(Provisioning, second).attempts == 2
 
 
@@ -251,19 +257,32 @@ def test_delete_cascades_into_the_file_the_copy_and_the_bytes(client, tenant, ru
 
 
 def test_a_delete_during_provisioning_leaves_no_orphan_copy(client, tenant, run_jobs, app, live_server, corpus):
+    """The real job runs; the editor's delete lands right after it recorded its copy (the commit hook interleaves
+    the two at that exact point), so the job's own image row can no longer be written."""
     from app.domain import files
 
     file_id = upload(client, tenant, (corpus / "Canon_40D.jpg").read_bytes(), "canon.jpg")
+    recorded_copies: list[str] = []
+
+    def delete_once_the_copy_is_recorded(_session) -> None:
+        if recorded_copies:
+            return
+        with app.app_context():  # the editor's own session and transaction
+            row = db.session.get(Provisioning, file_id)
+            if row is not None and row.cf_image_id is not None:
+                recorded_copies.append(row.cf_image_id)
+                files.delete_file(tenant.workspace_id, file_id)
+            db.session.remove()
+
     with app.app_context():
         dispatch_file_ready(file_id)
-        row = db.session.get(Provisioning, file_id)
-        file = db.session.get(File, file_id)
-        header = images._inspect(file)
-        copy = images._ensure_copy(row, file, file.storage_key)  # the copy exists in the images service ...
-        files.delete_file(tenant.workspace_id, file_id)  # ... when the editor deletes the file
-        run_jobs()
-        row = Provisioning(file_id=file_id, workspace_id=tenant.workspace_id)
-        stale_file = File(id=file_id, workspace_id=tenant.workspace_id)
-        assert images._finish(row, stale_file, header, copy) in ("deleted-meanwhile", "exists")
-        assert db.session.get(Image, file_id) is None
+        session = db.session()
+        sa_event.listen(session, "after_commit", delete_once_the_copy_is_recorded)
+        try:
+            assert images.provision(file_id) == "deleted-meanwhile"
+        finally:
+            sa_event.remove(session, "after_commit", delete_once_the_copy_is_recorded)
+        assert recorded_copies == [file_id]
+        assert db.session.get(Image, file_id) is None and db.session.get(File, file_id) is None
+    run_jobs()
     assert standin_images(app, file_id) == []

@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app.domain import backoff, removals
+from app.domain import durable, removals
 from app.domain.common import utcnow
 from app.domain.files import File
 from app.domain.images import Image
 from app.domain.removals import IMAGES_COPY, STORED_OBJECT, PendingRemoval
 from app.extensions import db
+from tests.factories import upload_over_http as upload
 from tests.services import free_port
 
 
@@ -29,26 +30,14 @@ from tests.services import free_port
 def test_backoff_stays_within_half_and_all_of_the_capped_exponential(failures, base, cap, rand):
     base = min(base, cap)
     ceiling = min(cap, base * 2.0 ** (max(failures, 1) - 1)) if failures < 1000 else cap
-    wait = backoff.delay(failures, base, cap, rand)
+    wait = durable.delay(failures, base, cap, rand)
     assert 0 < wait <= cap * (1 + 1e-9)
     assert ceiling / 2 * (1 - 1e-9) <= wait <= ceiling * (1 + 1e-9)
 
 
 @given(failures=st.integers(min_value=1, max_value=200))
 def test_backoff_never_shrinks_as_failures_grow(failures):
-    assert backoff.delay(failures, 1.0, 30.0, 1.0) <= backoff.delay(failures + 1, 1.0, 30.0, 1.0)
-
-
-def upload(server, tenant, data: bytes, name: str) -> str:
-    response = requests.post(
-        f"{server.url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": tenant.project_id},
-        files={"file": (name, data)},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    assert durable.delay(failures, 1.0, 30.0, 1.0) <= durable.delay(failures + 1, 1.0, 30.0, 1.0)
 
 
 @pytest.fixture
@@ -111,8 +100,8 @@ def test_only_one_claimer_wins_a_removal(app, tenant, image_id):
     with app.app_context():
         image_edits.delete_image(tenant.workspace_id, image_id, permanent=True)
         removal_id = db.session.scalar(select(PendingRemoval.id).where(PendingRemoval.kind == IMAGES_COPY))
-        assert removals._claim(removal_id) is True
-        assert removals._claim(removal_id) is False, "a leased row is not claimed twice"
+        assert removals.RETRIED.claim(removal_id, lease=removals.LEASE) is True
+        assert removals.RETRIED.claim(removal_id, lease=removals.LEASE) is False, "a leased row is not claimed twice"
         assert removals.perform(removal_id) == "not-due"
         db.session.remove()
 

@@ -30,3 +30,24 @@ def test_unreadable_values_mean_the_default():
     for raw in (None, True, "soon", [], {}, float("nan"), float("inf")):
         assert parse_days(raw) == DEFAULT_DAYS, raw
     assert parse_days(0) == 0 and parse_days("0") == 0 and parse_days(7.9) == 7
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.integers(min_value=-(10**5), max_value=10**5) | st.text(max_size=8))
+def test_the_setting_accepts_exactly_what_the_trash_reads_as_itself(raw):
+    """One range for every face (settings page, its POST, the CLI): 0 (the trash off) to MAX_DAYS, as the README
+    says; whatever it accepts, the trash reads back unchanged."""
+    from app.domain.errors import DomainError
+    from app.domain.workspace_settings import parse
+
+    try:
+        number = int(str(raw).strip())
+    except ValueError:
+        number = None
+    try:
+        value = parse("trash_days", raw)
+    except DomainError as refused:
+        assert number is None or not 0 <= number <= MAX_DAYS
+        assert refused.message == "Days deleted files stay in the trash must be a whole number from 0 to 3,650."
+        return
+    assert value == number and 0 <= value <= MAX_DAYS and parse_days(value) == value

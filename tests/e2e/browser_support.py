@@ -14,8 +14,8 @@ def make_user(app, workspace_id: str, email: str, role: str) -> None:
         db.session.commit()
 
 
-def sign_in(page, email: str) -> None:
-    page.goto("/")
+def sign_in(page, email: str, base: str = "") -> None:
+    page.goto(base + "/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

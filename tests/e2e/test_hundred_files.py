@@ -10,15 +10,15 @@ import io
 import time
 
 from browser_support import make_user, sign_in
-from imagesd_support import png_header_only
+from imagesd_support import damaged_jpeg
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-CONCURRENCY = 3  # static/app.js CONCURRENCY
+CONCURRENCY = 3  # static/js/upload.js CONCURRENCY
 SETTLE_SECONDS = 90
 
 # Counts, from inside the page, the upload XHRs between `send()` and their response being complete
-# (readyState 4, which fires before `load`, where app.js starts the next upload), and keeps the largest count.
+# (readyState 4, which fires before `load`, where upload.js starts the next upload), and keeps the largest count.
 COUNT_UPLOADS = """(() => {
   window.__uploads = {now: 0, max: 0, sent: 0};
   const open = XMLHttpRequest.prototype.open;
@@ -93,7 +93,7 @@ def test_a_hundred_files_dropped_at_once_upload_three_at_a_time_and_all_settle(p
     photos = [photo(i) for i in range(90)]
     files = [item(name, data, type_) for name, data, type_ in photos]
     files += [item(f"notes-{i}.txt", f"text file {i}, not a picture\n".encode(), "text/plain") for i in range(6)]
-    files += [item(f"bomb-{i}.png", png_header_only(60000, 60000), "image/png") for i in range(2)]
+    files += [item(f"bomb-{i}.png", damaged_jpeg(4000 + i), "image/png") for i in range(2)]  # two files, not duplicates
     files += [item(f"huge-{i}.jpg", None, "image/jpeg", size=limit + 1 + i) for i in range(2)]
     assert len(files) == 100 and len({f["name"] for f in files}) == 100
 
@@ -104,7 +104,7 @@ def test_a_hundred_files_dropped_at_once_upload_three_at_a_time_and_all_settle(p
     upload_url = page.locator("#dropzone").get_attribute("data-upload-url")
 
     # The network's view: upload POSTs issued and not yet answered. (An answer counts when its headers arrive:
-    # Playwright's `requestfinished` can reach us after app.js, having read the whole answer, started the next.)
+    # Playwright's `requestfinished` can reach us after upload.js, having read the whole answer, started the next.)
     in_flight: set = set()
     peak = {"n": 0, "sent": 0}
 

@@ -10,7 +10,7 @@ import requests
 from imagesd_support import ACCOUNT_HASH, ACCOUNT_ID, TOKEN, jpeg_bytes, start_standin, stop_standin
 
 from app.adapters.cloudflare import CloudflareImages, ImagesError, _parse_time, batch_base_for
-from app.domain import account_setup
+from app.domain import images_account
 from app.imagesd.settings import DEV_IMAGES_API_EMAIL, DEV_IMAGES_API_KEY
 
 
@@ -40,16 +40,16 @@ def test_a_new_account_has_only_public_and_refuses_flexible_variants_until_set_u
     assert requests.get(fresh.delivery(image.id, "thumbnail"), timeout=10).status_code == 404
 
     client = product_client(fresh)
-    found = account_setup.check(client)
+    found = images_account.check(client)
     assert {(item.kind, item.subject) for item in found} == {
         ("config", "flexible_variants"),
         ("variant_missing", "thumbnail"),
     }
     assert requests.get(fresh.delivery(image.id, "w=200"), timeout=10).status_code == 403, "check changes nothing"
 
-    applied = account_setup.apply(client)
+    applied = images_account.apply(client)
     assert all(item.fixed for item in applied) and len(applied) == 2
-    assert account_setup.check(client) == [] and account_setup.apply(client) == [], "setup is idempotent"
+    assert images_account.check(client) == [] and images_account.apply(client) == [], "setup is idempotent"
     tile = requests.get(fresh.delivery(image.id, "w=200,h=200,fit=cover"), headers={"Accept": "image/png"}, timeout=10)
     assert tile.status_code == 200
     assert requests.get(fresh.delivery(image.id, "thumbnail"), timeout=10).status_code == 200
@@ -60,30 +60,30 @@ def test_a_new_account_has_only_public_and_refuses_flexible_variants_until_set_u
 
 def test_setup_puts_back_a_variant_someone_changed_and_flexible_variants_turned_off(fresh):
     client = product_client(fresh)
-    account_setup.apply(client)
+    images_account.apply(client)
     client.edit_variant("thumbnail", {"fit": "scale-down", "width": 100, "height": 100, "metadata": "keep"}, True)
     client.edit_config({"flexible_variants": False})
-    found = {(item.kind, item.subject) for item in account_setup.check(client)}
+    found = {(item.kind, item.subject) for item in images_account.check(client)}
     assert found == {("config", "flexible_variants"), ("variant_differs", "thumbnail")}
-    assert all(item.fixed for item in account_setup.apply(client))
+    assert all(item.fixed for item in images_account.apply(client))
     assert client.variants()["thumbnail"]["options"]["fit"] == "cover"
     assert client.variants()["thumbnail"]["neverRequireSignedURLs"] is False
 
 
 def test_private_workspaces_need_a_signing_key_the_product_knows(fresh):
     assert (
-        account_setup.check(product_client(fresh, signing_key="not-one-of-the-keys"), private_workspaces=1)[-1].kind
+        images_account.check(product_client(fresh, signing_key="not-one-of-the-keys"), private_workspaces=1)[-1].kind
         == "signing_key"
     )
     wrong = [
         item
-        for item in account_setup.apply(product_client(fresh, signing_key="x"), private_workspaces=2)
+        for item in images_account.apply(product_client(fresh, signing_key="x"), private_workspaces=2)
         if item.kind == "signing_key"
     ]
     assert len(wrong) == 1 and not wrong[0].fixed and not wrong[0].fixable
     key = product_client(fresh).keys()[0]["value"]
-    assert account_setup.check(product_client(fresh, signing_key=key), private_workspaces=1) == [
-        item for item in account_setup.check(product_client(fresh)) if item.kind != "signing_key"
+    assert images_account.check(product_client(fresh, signing_key=key), private_workspaces=1) == [
+        item for item in images_account.check(product_client(fresh)) if item.kind != "signing_key"
     ]
 
 
@@ -103,7 +103,7 @@ def test_legacy_email_and_key_auth(fresh):
         api_email=DEV_IMAGES_API_EMAIL,
         api_key=DEV_IMAGES_API_KEY,
     )
-    assert account_setup.apply(legacy) and account_setup.check(legacy) == []
+    assert images_account.apply(legacy) and images_account.check(legacy) == []
     assert legacy.list()["images"] == [] and legacy._batch_token is not None
     with pytest.raises(ImagesError) as refused:
         CloudflareImages(
@@ -189,6 +189,24 @@ def test_the_rate_limit_blocks_a_token_and_batch_tokens_are_outside_it():
         with sqlite3.connect(server.data_dir / "imagesd.sqlite3") as conn:
             # The batch token, 11 calls and the refused one; nothing counted while blocked, nothing on the batch host.
             assert conn.execute("SELECT MAX(used) FROM rate_limit").fetchone()[0] == 13
+    finally:
+        stop_standin(server)
+
+
+def test_retry_after_is_true_when_the_block_is_shorter_than_the_window():
+    """The official SDK waits the Retry-After it is sent and tries again: that retry must be let through (the old
+    limiter kept counting the window, refused it again, and the SDK gave up with RateLimitError)."""
+    server = start_standin(setup=False, IMAGESD_RATE_LIMIT="3/3600", IMAGESD_RATE_LIMIT_BLOCK="1")
+    try:
+        with cloudflare.Cloudflare(api_token=TOKEN, base_url=f"{server.url}/client/v4", max_retries=1) as cf:
+            for _ in range(3):
+                cf.images.v1.keys.list(account_id=ACCOUNT_ID)
+            refused = requests.get(f"{server.api}/v1/keys", headers=server.auth, timeout=10)
+            assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+            # The SDK's own request is refused too (still blocked, or blocked anew), then retried after Retry-After.
+            retried = cf.images.v1.keys.with_raw_response.list(account_id=ACCOUNT_ID)
+            assert retried.http_response.status_code == 200
+            assert retried.http_response.headers["Ratelimit"].startswith('"default";r=2;')
     finally:
         stop_standin(server)
 

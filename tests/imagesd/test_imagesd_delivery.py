@@ -276,3 +276,30 @@ def test_png_with_alpha_keeps_transparency(standin):
     assert image.mode == "RGBA" and image.getpixel((10, 10))[3] == 0
     flattened = decode(get(standin, image_id, "w=20,f=jpeg").content)
     assert flattened.mode == "RGB"
+
+
+@pytest.mark.parametrize(("options", "progressive"), [("format=jpeg", True), ("format=baseline-jpeg", False)])
+def test_format_jpeg_is_progressive_and_baseline_jpeg_is_not(standin, photo, options, progressive):
+    """Cloudflare documents format=jpeg as progressive and baseline-jpeg as the baseline alternative."""
+    response = get(standin, photo, f"w=300,{options}")
+    image = decode(response.content)
+    assert image.format == "JPEG"
+    assert bool(image.info.get("progressive") or image.info.get("progression")) is progressive
+
+
+def test_quality_100_webp_is_lossless(standin):
+    """quality=100 WebP keeps every pixel (libwebp's VP8L), as Cloudflare documents; below 100 it is lossy (VP8)."""
+    source = Image.effect_noise((96, 64), 80).convert("RGB")
+    uploaded = standin.upload(_png(source), "noise.png")
+    assert uploaded.status_code == 200, uploaded.text
+    image_id = uploaded.json()["result"]["id"]
+    lossless = get(standin, image_id, "w=96,q=100,format=webp").content
+    lossy = get(standin, image_id, "w=96,q=99,format=webp").content
+    assert b"VP8L" in lossless[12:40] and b"VP8L" not in lossy[12:40]
+    assert decode(lossless).convert("RGB").tobytes() == source.tobytes()
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

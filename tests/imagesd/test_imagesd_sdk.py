@@ -143,7 +143,14 @@ def test_variants_create_and_list(cf, standin):
             "variants"
         ]
         assert {"public", "thumbnail", name} <= set(listed)
-        assert cf.images.v1.variants.list(account_id=ACCOUNT_ID) is not None
+        # The SDK reads the same list: every variant by name, with the options it was made with.
+        through_sdk = cf.images.v1.variants.list(account_id=ACCOUNT_ID).to_dict()["variants"]
+        assert set(through_sdk) == set(listed)
+        assert through_sdk[name] == {
+            "id": name,
+            "options": {"fit": "cover", "width": 120, "height": 80, "metadata": "none"},
+            "neverRequireSignedURLs": True,
+        }
         got = cf.images.v1.variants.get(name, account_id=ACCOUNT_ID)
         assert got.variant.options.height == 80
 

@@ -37,7 +37,7 @@ def images(live_server, tenant, run_jobs, corpus) -> list[str]:
 def failed_file(images, live_server, tenant, run_jobs, app) -> str:
     """A file whose image failed for a passing reason, for `retry_file`: a bomb whose failure is then recorded as the
     images service staying away past the deadline (a bomb's own failure is permanent and refuses a retry)."""
-    from imagesd_support import png_header_only
+    from imagesd_support import damaged_jpeg
 
     from app.domain.files import File
     from app.extensions import db
@@ -47,7 +47,7 @@ def failed_file(images, live_server, tenant, run_jobs, app) -> str:
         headers=tenant.auth(),
         timeout=30,
         data={"project_id": tenant.project_id},
-        files={"file": ("bomb.png", png_header_only(60000, 60000), "image/png")},
+        files={"file": ("bomb.png", damaged_jpeg(), "image/png")},
     )
     assert response.status_code == 201, response.text
     run_jobs()

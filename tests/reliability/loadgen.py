@@ -236,7 +236,7 @@ class Client(threading.Thread):
             try:
                 if action == "upload":
                     response = session.post(
-                        f"{self.stack.url}/api/files",
+                        f"{self.stack.url}/api/files?duplicates=allow",  # a few photos, many uploads: new files each
                         headers=self.api,
                         timeout=60,
                         data={"project_id": self.stack.project_id},

@@ -52,7 +52,7 @@ class PausableStandin(StandIn):
         )
         self.process = self.launched.popen
         if first:  # a new account, set up once as `make dev` does; its data (and so the setup) outlives restarts
-            from app.domain.account_setup import apply_account_setup
+            from app.domain.images_account import apply_account_setup
 
             apply_account_setup(f"{self.url}/client/v4", ACCOUNT_ID, TOKEN)
         return self

@@ -21,6 +21,7 @@ from PIL import Image as PILImage
 
 from app import devstack
 from app.extensions import db
+from tests.factories import post_upload
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -162,13 +163,7 @@ def gunicorn_web(settings: dict, port: int, log: Path, **extra) -> Process:
 
 def upload(url: str, tenant, data: bytes, name: str) -> requests.Response:
     """One upload through the API over real HTTP."""
-    return requests.post(
-        f"{url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": tenant.project_id},
-        files={"file": (name, data)},
-    )
+    return post_upload(url, tenant, data, name, timeout=30)
 
 
 def scalar(app, query):

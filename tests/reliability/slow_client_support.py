@@ -35,8 +35,8 @@ class SlowUpload:
         self.answer = b""
         self.closed = False
 
-    def trickle(self) -> None:
-        """Reads whatever the server said, then sends one more byte unless the server closed the connection."""
+    def read_answer(self) -> None:
+        """Reads whatever the server said; `closed` once the server has closed the connection."""
         try:
             while select.select([self.sock], [], [], 0)[0]:
                 data = self.sock.recv(65536)
@@ -44,6 +44,15 @@ class SlowUpload:
                     self.closed = True
                     return
                 self.answer += data
+        except (ConnectionError, OSError):
+            self.closed = True
+
+    def trickle(self) -> None:
+        """Reads whatever the server said, then sends one more byte unless the server closed the connection."""
+        self.read_answer()
+        if self.closed:
+            return
+        try:
             self.sock.send(b"\xff")
         except (ConnectionError, OSError):
             self.closed = True

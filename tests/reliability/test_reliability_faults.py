@@ -150,15 +150,13 @@ def test_503_and_429_first_then_everything_provisions_and_a_permanent_4xx_fails_
         images_api_base=settings["images_api_base"], images_delivery_base=standin.url, images_max_attempts=8
     )
     with flaky.app_context():
-        from rq import SimpleWorker
-
-        from app.adapters.queue import QUEUE_NAMES
+        from app.adapters.queue import QUEUE_NAMES, BurstWorker
         from app.domain.events import relay
         from app.domain.images import reconcile
 
         relay(older_than=timedelta(0))
         reconcile()
-        SimpleWorker(list(QUEUE_NAMES), connection=flaky.extensions["queue"].connection).work(burst=True)
+        BurstWorker(list(QUEUE_NAMES), connection=flaky.extensions["queue"].connection).work(burst=True)
         db.session.remove()
 
     with sqlite3.connect(standin.data_dir / "imagesd.sqlite3") as conn:

@@ -21,7 +21,7 @@ from reliability_support import distinct_jpeg, free_port, tail, wait_http, wait_
 from slow_client_support import SlowUpload, spools
 
 SLOW_CONNECTIONS = 50
-BODY_READ_TIMEOUT = 8  # seconds, plus one per BODY_MIN_RATE bytes received (under a second here)
+BODY_READ_TIMEOUT = 8  # seconds of stall (and of grace before BODY_MIN_RATE applies)
 BODY_MIN_RATE = 100_000
 HEALTH_PROMISE = 1.0  # seconds: the issue's promise, on a shared 2-core machine
 TRICKLE_CAP = 90  # seconds: the trickle stops by itself whatever happens
@@ -155,4 +155,39 @@ def test_headers_trickling_in_are_cut_off_by_the_web_line(base_settings, tmp_pat
     finally:
         for sock in trickling:
             sock.close()
+        web.stop()
+
+
+def test_a_burst_earns_no_time_to_stall_in(base_settings, tenant, tmp_path):
+    """70 kB at once, then silence: with the old rule (a second per BODY_MIN_RATE bytes received) the burst bought
+    140 s of stalling; the deadline is a rate now, so the server answers 408 and closes once the body has stalled for
+    BODY_READ_TIMEOUT, long before the time the burst used to earn."""
+    timeout, min_rate = 3, 500
+    port = free_port()
+    spool_dir = tmp_path / "uploads"
+    settings = dict(base_settings, upload_tmp_dir=str(spool_dir), public_url=f"http://127.0.0.1:{port}")
+    log = tmp_path / "web.log"
+    web = procfile_process(
+        "web", settings, log, PORT=str(port), BODY_READ_TIMEOUT=str(timeout), BODY_MIN_RATE=str(min_rate)
+    ).start()
+    stalled: list[SlowUpload] = []
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", web, timeout=60)
+        stalled.extend(SlowUpload(port, tenant.write_token, tenant.project_id) for _ in range(3))
+        # Under the old rule the burst bought a second per BODY_MIN_RATE bytes: 140 s; it may not buy even half.
+        earned_before = len(stalled[0].head) / min_rate
+
+        def all_closed() -> bool:
+            for connection in stalled:
+                if not connection.closed:
+                    connection.read_answer()
+            return all(c.closed for c in stalled)
+
+        wait_until(all_closed, earned_before / 2, "the stalled bodies to be cut off", logs=(log,))
+        assert all(c.answer.startswith(b"HTTP/1.1 408") for c in stalled), {c.answer[:40] for c in stalled}
+        wait_until(lambda: not spools(spool_dir), 10 * timeout, "the stalled uploads' spools to go", logs=(log,))
+        assert web.alive() and "Traceback" not in tail(log, 200_000), tail(log)
+    finally:
+        for connection in stalled:
+            connection.close()
         web.stop()

@@ -40,6 +40,10 @@ class Side:
     users: dict = field(default_factory=dict)
     webhook_id: str = ""
     delivery_id: str = ""
+    collection_id: str = ""  # holds the image, which is tagged "red"
+    empty_collection_id: str = ""
+    view_id: str = ""
+    twin_id: str = ""  # a near duplicate of the image, made by the matrix cases that merge (twin_a)
 
 
 @dataclass
@@ -98,13 +102,33 @@ def _side(app, name: str, roles: tuple[str, ...]) -> Side:
     )
     db.session.commit()
     webhook_id, delivery_id = _webhook(ws.id)
-    return Side(ws.id, prj.id, write, read, image.id, failed.id, users, webhook_id, delivery_id)
+    full, empty = _organised(ws.id, prj.id, image.id)
+    view_id = _saved_view(ws.id, prj.id, users["owner"])
+    return Side(ws.id, prj.id, write, read, image.id, failed.id, users, webhook_id, delivery_id, full, empty, view_id)
+
+
+def _organised(workspace_id: str, project_id: str, image_id: str) -> tuple[str, str]:
+    """A collection holding the image (tagged "red") and an empty one."""
+    from app.domain import organise
+
+    full = organise.create_collection(workspace_id, project_id, "Picks").id
+    organise.add_to_collection(workspace_id, full, ids=[image_id])
+    organise.change_tags(workspace_id, ids=[image_id], add=["red"])
+    return full, organise.create_collection(workspace_id, project_id, "Empty").id
+
+
+def _saved_view(workspace_id: str, project_id: str, user_id: str) -> str:
+    """The owner's saved view of the project (others in the workspace may open it, only the owner change it)."""
+    from app.domain import saved_views
+
+    owner = saved_views.Owner(user_id=user_id)
+    return saved_views.create_view(workspace_id, owner, project_id, "By name", "sort=name", "table").id
 
 
 def _webhook(workspace_id: str) -> tuple[str, str]:
     """An endpoint (a public literal address, never contacted here) with one delivered message."""
     from app.domain import webhooks
-    from app.domain.common import new_id, utcnow
+    from app.domain.common import isoformat, new_id, utcnow
     from app.extensions import db
 
     endpoint, _ = webhooks.create_endpoint(workspace_id, "https://1.1.1.1/hooks")
@@ -114,7 +138,7 @@ def _webhook(workspace_id: str) -> tuple[str, str]:
         endpoint_id=endpoint.id,
         event_id=new_id("evt"),
         event_type="image.created",
-        payload={"type": "image.created", "data": {}},
+        payload={"type": "image.created", "timestamp": isoformat(now), "data": {}},  # as webhooks send it
         state="succeeded",
         attempts=1,
         next_attempt_at=now,
@@ -175,21 +199,31 @@ def snapshot(app) -> tuple:
 
     from app.domain.accounts import ApiToken, Membership, User, Workspace
     from app.domain.files import File
+    from app.domain.grouping import Collection, CollectionImage, ImageTag, Tag
     from app.domain.images import Image, Provisioning
-    from app.domain.uploads import UploadUrl
+    from app.domain.resumable import ResumableUpload
+    from app.domain.saved_views import SavedView
+    from app.domain.upload_urls import UploadUrl
+    from app.domain.versions import FileVersion
     from app.domain.webhooks import WebhookDelivery, WebhookEndpoint
     from app.extensions import db
 
     with app.app_context():
         rows = (
+            sorted(db.session.execute(select(FileVersion.file_id, FileVersion.number, FileVersion.state)).all()),
             sorted(db.session.execute(select(File.id, File.status, File.error_code, File.name, File.deleted_at)).all()),
             sorted(
                 db.session.execute(
                     select(Image.file_id, Image.alt_text, Image.decorative, Image.focal_x, Image.focal_y)
                 ).all()
             ),
+            sorted((file_id, repr(crops)) for file_id, crops in db.session.execute(select(Image.file_id, Image.crops))),
             sorted(db.session.execute(select(Provisioning.file_id, Provisioning.state, Provisioning.attempts)).all()),
             sorted(db.session.execute(select(User.id, User.password_hash)).all()),
+            sorted(db.session.execute(select(Collection.id, Collection.name, Collection.image_count)).all()),
+            sorted(db.session.execute(select(CollectionImage.collection_id, CollectionImage.file_id)).all()),
+            sorted(db.session.execute(select(Tag.id, Tag.name, Tag.use_count)).all()),
+            sorted(db.session.execute(select(ImageTag.tag_id, ImageTag.file_id)).all()),
             sorted(db.session.execute(select(Membership.user_id, Membership.workspace_id, Membership.role)).all()),
             sorted(db.session.execute(select(ApiToken.id, ApiToken.revoked_at)).all()),
             sorted(
@@ -199,6 +233,8 @@ def snapshot(app) -> tuple:
                 )
             ),
             sorted(db.session.execute(select(UploadUrl.id, UploadUrl.state, UploadUrl.file_id)).all()),
+            sorted(db.session.execute(select(ResumableUpload.id, ResumableUpload.offset)).all()),
+            sorted(db.session.execute(select(SavedView.id, SavedView.name, SavedView.query, SavedView.layout)).all()),
             sorted(
                 db.session.execute(
                     select(
@@ -218,3 +254,24 @@ def snapshot(app) -> tuple:
         )
         db.session.remove()
         return rows
+
+
+class WindowClock:
+    """The rate limiter's clock in a test: it stands at the start of a window (of `seconds`) and moves only when
+    told, so no sign-in straddles a window edge and no test waits for one."""
+
+    def __init__(self, seconds: int):
+        self.now = float(seconds * 1_000_000)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def limit_on(app, seconds: int) -> WindowClock:
+    """Puts a WindowClock under the app's rate limiter (its constructor's `clock`)."""
+    clock = WindowClock(seconds)
+    app.extensions["rate_limiter"].clock = clock
+    return clock

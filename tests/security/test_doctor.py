@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 import requests
 from imagesd_support import ACCOUNT_HASH, start_standin, stop_standin
-from rq import SimpleWorker
 from security_support import png
+
+from app.adapters.queue import BurstWorker
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +57,9 @@ def _work(application, queues=None) -> None:
 
     with application.app_context():
         for _ in range(10):
-            if not SimpleWorker(
-                list(queues or QUEUE_NAMES), connection=application.extensions["queue"].connection
-            ).work(burst=True, with_scheduler=False):
+            if not BurstWorker(list(queues or QUEUE_NAMES), connection=application.extensions["queue"].connection).work(
+                burst=True, with_scheduler=False
+            ):
                 return
 
 

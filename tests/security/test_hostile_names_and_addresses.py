@@ -57,7 +57,7 @@ def test_a_private_ipv4_address_in_any_ipv6_form_is_not_public(v4, form):
 
 
 @settings(max_examples=60, deadline=None)
-@given(v4=st.ip_addresses(v=4).filter(lambda a: a.is_global and not a.is_multicast), form=st.sampled_from(FORMS))
+@given(v4=st.ip_addresses(v=4).filter(is_public), form=st.sampled_from(FORMS))
 def test_a_public_ipv4_address_in_an_ipv6_form_stays_public(v4, form):
     assert is_public(form(v4))
 
@@ -73,11 +73,54 @@ def test_a_public_ipv4_address_in_an_ipv6_form_stays_public(v4, form):
         "http://[::127.0.0.1]:9/a.jpg",
         "http://[::10.0.0.1]/a.jpg",
         "http://[::ffff:192.168.1.1]/a.jpg",
+        "http://[64:ff9b:1::a00:1]/a.jpg",
+        "http://[::ffff:0:a00:1]/a.jpg",
+        "http://[::ffff:0:808:808]/a.jpg",
+        "http://[fec0::1]/a.jpg",
     ],
 )
 def test_the_stand_in_refuses_embedded_private_addresses_before_connecting(url):
     with pytest.raises(ApiError) as refused:
         fetch(url, allow=FetchAllow(), **LIMITS)
+    assert refused.value.status == 400 and refused.value.code == 5400
+
+
+# Special-purpose ranges that Python's `is_global` (3.11) still calls global; each must be refused whatever the host
+# part, including the ones that embed a public IPv4 address (a translator decides where they lead).
+SPECIAL_PURPOSE = [
+    "64:ff9b:1::/48",
+    "::ffff:0:0:0/96",
+    "fec0::/10",
+    "100::/64",
+    "100:0:0:1::/64",
+    "2001:db8::/32",
+    "3fff::/20",
+    "5f00::/16",
+    "fc00::/7",
+    "fe80::/10",
+    "ff00::/8",
+    "192.0.0.0/24",
+    "192.88.99.0/24",
+    "198.18.0.0/15",
+    "240.0.0.0/4",
+    "100.64.0.0/10",
+    "224.0.0.0/4",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(SPECIAL_PURPOSE).flatmap(lambda net: st.ip_addresses(network=net)))
+def test_no_address_in_a_special_purpose_range_is_public(address):
+    assert not is_public(address), address
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["64:ff9b:1::/48", "::ffff:0:0:0/96", "fec0::/10"]).flatmap(lambda n: st.ip_addresses(network=n))
+)
+def test_the_stand_in_refuses_the_reported_ranges_before_connecting(address):
+    with pytest.raises(ApiError) as refused:
+        fetch(f"http://[{address}]/a.jpg", allow=FetchAllow(), **LIMITS)
     assert refused.value.status == 400 and refused.value.code == 5400
 
 

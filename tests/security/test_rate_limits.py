@@ -6,7 +6,7 @@ import io
 import time
 
 import pytest
-from security_support import PASSWORD, Caller, build_world, png, snapshot
+from security_support import PASSWORD, Caller, build_world, limit_on, png, snapshot
 
 
 def _login(client, email: str, password: str):
@@ -54,17 +54,22 @@ def test_sign_in_is_limited_per_address_and_email(app, make_app):
 
 def test_the_window_passes(app, make_app):
     app = make_app(login_rate_limit="2/6")
+    clock = limit_on(app, 6)  # at a window's beginning, so three sign-ins stay inside it
     client = app.test_client()
-    time.sleep(6 - time.time() % 6)  # start at a window's beginning, so three slow sign-ins stay inside it
     assert [_login(client, "x@example.com", "wrong password").status_code for _ in range(3)] == [401, 401, 429]
-    time.sleep(int(_login(client, "x@example.com", "wrong").headers["Retry-After"]) + 0.1)
+    retry_after = int(_login(client, "x@example.com", "wrong").headers["Retry-After"])
+    assert retry_after == 6  # the whole window is still ahead on a clock that has not moved
+    clock.advance(retry_after - 0.5)
+    assert _login(client, "x@example.com", "wrong password").status_code == 429  # not yet
+    clock.advance(0.5)
     assert _login(client, "x@example.com", "wrong password").status_code == 401
 
 
 def _upload(caller, project_id: str):
+    """The same bytes each time, each a new file (duplicates=allow): the limit is what is tested here."""
     return caller.open(
         "POST",
-        "/api/files",
+        "/api/files?duplicates=allow",
         data={"project_id": project_id, "file": (io.BytesIO(png()), "a.png")},
         content_type="multipart/form-data",
     )
@@ -118,3 +123,26 @@ def test_limits_are_counted_in_the_process_when_redis_is_away(app, make_app):
 def test_malformed_limits_fail_at_start(app, make_app):
     with pytest.raises(ValueError, match="10/60"):
         make_app(login_rate_limit="ten per minute")
+
+
+def test_resumable_uploads_count_against_the_same_allowance(app, make_app):
+    """A tus creation is one upload: after the allowance, both kinds answer 429 and nothing is recorded."""
+    import base64
+
+    app = make_app(upload_rate_limit="2/60")
+    world = build_world(app)
+    writer = Caller(app, world, "token_write")
+    metadata = "project_id " + base64.b64encode(world.a.project_id.encode()).decode()
+
+    def create():
+        headers = {"Tus-Resumable": "1.0.0", "Upload-Length": "10", "Upload-Metadata": metadata}
+        return writer.open("POST", "/api/tus", headers=headers)
+
+    assert create().status_code == 201
+    assert _upload(writer, world.a.project_id).status_code == 201
+    before = snapshot(app)
+    limited = create()
+    assert limited.status_code == 429 and limited.json["code"] == "rate_limited"
+    assert limited.headers["Tus-Resumable"] == "1.0.0"
+    assert _upload(writer, world.a.project_id).status_code == 429
+    assert snapshot(app) == before

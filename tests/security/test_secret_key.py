@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import secrets
 import stat
 from pathlib import Path
 
@@ -11,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from procfile_support import procfile_process
 
-from app.config import KNOWN_DEV_SECRET_KEYS, InsecureSettings, Settings, is_loopback_url
+from app.config import (
+    KNOWN_DEV_SECRET_KEYS,
+    MIN_SECRET_KEY_BITS,
+    MIN_SECRET_KEY_BYTES,
+    InsecureSettings,
+    Settings,
+    is_loopback_url,
+)
 from tests.reliability.reliability_support import free_port, tail, wait_http, wait_until
 
 GOOD_KEY = "k" * 8 + "-a-production-key-that-is-long-enough-0123456789"
@@ -127,3 +136,46 @@ def test_any_other_address_is_production(address, port, tmp_path_factory):
     assert settings_.is_production
     with pytest.raises(InsecureSettings):
         settings_.ready()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    alphabet=st.text(min_size=1, max_size=4, alphabet=st.characters(codec="ascii", categories=["L", "N", "P"])),
+    data=st.data(),
+)
+def test_production_refuses_a_key_that_cannot_hold_enough_entropy(tmp_path_factory, alphabet, data):
+    """40 × "a" was accepted: a key of few distinct characters is refused unless it is long enough that even its
+    alphabet could hold MIN_SECRET_KEY_BITS (length × log2 of the distinct characters)."""
+    distinct = len(set(alphabet))
+    longest = 200 if distinct == 1 else math.ceil(MIN_SECRET_KEY_BITS / math.log2(distinct)) - 1
+    length = data.draw(st.integers(min_value=MIN_SECRET_KEY_BYTES, max_value=max(longest, MIN_SECRET_KEY_BYTES)))
+    key = data.draw(st.text(alphabet=alphabet, min_size=length, max_size=length))
+    with pytest.raises(InsecureSettings, match="too easy to guess"):
+        production(tmp_path_factory.mktemp("key"), secret_key=key).ready()
+
+
+@settings(max_examples=60, deadline=None)
+@given(unit=st.text(min_size=1, max_size=12, alphabet=st.characters(codec="ascii", categories=["L", "N"])))
+def test_production_refuses_a_key_that_repeats_a_short_unit(tmp_path_factory, unit):
+    key = unit * (64 // len(unit) + 1)
+    with pytest.raises(InsecureSettings, match="too easy to guess"):
+        production(tmp_path_factory.mktemp("key"), secret_key=key).ready()
+
+
+@settings(max_examples=60, deadline=None)
+@given(make=st.sampled_from([secrets.token_urlsafe, secrets.token_hex]), size=st.integers(min_value=24, max_value=96))
+def test_production_accepts_every_random_key_of_32_bytes_or_more(tmp_path_factory, make, size):
+    key = make(size)
+    assert production(tmp_path_factory.mktemp("key"), secret_key=key).ready().secret_key == key
+
+
+def test_the_refusal_names_the_setting_that_made_the_setup_production(tmp_path):
+    """With AEONTEL_ENV=production and a loopback URL the message used to call 127.0.0.1 "not a loopback address"."""
+    with pytest.raises(InsecureSettings) as refused:
+        Settings(
+            instance_dir=str(tmp_path), environment="production", public_url="http://127.0.0.1:5000", secret_key=""
+        ).ready()
+    assert "(AEONTEL_ENV=production)" in str(refused.value) and "not a loopback" not in str(refused.value)
+    with pytest.raises(InsecureSettings) as refused:
+        production(tmp_path, secret_key="").ready()
+    assert "(PUBLIC_URL https://images.example.com is not a loopback address)" in str(refused.value)

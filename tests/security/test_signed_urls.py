@@ -36,13 +36,15 @@ def test_links_expire_for_real(app, make_app, images_service):
     assert content.status_code == 302 and content.headers["Cache-Control"] == "private, no-store"
     storage_url = content.headers["Location"]
     body = reader.open("GET", f"/api/images/{world.a.image_id}").json
-    delivery = [body["url"], *body["variants"].values()]
+    # `url` is the product's stable route (it redirects to the current version); the rest are the images service's.
+    stable = urlsplit(body["url"])
+    delivery = [body["versionedUrl"], *body["variants"].values()]
     page = (
         Caller(short, world, "viewer")
         .open("GET", f"/w/{world.a.workspace_id}/p/{world.a.project_id}/content/files/{world.a.image_id}/details")
         .get_data(as_text=True)
     )
-    for url in [storage_url, *delivery]:
+    for url in [storage_url, body["url"], *delivery]:
         assert "exp=" in url and "sig=" in url, url
         assert started <= _exp(url) <= time.time() + 3, "a signed URL lives longer than SIGNED_URL_TTL"
     assert delivery[0].split("?")[0] in page and "exp=" in page  # the gallery shows the signed form too
@@ -57,9 +59,13 @@ def test_links_expire_for_real(app, make_app, images_service):
     unsigned = delivery[0].split("?")[0]
     assert requests.get(unsigned, timeout=10).status_code == 403
 
-    time.sleep(max(_exp(u) for u in [storage_url, *delivery]) - time.time() + 1.1)
+    redirected = short.test_client().get(f"{stable.path}?{stable.query}")
+    assert redirected.status_code == 302 and "sig=" in redirected.headers["Location"]
+
+    time.sleep(max(_exp(u) for u in [storage_url, body["url"], *delivery]) - time.time() + 1.1)
     expired = short.test_client().get(f"{storage_path.path}?{storage_path.query}")
     assert expired.status_code == 403
+    assert short.test_client().get(f"{stable.path}?{stable.query}").status_code == 403
     for url in delivery:
         answer = requests.get(url, timeout=10)
         assert answer.status_code == 403 and "expired" in answer.text, (url, answer.status_code, answer.text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import requests
+from tests.factories import upload_over_http  # noqa: F401 - the gallery tests import it from here
 
 PASSWORD = "correct horse battery"
 
@@ -44,16 +44,3 @@ def make_user(app, tenant, email: str, role: str) -> str:
         user = accounts.create_user(email, PASSWORD, tenant.workspace_id, role)
         db.session.commit()
         return user.id
-
-
-def upload_over_http(server, tenant, data: bytes, name: str) -> str:
-    """Through the JSON API over real HTTP, so files exist without going through the gallery."""
-    response = requests.post(
-        f"{server.url}/api/files",
-        headers=tenant.auth(),
-        timeout=30,
-        data={"project_id": tenant.project_id},
-        files={"file": (name, data)},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]

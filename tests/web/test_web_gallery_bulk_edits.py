@@ -6,7 +6,7 @@ import re
 import zipfile
 
 from gallery_web_support import Member, make_user, upload_over_http
-from imagesd_support import png_header_only
+from imagesd_support import damaged_jpeg
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
@@ -37,7 +37,9 @@ def names_in(html: str) -> list[str]:
 
 
 def test_each_sort_orders_the_grid_and_pages_with_its_own_cursor(editor, app):
-    from app.domain import gallery
+    from app.domain import queries
+    from app.domain.queries import ListQuery
+    from app.web.gallery import SORTS
 
     sizes = {"b.png": (30, 30), "a.png": (8, 8), "C.png": (60, 60), "a.png ": (9, 9)}
     for name, size in sizes.items():
@@ -55,25 +57,60 @@ def test_each_sort_orders_the_grid_and_pages_with_its_own_cursor(editor, app):
         upload(editor, name, png())
     with app.app_context():
         size_order = [f.name for f in db.session.scalars(select(File).order_by(File.size.desc(), File.id.desc()))]
-        for sort in gallery.SORTS:
+        for name, (sort, _) in SORTS.items():
+
+            def page(cursor=None, limit=50, sort=sort):
+                query = ListQuery(
+                    workspace_id=editor.tenant.workspace_id,
+                    project_id=editor.tenant.project_id,
+                    is_image=True,
+                    sort=sort,
+                    limit=limit,
+                    cursor=cursor,
+                )
+                found = queries.run(query)
+                return found.entries, found.next_cursor
+
             seen, cursor = [], None
             while True:
-                page, cursor = gallery.list_entries(
-                    editor.tenant.workspace_id, editor.tenant.project_id, limit=1, cursor=cursor, sort=sort
-                )
-                seen += [e.file.id for e in page]
+                entries, cursor = page(cursor, limit=1)
+                seen += [e.file.id for e in entries]
                 if not cursor:
                     break
-            whole, _ = gallery.list_entries(editor.tenant.workspace_id, editor.tenant.project_id, sort=sort)
-            assert seen == [e.file.id for e in whole], sort  # keyset pages never skip or repeat, ties included
-        assert [
-            e.file.name
-            for e in gallery.list_entries(editor.tenant.workspace_id, editor.tenant.project_id, sort="size")[0]
-        ] == size_order
+            whole, _ = page()
+            assert seen == [e.file.id for e in whole], name  # keyset pages never skip or repeat, ties included
+        assert [e.file.name for e in page(sort="-size")[0]] == size_order
     bad = editor.client.get(editor.gallery_url + "?sort=name&cursor=bm9wZQ", headers=editor.htmx())
     assert bad.status_code == 400 and "out of date" in bad.text
     page = editor.client.get(editor.gallery_url + "?sort=size&q=png")
     assert '<option value="size" selected>' in page.text and "8 images · 0 failed · 0 other files" in page.text
+
+
+def test_a_gallery_cursor_is_signed_and_bound_to_its_view_and_workspace(editor, outsider, app):
+    """The gallery's cursor was unsigned base64 JSON: a made-up one was followed (issue 21)."""
+    import base64
+    from html import unescape
+
+    for number in range(32):  # more than one page of 30
+        upload(editor, f"p{number:02d}.png", png())
+    first = editor.client.get(editor.gallery_url + "?sort=name", headers=editor.htmx()).text
+    more = unescape(re.search(r'<li id="more"[^>]*>\s*<a href="([^"]+)"', first).group(1))
+    cursor = re.search(r"cursor=([^&]+)", more).group(1)
+    assert names_in(editor.client.get(more, headers=editor.htmx()).text) == ["p30.png", "p31.png"]
+    last = re.search(r'<li id="tile-(fil_[0-9a-z]+)"', first).group(1)
+    made_up = base64.urlsafe_b64encode(json.dumps({"s": "name", "i": last, "k": "p29.png"}).encode()).decode()
+    outsider_url = outsider.gallery_url + f"?sort=name&cursor={cursor}"
+    for member, url in (
+        (editor, editor.gallery_url + f"?sort=name&cursor={made_up.rstrip('=')}"),  # the old unsigned shape
+        (editor, editor.gallery_url + f"?sort=size&cursor={cursor}"),  # another sort
+        (editor, editor.gallery_url + f"?sort=name&q=p&cursor={cursor}"),  # another search
+        (editor, editor.gallery_url + f"?sort=name&status=files&cursor={cursor}"),  # another view
+        (outsider, outsider_url),  # another workspace
+    ):
+        refused = member.client.get(url, headers=member.htmx())
+        assert refused.status_code == 400 and "out of date" in refused.text and "<html" not in refused.text, url
+    page = editor.client.get(editor.gallery_url + "?q=" + "x" * 256)
+    assert page.status_code == 400 and "at most 255 characters" in page.text  # the API's limit, not a silent cut
 
 
 def test_bulk_delete_by_ids_by_matching_and_without_javascript(editor, app, outsider):
@@ -119,7 +156,7 @@ def test_viewers_cannot_bulk_delete_but_can_download(viewer, editor, app):
 
 
 def test_bulk_retry_requeues_only_the_failed(editor, app, run_jobs, live_server, tenant):
-    broken = upload_over_http(live_server, tenant, png_header_only(60000, 60000), "bomb.png")
+    broken = upload_over_http(live_server, tenant, damaged_jpeg(), "bomb.png")
     fine = upload(editor, "fine.png", png())
     run_jobs()
     with app.app_context():  # a bomb's own failure is permanent: record it as one that may pass (the service away)
@@ -130,7 +167,7 @@ def test_bulk_retry_requeues_only_the_failed(editor, app, run_jobs, live_server,
         editor.gallery_url + "/bulk", headers=editor.htmx(), data={"action": "retry", "ids": [broken, fine]}
     )
     message = json.loads(response.headers["HX-Trigger"])["bulk-done"]["message"]
-    assert message == "Queued 1 failed image again. 1 had not failed and were left alone."
+    assert message == "Queued 1 failed image again. 1 file had not failed and was left alone."
     with app.app_context():
         assert db.session.get(File, broken).status == "ready"
 
@@ -166,15 +203,18 @@ def test_the_zip_of_originals_is_streamed_and_byte_identical(editor, app, corpus
     }
 
 
-def test_rename_cleans_like_uploads_and_updates_the_tile(editor, app, run_jobs):
+def test_rename_keeps_the_name_as_typed_and_updates_the_tile(editor, app, run_jobs):
     file_id = upload(editor, "image.png", png())
     run_jobs()
     url = f"{editor.gallery_url}/files/{file_id}/name"
-    renamed = editor.client.post(url, headers=editor.htmx(), data={"name": " ../Team\tphoto .png ", "in_dialog": "1"})
+    renamed = editor.client.post(url, headers=editor.htmx(), data={"name": " AC/DC\tlive .png ", "in_dialog": "1"})
     assert renamed.status_code == 200 and "Renamed." in renamed.text
     assert f'id="tile-{file_id}"' in renamed.text and 'hx-swap-oob="true"' in renamed.text
     with app.app_context():
-        assert db.session.get(File, file_id).name == "Team photo .png"
+        assert db.session.get(File, file_id).name == "AC/DC live .png"  # a typed name is not a path
+    editor.client.post(url, headers=editor.htmx(), data={"name": "back\\slash/.jpg"})
+    with app.app_context():
+        assert db.session.get(File, file_id).name == "back\\slash/.jpg"
     assert editor.client.post(url, headers=editor.htmx(), data={"name": "   "}).status_code == 400
     plain = editor.client.post(url, data={"name": "Team.png", "csrf_token": editor.csrf})
     assert plain.status_code == 302 and plain.headers["Location"].endswith(f"/files/{file_id}/details")
@@ -198,7 +238,8 @@ def test_the_focal_point_moves_every_crop_and_resets_to_the_centre(editor, app, 
     with app.app_context():
         image = db.session.get(Image, file_id)
         assert (image.focal_x, image.focal_y) == (None, None)
-    assert "gravity=" not in editor.client.get(editor.gallery_url).text
+    grid = editor.client.get(editor.gallery_url).text
+    assert "gravity=0.25x0.8" not in grid and "fit=cover,gravity=auto" in grid  # no focal point: the service picks
 
 
 def test_details_read_like_a_photo_library(editor, app, run_jobs, corpus):
@@ -250,8 +291,9 @@ def test_owners_change_workspace_settings_and_each_change_is_recorded(app, tenan
     assert saved.status_code == 302
     page = owner.client.get(url).text
     assert "owner@example.com" in page and "trash_days" in page and "private_images" in page
-    bad = owner.client.post(url, headers=owner.htmx(), data={"trash_days": "0"})
-    assert bad.status_code == 400 and "from 1 to 365" in bad.text
+    bad = owner.client.post(url, headers=owner.htmx(), data={"trash_days": "3651"})
+    assert bad.status_code == 400 and "from 0 to 3,650" in bad.text
+    assert 'min="0" max="3650"' in page
     assert editor.client.get(url).status_code == 403
     assert f'href="{url}"' not in editor.client.get(editor.gallery_url).text
     from app.domain import workspace_settings
@@ -261,6 +303,7 @@ def test_owners_change_workspace_settings_and_each_change_is_recorded(app, tenan
             "private_images": True,
             "keep_gps": False,
             "trash_days": 14,
+            "version_copy_days": 7,  # the default: replaced versions' copies stay a week
         }
         assert db.session.scalar(select(func.count()).select_from(workspace_settings.SettingChange)) == 2
 
@@ -269,9 +312,11 @@ def test_workspace_update_on_the_command_line(cli, tenant, app):
     result = cli("workspace", "update", tenant.workspace_id, "--keep-gps", "--trash-days", "7", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["settings"] == {"private_images": False, "keep_gps": True, "trash_days": 7}
+    assert data["settings"] == {"private_images": False, "keep_gps": True, "trash_days": 7, "version_copy_days": 7}
     assert {c["field"] for c in data["changes"]} == {"keep_gps", "trash_days"}
-    assert cli("workspace", "update", tenant.workspace_id, "--trash-days", "0").exit_code == 1
+    assert cli("workspace", "update", tenant.workspace_id, "--trash-days", "3651").exit_code == 1
+    off = cli("workspace", "update", tenant.workspace_id, "--trash-days", "0", "--json")
+    assert off.exit_code == 0 and json.loads(off.output)["settings"]["trash_days"] == 0
     assert cli("workspace", "update", "ws_nope", "--keep-gps").exit_code == 3
     assert cli("workspace", "update", tenant.workspace_id).exit_code == 2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from gallery_web_support import upload_over_http
-from imagesd_support import png_header_only
+from imagesd_support import damaged_jpeg, png_header_only
 from sqlalchemy import func, select
 
 from app.domain.events import Event
@@ -52,23 +52,24 @@ def test_a_file_waiting_for_the_images_service_is_shown_waiting_not_failed(edito
 
 
 def test_retry_all_failed_requeues_every_failed_image_of_the_project(editor, app, run_jobs, live_server, tenant):
-    bombs = [upload_over_http(live_server, tenant, png_header_only(60000, 60000), f"bomb{n}.png") for n in range(2)]
+    bombs = [upload_over_http(live_server, tenant, damaged_jpeg(), f"bomb{n}.png") for n in range(2)]
     run_jobs()
     with app.app_context():
         assert [db.session.get(File, b).status for b in bombs] == ["error", "error"]
     page = editor.client.get(editor.gallery_url).text
-    assert 'id="retry-failed"' in page and "Retry all failed" in page
+    assert "2 failed" in page and 'id="retry-failed"' not in page  # a bomb stays a bomb: no retry could mend it
     permanent = editor.client.post(f"{editor.gallery_url}/retry-failed", headers=editor.htmx())
-    assert "Nothing had failed." in permanent.text  # a bomb stays a bomb: nothing a retry could mend
+    assert "No failed image could be retried" in permanent.text
     with app.app_context():  # as if they had failed because the images service stayed away past the deadline
         for file_id in bombs:
             file = db.session.get(File, file_id)
             file.error_code, file.error_message = "images_unavailable", "The images service could not be reached."
         db.session.commit()
+    assert "Retry all failed (2)" in editor.client.get(editor.gallery_url).text
 
     grid = editor.client.post(f"{editor.gallery_url}/retry-failed", headers=editor.htmx())
     assert grid.status_code == 200 and 'id="grid"' in grid.text and "<html" not in grid.text
-    assert "2 failed images queued again." in grid.text
+    assert "Queued 2 failed images again." in grid.text
     assert re.findall(r'data-state="(\w+)"', grid.text) == ["processing", "processing"]
     with app.app_context():
         assert [db.session.get(Provisioning, b).state for b in bombs] == ["queued", "queued"]
@@ -85,7 +86,7 @@ def test_retry_all_failed_requeues_every_failed_image_of_the_project(editor, app
     plain = editor.client.post(f"{editor.gallery_url}/retry-failed", data={"csrf_token": editor.csrf})
     assert plain.status_code == 302 and plain.headers["Location"].endswith(editor.gallery_url)
     nothing = editor.client.post(f"{editor.gallery_url}/retry-failed", headers=editor.htmx())
-    assert "Nothing had failed." in nothing.text
+    assert "No failed image could be retried" in nothing.text
 
 
 def test_viewers_cannot_retry_all(viewer):

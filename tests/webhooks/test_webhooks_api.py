@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.domain import webhooks
-from app.domain.accounts import DomainError
+from app.domain.errors import DomainError
 from app.domain.events import Event, dispatch, emit
 from app.domain.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.event_types import EventType
 from app.extensions import db
 from tests.webhooks.webhook_receiver import Receiver
 
@@ -81,7 +82,7 @@ def test_crud_shows_the_secret_only_when_asked(client, tenant, app, caplog, conf
         ({"url": PUBLIC, "events": "image.created"}, None),
         ({"url": PUBLIC, "events": [1]}, "invalid_events"),
         ({"url": PUBLIC, "description": "x" * 501}, "invalid_description"),
-        ({"url": PUBLIC, "colour": "red"}, None),
+        ({"url": PUBLIC, "colour": "red"}, "unknown_field"),
     ],
 )
 def test_bad_input_is_a_clear_400(client, tenant, body, code):
@@ -97,7 +98,10 @@ def test_non_json_bodies_and_unknown_fields(client, tenant):
     assert client.post("/api/webhooks", headers=tenant.auth(), data="url=x").status_code == 415
     made = create(client, tenant).json
     patched = client.patch(f"/api/webhooks/{made['id']}", headers=tenant.auth(), json={"secret": "mine"})
-    assert patched.status_code == 400 and patched.json["code"] == "invalid_field"
+    assert patched.status_code == 400 and patched.json["code"] == "unknown_field"
+    assert patched.json["parameter"] == "secret" and "rotateSecret" in patched.json["allowed"]
+    nothing = client.patch(f"/api/webhooks/{made['id']}", headers=tenant.auth(), json={})
+    assert nothing.status_code == 400 and nothing.json["code"] == "invalid_body"
     bad = client.patch(f"/api/webhooks/{made['id']}", headers=tenant.auth(), json={"enabled": "yes"})
     assert bad.status_code == 400
     assert client.get(f"/api/webhooks/{made['id']}/deliveries?limit=0", headers=tenant.auth()).status_code == 400
@@ -183,7 +187,7 @@ def test_the_allow_list_permits_loopback_and_send_time_checks_again(app, ctx, te
             webhooks.create_endpoint(tenant.workspace_id, "http://127.0.0.2:9/x")  # only what is listed
         # DNS or settings change after saving: the send checks again and logs a refused attempt.
         monkeypatch.setitem(app.config, "WEBHOOK_ALLOW", "")
-        emit("image.updated", workspace_id=tenant.workspace_id, subject_id="fil_x")
+        emit(EventType.IMAGE_UPDATED, workspace_id=tenant.workspace_id, subject_id="fil_x")
         db.session.commit()
         dispatch(db.session.scalars(select(Event.id)).one())
         (delivery_id,) = webhooks.due_ids()
@@ -201,8 +205,8 @@ def test_fan_out_is_idempotent_and_follows_each_endpoints_event_types(ctx, tenan
     paused, _ = webhooks.create_endpoint(tenant.workspace_id, PUBLIC)
     webhooks.update_endpoint(tenant.workspace_id, paused.id, {"enabled": False})
     elsewhere, _ = webhooks.create_endpoint(other_tenant.workspace_id, PUBLIC)
-    created = emit("image.created", workspace_id=tenant.workspace_id, subject_id="fil_gone")
-    deleted = emit("image.deleted", workspace_id=tenant.workspace_id, subject_id="fil_gone")
+    created = emit(EventType.IMAGE_CREATED, workspace_id=tenant.workspace_id, subject_id="fil_gone")
+    deleted = emit(EventType.IMAGE_DELETED, workspace_id=tenant.workspace_id, subject_id="fil_gone")
     db.session.commit()
     for event in (created.id, deleted.id):
         assert dispatch(event) == "dispatched"

@@ -9,7 +9,8 @@ export interface UploadGridProps {
 
 /**
  * Upload from the browser with no secret, see the new image as soon as it is processed, and a grid below that
- * never shifts: every <AeontelImage> has its size and dominant colour before its pixels arrive.
+ * never shifts: every <AeontelImage> has its size and dominant colour before its pixels arrive (the grid shows each
+ * image's "card" crop: a workspace preset, 1:1 by default).
  */
 export function UploadGrid({ getUploadUrl, projectId, limit = 50 }: UploadGridProps) {
   const list = useListImages({ projectId, limit });
@@ -41,7 +42,7 @@ export function UploadGrid({ getUploadUrl, projectId, limit = 50 }: UploadGridPr
                    listStyle: "none", margin: 0, padding: 0 }}>
         {imagesOf(list.data).map((one) => (
           <li key={one.fileId}>
-            <AeontelImage image={one} aspectRatio={1} sizes="(max-width: 600px) 50vw, 200px"
+            <AeontelImage image={one} crop="card" sizes="(max-width: 600px) 50vw, 200px"
                           style={{ width: "100%", display: "block" }} />
           </li>
         ))}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates src/schema.d.ts from the server's OpenAPI document, or (--check) fails when the committed file differs.
 //
-//   node scripts/generate-types.mjs                 write src/schema.d.ts from app/api/openapi.py
+//   node scripts/generate-types.mjs                 write src/schema.d.ts from app.api.openapi.document()
 //   node scripts/generate-types.mjs --check         exit 1 when src/schema.d.ts is not what the document generates
 //   node scripts/generate-types.mjs --from URL      use a live document instead (e.g. http://127.0.0.1:5000/api/openapi.json)
 //   node scripts/generate-types.mjs --from FILE     or a JSON dump of it

@@ -34,6 +34,18 @@ export type AeontelErrorCode =
   | "invalid_maxBytes"
   | "invalid_expiresIn"
   | "invalid_metadata"
+  | "image_too_large"
+  | "upload_not_found"
+  | "upload_expired"
+  | "offset_mismatch"
+  | "checksum_mismatch"
+  | "invalid_view_query"
+  | "invalid_view_name"
+  | "invalid_layout"
+  | "view_not_found"
+  | "view_not_yours"
+  | "view_name_taken"
+  | "too_many_views"
   /** Raised by this package: `cancel()` aborted the upload. */
   | "upload_canceled"
   /** Raised by this package: the request never got an answer (offline, DNS, refused, CORS in a browser). */

@@ -12,9 +12,20 @@ import {
   type UseQueryResult,
 } from "@tanstack/react-query";
 import { AeontelError } from "./errors.js";
-import { aeontelKeys, type ImageDetailKey, type ImageListKey } from "./keys.js";
+import { aeontelKeys, type ImageDetailKey, type ImageFacetsKey, type ImageListKey, type VersionsKey } from "./keys.js";
 import { useAeontelClient } from "./provider.js";
-import type { File, Image, ImageDeleted, ImageList, ImageUpdate, ListImagesParams } from "./types.js";
+import type {
+  File,
+  FileVersion,
+  FileVersionList,
+  Image,
+  ImageDeleted,
+  ImageFacets,
+  ImageFilters,
+  ImageList,
+  ImageUpdate,
+  ListImagesParams,
+} from "./types.js";
 
 /** The cached form of a list: its pages as fetched, each with `data`, `has_more` and `next_cursor`. */
 export type ImagePages = InfiniteData<ImageList, string | undefined>;
@@ -49,6 +60,28 @@ export function useListImages(
     queryFn: ({ pageParam, signal, queryKey }) => client.listImages({ ...queryKey[3], cursor: pageParam }, signal),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => (last.has_more && last.next_cursor ? last.next_cursor : undefined),
+  });
+}
+
+export type UseImageFacetsOptions = Omit<
+  UseQueryOptions<ImageFacets, AeontelError, ImageFacets, ImageFacetsKey>,
+  "queryKey" | "queryFn"
+>;
+
+/**
+ * Per facet (camera, lens, orientation, colour, format, …) the top values with counts among the images the same
+ * filters match, for a filter sidebar: `data.facets.camera` is `[{value: "Canon EOS R5", count: 1204}, …]`.
+ */
+export function useImageFacets(
+  params: ImageFilters = {},
+  options: UseImageFacetsOptions = {},
+): UseQueryResult<ImageFacets, AeontelError> {
+  const client = useAeontelClient();
+  return useQuery({
+    retry: retryTransient,
+    ...options,
+    queryKey: aeontelKeys.imageFacets(params),
+    queryFn: ({ signal, queryKey }) => client.imageFacets(queryKey[3], signal),
   });
 }
 
@@ -321,5 +354,99 @@ export function useRestoreFile(options: UseRestoreFileOptions = {}): UseMutation
         queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }),
         queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true }),
       ]),
+  });
+}
+
+export interface ReplaceFileVariables {
+  fileId: string;
+  /** The new bytes (a `File` from an `<input type="file">` or a drop, or any `Blob`). */
+  file: Blob;
+  /** Rename the file once the new version is current; without it the file keeps its name. */
+  name?: string;
+}
+
+export interface UseReplaceFileOptions {
+  onSuccess?: (version: FileVersion, variables: ReplaceFileVariables) => unknown;
+  onError?: (error: AeontelError, variables: ReplaceFileVariables) => unknown;
+}
+
+/**
+ * Replaces an image's bytes: `mutate({fileId, file})`. The answer is the new version, `pending`: the image (and its
+ * stable `url`) keeps showing the current version until the worker has the new one ready; `useFileVersions` (or the
+ * image, refetched) tells when it is `current`, or `failed` with its `error`. Alt text, focal point, crops and every
+ * other field stay. Refused with 409 `replace_in_progress` while an earlier replace is pending.
+ */
+export function useReplaceFile(
+  options: UseReplaceFileOptions = {},
+): UseMutationResult<FileVersion, AeontelError, ReplaceFileVariables> {
+  const client = useAeontelClient();
+  const queryClient = useQueryClient();
+  return useMutation<FileVersion, AeontelError, ReplaceFileVariables>({
+    mutationKey: [...aeontelKeys.all, "files", "replace"],
+    mutationFn: ({ fileId, file, name }) => client.replaceFile(fileId, file, { name }),
+    onSuccess: (version, variables) => options.onSuccess?.(version, variables),
+    onError: (error, variables) => options.onError?.(error, variables),
+    onSettled: (_version, _error, { fileId }) =>
+      queryClient.invalidateQueries({ queryKey: aeontelKeys.versions(fileId), exact: true }),
+  });
+}
+
+export type UseFileVersionsOptions = Omit<
+  UseQueryOptions<FileVersionList, AeontelError, FileVersionList, VersionsKey>,
+  "queryKey" | "queryFn"
+>;
+
+/**
+ * An image's versions, newest first. While one is `pending` the list is fetched again every second (pass
+ * `refetchInterval` to change that); once none is, the image's own cache entry is refreshed so it shows the new
+ * version. Disabled while `fileId` is empty.
+ */
+export function useFileVersions(
+  fileId: string | null | undefined,
+  options: UseFileVersionsOptions = {},
+): UseQueryResult<FileVersionList, AeontelError> {
+  const client = useAeontelClient();
+  const queryClient = useQueryClient();
+  const id = fileId ?? "";
+  return useQuery({
+    retry: retryTransient,
+    refetchInterval: (query) =>
+      query.state.data?.data.some((version) => version.state === "pending") ? 1000 : false,
+    ...options,
+    enabled: id !== "" && (options.enabled ?? true),
+    queryKey: aeontelKeys.versions(id),
+    queryFn: async ({ signal }) => {
+      const before = queryClient.getQueryData<FileVersionList>(aeontelKeys.versions(id));
+      const found = await client.listVersions(id, signal);
+      const current = (list?: FileVersionList) => list?.data.find((version) => version.state === "current")?.number;
+      if (before && current(before) !== current(found)) {
+        await Promise.all([
+          queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(id), exact: true }),
+          queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }),
+        ]);
+      }
+      return found;
+    },
+  });
+}
+
+export interface RestoreVersionVariables {
+  fileId: string;
+  number: number;
+}
+
+/** Makes an old version current again as a NEW version: `mutate({fileId, number})`; answers it, `pending`. */
+export function useRestoreVersion(
+  options: { onSuccess?: (version: FileVersion) => unknown; onError?: (error: AeontelError) => unknown } = {},
+): UseMutationResult<FileVersion, AeontelError, RestoreVersionVariables> {
+  const client = useAeontelClient();
+  const queryClient = useQueryClient();
+  return useMutation<FileVersion, AeontelError, RestoreVersionVariables>({
+    mutationKey: [...aeontelKeys.all, "files", "restore-version"],
+    mutationFn: ({ fileId, number }) => client.restoreVersion(fileId, number),
+    onSuccess: (version) => options.onSuccess?.(version),
+    onError: (error) => options.onError?.(error),
+    onSettled: (_version, _error, { fileId }) =>
+      queryClient.invalidateQueries({ queryKey: aeontelKeys.versions(fileId), exact: true }),
   });
 }

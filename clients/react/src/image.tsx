@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type CSSProperties, type ImgHTMLAttributes, type ReactNode } from "react";
+import { useEffect, useRef, useState, type CSSProperties, type ImgHTMLAttributes, type ReactElement, type ReactNode } from "react";
 import { useRetrieveImage } from "./hooks.js";
 import type { FocalPoint, Image } from "./types.js";
 
@@ -18,6 +18,15 @@ export interface AeontelImageProps extends ImgProps {
   widths?: readonly number[];
   /** Crop to this width / height ratio (`fit=cover`), centred on the image's focal point when it has one. */
   aspectRatio?: number;
+  /** A workspace crop preset (`"hero"`, `"card"` …): the image's crop for it (stored, focal point or automatic),
+   * with its own `srcset`, size and placeholder. Takes precedence over `aspectRatio`. */
+  crop?: string;
+  /**
+   * Use the image's stable URL (`url`: follows a replace of its bytes, cached 60 s by browsers) instead of the current
+   * version's own URL (`versionedUrl`, the default: its pixels never change, so any cache may keep it for ever; a
+   * re-render with the image refetched after a replace shows the new version).
+   */
+  stable?: boolean;
   /** Default: the image's alt text (`""` when it is decorative or has none). */
   alt?: string;
   /** `"color"` (default) fills the box with the image's dominant colour until it loads; `"none"` does not. */
@@ -28,18 +37,54 @@ export interface AeontelImageProps extends ImgProps {
   fallback?: ReactNode;
 }
 
+/** The `public` URL to build on: the version's own (default), or the stable one that follows replaces. */
+function publicUrl(image: Image, stable: boolean): string {
+  return stable || !image.versionedUrl ? image.url : image.versionedUrl;
+}
+
 /** The flexible-variant URL base of a public image: its delivery URL without the variant name. */
-function variantBase(image: Image): string | null {
+function variantBase(image: Image, stable: boolean): string | null {
   if (image.requireSignedURLs) return null; // signed URLs exist for named variants only
   if (image.format === "svg" || image.mimeType === "image/svg+xml") return null; // vectors are not resized
-  const at = image.url.lastIndexOf("/");
-  return at > 0 && !image.url.includes("?") ? image.url.slice(0, at + 1) : null;
+  const url = publicUrl(image, stable);
+  const at = url.lastIndexOf("/");
+  return at > 0 && !url.includes("?") ? url.slice(0, at + 1) : null;
 }
 
 function focalPointOf(image: Image): FocalPoint | null {
   const point = image.focalPoint;
   if (!point || typeof point.x !== "number" || typeof point.y !== "number") return null;
   return { x: Math.min(1, Math.max(0, point.x)), y: Math.min(1, Math.max(0, point.y)) };
+}
+
+/** The width / height of a crop preset's `ratio` ("16:9", "1.91:1"). */
+function ratioOf(text: string): number | null {
+  const [w, h] = text.split(":").map(Number);
+  return w && h && Number.isFinite(w / h) ? w / h : null;
+}
+
+/**
+ * A named crop's sources: its URL as the API lists it with only the size changed per width (so the rectangle,
+ * trim or gravity stay exactly the server's), never wider than the crop itself.
+ */
+function cropSources(image: Image, name: string, widths: readonly number[] | undefined,
+                     stable: boolean): ImageSources | null {
+  const crop = image.crops?.[name];
+  const ratio = crop ? ratioOf(crop.ratio) : null;
+  if (!crop || !ratio) return null;
+  const natural = { width: Math.max(1, image.width), height: Math.max(1, image.height) };
+  const maxWidth = crop.rect ? crop.rect.width : Math.max(1, Math.floor(Math.min(natural.width, natural.height * ratio)));
+  const heightFor = (width: number) => Math.max(1, Math.round(width / ratio));
+  if (!crop.url) return { src: publicUrl(image, stable), width: maxWidth, height: heightFor(maxWidth) };
+  const at = crop.url.lastIndexOf("/");
+  const base = (stable ? variantBase(image, true) : null) ?? crop.url.slice(0, at + 1);
+  const kept = crop.url.slice(at + 1).split(",").filter((option) => !/^(w|h|width|height|format)=/.test(option));
+  const url = (width: number) => `${base}${[...kept, `w=${width}`, `h=${heightFor(width)}`, "format=auto"].join(",")}`;
+  const offered = [...new Set([...(widths ?? DEFAULT_WIDTHS).filter((w) => w > 0 && w < maxWidth).map(Math.round),
+    maxWidth])].sort((x, y) => x - y);
+  const fallback = offered.filter((width) => width <= 1024).at(-1) ?? offered[0]!;
+  return { src: url(fallback), srcSet: offered.map((width) => `${url(width)} ${width}w`).join(", "),
+           width: maxWidth, height: heightFor(maxWidth) };
 }
 
 export interface ImageSources {
@@ -53,18 +98,26 @@ export interface ImageSources {
  * The `src`, `srcset`, `width` and `height` an `<img>` needs for an image, as pure data (usable without React, on a
  * server or in another framework). Public images get flexible variants
  * (`…/w=640,fit=scale-down,format=auto`, or `w=…,h=…,fit=cover,gravity=XxY` when cropping); private images get the
- * one signed `public` URL the API hands out, with no `srcset`.
+ * one signed `public` URL the API hands out, with no `srcset`. With `crop`, the image's crop for that preset
+ * (unknown presets fall back to the whole image). The URLs are the current version's own (`versionedUrl`: never
+ * stale in any cache) unless `stable`, which builds on the stable `url` that follows a replace of the bytes.
  */
-export function imageSources(image: Image, options: { widths?: readonly number[]; aspectRatio?: number } = {}): ImageSources {
+export function imageSources(
+  image: Image,
+  options: { widths?: readonly number[]; aspectRatio?: number; crop?: string; stable?: boolean } = {},
+): ImageSources {
+  const stable = options.stable ?? false;
+  const named = options.crop ? cropSources(image, options.crop, options.widths, stable) : null;
+  if (named) return named;
   const natural = { width: Math.max(1, image.width), height: Math.max(1, image.height) };
   const ratio = options.aspectRatio && options.aspectRatio > 0 && Number.isFinite(options.aspectRatio)
     ? options.aspectRatio : null;
   // The largest box the image can fill without upscaling.
   const maxWidth = ratio ? Math.max(1, Math.floor(Math.min(natural.width, natural.height * ratio))) : natural.width;
   const heightFor = (width: number) => Math.max(1, Math.round(ratio ? width / ratio : (width * natural.height) / natural.width));
-  const base = variantBase(image);
+  const base = variantBase(image, stable);
   if (base === null) {
-    return { src: image.url, width: maxWidth, height: heightFor(maxWidth) };
+    return { src: publicUrl(image, stable), width: maxWidth, height: heightFor(maxWidth) };
   }
   const focal = focalPointOf(image);
   const options_ = (width: number) => {
@@ -89,22 +142,24 @@ function round3(value: number): string {
  * widths in the best format the browser takes (`format=auto`), and it loads lazily unless `priority`. It reads no
  * browser globals while rendering, so it renders on a server (`renderToString`) the same.
  */
-export function AeontelImage(props: AeontelImageProps) {
+// Components declare `ReactElement | null`: an inferred return type would be the ReactNode of whichever @types/react
+// built dist/, and React 18's JSX refuses React 19's ReactNode as a component's result (TS2786).
+export function AeontelImage(props: AeontelImageProps): ReactElement | null {
   const { image, fileId, fallback, ...rest } = props;
   if (image) return <ImageElement image={image} {...rest} />;
   if (fileId) return <FetchedImage fileId={fileId} fallback={fallback} {...rest} />;
-  return fallback ?? null;
+  return <>{fallback ?? null}</>;
 }
 
-function FetchedImage({ fileId, fallback, ...rest }: Omit<AeontelImageProps, "image"> & { fileId: string }) {
+function FetchedImage({ fileId, fallback, ...rest }: Omit<AeontelImageProps, "image"> & { fileId: string }): ReactElement {
   const query = useRetrieveImage(fileId);
   return query.data ? <ImageElement image={query.data} {...rest} /> : <>{fallback ?? null}</>;
 }
 
-function ImageElement(props: Omit<AeontelImageProps, "fileId" | "fallback"> & { image: Image }) {
-  const { image, sizes = "100vw", widths, aspectRatio, alt, placeholder = "color", priority = false, style,
-          onLoad, loading, decoding, ...rest } = props;
-  const sources = imageSources(image, { widths, aspectRatio });
+function ImageElement(props: Omit<AeontelImageProps, "fileId" | "fallback"> & { image: Image }): ReactElement {
+  const { image, sizes = "100vw", widths, aspectRatio, crop, stable, alt, placeholder = "color", priority = false,
+          style, onLoad, loading, decoding, ...rest } = props;
+  const sources = imageSources(image, { widths, aspectRatio, crop, stable });
   const [loaded, setLoaded] = useState(false);
   const ref = useRef<HTMLImageElement>(null);
   useEffect(() => {
@@ -117,8 +172,11 @@ function ImageElement(props: Omit<AeontelImageProps, "fileId" | "fallback"> & { 
     aspectRatio: `${sources.width} / ${sources.height}`,
     height: "auto",
     maxWidth: "100%",
+    // The focal point is where a layout that crops (`object-fit: cover` in your CSS) keeps the subject; it changes
+    // nothing while the image fills its box as it is.
+    ...(focal ? { objectPosition: `${focal.x * 100}% ${focal.y * 100}%` } : {}),
     // A crop the URL could not make (a private image's one signed URL) is made by the browser, at the focal point.
-    ...(aspectRatio && !sources.srcSet ? { objectFit: "cover" as const,
+    ...((aspectRatio || crop) && !sources.srcSet ? { objectFit: "cover" as const,
       objectPosition: focal ? `${focal.x * 100}% ${focal.y * 100}%` : "50% 50%" } : {}),
     ...(colour ? { backgroundColor: colour } : {}),
     ...style,

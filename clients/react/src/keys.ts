@@ -1,4 +1,4 @@
-import type { ListImagesParams } from "./types.js";
+import type { ImageFilters, ListImagesParams, ListSavedViewsParams } from "./types.js";
 
 /**
  * Query keys of the hooks, for your own `invalidateQueries` (after an upload, say):
@@ -11,10 +11,27 @@ export const aeontelKeys = {
   imageList: (params: ListImagesParams) => [...aeontelKeys.imageLists(), normalizeListParams(params)] as const,
   imageDetails: () => [...aeontelKeys.images(), "detail"] as const,
   imageDetail: (fileId: string) => [...aeontelKeys.imageDetails(), fileId] as const,
+  versions: (fileId: string) => [...aeontelKeys.all, "files", fileId, "versions"] as const,
+  imageFacets: (params: ImageFilters) => [...aeontelKeys.images(), "facets", normalizeListParams(params)] as const,
+  collections: () => [...aeontelKeys.all, "collections"] as const,
+  collectionList: (workspaceId?: string, projectId?: string) =>
+    [...aeontelKeys.collections(), "list", workspaceId ?? "", projectId ?? ""] as const,
+  tags: () => [...aeontelKeys.all, "tags"] as const,
+  tagSuggestions: (prefix: string, workspaceId?: string) =>
+    [...aeontelKeys.tags(), "suggest", workspaceId ?? "", prefix] as const,
+  views: () => [...aeontelKeys.all, "views"] as const,
+  viewLists: () => [...aeontelKeys.views(), "list"] as const,
+  viewList: (params: ListSavedViewsParams) =>
+    [...aeontelKeys.viewLists(), { workspaceId: params.workspaceId || undefined, projectId: params.projectId || undefined }] as const,
+  viewImages: (viewId: string, limit?: number) => [...aeontelKeys.views(), "images", viewId, { limit }] as const,
 };
 
 export type ImageListKey = ReturnType<typeof aeontelKeys.imageList>;
 export type ImageDetailKey = ReturnType<typeof aeontelKeys.imageDetail>;
+export type VersionsKey = ReturnType<typeof aeontelKeys.versions>;
+export type ImageFacetsKey = ReturnType<typeof aeontelKeys.imageFacets>;
+export type SavedViewListKey = ReturnType<typeof aeontelKeys.viewList>;
+export type SavedViewImagesKey = ReturnType<typeof aeontelKeys.viewImages>;
 
 /** Leaves out unset and empty filters, so `{q: ""}` and `{}` share one cache entry, as they share one answer. */
 export function normalizeListParams(params: ListImagesParams): ListImagesParams {
@@ -28,6 +45,30 @@ export function normalizeListParams(params: ListImagesParams): ListImagesParams 
   if (params.hasAltText !== undefined) out.hasAltText = params.hasAltText;
   if (params.createdAfter) out.createdAfter = params.createdAfter;
   if (params.createdBefore) out.createdBefore = params.createdBefore;
+  for (const name of FACTS) {
+    const value = params[name];
+    if (value !== undefined && value !== "") (out as Record<string, unknown>)[name] = value;
+  }
+  if (params.collection) out.collection = params.collection;
+  if (params.tag?.length) out.tag = [...params.tag].sort();
   if (params.count) out.count = true;
   return out;
 }
+
+/** The image facts among the filters (camelCase here, snake_case in the API). */
+export const FACTS = [
+  "camera",
+  "cameraMake",
+  "lens",
+  "takenAfter",
+  "takenBefore",
+  "orientation",
+  "minWidth",
+  "maxWidth",
+  "minHeight",
+  "maxHeight",
+  "minSize",
+  "maxSize",
+  "source",
+  "colour",
+] as const satisfies readonly (keyof ImageFilters)[];

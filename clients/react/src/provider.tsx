@@ -1,5 +1,5 @@
 import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
-import { createContext, useContext, useMemo, useRef, type ReactNode } from "react";
+import { createContext, useContext, useMemo, useRef, type ReactElement, type ReactNode } from "react";
 import { createAeontelClient, type AeontelClient, type AeontelConfig } from "./client.js";
 
 const AeontelContext = createContext<AeontelClient | null>(null);
@@ -21,7 +21,7 @@ export type AeontelProviderProps = AeontelConfig & {
  * <AeontelProvider credentials="same-origin" csrfToken={readMetaCsrf} queryClient={queryClient}>…</AeontelProvider>
  * ```
  */
-export function AeontelProvider(props: AeontelProviderProps) {
+export function AeontelProvider(props: AeontelProviderProps): ReactElement {
   const { queryClient, children, baseUrl, fetch, token, credentials, csrfToken } = props;
   // Functions given inline change on every render; read the latest through refs so the client stays the same.
   const latest = useRef({ token, csrfToken, fetch });
@@ -69,4 +69,9 @@ export function useAeontelClient(): AeontelClient {
     throw new Error("useAeontelClient and the aeontel hooks must be used inside <AeontelProvider>.");
   }
   return client;
+}
+
+/** The configured client, or null outside an `AeontelProvider` (hooks that can do without one). */
+export function useOptionalAeontelClient(): AeontelClient | null {
+  return useContext(AeontelContext);
 }

@@ -74,3 +74,18 @@ export function rgb(hex: string): string {
   const n = Number.parseInt(hex.slice(1), 16);
   return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
 }
+
+/**
+ * Node's fetch for multipart bodies: jsdom's `FormData` and `Blob` (the test environment's globals, what a browser's
+ * would be) are carried over into Node's own, which its fetch can send; any other call goes through unchanged.
+ */
+export const multipartFetch: typeof globalThis.fetch = async (input, init) => {
+  if (!(init?.body instanceof FormData)) return globalThis.fetch(input, init);
+  const NodeFormData = (await new Response(new URLSearchParams()).formData()).constructor as typeof FormData;
+  const form = new NodeFormData();
+  for (const [key, value] of init.body.entries()) {
+    if (typeof value === "string") form.append(key, value);
+    else form.append(key, await new Response(await value.arrayBuffer()).blob(), (value as File).name);
+  }
+  return globalThis.fetch(input, { ...init, body: form });
+};

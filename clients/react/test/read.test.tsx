@@ -48,6 +48,17 @@ describe("useListImages", () => {
     expect(imagesOf(result.current.named.data).map((image) => image.name)).toEqual(["photo-2.jpg"]);
   });
 
+  it("sorts by date taken, oldest first, with the id breaking ties", async () => {
+    const wrapper = wrapperFor(tokenConfig(a.readToken), newQueryClient());
+    const { result } = renderHook(() => useListImages({ sort: "taken", limit: 100 }), { wrapper });
+    await waitFor(() => expect(result.current.isSuccess).toBe(true));
+    const listed = imagesOf(result.current.data);
+    const order = (x: (typeof listed)[number], y: (typeof listed)[number]) =>
+      Date.parse(x.takenAt!) - Date.parse(y.takenAt!) || (x.fileId < y.fileId ? -1 : 1);
+    expect(ids(listed)).toEqual(ids([...listed].sort(order)));
+    expect(new Set(ids(listed))).toEqual(new Set(a.fileIds));
+  });
+
   it("renders the README's grid: dominant colour and size before the pixels, more on demand", async () => {
     const user = userEvent.setup();
     const { container } = render(<ImageGrid limit={4} />, { wrapper: wrapperFor(tokenConfig(a.readToken), newQueryClient()) });
@@ -110,8 +121,9 @@ describe("useRetrieveImage", () => {
     expect(image.width).toBeGreaterThan(0);
     expect(image.height).toBeGreaterThan(0);
     expect(image.placeholder.dominantColor).toMatch(/^#[0-9a-f]{6}$/);
-    expect(image.url).toBe(image.variants.public);
-    expect(image.url.startsWith(server.imagesUrl)).toBe(true);
+    expect(image.versionedUrl).toBe(image.variants.public);
+    expect(image.versionedUrl.startsWith(server.imagesUrl)).toBe(true);
+    expect(image.url).toBe(`${server.baseUrl}/i/${image.fileId}/public`); // the stable URL: the product's redirect
   });
 
   it("is idle without an id", () => {

@@ -26,8 +26,8 @@ describe("useRestoreFile", () => {
     expect(call.url).toBe(`${server.baseUrl}/api/files/${target.fileId}/restore`);
     expect(call.status).toBe(200);
     await waitFor(async () => expect((await client.retrieveImage(target.fileId)).url).toBe(target.url),
-      { timeout: 20_000, interval: 200 });
-  });
+      { timeout: server.provisionTimeoutMs, interval: 200 });
+  }, 3 * server.provisionTimeoutMs);
 
   it("refuses a file that is not in the trash (404 not_in_trash)", async () => {
     const live = (await serverImages(r))[0]!.fileId;

@@ -17,6 +17,9 @@ export interface ServerInfo {
   baseUrl: string;
   imagesUrl: string;
   pid: number;
+  /** How long the stack may take to make an image of an upload (AEONTEL_TEST_PROVISION_TIMEOUT): the tests that wait
+   * for the worker wait this long, and no fixed margin of their own. */
+  provisionTimeoutMs: number;
   /** Seven images (six in its Website project, one in Blog): only read by the tests. */
   a: Tenant;
   /** Two images of another workspace: the tests prove they cannot be reached or deleted from A. */
@@ -29,6 +32,10 @@ export interface ServerInfo {
   p: Tenant;
   /** Two images that the restore tests delete and restore (the trash); nothing else touches them. */
   r: Tenant;
+  /** One image (48×32) whose bytes the replace tests replace and restore; nothing else touches it. */
+  v: Tenant;
+  /** Two images that the collections and tags tests organise; nothing else touches them. */
+  o: Tenant;
   /** A gallery user who signs in with a password: a viewer in A, an editor in C. */
   user: { email: string; password: string };
 }

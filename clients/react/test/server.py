@@ -74,7 +74,7 @@ class Stack:
             "IMAGES_API_BASE": f"{self.images_url}/client/v4",
             "IMAGES_DELIVERY_BASE": self.images_url,
             # The stand-in fetches each upload from the web app's signed URL on loopback, as under `make dev`.
-            "IMAGESD_FETCH_ALLOW": devstack.LOOPBACK_ALLOW,
+            "IMAGESD_FETCH_ALLOW": self.base_url,
             "RELAY_AFTER_SECONDS": "1",
             "RELAY_INTERVAL_SECONDS": "0.5",
             "PYTHONUNBUFFERED": "1",
@@ -153,7 +153,8 @@ class Stack:
                     sys.stderr.write(said.getvalue())
                     raise
             for key, name in (("a", "React tests A"), ("b", "React tests B"), ("c", "React tests C"),
-                              ("u", "React tests uploads"), ("p", "React tests private"), ("r", "React tests trash")):
+                              ("u", "React tests uploads"), ("p", "React tests private"), ("r", "React tests trash"),
+                              ("v", "React tests versions"), ("o", "React tests organise")):
                 ws = accounts.create_workspace(name)
                 prj = accounts.create_project(ws.id, "Website")
                 _, write = accounts.create_token(ws.id, "write", "react-tests")
@@ -175,7 +176,7 @@ class Stack:
     def upload(self, tenant: dict, name: str, data: bytes, project_id: str | None = None) -> str:
         import requests
 
-        response = requests.post(f"{self.base_url}/api/files", timeout=60,
+        response = requests.post(f"{self.base_url}/api/files?duplicates=allow", timeout=60,
                                  headers={"Authorization": f"Bearer {tenant['writeToken']}"},
                                  data={"project_id": project_id or tenant["projectId"]},
                                  files={"file": (name, data, "image/jpeg")})
@@ -269,7 +270,7 @@ def main() -> int:
         from app.config import (
             load_settings,  # the repository is on sys.path since migrate_and_seed
         )
-        from app.domain.account_setup import apply_account_setup
+        from app.domain.images_account import apply_account_setup
 
         settings = load_settings()  # the stack's environment (migrate_and_seed put it in os.environ)
         apply_account_setup(settings.images_api_base, settings.images_account_id, settings.images_api_token)
@@ -282,20 +283,27 @@ def main() -> int:
         uploads += [(c, f"c-photo-{i + 1}.jpg", jpeg(30 + i, 40 + 8 * i, 30), None) for i in range(IMAGES_C)]
         uploads.append((p, "private.jpg", jpeg(40, 640, 480), None))
         uploads += [(r, f"r-photo-{i + 1}.jpg", jpeg(50 + i, 40, 40), None) for i in range(2)]
+        v = tenants["v"]
+        uploads.append((v, "v-photo.jpg", jpeg(60, 48, 32), None))
+        o = tenants["o"]
+        uploads += [(o, f"o-photo-{i + 1}.jpg", jpeg(70 + i, 36, 36), None) for i in range(2)]
         with ThreadPoolExecutor(3) as pool:
             uploaded = list(pool.map(lambda upload: (upload[0], stack.upload(*upload)), uploads))
         a_ids, b_ids, c_ids = ([file_id for tenant, file_id in uploaded if tenant is t] for t in (a, b, c))
         p_ids = [file_id for tenant, file_id in uploaded if tenant is p]
         r_ids = [file_id for tenant, file_id in uploaded if tenant is r]
+        v_ids = [file_id for tenant, file_id in uploaded if tenant is v]
+        o_ids = [file_id for tenant, file_id in uploaded if tenant is o]
         tenants["u"]["fileIds"] = []
-        for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids), (p, p_ids), (r, r_ids)):
+        for tenant, ids in ((a, a_ids), (b, b_ids), (c, c_ids), (p, p_ids), (r, r_ids), (v, v_ids), (o, o_ids)):
             stack.wait_for_images(tenant, ids)
             tenant["fileIds"] = sorted(ids, reverse=True)  # newest first, as the API lists them (ids are ULIDs)
         c["failedFileId"] = stack.failed_upload(c)
         log(f"ready after {time.monotonic() - started:.1f}s at {stack.base_url}")
         print(json.dumps({"ready": True, "baseUrl": stack.base_url, "imagesUrl": stack.images_url,
-                          "pid": os.getpid(), "a": a, "b": b, "c": c, "u": tenants["u"], "p": p, "r": r,
-                          "user": SESSION_USER}), flush=True)
+                          "pid": os.getpid(),
+                          "provisionTimeoutMs": int(PROVISION_TIMEOUT * 1000), "a": a, "b": b, "c": c, "u": tenants["u"], "p": p, "r": r,
+                          "v": v, "o": o, "user": SESSION_USER}), flush=True)
     except BaseException as exc:  # noqa: BLE001 - report, clean up, exit non-zero
         log(f"failed: {exc!r}")
         stack.dump_logs()

@@ -16,7 +16,7 @@ describe("server rendering", () => {
     expect(html).toContain('loading="lazy"');
     expect(html).toContain('decoding="async"');
     expect(html).toContain('sizes="50vw"');
-    expect(html).toContain(`srcSet="${image.url.replace(/public$/, "")}`);
+    expect(html).toContain(`srcSet="${image.versionedUrl.replace(/public$/, "")}`);
     expect(html).toContain(`aspect-ratio:${image.width} / ${image.height}`);
     expect(html).toContain(`background-color:${image.placeholder.dominantColor}`);
   });

@@ -1,0 +1,52 @@
+// Small helpers every part of the gallery's script shares: the CSRF token, announcements, errors, elements.
+
+export function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  if (!region) return;
+  region.textContent = "";
+  window.setTimeout(function () { region.textContent = text; }, 50);
+}
+
+export function showError(text) {
+  const flash = document.getElementById("flash");
+  if (!flash) return;
+  flash.innerHTML = "";
+  const p = document.createElement("p");
+  p.className = "error";
+  p.textContent = text;
+  flash.appendChild(p);
+}
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// The readable reason of a refused request: the server's `.error` paragraph, else its text, else the status.
+export function reasonFrom(xhr) {
+  const holder = document.createElement("div");
+  holder.innerHTML = xhr.responseText || "";
+  const message = holder.querySelector(".error");
+  const text = (message ? message.textContent : holder.textContent).trim();
+  return text || "the server answered " + xhr.status + ".";
+}
+
+// The tiles (`li.tile`) of an HTML fragment the server sent.
+export function tilesOf(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  return Array.prototype.filter.call(template.content.children, function (node) {
+    return node.classList.contains("tile");
+  });
+}
+
+export function plural(count, one, many) {
+  return count.toLocaleString("en") + " " + (count === 1 ? one : many);
+}
