@@ -12,7 +12,7 @@ import {
   type UseQueryResult,
 } from "@tanstack/react-query";
 import { AeontelError } from "./errors.js";
-import { aeontelKeys, type ImageDetailKey, type ImageFacetsKey, type ImageListKey, type VersionsKey } from "./keys.js";
+import { aeontelKeys, refetchAfterWrite, type ImageDetailKey, type ImageFacetsKey, type ImageListKey, type VersionsKey } from "./keys.js";
 import { useAeontelClient } from "./provider.js";
 import type {
   File,
@@ -191,8 +191,8 @@ export function useDeleteImage(
       // While another delete is in flight, a refetch would bring its image back: the last one to settle refetches.
       const last = queryClient.isMutating({ mutationKey: deleteImageMutationKey }) <= 1;
       await Promise.all([
-        last ? queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }) : null,
-        error ? queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true }) : null,
+        last ? refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageLists() }) : null,
+        error ? refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageDetail(fileId), exact: true }) : null,
       ]);
       return options.onSettled?.(result, error, fileId);
     },
@@ -231,8 +231,8 @@ export function useRetryFile(options: UseRetryFileOptions = {}): UseMutationResu
     onError: (error, fileId) => options.onError?.(error, fileId),
     onSettled: (_file, _error, fileId) =>
       Promise.all([
-        queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }),
-        queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true }),
+        refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageLists() }),
+        refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageDetail(fileId), exact: true }),
       ]),
   });
 }
@@ -325,7 +325,7 @@ export function useUpdateImage(
     },
     onSettled: async (image, error, variables) => {
       // A sorted or filtered list may order the edited image elsewhere now (a new name): ask the server again.
-      await queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() });
+      await refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageLists() });
       return options.onSettled?.(image, error, variables);
     },
   });
@@ -351,8 +351,8 @@ export function useRestoreFile(options: UseRestoreFileOptions = {}): UseMutation
     onError: (error, fileId) => options.onError?.(error, fileId),
     onSettled: (_file, _error, fileId) =>
       Promise.all([
-        queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }),
-        queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(fileId), exact: true }),
+        refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageLists() }),
+        refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageDetail(fileId), exact: true }),
       ]),
   });
 }
@@ -387,7 +387,7 @@ export function useReplaceFile(
     onSuccess: (version, variables) => options.onSuccess?.(version, variables),
     onError: (error, variables) => options.onError?.(error, variables),
     onSettled: (_version, _error, { fileId }) =>
-      queryClient.invalidateQueries({ queryKey: aeontelKeys.versions(fileId), exact: true }),
+      refetchAfterWrite(queryClient, { queryKey: aeontelKeys.versions(fileId), exact: true }),
   });
 }
 
@@ -421,8 +421,8 @@ export function useFileVersions(
       const current = (list?: FileVersionList) => list?.data.find((version) => version.state === "current")?.number;
       if (before && current(before) !== current(found)) {
         await Promise.all([
-          queryClient.invalidateQueries({ queryKey: aeontelKeys.imageDetail(id), exact: true }),
-          queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() }),
+          refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageDetail(id), exact: true }),
+          refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageLists() }),
         ]);
       }
       return found;
@@ -447,6 +447,6 @@ export function useRestoreVersion(
     onSuccess: (version) => options.onSuccess?.(version),
     onError: (error) => options.onError?.(error),
     onSettled: (_version, _error, { fileId }) =>
-      queryClient.invalidateQueries({ queryKey: aeontelKeys.versions(fileId), exact: true }),
+      refetchAfterWrite(queryClient, { queryKey: aeontelKeys.versions(fileId), exact: true }),
   });
 }

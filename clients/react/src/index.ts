@@ -55,6 +55,7 @@ export {
 export { AeontelError, isAeontelError, type AeontelErrorCode } from "./errors.js";
 export {
   aeontelKeys,
+  refetchAfterWrite,
   normalizeListParams,
   type ImageListKey,
   type ImageDetailKey,

@@ -1,8 +1,9 @@
+import type { InvalidateQueryFilters, QueryClient } from "@tanstack/react-query";
 import type { ImageFilters, ListImagesParams, ListSavedViewsParams } from "./types.js";
 
 /**
- * Query keys of the hooks, for your own `invalidateQueries` (after an upload, say):
- * `queryClient.invalidateQueries({ queryKey: aeontelKeys.imageLists() })`.
+ * Query keys of the hooks, for your own refetch after a write (an upload, say):
+ * `refetchAfterWrite(queryClient, { queryKey: aeontelKeys.imageLists() })`.
  */
 export const aeontelKeys = {
   all: ["aeontel"] as const,
@@ -72,3 +73,17 @@ export const FACTS = [
   "source",
   "colour",
 ] as const satisfies readonly (keyof ImageFilters)[];
+
+/**
+ * Marks the matching queries stale and fetches the active ones again, as every hook does after a write. A query still
+ * on its first fetch is cancelled first: TanStack Query joins an invalidation to a first fetch in flight (there is no
+ * data to keep), and that fetch may have been answered before the write, so its list would never show it.
+ */
+export async function refetchAfterWrite(queryClient: QueryClient, filters: InvalidateQueryFilters): Promise<void> {
+  await queryClient.cancelQueries({
+    ...filters,
+    predicate: (query) =>
+      query.state.data === undefined && query.state.fetchStatus === "fetching" && (filters.predicate?.(query) ?? true),
+  });
+  await queryClient.invalidateQueries(filters);
+}

@@ -8,7 +8,7 @@ import {
 } from "@tanstack/react-query";
 import type { AeontelError } from "./errors.js";
 import { retryTransient } from "./hooks.js";
-import { aeontelKeys } from "./keys.js";
+import { aeontelKeys, refetchAfterWrite } from "./keys.js";
 import { useAeontelClient } from "./provider.js";
 import type { Collection, CollectionChange, CollectionList, ImageSelection, TagList, TagsChange, TagsChanged } from "./types.js";
 
@@ -59,9 +59,9 @@ function useRefetchOrganised() {
   const queryClient = useQueryClient();
   return () =>
     Promise.all([
-      queryClient.invalidateQueries({ queryKey: aeontelKeys.collections() }),
-      queryClient.invalidateQueries({ queryKey: aeontelKeys.tags() }),
-      queryClient.invalidateQueries({ queryKey: aeontelKeys.images() }),
+      refetchAfterWrite(queryClient, { queryKey: aeontelKeys.collections() }),
+      refetchAfterWrite(queryClient, { queryKey: aeontelKeys.tags() }),
+      refetchAfterWrite(queryClient, { queryKey: aeontelKeys.images() }),
     ]);
 }
 

@@ -9,7 +9,7 @@ import {
 } from "@tanstack/react-query";
 import type { AeontelError } from "./errors.js";
 import { retryTransient, type ImagePages } from "./hooks.js";
-import { aeontelKeys, type SavedViewImagesKey, type SavedViewListKey } from "./keys.js";
+import { aeontelKeys, refetchAfterWrite, type SavedViewImagesKey, type SavedViewListKey } from "./keys.js";
 import { useAeontelClient } from "./provider.js";
 import type {
   ImageList,
@@ -33,7 +33,7 @@ export interface UseSavedViewsResult {
 export function useSavedViews(params: ListSavedViewsParams = {}): UseSavedViewsResult {
   const client = useAeontelClient();
   const queryClient = useQueryClient();
-  const refetch = () => queryClient.invalidateQueries({ queryKey: aeontelKeys.viewLists() });
+  const refetch = () => refetchAfterWrite(queryClient, { queryKey: aeontelKeys.viewLists() });
   const views = useQuery<SavedViewList, AeontelError, SavedViewList, SavedViewListKey>({
     retry: retryTransient,
     queryKey: aeontelKeys.viewList(params),

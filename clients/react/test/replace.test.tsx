@@ -54,6 +54,45 @@ describe("useReplaceFile, useFileVersions, useRestoreVersion", () => {
     expect((await client.retrieveImage(fileId)).width).toBe(before.width);
   }, 3 * server.provisionTimeoutMs);
 
+  it("shows a replace made while the versions list was still on its first fetch, answered before the write", async () => {
+    // An image of its own (the other tests count v.fileIds[0]'s versions).
+    const client = createAeontelClient(tokenConfig(v.writeToken));
+    const form = new FormData();
+    form.append("project_id", v.projectId);
+    form.append("file", await someJpeg((await client.retrieveImage(v.fileIds[0]!)).versionedUrl), "race.jpg");
+    const created = await multipartFetch(`${server.baseUrl}/api/files?duplicates=allow`,
+      { method: "POST", headers: { Authorization: `Bearer ${v.writeToken}` }, body: form });
+    expect(created.status).toBe(201);
+    const fileId = ((await created.json()) as { id: string }).id;
+    const imageStatus = async () => ((await (await fetch(`${server.baseUrl}/api/files/${fileId}`,
+      { headers: { Authorization: `Bearer ${v.readToken}` } })).json()) as { image?: { status: string } }).image?.status;
+    await waitFor(async () => expect(await imageStatus()).toBe("ready"),
+      { timeout: server.provisionTimeoutMs, interval: 200 });
+
+    // The list's first fetch is answered by the server at once, but reaches the hook only after the replace.
+    let answered = false;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let versionReads = 0;
+    const held: typeof globalThis.fetch = async (input, init) => {
+      const response = await multipartFetch(input, init);
+      if ((init?.method ?? "GET") === "GET" && String(input).endsWith("/versions") && versionReads++ === 0) {
+        answered = true;
+        await gate;
+      }
+      return response;
+    };
+    const { result } = renderHook(() => ({ replace: useReplaceFile(), versions: useFileVersions(fileId) }),
+      { wrapper: wrapperFor(tokenConfig(v.writeToken, held), newQueryClient()) });
+    await waitFor(() => expect(answered).toBe(true));
+    await act(async () => {
+      await result.current.replace.mutateAsync({ fileId, file: await someJpeg(`${server.baseUrl}/i/${fileId}/public`) });
+    });
+    release();
+    await waitFor(() => expect(result.current.versions.data?.data.map((x) => x.state)).toEqual(["current", "previous"]),
+      { timeout: server.provisionTimeoutMs, interval: 200 });
+  }, 3 * server.provisionTimeoutMs);
+
   it("refuses bytes that are not an image (415 replacement_not_an_image)", async () => {
     const { result } = renderHook(() => useReplaceFile(), {
       wrapper: wrapperFor(tokenConfig(v.writeToken, multipartFetch), newQueryClient()),
