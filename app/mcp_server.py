@@ -325,7 +325,8 @@ FILTERS: dict[str, Any] = {
         str | None, Field(description="next_cursor of the previous page; pass the same filters and sort with it.")
     ],
 }
-# What list_images, list_files and image_facets filter by (list_files adds the file states, the lists the paging).
+# What list_images, list_files and image_facets filter by (list_files adds the file states, the lists the paging):
+# image_facets takes exactly these.
 IMAGE_FILTERS = (
     "workspace_id",
     "project_id",
@@ -543,7 +544,9 @@ def _list_files(client: Client):
 
 
 def _image_facets(client: Client):
-    @takes(*(name for name in IMAGE_FILTERS if name != "sort"))
+    # list_images's filters without its paging, as the engine's facet parameters are (`sort` changes no count, but is
+    # taken so a list's arguments can be passed as they are); tests/test_cross_face.py holds them to the engine's.
+    @takes(*IMAGE_FILTERS)
     def image_facets(**filters) -> ImageFacets:
         return _call(client.image_facets, **filters)
 
@@ -666,10 +669,11 @@ TOOLS = {
         title="Count images by facet",
         annotations=READ_ONLY,
         description=(
-            "For the images matching the same filters as list_images, each facet's most frequent values with "
-            "counts: camera, cameraMake, lens, orientation, colour, format, source, hasAltText (e.g. to answer "
-            "'which cameras took our portraits'). `exact` is false when the counts are estimates (over 5,000 "
-            "matches). Narrow a list by a value with the filter of the same name."
+            "For the images matching the same filters as list_images (its arguments but count, limit, cursor and "
+            "include_exif; sort is taken and changes no count), each facet's most frequent values with counts: "
+            "camera, cameraMake, lens, orientation, colour, format, source, hasAltText (e.g. to answer 'which "
+            "cameras took our portraits'). `exact` is false when the counts are estimates (over 5,000 matches). "
+            "Narrow a list by a value with the filter of the same name."
         ),
     ),
     "list_files": dict(

@@ -245,7 +245,8 @@ def test_every_face_lists_the_same_ids_in_the_same_order(app, live_server, tenan
 
 
 def test_the_faces_offer_exactly_the_engines_parameters(app):
-    """The API's list parameters, the CLI's list flags and the MCP list tools' arguments are the engine's names."""
+    """The API's list parameters, the CLI's list flags and the MCP list tools' arguments are the engine's names; so
+    are those of the facet counts (`image facets`, `image_facets`), `sort` included."""
     import click
 
     from app.api.spec import DECLARED
@@ -255,10 +256,16 @@ def test_the_faces_offer_exactly_the_engines_parameters(app):
     from app.web import gallery
 
     tools = {tool.name: tool for tool in anyio.run(build_server(None).list_tools)}
-    for kind, command in (("images", ("image", "list")), ("files", ("file", "list")), ("trash", ("trash", "list"))):
-        names = set(queries.PARAMETERS[kind]) | {"workspace_id"}
-        assert set(DECLARED[f"api.list_{kind}"].names("query")) == names  # what the API validates and documents
-        mcp_names = set(tools[f"list_{kind}"].input_schema["properties"]) - {"include_exif"}
+    faces = (
+        ("images", "api.list_images", "list_images", ("image", "list")),
+        ("files", "api.list_files", "list_files", ("file", "list")),
+        ("trash", "api.list_trash", "list_trash", ("trash", "list")),
+        ("facets", "api.image_facets", "image_facets", ("image", "facets")),
+    )
+    for kind, endpoint, tool, command in faces:
+        names = set(queries.FACET_PARAMETERS if kind == "facets" else queries.PARAMETERS[kind]) | {"workspace_id"}
+        assert set(DECLARED[endpoint].names("query")) == names, kind  # what the API validates and documents
+        mcp_names = set(tools[tool].input_schema["properties"]) - {"include_exif"}
         assert mcp_names == names, kind
         group = main
         for part in command:
@@ -267,7 +274,7 @@ def test_the_faces_offer_exactly_the_engines_parameters(app):
         assert cli_names == names, kind
         sort_option = next(param for param in group.params if param.name == "sort")
         assert tuple(sort_option.type.choices) == queries.SORTS, kind
-        assert tools[f"list_{kind}"].input_schema["properties"]["sort"]["anyOf"][0]["enum"] == list(queries.SORTS)
+        assert tools[tool].input_schema["properties"]["sort"]["anyOf"][0]["enum"] == list(queries.SORTS), kind
     # The sorts: every face offers the engine's, in its order (the CLI and MCP keep their own copy: they speak HTTP).
     assert SORTS == queries.SORTS
     assert {engine for engine, _ in gallery.SORTS.values()} == set(queries.SORTS)

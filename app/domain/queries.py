@@ -258,10 +258,9 @@ PARAMETERS = {
     "trash": COMMON + ("is_image",),
 }
 # The facet counts take the images list's filters (`sort` too, so a list's filters can be passed as they are; it
-# changes no count).
-FACET_PARAMETERS = (
-    ("project_id", "q", "sort", "created_after", "created_before") + FACTS + SIZES + ("collection", "tag")
-)
+# changes no count) without its paging; tests/test_cross_face.py holds every face's facet parameters to these.
+PAGING = ("limit", "cursor", "count")
+FACET_PARAMETERS = tuple(name for name in PARAMETERS["images"] if name not in PAGING)
 
 
 def parameters_model(kind: str, base: type[BaseModel] | None = None) -> type[BaseModel]:

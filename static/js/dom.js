@@ -47,6 +47,19 @@ export function tilesOf(html) {
   });
 }
 
+// The `#counts` element of the gallery's `…/content/counts` fragment at `url` (the counts line, with the view's
+// `data-matching` and `data-estimated`), or null when the server did not answer 200 with one; a network failure
+// rejects. live.js refreshes the line with it, selection.js counts "all that match" exactly.
+export function fetchCounts(url) {
+  return fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (response) {
+    return response.status === 200 ? response.text() : null;
+  }).then(function (html) {
+    const template = document.createElement("template");
+    template.innerHTML = (html || "").trim();
+    return template.content.getElementById("counts");
+  });
+}
+
 export function plural(count, one, many) {
   return count.toLocaleString("en") + " " + (count === 1 ? one : many);
 }

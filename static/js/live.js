@@ -1,6 +1,6 @@
 // Tiles that change without a reload: processing tiles refreshed together, new files from anywhere, and the
 // announcements of each tile's new state.
-import { announce, tilesOf } from "./dom.js";
+import { announce, fetchCounts, tilesOf } from "./dom.js";
 import { focusTile } from "./focus.js";
 import { updateSelection } from "./selection.js";
 
@@ -34,12 +34,7 @@ export function refreshCounts() {
   if (!grid || !grid.dataset.countsUrl) return;
   if (counting) { recount = true; return; }
   counting = true;
-  fetch(grid.dataset.countsUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (response) {
-    return response.status === 200 ? response.text() : null;
-  }).then(function (html) {
-    const template = document.createElement("template");
-    template.innerHTML = (html || "").trim();
-    const fresh = template.content.getElementById("counts");
+  fetchCounts(grid.dataset.countsUrl).then(function (fresh) {
     const old = document.getElementById("counts");
     if (!fresh || !old || document.getElementById("grid") !== grid) return;
     old.replaceWith(fresh);

@@ -1,4 +1,6 @@
 // Selection: a checkbox per tile (on hover and focus, always on touch), Shift-click ranges, the page, all matching.
+import { fetchCounts } from "./dom.js";
+
 let lastPicked = null;
 
 function boxes() {
@@ -97,12 +99,7 @@ function countExactly() {
   const buttons = bar.querySelectorAll(".bulk-actions button");
   buttons.forEach(function (button) { button.disabled = true; });
   const url = grid.dataset.countsUrl + (grid.dataset.countsUrl.indexOf("?") >= 0 ? "&" : "?") + "exact=true";
-  fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (response) {
-    return response.status === 200 ? response.text() : null;
-  }).then(function (html) {
-    const template = document.createElement("template");
-    template.innerHTML = (html || "").trim();
-    const fresh = template.content.getElementById("counts");
+  fetchCounts(url).then(function (fresh) {
     if (!fresh || document.getElementById("grid") !== grid) return;
     grid.dataset.matching = fresh.dataset.matching;
     grid.dataset.estimated = "";

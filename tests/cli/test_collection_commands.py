@@ -21,6 +21,7 @@ def test_collections_are_made_filled_listed_and_removed(aeontel_proc, aeontel, i
         for row in json.loads(aeontel("image", "list", "--collection", collection, "--json").output)["data"]
     ]
     assert ids == [portrait, team, beach]
+    assert json.loads(aeontel("image", "facets", "--collection", collection, "--json").output)["total"] == 3
     removed = aeontel("collection", "remove", collection, team)
     assert "removed 1 image(s)" in removed.output and "holds 2" in removed.output
     assert aeontel("collection", "rename", collection, "Summer").output.strip() == f"renamed {collection} to 'Summer'"
@@ -47,6 +48,11 @@ def test_images_are_tagged_by_id_and_by_query_and_listed_by_tag(aeontel_proc, ae
     assert aeontel("image", "tag", team, "--remove", "people").exit_code == 0
     only = json.loads(aeontel("image", "list", "--tag", "people", "--json").output)["data"]
     assert [row["fileId"] for row in only] == [beach]
+    # `image facets` takes the list's filters, --tag and --sort too (the sort changes no count)
+    counted = json.loads(aeontel("image", "facets", "--tag", "people", "--sort", "-size", "--json").output)
+    assert counted["total"] == 1 and counted == json.loads(
+        aeontel("image", "facets", "--tag", "people", "--json").output
+    )
     suggestions = aeontel("image", "tags", "su").output
     assert "Summer" in suggestions and " 3" in suggestions and "people" not in suggestions
     bad = aeontel_proc("image", "tag", beach, "--add", "a,b")

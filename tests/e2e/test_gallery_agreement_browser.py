@@ -1,6 +1,6 @@
-"""Issue 20's gallery in real Chromium: counts follow arrivals and the number confirmed is the number deleted, the
-⋯ menu on a touch screen, focus after Undo/Restore/an edit, the tablet details, the keyboard grid and its srcset,
-menus, targets, headings, URLs and sizes."""
+"""Issue 20's gallery in real Chromium: counts follow arrivals and the number confirmed is the number deleted (an
+estimated total is counted exactly first), the ⋯ menu on a touch screen, focus after Undo/Restore/an edit, the tablet
+details, the keyboard grid and its srcset, menus, targets, headings, URLs and sizes."""
 
 import re
 from pathlib import Path
@@ -51,6 +51,37 @@ def test_counts_follow_arrivals_and_the_number_confirmed_is_the_number_deleted(p
     all_ready(page, ["elsewhere.jpg"])
     expect(page.locator("#counts")).to_contain_text("1 image · 0 failed")
     expect(page.locator("#matching-count")).to_have_text("1")
+
+
+def test_all_that_match_over_an_estimate_is_counted_exactly_before_it_is_acted_on(page, stack, tenant, corpus):
+    """A view whose total is the planner's estimate ("about 20,000"): ticking "all that match" asks the counts route
+    for the exact number (selection.js), and that number is the one shown, confirmed and deleted."""
+    from app.domain import queries
+
+    make_user(stack.app, tenant.workspace_id, "estimate@example.com", "editor")
+    photos(stack, tenant, corpus, {f"many-{i}.jpg": "Canon_40D.jpg" for i in range(3)})
+    sign_in(page, "estimate@example.com")
+    all_ready(page, [f"many-{i}.jpg" for i in range(3)])
+
+    def estimate(asked, known):  # what PostgreSQL's planner answers for a large view, here for this project's
+        return queries.Estimate(20_000) if asked.project_id == tenant.project_id else None
+
+    queries.COUNTERS.insert(0, estimate)
+    try:
+        page.reload()
+        expect(page.locator("#matching-about")).to_have_text("about ")
+        expect(page.locator("#matching-count")).to_have_text("20,000")
+        page.get_by_label(re.compile("Select all about 20,000 that match")).check()
+        expect(page.locator("#matching-count")).to_have_text("3")
+        expect(page.locator("#matching-about")).to_have_text("")
+        expect(page.locator("#selected-count")).to_have_text("3 files selected")
+        expect(page.locator("#bulk-expected")).to_have_value("3")
+        expect(page.locator("#bulk").get_by_role("button", name="Delete")).to_be_enabled()
+    finally:
+        queries.COUNTERS.remove(estimate)
+    page.locator("#bulk").get_by_role("button", name="Delete").click()
+    expect(page.locator("#undo")).to_contain_text("Deleted 3 images")
+    assert live_count(stack.app, tenant.workspace_id) == 0
 
 
 def test_a_tap_on_the_menu_opens_it_every_time(browser, stack, tenant, corpus, base_url, output_path):

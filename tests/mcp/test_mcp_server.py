@@ -127,6 +127,9 @@ async def exercise(session: ClientSession, images: list[str], live_server, tenan
     facets = structured(await session.call_tool("image_facets", {"orientation": "landscape"}))
     assert facets["total"] == len(found["data"]) and facets["exact"] is True
     assert sum(value["count"] for value in facets["facets"]["orientation"]) == facets["total"]
+    # list_images's arguments pass as they are: sort is taken and changes no count
+    sorted_facets = await session.call_tool("image_facets", {"orientation": "landscape", "sort": "-size"})
+    assert structured(sorted_facets) == facets
     crossed = await session.call_tool("image_facets", {"min_width": 10, "max_width": 5})
     assert crossed.is_error and "invalid_range" in crossed.content[0].text
     assert page["has_more"] is False and page["next_cursor"] is None

@@ -12,7 +12,8 @@ from app.client import Client
 
 
 def organise_filters(command):
-    """--collection and --tag on `image list` and `file list`: the query engine's `collection` and `tag` filters."""
+    """--collection and --tag on `image list`, `image facets` and `file list`: the query engine's `collection` and
+    `tag` filters."""
     command = click.option(
         "--tag",
         "tag",

@@ -92,9 +92,17 @@ def human_time(stamp: str | None) -> str:
         return stamp
 
 
-def list_options(command):
-    """Sort, time filters, total and paging: the same on `image list`, `file list` and `trash list`."""
-    for option in reversed(
+def _apply(command, options: list):
+    """`options` on `command`, the first listed first in its help."""
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def query_options(command):
+    """Sort and the upload-time filters: the same on `image list`, `file list`, `trash list` and `image facets`."""
+    return _apply(
+        command,
         [
             click.option(
                 "--sort",
@@ -106,22 +114,26 @@ def list_options(command):
             click.option(
                 "--created-before", metavar="TIME", help="Only those uploaded before this ISO 8601 date/time."
             ),
-            click.option("--count", is_flag=True, default=None, help="Also print how many match in all (on stderr)."),
-            click.option(
-                "--limit", type=click.IntRange(1, 100), metavar="N", help="Page size (the API's default when left out)."
-            ),
-            click.option(
-                "--cursor",
-                metavar="CURSOR",
-                help="Start after this cursor (printed when more pages exist); "
-                "give the same filters and --sort with it.",
-            ),
-            click.option("--all", "all_pages", is_flag=True, help="Follow cursors and list everything."),
-            click.option("--json", "as_json", is_flag=True, help="Print the API's list JSON instead of a table."),
-        ]
-    ):
-        command = option(command)
-    return command
+        ],
+    )
+
+
+def list_options(command):
+    """Sort, time filters, total and paging: the same on `image list`, `file list` and `trash list`."""
+    paging = [
+        click.option("--count", is_flag=True, default=None, help="Also print how many match in all (on stderr)."),
+        click.option(
+            "--limit", type=click.IntRange(1, 100), metavar="N", help="Page size (the API's default when left out)."
+        ),
+        click.option(
+            "--cursor",
+            metavar="CURSOR",
+            help="Start after this cursor (printed when more pages exist); give the same filters and --sort with it.",
+        ),
+        click.option("--all", "all_pages", is_flag=True, help="Follow cursors and list everything."),
+        click.option("--json", "as_json", is_flag=True, help="Print the API's list JSON instead of a table."),
+    ]
+    return query_options(_apply(command, paging))
 
 
 def fact_option(spec: Filter):

@@ -18,6 +18,7 @@ from app.cli.remote.common import (
     human_time,
     list_options,
     print_json,
+    query_options,
     show_list,
 )
 from app.cli.remote.text import table
@@ -154,13 +155,16 @@ def facets_text(answer: dict) -> str:
 @click.option("--workspace", "workspace_id", metavar="ID", help="Only this workspace (a token sees only its own).")
 @click.option("--project", "project_id", metavar="ID", help="Only images in this project.")
 @click.option("--query", "-q", "q", metavar="TEXT", help="Only images whose name or alt text contains TEXT.")
-@click.option("--created-after", metavar="TIME", help="Only those uploaded after this ISO 8601 date/time.")
-@click.option("--created-before", metavar="TIME", help="Only those uploaded before this ISO 8601 date/time.")
 @fact_options
+@organise_filters
+@query_options
 @click.option("--json", "as_json", is_flag=True, help="Print the API's facets JSON.")
 @api_options
 def image_facets(client: Client, settings, workspace_id, project_id, q, as_json, **filters) -> None:
-    """Each facet's top values with counts among the images the filters match: `camera: Canon EOS R5 (1,204)`."""
+    """Each facet's top values with counts among the images the filters match: `camera: Canon EOS R5 (1,204)`.
+
+    Takes the filters of `image list` (--sort too, so a list's options can be passed as they are; it changes no
+    count)."""
     answer = client.image_facets(workspace_id, project_id, q, **filters)
     if as_json:
         print_json(answer)
