@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# Its subject is not the database: the PostgreSQL pass does not run it again (scripts/test.sh).
+pytestmark = pytest.mark.one_database
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")

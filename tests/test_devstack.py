@@ -12,6 +12,9 @@ from imagesd_support import start_standin, stop_standin
 
 from app import devstack
 
+# Its subject is not the database: the PostgreSQL pass does not run it again (scripts/test.sh).
+pytestmark = pytest.mark.one_database
+
 
 def test_two_standins_side_by_side_each_have_their_own_control_socket(tmp_path):
     """Gunicorn 27's default control socket is one path per machine ($XDG_RUNTIME_DIR or ~/.gunicorn); with HOME

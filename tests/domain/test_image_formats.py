@@ -29,6 +29,9 @@ from tests.masters_support import (
     sixteen_bit,
 )
 
+# Its subject is not the database: the PostgreSQL pass does not run it again (scripts/test.sh).
+pytestmark = pytest.mark.one_database
+
 
 def sent_to_images(tmp_path, data: bytes) -> bytes:
     """What provisioning sends (the original, or the master it derives), as the placeholder measures it."""

@@ -12,6 +12,9 @@ from app.domain import masters
 from app.domain.pictures import PictureError, check_jpeg_length, read_header
 from tests import masters_support as make
 
+# Its subject is not the database: the PostgreSQL pass does not run it again (scripts/test.sh).
+pytestmark = pytest.mark.one_database
+
 SIDE, PIXELS = masters.MAX_SIDE, masters.MAX_PIXELS
 
 

@@ -6,8 +6,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from near_duplicates_eval import evaluate, pictures  # noqa: E402
+
+# Its subject is not the database: the PostgreSQL pass does not run it again (scripts/test.sh).
+pytestmark = pytest.mark.one_database
 
 
 def test_near_duplicates_reach_the_goal_on_a_generated_set():

@@ -14,11 +14,15 @@ import threading
 import time
 import uuid
 
+import pytest
 import requests
 from flask.sessions import SecureCookieSessionInterface
 from procfile_support import procfile_process
 from reliability_support import distinct_jpeg, free_port, tail, wait_http, wait_until
 from slow_client_support import SlowUpload, spools
+
+# Its subject is not the database: the PostgreSQL pass does not run it again (scripts/test.sh).
+pytestmark = pytest.mark.one_database
 
 SLOW_CONNECTIONS = 50
 BODY_READ_TIMEOUT = 8  # seconds of stall (and of grace before BODY_MIN_RATE applies)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from reliability_support import distinct_jpeg, rows, scalar, standin_listing, tail, upload, wait_until, worker_process
 from sqlalchemy import func, select
 
 from app.domain.images import Image, Provisioning
 from tests.services import ThreadedServer
+
+# Its subject is not the database: the PostgreSQL pass does not run it again (scripts/test.sh).
+pytestmark = pytest.mark.one_database
 
 UPLOADS = 60
 # Redis is restarted when this many images exist, and stays down while this many more uploads arrive: restarts of
