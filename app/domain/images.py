@@ -38,7 +38,7 @@ from app.domain import durable, files, masters, photo_facts, removals, services
 from app.domain.accounts import Workspace
 from app.domain.common import UTCDateTime, chunks, utcnow
 from app.domain.errors import NotFound
-from app.domain.events import emit, handles
+from app.domain.events import emit, emit_all, handles
 from app.domain.files import File
 from app.domain.images_account import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
 from app.domain.job_names import Job
@@ -611,25 +611,27 @@ def take_down(doomed: list[File], trashed: bool = False) -> None:
                 for row in db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(ids)))
             }
         extra = {"trashed": True} if trashed else {}
-        for file in chunk:
-            image, row = found.get(file.id), rows.get(file.id)
-            if image is None and row is None:
-                continue
-            copies = sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
-            emit(
-                EventType.IMAGE_DELETED,
-                workspace_id=file.workspace_id,
-                subject_id=file.id,
-                payload={"cfImageIds": copies, **extra},
-            )
-            # The copy's removal is a row of this same transaction: it is retried from the database until done.
-            removals.record(
-                removals.IMAGES_COPY,
-                subject_id=file.id,
-                target=file.id,
-                workspace_id=file.workspace_id,
-                payload={"cfImageIds": copies, **extra},
-            )
+        copies = {
+            file.id: sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
+            for file, image, row in ((file, found.get(file.id), rows.get(file.id)) for file in chunk)
+            if image is not None or row is not None
+        }
+        gone = [file for file in chunk if file.id in copies]
+        payload = {file.id: {"cfImageIds": copies[file.id], **extra} for file in gone}
+        emit_all(EventType.IMAGE_DELETED, [(file.workspace_id, file.id, payload[file.id]) for file in gone])
+        # Each copy's removal is a row of this same transaction: it is retried from the database until done.
+        removals.record_all(
+            removals.IMAGES_COPY,
+            [
+                {
+                    "subject_id": file.id,
+                    "target": file.id,
+                    "workspace_id": file.workspace_id,
+                    "payload": payload[file.id],
+                }
+                for file in gone
+            ],
+        )
         # Deleted now, before the file rows, in the same transaction (the foreign keys would cascade them anyway).
         for model, held in ((Image, found), (Provisioning, rows)):
             if held:
@@ -638,8 +640,8 @@ def take_down(doomed: list[File], trashed: bool = False) -> None:
                     delete(model).where(model.file_id.in_(list(held))),
                     execution_options={"synchronize_session": False},
                 )
-                for gone in held.values():
-                    db.session.expunge(gone)
+                for loaded in held.values():
+                    db.session.expunge(loaded)
 
 
 @removals.performs(removals.IMAGES_COPY)

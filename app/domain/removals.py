@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Index, Integer, String, Text, delete, select
+from sqlalchemy import JSON, Index, Integer, String, Text, delete, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.adapters.storage import master_key
@@ -76,6 +76,31 @@ def record(
     )
     db.session.add(row)
     return row
+
+
+def record_all(kind: str, removals: list[dict]) -> None:
+    """`record` for many things at once (dicts of its keyword arguments): the same rows, inserted now."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown removal kind {kind!r}")
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id("rmv"),
+            "kind": kind,
+            "subject_id": removal["subject_id"],
+            "target": removal["target"],
+            "payload": removal.get("payload") or {},
+            "workspace_id": removal["workspace_id"],
+            "attempts": 0,
+            "next_attempt_at": now,
+            "lease_until": None,
+            "last_error": None,
+            "created_at": now,
+        }
+        for removal in removals
+    ]
+    if rows:
+        db.session.execute(insert(PendingRemoval.__table__), rows)  # one executemany, no ORM object per row
 
 
 def enqueue_for(subject_id: str, kind: str) -> None:

@@ -8,14 +8,14 @@ import logging
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, inspect, literal, select, update
+from sqlalchemy import case, insert, inspect, literal, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.domain import files, grouping, images, removals
 from app.domain.accounts import Workspace, get_project
 from app.domain.common import chunks, isoformat, utcnow
 from app.domain.errors import NotFound
-from app.domain.events import emit, handles
+from app.domain.events import emit, emit_all, handles
 from app.domain.files import File
 from app.domain.images import Image, Provisioning
 from app.event_types import EventType
@@ -122,17 +122,18 @@ def _trash(chosen: list[File], days: dict[str, int]) -> dict[str, datetime]:
             _committed(file, kept_image=kept[file.id])
     grouping.left([file.id for file in done])  # they keep their collections and tags; these stop counting them
     images.take_down(done, trashed=True)  # nothing is delivered from now on
-    for file in done:
-        emit(
-            EventType.FILE_DELETED,
-            workspace_id=file.workspace_id,
-            subject_id=file.id,
-            payload={
-                "storageKey": file.storage_key,
-                "trashed": True,
-                "purgeAfter": isoformat(purge_after[file.workspace_id]),
-            },
-        )
+    announced = {"trashed": True}
+    emit_all(
+        EventType.FILE_DELETED,
+        [
+            (
+                file.workspace_id,
+                file.id,
+                {"storageKey": file.storage_key, **announced, "purgeAfter": isoformat(purge_after[file.workspace_id])},
+            )
+            for file in done
+        ],
+    )
     return {file.id: purge_after[file.workspace_id] for file in done}
 
 
@@ -252,84 +253,82 @@ def restore_all(workspace_id: str, file_ids: list) -> list[File]:
 
 
 def _bring_back(chosen: list[File]) -> set[str]:
-    """Brings trashed files back: one conditional UPDATE per IN_CHUNK files claims them (so a restore racing a purge
-    or another restore wins once) and marks an image that is provisioned again ready; their collections and tags
-    count them again, each gets `file.restored` and, if its image comes back, a provisioning row. Returns the ids
-    claimed."""
+    """Brings trashed files back: conditional UPDATEs per IN_CHUNK files claim them (so a restore racing a purge or
+    another restore wins once) and mark an image that is provisioned again ready; their collections and tags count
+    them again, each gets `file.restored` and, if its image comes back, a provisioning row and
+    `image.provision_requested`. Returns the ids claimed."""
     if not chosen:
         return set()
     # An image whose bytes were stored comes back through provisioning; one whose bytes never arrived, as it was.
     again = {
         file.id for file in chosen if file.is_image and file.status != "pending" and file.error_code not in _NO_BYTES
     }
-    # Marks the image as coming back: image.restored follows once it exists again (_give_back_kept).
-    marked = [file.id for file in chosen if file.id in again and file.kept_image is None]
-    values: dict = {"deleted_at": None, "purge_after": None}
-    if again:
-        provisioned = File.id.in_(sorted(again))
-        values["status"] = case((provisioned, "ready"), else_=File.status)
-        values["error_code"] = case((provisioned, None), else_=File.error_code)
-        values["error_message"] = case((provisioned, None), else_=File.error_message)
-    if marked:
-        values["kept_image"] = case(
-            (File.id.in_(marked), literal({}, File.__table__.c.kept_image.type)), else_=File.kept_image
-        )
-    claimed = set(
-        db.session.scalars(
-            update(File)
-            .where(File.id.in_([file.id for file in chosen]), File.deleted_at.is_not(None))
-            .values(values)
-            .returning(File.id)
-            .execution_options(synchronize_session=False)
-        )
+    # An empty kept_image marks the image as coming back: image.restored follows once it exists again.
+    marked = {file.id for file in chosen if file.id in again and file.kept_image is None}
+    back_values = {"deleted_at": None, "purge_after": None}
+    ready = {**back_values, "status": "ready", "error_code": None, "error_message": None}
+    groups = (
+        ([file.id for file in chosen if file.id not in again], back_values),
+        ([file.id for file in chosen if file.id in again and file.id not in marked], ready),
+        ([file.id for file in chosen if file.id in marked], {**ready, "kept_image": {}}),
     )
+    claimed: set[str] = set()
+    for ids, values in groups:  # one statement per kind of change, each with plain values
+        if ids:
+            claimed |= set(
+                db.session.scalars(
+                    update(File)
+                    .where(File.id.in_(ids), File.deleted_at.is_not(None))
+                    .values(values)
+                    .returning(File.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
     back = [file for file in chosen if file.id in claimed]
     for file in back:
-        _committed(file, deleted_at=None, purge_after=None)
-        if file.id in again:
-            _committed(file, status="ready", error_code=None, error_message=None)
-            if file.kept_image is None:
-                _committed(file, kept_image={})
+        _committed(file, **(ready if file.id in again else back_values))
+        if file.id in marked:
+            _committed(file, kept_image={})
     grouping.came_back([file.id for file in back])  # their collections and tags, kept in the trash, count them again
-    # The trash decides the copies stay: their removals are called off.
-    called_off = removals.call_off([file.id for file in back if file.id in again], removals.IMAGES_COPY)
-    now = utcnow()
-    for file in back:
-        emit(
-            EventType.FILE_RESTORED,
-            workspace_id=file.workspace_id,
-            subject_id=file.id,
-            payload={"projectId": file.project_id, "name": file.name},
-        )
-        if file.id in again:
-            _provision_again(file, called_off.get(file.id, []), now)
+    emit_all(
+        EventType.FILE_RESTORED,
+        [(file.workspace_id, file.id, {"projectId": file.project_id, "name": file.name}) for file in back],
+    )
+    _provision_again([file for file in back if file.id in again])
     return claimed
 
 
-def _provision_again(file: File, called_off: list[removals.PendingRemoval], now: datetime) -> None:
-    # A removal under way (leased) is waited for, since it may be deleting the copy right now; its end pulls the
-    # provisioning forward (images._go_on_after_removal), and an attempt that starts later finds it called off and
-    # leaves the copy alone.
-    known, not_before = [], now
-    for row in called_off:
-        if row.lease_until is not None and row.lease_until > now:
-            not_before = max(not_before, row.lease_until)
-        else:
-            known.extend(row.payload.get("cfImageIds") or [])
-    # A copy still there is adopted (the custom id is the file id; a private copy is looked up by its id).
-    db.session.add(
-        Provisioning(
-            file_id=file.id,
-            workspace_id=file.workspace_id,
-            state="queued",
-            attempts=0,
-            next_attempt_at=not_before,
-            cf_image_id=known[0] if known else None,
-            transient_failures=0,
-            created_at=now,
+def _provision_again(coming: list[File]) -> None:
+    """The trash decides the copies stay: their removals are called off. One under way (leased) is waited for,
+    since it may be deleting the copy right now; its end pulls the provisioning forward
+    (images._go_on_after_removal), and an attempt that starts later finds it called off and leaves the copy alone.
+    A copy still there is adopted (the custom id is the file id; a private copy is looked up by its id)."""
+    if not coming:
+        return
+    called_off = removals.call_off([file.id for file in coming], removals.IMAGES_COPY)
+    now = utcnow()
+    rows = []
+    for file in coming:
+        known, not_before = [], now
+        for row in called_off.get(file.id, []):
+            if row.lease_until is not None and row.lease_until > now:
+                not_before = max(not_before, row.lease_until)
+            else:
+                known.extend(row.payload.get("cfImageIds") or [])
+        rows.append(
+            {
+                "file_id": file.id,
+                "workspace_id": file.workspace_id,
+                "state": "queued",
+                "attempts": 0,
+                "next_attempt_at": not_before,
+                "cf_image_id": known[0] if known else None,
+                "transient_failures": 0,
+                "created_at": now,
+            }
         )
-    )
-    emit(EventType.IMAGE_PROVISION_REQUESTED, workspace_id=file.workspace_id, subject_id=file.id)
+    db.session.execute(insert(Provisioning.__table__), rows)  # one executemany, no ORM object per row
+    emit_all(EventType.IMAGE_PROVISION_REQUESTED, [(file.workspace_id, file.id, None) for file in coming])
 
 
 def restore_files(workspace_id: str, file_ids: list[str]) -> list[File]:
