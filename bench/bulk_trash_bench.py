@@ -11,13 +11,16 @@ process of this script, with that version's `app` first on sys.path,
   2. seeds one project as bench/library_bench.py does (`seed`, `seed_groups`): --rows files, 99 in 100 with an image
      row (one in three with alt text), one in 100 failed, 50 collections and 200 tags; the tally counted once;
      VACUUM ANALYZE;
-  3. selects every tenth file (the first --sizes of them: 9 in 10 images, 1 in 10 failed, about half in a
-     collection, all tagged) and, per round and size, times in-process `bulk.delete(workspace, project, ids)` (the gallery's bulk Delete:
-     into the trash, one transaction, committed) and then `trash.restore_files(workspace, ids)` (Undo / Restore),
-     counting the SQL statements each sends (INSERTs of events and removals included); checks the tally against a
-     fresh count and the collections' and tags' counts against their rows after each; then puts the selection back
-     as seeded (image rows, statuses, no events, removals or provisioning rows) and VACUUMs, so every round and
-     version starts from the same rows.
+  3. selects every tenth file (the first N of them for each N of --sizes: 9 in 10 images, 1 in 10 failed, about
+     half in a collection, all tagged) and, per round and size, times in-process `bulk.delete(workspace, project,
+     ids)` (the gallery's bulk Delete: into the trash, one transaction, committed) and then
+     `trash.restore_files(workspace, ids)` (Undo / Restore), counting the SQL statements each sends (INSERTs of
+     events and removals included) and logging the six kinds of statement that took longest; checks the tally
+     against a fresh count and the collections' and tags' counts against their rows after each; then puts the
+     selection back as seeded (image rows, statuses, no events, removals or provisioning rows) and VACUUMs, so every
+     round and version starts from the same rows.
+The per-file path of `main` grows faster than the selection (over a minute for 2,000 files on a loaded 2-core box):
+time it at small sizes with --before-sizes and --before-rounds.
 The parent prints and writes bench/out/bulk_trash_bench.json: median seconds and statements per case and version.
 Redis is an address nobody answers (the events' enqueue after commit fails fast, the relay would carry them).
 """
