@@ -148,6 +148,7 @@ def child(code: Path, pg_url: str, rows: int, bulk: int, sizes: list[int], round
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
+            shutil.rmtree(tmp, ignore_errors=True)
     return {"seconds": times, "statements": sent}
 
 
