@@ -83,16 +83,16 @@ def _load_rows(selected: list[File]) -> list:
 
 
 def delete(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> Outcome:
-    """Deletes the selection in one transaction, as the per-tile Delete does: into the workspace's trash (or for good
-    when the trash is off); the Images copies go in removals retried from the database."""
+    """Deletes the selection in one transaction, through the same `trash.discard_all` as the per-tile Delete: into the
+    workspace's trash (or for good when the trash is off); the Images copies go in removals retried from the
+    database."""
     doomed = _files(workspace_id, project_id, file_ids)
-    loaded = _load_rows(doomed)
-    with db.session.no_autoflush:  # the events and deletions of all files are written in one flush at commit
-        for file in doomed:
-            trash.discard(file)
+    with db.session.no_autoflush:  # the events and removals of all files are written in one flush at commit
+        until = trash.discard_all(doomed)  # a few statements per 500 files (app.domain.trash._trash)
+    done = [file.id for file in doomed]
+    trashed = [file for file, restorable in zip(doomed, until, strict=True) if restorable is not None]
     db.session.commit()
-    del loaded
-    return Outcome(done=[f.id for f in doomed], skipped=[], trashed=[f for f in doomed if f.deleted_at is not None])
+    return Outcome(done=done, skipped=[], trashed=trash.loaded_again(trashed))
 
 
 def retry(workspace_id: str, project_id: str, file_ids: Iterable[str]) -> Outcome:

@@ -81,3 +81,12 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+# Ids per statement when many rows change at once (`WHERE id IN (…)`): a bounded list for every database.
+IN_CHUNK = 500
+
+
+def chunks(items: list, size: int = IN_CHUNK) -> list[list]:
+    """The list cut into consecutive pieces of at most `size` items, in order."""
+    return [items[start : start + size] for start in range(0, len(items), size)]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import JSON, Index, Integer, String, update
+from sqlalchemy import JSON, Index, Integer, String, insert, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -83,6 +83,30 @@ def emit(type_: EventType, *, workspace_id: str, subject_id: str, payload: dict 
     db.session.add(event)
     db.session.info.setdefault("outbox", []).append(event.id)
     return event
+
+
+def emit_all(type_: EventType, events: list[tuple[str, str, dict | None]]) -> list[str]:
+    """`emit` of one type for many subjects, as (workspace id, subject id, payload): the same rows and outbox
+    entries, written now by one executemany instead of one ORM object each at the flush (a bulk trash emits
+    20,000)."""
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id("evt"),
+            "type": event_type(type_).value,
+            "workspace_id": workspace_id,
+            "subject_id": subject_id,
+            "payload": payload or {},
+            "created_at": now,
+            "dispatched_at": None,
+            "attempts": 0,
+        }
+        for workspace_id, subject_id, payload in events
+    ]
+    if rows:
+        db.session.execute(insert(Event.__table__), rows)  # one executemany, no ORM object per event
+        db.session.info.setdefault("outbox", []).extend(row["id"] for row in rows)
+    return [row["id"] for row in rows]
 
 
 def dispatch_job_id(event_id: str) -> str:

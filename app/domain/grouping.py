@@ -10,11 +10,11 @@ import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, delete, select, update
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain import files
-from app.domain.common import UTCDateTime, utcnow
+from app.domain.common import UTCDateTime, chunks, utcnow
 from app.domain.errors import DomainError, NotFound
 from app.domain.files import File
 from app.extensions import db
@@ -134,38 +134,52 @@ def labels(file_ids: list[str]) -> dict[str, tuple[list[str], list[str]]]:
     return found
 
 
-def _recount(file_id: str, step: int) -> None:
-    """Moves the counts of every collection and tag the file belongs to by `step`, in the caller's transaction."""
-    of_file = select(CollectionImage.collection_id).where(CollectionImage.file_id == file_id)
-    db.session.execute(
-        update(Collection)
-        .where(Collection.id.in_(of_file))
-        .values(image_count=Collection.image_count + step)
-        .execution_options(synchronize_session=False)
-    )
-    tags_of = select(ImageTag.tag_id).where(ImageTag.file_id == file_id)
-    db.session.execute(
-        update(Tag)
-        .where(Tag.id.in_(tags_of))
-        .values(use_count=Tag.use_count + step)
-        .execution_options(synchronize_session=False)
-    )
+def _recount(file_ids: list[str], step: int) -> None:
+    """Moves the counts of every collection and tag these files belong to by `step` per file, in the caller's
+    transaction: two statements per IN_CHUNK files, each row moved by `step` times how many of them it holds."""
+    for chunk in chunks(file_ids):
+        held = (
+            select(func.count())
+            .select_from(CollectionImage)
+            .where(CollectionImage.collection_id == Collection.id, CollectionImage.file_id.in_(chunk))
+            .scalar_subquery()
+        )
+        of_files = select(CollectionImage.collection_id).where(CollectionImage.file_id.in_(chunk))
+        db.session.execute(
+            update(Collection)
+            .where(Collection.id.in_(of_files))
+            .values(image_count=Collection.image_count + step * held)
+            .execution_options(synchronize_session=False)
+        )
+        carried = (
+            select(func.count())
+            .select_from(ImageTag)
+            .where(ImageTag.tag_id == Tag.id, ImageTag.file_id.in_(chunk))
+            .scalar_subquery()
+        )
+        tags_of = select(ImageTag.tag_id).where(ImageTag.file_id.in_(chunk))
+        db.session.execute(
+            update(Tag)
+            .where(Tag.id.in_(tags_of))
+            .values(use_count=Tag.use_count + step * carried)
+            .execution_options(synchronize_session=False)
+        )
 
 
-def left(file: File) -> None:
-    """The file went to the trash: it keeps its collections and tags, which stop counting it."""
-    _recount(file.id, -1)
+def left(file_ids: list[str]) -> None:
+    """The files went to the trash: they keep their collections and tags, which stop counting them."""
+    _recount(file_ids, -1)
 
 
-def came_back(file: File) -> None:
-    """The file was restored from the trash: its collections and tags count it again."""
-    _recount(file.id, +1)
+def came_back(file_ids: list[str]) -> None:
+    """The files were restored from the trash: their collections and tags count them again."""
+    _recount(file_ids, +1)
 
 
 @files.on_delete
 def _forget(file: File) -> None:
     """A file removed for good leaves its collections and tags (a live one lowers their counts first)."""
     if file.deleted_at is None:
-        _recount(file.id, -1)
+        _recount([file.id], -1)
     db.session.execute(delete(CollectionImage).where(CollectionImage.file_id == file.id))
     db.session.execute(delete(ImageTag).where(ImageTag.file_id == file.id))

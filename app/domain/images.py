@@ -36,9 +36,9 @@ from app.adapters.cloudflare import (
 )
 from app.domain import durable, files, masters, photo_facts, removals, services
 from app.domain.accounts import Workspace
-from app.domain.common import UTCDateTime, utcnow
+from app.domain.common import UTCDateTime, chunks, utcnow
 from app.domain.errors import NotFound
-from app.domain.events import emit, handles
+from app.domain.events import emit, emit_all, handles
 from app.domain.files import File
 from app.domain.images_account import NAMED_VARIANTS  # noqa: F401 - the API shows one URL per named variant
 from app.domain.job_names import Job
@@ -595,41 +595,53 @@ def _fail(row: Provisioning, file: File, code: str, message: str) -> str:
 
 @files.on_delete
 def _delete_with_file(file: File) -> None:
-    take_down(file)
+    take_down([file])
 
 
-def take_down(file: File, trashed: bool = False) -> None:
-    """Drops the image and provisioning rows and records the removal of the Images copy, in the caller's
-    transaction; `trashed` marks a removal that a restore may still call off (app.domain.trash)."""
-    image = db.session.get(Image, file.id)
-    row = db.session.get(Provisioning, file.id)
-    if image is None and row is None:
-        return
-    copies = sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
-    extra = {"trashed": True} if trashed else {}
-    emit(
-        EventType.IMAGE_DELETED,
-        workspace_id=file.workspace_id,
-        subject_id=file.id,
-        payload={"cfImageIds": copies, **extra},
-    )
-    # The copy's removal is a row of this same transaction: it is retried from the database until done.
-    removals.record(
-        removals.IMAGES_COPY,
-        subject_id=file.id,
-        target=file.id,
-        workspace_id=file.workspace_id,
-        payload={"cfImageIds": copies, **extra},
-    )
-    # Deleted now, before the file row, in the same transaction (the foreign keys would cascade them anyway).
-    for doomed in (image, row):
-        if doomed is not None:
-            # No session sync: the row is expunged next (a bulk delete holds hundreds of rows in the session).
-            db.session.execute(
-                delete(type(doomed)).where(type(doomed).file_id == file.id),
-                execution_options={"synchronize_session": False},
-            )
-            db.session.expunge(doomed)
+def take_down(doomed: list[File], trashed: bool = False) -> None:
+    """Drops the image and provisioning rows of these files and records the removal of each Images copy, in the
+    caller's transaction; `trashed` marks a removal that a restore may still call off (app.domain.trash). A few
+    statements per IN_CHUNK files, whatever their number; each file gets its own event and removal row."""
+    for chunk in chunks(doomed):
+        ids = [file.id for file in chunk]
+        with db.session.no_autoflush:
+            found = {image.file_id: image for image in db.session.scalars(select(Image).where(Image.file_id.in_(ids)))}
+            rows = {
+                row.file_id: row
+                for row in db.session.scalars(select(Provisioning).where(Provisioning.file_id.in_(ids)))
+            }
+        extra = {"trashed": True} if trashed else {}
+        copies = {
+            file.id: sorted({copy for copy in (image and image.cf_image_id, row and row.cf_image_id) if copy})
+            for file, image, row in ((file, found.get(file.id), rows.get(file.id)) for file in chunk)
+            if image is not None or row is not None
+        }
+        gone = [file for file in chunk if file.id in copies]
+        payload = {file.id: {"cfImageIds": copies[file.id], **extra} for file in gone}
+        emit_all(EventType.IMAGE_DELETED, [(file.workspace_id, file.id, payload[file.id]) for file in gone])
+        # Each copy's removal is a row of this same transaction: it is retried from the database until done.
+        removals.record_all(
+            removals.IMAGES_COPY,
+            [
+                {
+                    "subject_id": file.id,
+                    "target": file.id,
+                    "workspace_id": file.workspace_id,
+                    "payload": payload[file.id],
+                }
+                for file in gone
+            ],
+        )
+        # Deleted now, before the file rows, in the same transaction (the foreign keys would cascade them anyway).
+        for model, held in ((Image, found), (Provisioning, rows)):
+            if held:
+                # No session sync: the rows are expunged next (a bulk delete holds thousands of rows otherwise).
+                db.session.execute(
+                    delete(model).where(model.file_id.in_(list(held))),
+                    execution_options={"synchronize_session": False},
+                )
+                for loaded in held.values():
+                    db.session.expunge(loaded)
 
 
 @removals.performs(removals.IMAGES_COPY)

@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Index, Integer, String, Text, delete, select
+from sqlalchemy import JSON, Index, Integer, String, Text, delete, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.adapters.storage import master_key
 from app.domain import durable, services
-from app.domain.common import UTCDateTime, new_id, utcnow
+from app.domain.common import UTCDateTime, chunks, new_id, utcnow
 from app.domain.job_names import Job
 from app.extensions import db
 
@@ -78,6 +78,31 @@ def record(
     return row
 
 
+def record_all(kind: str, removals: list[dict]) -> None:
+    """`record` for many things at once (dicts of its keyword arguments): the same rows, inserted now."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown removal kind {kind!r}")
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id("rmv"),
+            "kind": kind,
+            "subject_id": removal["subject_id"],
+            "target": removal["target"],
+            "payload": removal.get("payload") or {},
+            "workspace_id": removal["workspace_id"],
+            "attempts": 0,
+            "next_attempt_at": now,
+            "lease_until": None,
+            "last_error": None,
+            "created_at": now,
+        }
+        for removal in removals
+    ]
+    if rows:
+        db.session.execute(insert(PendingRemoval.__table__), rows)  # one executemany, no ORM object per row
+
+
 def enqueue_for(subject_id: str, kind: str) -> None:
     """The fast path: a job per removal right after the delete; the maintenance pass backs it whatever happens."""
     queue = services.queue()
@@ -117,22 +142,31 @@ def after_attempt(kind: str) -> Callable[[Settled], Settled]:
     return register
 
 
-def call_off(subject_id: str, kind: str) -> list[PendingRemoval]:
-    """The owner decided the thing stays (a file restored from the trash), in the caller's transaction: removals not
+def call_off(subject_ids: list[str], kind: str) -> dict[str, list[PendingRemoval]]:
+    """The owner decided the things stay (files restored from the trash), in the caller's transaction: removals not
     under way go; one under way (leased) is marked, so its attempt, or the next, ends it without removing anything.
-    Returns them all, so the owner can see which were under way."""
-    rows = list(
-        db.session.scalars(
-            select(PendingRemoval).where(PendingRemoval.subject_id == subject_id, PendingRemoval.kind == kind)
-        )
-    )
+    Returns them all per subject id, so the owner can see which were under way; a few statements per IN_CHUNK
+    subjects."""
+    found: dict[str, list[PendingRemoval]] = {}
     now = utcnow()
-    for row in rows:
-        if row.lease_until is not None and row.lease_until > now:
-            row.payload = {**(row.payload or {}), CALLED_OFF: True}
-        else:
-            db.session.execute(delete(PendingRemoval).where(PendingRemoval.id == row.id))
-    return rows
+    for chunk in chunks(subject_ids):
+        rows = list(
+            db.session.scalars(
+                select(PendingRemoval)
+                .where(PendingRemoval.subject_id.in_(chunk), PendingRemoval.kind == kind)
+                .order_by(PendingRemoval.id)
+            )
+        )
+        gone = []
+        for row in rows:
+            found.setdefault(row.subject_id, []).append(row)
+            if row.lease_until is not None and row.lease_until > now:
+                row.payload = {**(row.payload or {}), CALLED_OFF: True}
+            else:
+                gone.append(row.id)
+        if gone:
+            db.session.execute(delete(PendingRemoval).where(PendingRemoval.id.in_(gone)))
+    return found
 
 
 def perform(removal_id: str) -> str:
