@@ -4,10 +4,11 @@ from flask import g, request
 
 from app.api import bp
 from app.api.auth import require
+from app.api.files import check_upload_rate
 from app.api.params import form_file
 from app.api.problems import ApiProblem
 from app.api.spec import operation
-from app.domain import images, inputs, limits, shapes, versions
+from app.domain import images, inputs, shapes, versions
 
 NUMBER = {"number": "The version's number: 1 for the bytes first uploaded, counting up with each replace or restore."}
 
@@ -48,19 +49,7 @@ def replace_file_content(file_id):
     ready, `not_an_image` for a file that is not an image; 415 `replacement_not_an_image` when the new bytes are not
     an image. Session callers must send the `X-CSRFToken` header.
     """
-    try:
-        limits.check_upload(
-            token_id=g.token.id if g.get("token") else None,
-            user_id=g.user.id if g.get("user") else None,
-            address=request.remote_addr,
-        )
-    except limits.RateLimited as limited:
-        raise ApiProblem(
-            429,
-            "rate_limited",
-            f"Too many uploads; try again in {limited.retry_after} seconds.",
-            headers={"Retry-After": str(limited.retry_after)},
-        ) from None
+    check_upload_rate()  # a replace counts as one upload, like POST /api/files
     if not request.mimetype == "multipart/form-data":
         raise ApiProblem(415, "multipart_required", "Send the file as multipart/form-data in the field 'file'.")
     upload = form_file()
