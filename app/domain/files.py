@@ -475,9 +475,12 @@ def _remove_stale_spools(cutoff: datetime) -> None:
     directory = current_app.config["UPLOAD_TMP_DIR"]
     if not os.path.isdir(directory):
         return
-    for entry in os.scandir(directory):
-        if entry.name.startswith("upload-") and entry.stat().st_mtime < cutoff.timestamp():
-            try:
-                os.unlink(entry.path)
+    with os.scandir(directory) as found:
+        for entry in found:
+            if not entry.name.startswith("upload-"):
+                continue
+            try:  # a spool listed a moment ago may be stored or discarded by now
+                if entry.stat().st_mtime < cutoff.timestamp():
+                    os.unlink(entry.path)
             except FileNotFoundError:
-                pass
+                continue

@@ -289,3 +289,19 @@ def test_the_sweeper_fails_uploads_a_dead_process_left_pending(app, tenant, tmp_
         assert stale.status == "error" and stale.error_code == "upload_interrupted"
         assert not app.extensions["storage"].exists(key)
         assert db.session.get(File, "fil_fresh").status == "pending"
+
+
+def test_the_sweeper_passes_over_a_spool_that_vanishes_while_it_looks(app, tenant):
+    """The worker's sweep lists the spool folder, then looks at each entry; an upload that is stored in between
+    takes its spool away. A dangling link is an entry listed whose file is already gone: the sweep must go on."""
+    from app.domain.files import sweep_stale_uploads
+
+    with app.app_context():
+        directory = app.config["UPLOAD_TMP_DIR"]
+        os.makedirs(directory, exist_ok=True)
+        vanished = os.path.join(directory, "upload-vanished.part")
+        os.symlink(os.path.join(directory, "stored-meanwhile"), vanished)
+        try:
+            assert sweep_stale_uploads() == 0
+        finally:
+            os.unlink(vanished)
