@@ -55,7 +55,40 @@ def gallery(live_server, tenant, other_tenant, app, run_jobs, corpus):
         for source, name in (("Canon_40D.jpg", "secret-sunset.jpg"), ("Nikon_D70.jpg", "b-team.jpg"))
     ]
     run_jobs()
+    provisioned(app, run_jobs, a_ids + a_second_ids + b_ids)
     return Gallery(tenant, other_tenant, a_ids, second, a_second_ids, b_ids)
+
+
+def provisioned(app, run_jobs, file_ids: list[str]) -> None:
+    """Waits until every file is an image. On a busy machine a provisioning job can outlive its RQ timeout (twice
+    PROVISION_LEASE_SECONDS); a real worker's maintenance loop (`images.reconcile`) enqueues it again once its lease
+    has passed, and so does this. The deadline allows every attempt its job timeout and the retry backoff."""
+    from app.domain import images
+    from app.domain.images import Image, Provisioning
+    from app.extensions import db
+    from tests.services import deadline_for, wait_until
+
+    config = app.config
+    attempts = config["IMAGES_MAX_ATTEMPTS"]
+    deadline = deadline_for(config, failures=attempts) + attempts * 2 * config["PROVISION_LEASE_SECONDS"]
+
+    def missing() -> list:
+        db.session.expire_all()
+        return [file_id for file_id in file_ids if db.session.get(Image, file_id) is None]
+
+    def all_there() -> bool:
+        if not missing():
+            return True
+        images.reconcile()
+        run_jobs()
+        return not missing()
+
+    with app.app_context():
+        try:
+            wait_until(all_there, deadline, "every upload of the fixture to become an image", interval=0.2)
+        except TimeoutError as exc:
+            states = {file_id: getattr(db.session.get(Provisioning, file_id), "state", None) for file_id in missing()}
+            raise AssertionError(f"{exc}: {states}") from None
 
 
 class Browser:
