@@ -14,6 +14,7 @@ from rq.exceptions import StopRequested
 
 from app import create_app
 from app.adapters.queue import QUEUE_NAMES, PromptForkWorker, PromptSimpleWorker
+from app.domain import masters
 from app.extensions import db
 
 log = logging.getLogger("aeontel.worker")
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
 
+    masters.return_freed_buffers()  # the memory a master's buffers took goes back to the system (RELIABILITY.md)
     flask_app = create_app()
     for module in JOB_MODULES:
         importlib.import_module(module)  # preload once, before forking, so each job starts warm

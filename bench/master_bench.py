@@ -87,6 +87,7 @@ import io, sys, tempfile, time
 sys.path.insert(0, {repo!r})
 from app.adapters.storage import LocalStorage
 from app.domain import masters
+masters.return_freed_buffers()  # as the worker does at start
 tmp = tempfile.mkdtemp()
 started = time.monotonic()
 with open({path!r}, "rb") as stream:

@@ -6,9 +6,11 @@ as the limits require, re-encoded until it fits the byte limit), stored beside i
 
 from __future__ import annotations
 
+import ctypes
 import io
 import math
 import os
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -55,6 +57,27 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+
+# glibc's mallopt parameter for the size from which an allocation is mapped on its own (and unmapped when freed).
+_M_MMAP_THRESHOLD = -3
+MAPPED_FROM = 1024 * 1024
+
+
+def return_freed_buffers() -> bool:
+    """Makes every allocation of 1 MB or more its own mapping, given back to the system when it is freed; the worker
+    calls it once at start. By default glibc raises that threshold to the size of each large block freed (up to
+    32 MB), so the band buffers a master is made of stay behind as heap the process keeps: measured on the largest
+    RGBA PNG, the peak fell from 501 to 492 MB, and one CI run on a busy machine had seen 512.4 MB. Returns whether
+    it took effect (not on another C library or system)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return mallopt(_M_MMAP_THRESHOLD, MAPPED_FROM) == 1
 
 
 @dataclass(frozen=True)
